@@ -1,0 +1,239 @@
+import { hostname } from "node:os";
+import { PassThrough, Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { CopyRow } from "../catalog/catalog.js";
+import type { JobConfig } from "../config/schema.js";
+import { describeError, OperationError } from "../errors.js";
+import { MANIFEST_FORMAT, manifestSize, type ArtifactEntry, type Manifest } from "../manifest.js";
+import { compressionExtension, createCompressor } from "../pipeline/compress.js";
+import { sha256Hex } from "../pipeline/digest.js";
+import { createEncryptor, type Encryptor } from "../pipeline/encrypt.js";
+import { backupFiles } from "../sources/files.js";
+import { backupPostgres } from "../sources/postgres.js";
+import type { ArtifactSink, SourceContext, SourceResult } from "../sources/source.js";
+import { backupPrefix, MANIFEST_NAME, type Target } from "../targets/target.js";
+import { newBackupId } from "./backup-id.js";
+import { checkCopy } from "./check-copy.js";
+import { jobOf, type AppContext } from "./context.js";
+import { isProcessAlive } from "./process.js";
+import { recoverInterruptedRuns } from "./recover.js";
+import { VERSION } from "../version.js";
+
+export interface BackupOutcome {
+  id: string;
+  job: string;
+  kind: Manifest["kind"];
+  size: number;
+  sha256: string;
+  durationMs: number;
+  copies: Pick<CopyRow, "target" | "state" | "location" | "error">[];
+}
+
+export interface BackupOptions {
+  trigger?: "manual" | "schedule";
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs one backup of a job: the same path for `drctl backup` and the scheduler.
+ *
+ * The backup is produced once into the job's first target (a local one when it has
+ * one), committed there by writing its manifest last, re-read against its sha256, and
+ * only then recorded in the catalog; then copied to the job's other targets. Any failure
+ * before the catalog insert removes what was written and records the run as failed.
+ */
+export async function runBackup(ctx: AppContext, jobName: string, options: BackupOptions = {}): Promise<BackupOutcome> {
+  const job = jobOf(ctx, jobName);
+  await recoverInterruptedRuns(ctx);
+  const startedAt = ctx.now();
+  const backupId = newBackupId(jobName, startedAt);
+  const claim = ctx.catalog.startRun(
+    { job: jobName, backup_id: backupId, trigger: options.trigger ?? "manual", pid: process.pid, started_at: startedAt },
+    isProcessAlive,
+  );
+  if ("busy" in claim) throw new OperationError(`job ${jobName} is already running (pid ${claim.busy.pid}, run ${claim.busy.id})`);
+  const run = claim.started;
+
+  const abort = new AbortController();
+  const onOuterAbort = () => abort.abort(options.signal?.reason);
+  options.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  const primary = ctx.targets.get(primaryTargetOf(ctx, job));
+  const prefix = backupPrefix(jobName, backupId);
+  try {
+    const encryptor = job.encrypt ? await createEncryptor(job.encrypt) : undefined;
+    const artifacts: ArtifactEntry[] = [];
+    const sink = artifactSink(job, encryptor, primary, prefix, abort.signal, artifacts);
+    const source = await produce(job, { sink, signal: abort.signal });
+    abort.signal.throwIfAborted();
+
+    const manifest = buildManifest(jobName, backupId, job, encryptor, artifacts, source, startedAt, ctx.now());
+    const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
+    const manifestSha256 = sha256Hex(manifestText);
+    await primary.put(prefix + MANIFEST_NAME, Readable.from([Buffer.from(manifestText)]));
+
+    const check = await checkCopy(primary, manifest, manifestSha256);
+    if (!check.ok) throw new OperationError(`the new copy on ${primary.name} failed its re-read: ${check.problem}`);
+    const finishedAt = ctx.now();
+    ctx.catalog.recordBackup(
+      {
+        id: backupId,
+        job: jobName,
+        kind: manifest.kind,
+        run_id: run.id,
+        snapshot_at: startedAt,
+        finished_at: finishedAt,
+        size: manifestSize(manifest),
+        sha256: manifestSha256,
+        encryption: manifest.encryption ? JSON.stringify(manifest.encryption) : null,
+        manifest: manifestText,
+      },
+      job.targets.map((t) => ({
+        backup_id: backupId,
+        target: t,
+        location: t === primary.name ? primary.locate(prefix) : safeLocate(ctx, t, prefix),
+        state: t === primary.name ? "verified" : "pending",
+        written_at: t === primary.name ? finishedAt : null,
+        verified_at: t === primary.name ? finishedAt : null,
+        error: null,
+      })),
+    );
+    ctx.catalog.finishRun(run.id, "succeeded", finishedAt);
+  } catch (err) {
+    const interrupted = abort.signal.aborted;
+    const message = interrupted ? `interrupted: ${describeError(abort.signal.reason ?? err)}` : describeError(err);
+    abort.abort(err);
+    await removeQuietly(primary, prefix);
+    ctx.catalog.finishRun(run.id, interrupted ? "interrupted" : "failed", ctx.now(), message);
+    ctx.catalog.addEvent({ at: ctx.now(), kind: "backup_failed", job: jobName, backup_id: backupId, detail: message });
+    throw err instanceof OperationError && !interrupted ? err : new OperationError(`backup of ${jobName} failed: ${message}`, { cause: err });
+  } finally {
+    options.signal?.removeEventListener("abort", onOuterAbort);
+  }
+
+  await replicate(ctx, jobName, backupId, primary);
+  const backup = ctx.catalog.getBackup(backupId)!;
+  return {
+    id: backupId,
+    job: jobName,
+    kind: backup.kind,
+    size: backup.size,
+    sha256: backup.sha256,
+    durationMs: backup.finished_at - startedAt,
+    copies: backup.copies.map((c) => ({ target: c.target, state: c.state, location: c.location, error: c.error })),
+  };
+}
+
+/** The first local target of the job, else its first target: where the backup is produced. */
+function primaryTargetOf(ctx: AppContext, job: JobConfig): string {
+  return job.targets.find((t) => ctx.config.targets[t]?.type === "local") ?? job.targets[0]!;
+}
+
+function produce(job: JobConfig, sourceCtx: SourceContext): Promise<SourceResult> {
+  switch (job.type) {
+    case "postgres":
+      return backupPostgres(job, sourceCtx);
+    case "files":
+      return backupFiles(job, sourceCtx);
+  }
+}
+
+/** raw -> compression -> encryption -> target, streamed; each stage runs concurrently. */
+function artifactSink(
+  job: JobConfig,
+  encryptor: Encryptor | undefined,
+  target: Target,
+  prefix: string,
+  signal: AbortSignal,
+  artifacts: ArtifactEntry[],
+): ArtifactSink {
+  return {
+    async write(spec, raw, producerDone) {
+      if (raw === null || raw === undefined) {
+        await producerDone();
+        throw new OperationError(`no output stream for ${spec.baseName}`);
+      }
+      const name = `${spec.baseName}${compressionExtension(job.compression)}${encryptor ? ".gpg" : ""}`;
+      const compressed = new PassThrough({ highWaterMark: 1 << 20 });
+      const compressing = pipeline(raw, createCompressor(job.compression, signal), compressed, { signal });
+      const stored = (async () => {
+        const payload = encryptor ? await encryptor.encrypt(compressed) : compressed;
+        return target.put(prefix + name, payload, {
+          ready: async () => {
+            await compressing;
+            await producerDone();
+          },
+        });
+      })();
+      const [c, s] = await Promise.allSettled([compressing, stored]);
+      if (s.status === "rejected") throw s.reason;
+      if (c.status === "rejected") throw c.reason;
+      const entry: ArtifactEntry = { name, role: spec.role, format: spec.format, size: s.value.size, sha256: s.value.sha256 };
+      if (spec.database !== undefined) entry.database = spec.database;
+      artifacts.push(entry);
+      return entry;
+    },
+  };
+}
+
+function buildManifest(
+  jobName: string,
+  id: string,
+  job: JobConfig,
+  encryptor: Encryptor | undefined,
+  artifacts: ArtifactEntry[],
+  source: SourceResult,
+  startedAt: number,
+  finishedAt: number,
+): Manifest {
+  const base = {
+    format: MANIFEST_FORMAT,
+    id,
+    job: jobName,
+    host: hostname(),
+    drd_version: VERSION,
+    snapshot_at: new Date(startedAt).toISOString(),
+    finished_at: new Date(finishedAt).toISOString(),
+    compression: { algorithm: job.compression.algorithm, level: job.compression.level ?? null },
+    encryption: encryptor?.info ?? null,
+    artifacts,
+  } as const;
+  return source.kind === "postgres" ? { ...base, kind: "postgres", postgres: source.postgres } : { ...base, kind: "files", files: source.files };
+}
+
+/** Copies a recorded backup from `from` to each of the job's other targets; failures stay pending. */
+async function replicate(ctx: AppContext, job: string, backupId: string, from: Target): Promise<void> {
+  const backup = ctx.catalog.getBackup(backupId)!;
+  const manifest = JSON.parse(backup.manifest) as Manifest;
+  const prefix = backupPrefix(job, backupId);
+  for (const copy of backup.copies) {
+    if (copy.target === from.name || copy.state !== "pending") continue;
+    try {
+      const to = ctx.targets.get(copy.target);
+      for (const name of [...manifest.artifacts.map((a) => a.name), MANIFEST_NAME]) {
+        await to.put(prefix + name, await from.get(prefix + name));
+      }
+      const writtenAt = ctx.now();
+      const check = await checkCopy(to, manifest, backup.sha256);
+      if (check.ok) ctx.catalog.updateCopy(backupId, copy.target, { state: "verified", written_at: writtenAt, verified_at: ctx.now(), error: null });
+      else ctx.catalog.updateCopy(backupId, copy.target, { state: "pending", error: check.problem });
+    } catch (err) {
+      ctx.catalog.updateCopy(backupId, copy.target, { state: "pending", error: describeError(err) });
+    }
+  }
+}
+
+function safeLocate(ctx: AppContext, target: string, key: string): string {
+  try {
+    return ctx.targets.get(target).locate(key);
+  } catch {
+    return key;
+  }
+}
+
+async function removeQuietly(target: Target, prefix: string): Promise<void> {
+  try {
+    await target.delete((await target.list(prefix)).map((o) => o.key));
+  } catch {
+    // Recovery at the next start removes what is left.
+  }
+}

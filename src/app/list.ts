@@ -1,0 +1,67 @@
+import type { BackupWithCopies } from "../catalog/catalog.js";
+import type { Config } from "../config/schema.js";
+import { evaluateCopies, type PolicyVerdict } from "../policy/three-two-one.js";
+import type { AppContext } from "./context.js";
+
+export interface CopyView {
+  target: string;
+  state: string;
+  location: string;
+  written_at: string | null;
+  verified_at: string | null;
+  error: string | null;
+}
+
+export interface BackupView {
+  id: string;
+  job: string;
+  kind: string;
+  snapshot_at: string;
+  finished_at: string;
+  size: number;
+  sha256: string;
+  state: "complete";
+  encrypted: boolean;
+  policy_ok: boolean;
+  policy: PolicyVerdict;
+  copies: CopyView[];
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function backupView(config: Config, b: BackupWithCopies): BackupView {
+  const policy = evaluateCopies(
+    b.copies.map((c) => ({
+      state: c.state,
+      media: config.targets[c.target]?.media ?? `unknown:${c.target}`,
+      offsite: config.targets[c.target]?.offsite ?? false,
+    })),
+    config.policy,
+  );
+  return {
+    id: b.id,
+    job: b.job,
+    kind: b.kind,
+    snapshot_at: iso(b.snapshot_at)!,
+    finished_at: iso(b.finished_at)!,
+    size: b.size,
+    sha256: b.sha256,
+    state: "complete",
+    encrypted: b.encryption !== null,
+    policy_ok: policy.ok,
+    policy,
+    copies: b.copies.map((c) => ({
+      target: c.target,
+      state: c.state,
+      location: c.location,
+      written_at: iso(c.written_at),
+      verified_at: iso(c.verified_at),
+      error: c.error,
+    })),
+  };
+}
+
+/** Backups newest first, with their copies and 3-2-1 verdict. */
+export function listBackups(ctx: AppContext, job?: string): BackupView[] {
+  return ctx.catalog.listBackups(job ? { job } : {}).map((b) => backupView(ctx.config, b));
+}

@@ -1,0 +1,57 @@
+/**
+ * Catalog schema, one entry per version; `PRAGMA user_version` records how many ran.
+ * Append only: a released migration is never edited.
+ * Times are integer milliseconds since the epoch (UTC).
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE runs (
+    id          INTEGER PRIMARY KEY,
+    job         TEXT    NOT NULL,
+    backup_id   TEXT    NOT NULL UNIQUE,
+    trigger     TEXT    NOT NULL CHECK (trigger IN ('manual', 'schedule')),
+    pid         INTEGER NOT NULL,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    state       TEXT    NOT NULL CHECK (state IN ('running', 'succeeded', 'failed', 'interrupted')),
+    error       TEXT
+  );
+  CREATE INDEX runs_by_job ON runs (job, started_at);
+  CREATE INDEX runs_running ON runs (state) WHERE state = 'running';
+
+  CREATE TABLE backups (
+    id          TEXT    PRIMARY KEY,
+    job         TEXT    NOT NULL,
+    kind        TEXT    NOT NULL CHECK (kind IN ('postgres', 'files')),
+    run_id      INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+    snapshot_at INTEGER NOT NULL,
+    finished_at INTEGER NOT NULL,
+    size        INTEGER NOT NULL,
+    sha256      TEXT    NOT NULL,
+    encryption  TEXT,
+    manifest    TEXT    NOT NULL
+  );
+  CREATE INDEX backups_by_job ON backups (job, snapshot_at);
+
+  CREATE TABLE copies (
+    backup_id   TEXT    NOT NULL REFERENCES backups (id) ON DELETE CASCADE,
+    target      TEXT    NOT NULL,
+    location    TEXT    NOT NULL,
+    state       TEXT    NOT NULL CHECK (state IN ('pending', 'written', 'verified', 'corrupt', 'missing', 'deleted')),
+    written_at  INTEGER,
+    verified_at INTEGER,
+    error       TEXT,
+    PRIMARY KEY (backup_id, target)
+  );
+
+  CREATE TABLE events (
+    id        INTEGER PRIMARY KEY,
+    at        INTEGER NOT NULL,
+    kind      TEXT    NOT NULL,
+    job       TEXT,
+    backup_id TEXT,
+    target    TEXT,
+    detail    TEXT
+  );
+  `,
+];

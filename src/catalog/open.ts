@@ -1,0 +1,43 @@
+import { chmodSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { OperationError } from "../errors.js";
+import { MIGRATIONS } from "./migrations.js";
+
+export const CATALOG_FILE = "catalog.sqlite";
+
+/** Opens (creating if needed) the catalog in `stateDir`: dir 0700, file 0600, WAL, foreign keys. */
+export function openDatabase(stateDir: string): Database.Database {
+  try {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    chmodSync(stateDir, 0o700);
+  } catch (err) {
+    throw new OperationError(`cannot create state_dir ${stateDir}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  const path = join(stateDir, CATALOG_FILE);
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+    chmodSync(path, 0o600);
+    db.pragma("journal_mode = WAL");
+    db.pragma("foreign_keys = ON");
+    db.pragma("busy_timeout = 10000");
+    db.pragma("synchronous = FULL");
+  } catch (err) {
+    throw new OperationError(`cannot open the catalog ${path}: ${(err as Error).message}`);
+  }
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > MIGRATIONS.length)
+    throw new OperationError(`the catalog is from a newer drd (schema ${current}, this drd knows ${MIGRATIONS.length})`);
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}

@@ -1,0 +1,33 @@
+import type { AppContext } from "../../app/context.js";
+import { jobOf } from "../../app/context.js";
+import { listBackups } from "../../app/list.js";
+import type { Output } from "../io.js";
+import { bytes, json, table } from "../render.js";
+
+export function listCommand(ctx: AppContext, io: Output, job: string | undefined, opts: { json?: boolean }): number {
+  if (job) jobOf(ctx, job);
+  const backups = listBackups(ctx, job);
+  if (opts.json) {
+    io.out(json(backups));
+    return 0;
+  }
+  if (backups.length === 0) {
+    io.out(job ? `no backups of ${job}` : "no backups");
+    return 0;
+  }
+  io.out(
+    table(
+      ["ID", "JOB", "KIND", "SNAPSHOT", "SIZE", "POLICY", "COPIES"],
+      backups.map((b) => [
+        b.id,
+        b.job,
+        b.kind + (b.encrypted ? "+gpg" : ""),
+        b.snapshot_at.replace(/\.\d+Z$/, "Z"),
+        bytes(b.size),
+        b.policy_ok ? "ok" : `short: ${b.policy.missing.join(", ")}`,
+        b.copies.map((c) => `${c.target}:${c.state}`).join(" "),
+      ]),
+    ),
+  );
+  return 0;
+}

@@ -1,0 +1,23 @@
+import type { AppContext } from "../../app/context.js";
+import { verifyBackups } from "../../app/verify.js";
+import type { Output } from "../io.js";
+import { json, table } from "../render.js";
+
+/** Exit 3 when any copy is corrupt or missing; 1 when a copy could not be read at all. */
+export async function verifyCommand(
+  ctx: AppContext,
+  io: Output,
+  backupId: string | undefined,
+  opts: { job?: string; target?: string; json?: boolean },
+): Promise<number> {
+  const request = { ...(backupId ? { backupId } : {}), ...(opts.job ? { job: opts.job } : {}), ...(opts.target ? { target: opts.target } : {}) };
+  const results = await verifyBackups(ctx, request);
+  if (opts.json) io.out(json(results));
+  else if (results.length === 0) io.out("nothing to verify");
+  else io.out(table(["BACKUP", "TARGET", "RESULT", "PROBLEM"], results.map((r) => [r.backup_id, r.target, r.state, r.problem ?? ""])));
+  if (results.some((r) => r.state === "corrupt" || r.state === "missing")) {
+    if (!opts.json) io.err("drctl: integrity failure: a copy does not match its recorded sha256");
+    return 3;
+  }
+  return results.some((r) => !r.ok) ? 1 : 0;
+}

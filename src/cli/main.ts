@@ -1,0 +1,93 @@
+import { Command, CommanderError } from "commander";
+import { openContext, type AppContext } from "../app/context.js";
+import { resolveConfigPath } from "../config/load.js";
+import { describeError, exitCodeOf, type ExitCode } from "../errors.js";
+import { VERSION } from "../version.js";
+import { backupCommand } from "./commands/backup.js";
+import { configCheckCommand } from "./commands/config-check.js";
+import { listCommand } from "./commands/list.js";
+import { verifyCommand } from "./commands/verify.js";
+import { processOutput, type Output } from "./io.js";
+
+/**
+ * The CLI parses arguments, calls the core and renders; it decides nothing. Every error
+ * becomes one line on stderr and an exit code from the contract.
+ */
+export async function main(argv: string[], io: Output = processOutput): Promise<ExitCode> {
+  process.umask(0o077);
+  const shutdown = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (shutdown.signal.aborted) process.exit(1);
+    shutdown.abort(new Error(`received ${signal}`));
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+
+  let exitCode: ExitCode = 0;
+  let ctx: AppContext | undefined;
+  const context = (program: Command): AppContext => (ctx ??= openContext(resolveConfigPath(program.opts().config)));
+  const set = (code: number): void => {
+    exitCode = code as ExitCode;
+  };
+
+  const program = new Command("drctl")
+    .description("drd: backups that are replicated, measured and proven to restore")
+    .version(VERSION)
+    .option("--config <path>", "config file (default: $DRD_CONFIG, then /etc/drd/drd.yaml)")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .showHelpAfterError(false);
+
+  program
+    .command("backup")
+    .description("run one job now, through the same code path as a scheduled run")
+    .argument("<job>")
+    .option("--json", "print the result as JSON")
+    .action(async (job: string, opts: { json?: boolean }) =>
+      set(await backupCommand(context(program), io, job, { ...opts, signal: shutdown.signal })),
+    );
+
+  program
+    .command("list")
+    .description("backups with their copies per target, size, sha256, state and policy_ok")
+    .argument("[job]")
+    .option("--json", "print JSON")
+    .action((job: string | undefined, opts: { json?: boolean }) => set(listCommand(context(program), io, job, opts)));
+
+  program
+    .command("verify")
+    .description("re-read copies and check them against the recorded sha256")
+    .argument("[backup-id]")
+    .option("--job <job>", "verify every backup of this job")
+    .option("--target <target>", "only copies on this target")
+    .option("--json", "print JSON")
+    .action(async (id: string | undefined, opts: { job?: string; target?: string; json?: boolean }) =>
+      set(await verifyCommand(context(program), io, id, opts)),
+    );
+
+  const config = program.command("config").description("config tools");
+  config
+    .command("check")
+    .description("validate the config; print every problem with its path")
+    .option("--json", "print JSON")
+    .action((opts: { json?: boolean }) => set(configCheckCommand(io, resolveConfigPath(program.opts().config), opts)));
+
+  try {
+    await program.parseAsync(argv, { from: "node" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      exitCode = err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2;
+    } else {
+      io.err(`drctl: ${describeError(err)}`);
+      if (process.env.DRD_DEBUG && err instanceof Error && err.stack) io.err(err.stack);
+      exitCode = exitCodeOf(err);
+    }
+  } finally {
+    ctx?.catalog.close();
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  }
+  return exitCode;
+}
+
+

@@ -1,0 +1,68 @@
+import { readFileSync } from "node:fs";
+import { parseDocument } from "yaml";
+import type { z } from "zod";
+import { ConfigError } from "../errors.js";
+import { configSchema, type Config } from "./schema.js";
+
+export const DEFAULT_CONFIG_PATH = "/etc/drd/drd.yaml";
+
+/** `--config`, then `$DRD_CONFIG`, then /etc/drd/drd.yaml. */
+export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return flag ?? env.DRD_CONFIG ?? DEFAULT_CONFIG_PATH;
+}
+
+export function loadConfig(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError([`${path}: cannot read the config: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+  }
+  return parseConfig(text, path);
+}
+
+/** Parses YAML text and validates it; every problem is reported at once as `<path>: <message>`. */
+export function parseConfig(text: string, source = "config"): Config {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return `${source}${pos ? `:${pos.line}:${pos.col}` : ""}: ${e.message.split("\n")[0]}`;
+      }),
+    );
+  }
+  const result = configSchema.safeParse(doc.toJS() ?? {});
+  if (!result.success) throw new ConfigError(formatIssues(result.error.issues));
+  return result.data;
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out || "(top level)";
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  const lines: string[] = [];
+  for (const issue of issues) {
+    const at = formatPath(issue.path);
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) lines.push(`${formatPath([...issue.path, key])}: unknown key`);
+    } else if (issue.code === "invalid_type" && issue.input === undefined) {
+      lines.push(`${at}: is required`);
+    } else if (issue.code === "invalid_union" && "discriminator" in issue && issue.discriminator) {
+      lines.push(`${at}: must be one of ${((issue as unknown as { options: unknown[] }).options).map(String).join(", ")}`);
+    } else if (issue.code === "invalid_union" && issue.errors.length > 0) {
+      // Report the branch that got furthest: the one with the fewest problems.
+      const best = [...issue.errors].sort((a, b) => a.length - b.length)[0]!;
+      lines.push(...formatIssues(best.map((i) => ({ ...i, path: [...issue.path, ...i.path] }))));
+    } else {
+      lines.push(`${at}: ${issue.message}`);
+    }
+  }
+  return [...new Set(lines)];
+}

@@ -1,0 +1,251 @@
+import { z } from "zod";
+import { cronProblem } from "./cron.js";
+import { parseDuration } from "./duration.js";
+
+/*
+ * The config schema: one source for validation, the TypeScript types, the JSON Schema
+ * for editors (config/drd.schema.json) and the documentation of every option.
+ * Objects are strict: an unknown key is an error, because a misspelt option that is
+ * silently ignored is a backup that silently does something else.
+ */
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+const name = (what: string) =>
+  z.string().regex(NAME, { message: `${what} names use letters, digits, "_" and "-" (at most 63)` });
+
+const absolutePath = z
+  .string()
+  .min(1)
+  .refine((p) => p.startsWith("/"), { message: "must be an absolute path" });
+
+const duration = z
+  .string()
+  .refine((s) => parseDuration(s) !== undefined, {
+    error: (issue) => `invalid duration ${JSON.stringify(issue.input)} (write e.g. 90s, 15m, 1h, 30d)`,
+  })
+  .transform((s) => parseDuration(s)!)
+  .meta({ description: "A duration: a whole number and a unit, s m h d or w (e.g. 15m, 30d)." });
+
+const cron = z
+  .string()
+  .superRefine((expr, ctx) => {
+    const problem = cronProblem(expr);
+    if (problem) ctx.addIssue({ code: "custom", message: `invalid cron expression ${JSON.stringify(expr)}: ${problem}` });
+  })
+  .meta({ description: "A five-field cron expression (minute hour day-of-month month day-of-week), in `timezone`." });
+
+const retention = z
+  .strictObject({
+    max_age: duration.optional().meta({ description: "Remove backups older than this, measured from the newest good backup (not from now)." }),
+    keep_last: z.int().min(0).optional().meta({ description: "Always keep this many newest backups." }),
+    keep_hourly: z.int().min(0).optional().meta({ description: "Keep the newest backup of each of this many hours." }),
+    keep_daily: z.int().min(0).optional().meta({ description: "Keep the newest backup of each of this many days." }),
+    keep_weekly: z.int().min(0).optional().meta({ description: "Keep the newest backup of each of this many ISO weeks." }),
+    keep_monthly: z.int().min(0).optional().meta({ description: "Keep the newest backup of each of this many months." }),
+    keep_yearly: z.int().min(0).optional().meta({ description: "Keep the newest backup of each of this many years." }),
+  })
+  .meta({ description: "Retention on this target. The rules are ORed: a backup any rule keeps is kept." });
+
+const targetCommon = {
+  media: z.string().min(1).meta({ description: "Media kind (disk, cloud, tape, ...), for the 3-2-1 count of distinct media." }),
+  offsite: z.boolean().meta({ description: "Whether this target is off the site of the protected server." }),
+  retention: retention.optional(),
+};
+
+const localTarget = z
+  .strictObject({
+    type: z.literal("local"),
+    path: absolutePath.meta({ description: "Directory that holds the backups (created 0700)." }),
+    media: targetCommon.media.default("disk"),
+    offsite: targetCommon.offsite.default(false),
+    retention: targetCommon.retention,
+  })
+  .meta({ description: "A directory on a local or mounted file system." });
+
+const s3Target = z
+  .strictObject({
+    type: z.literal("s3"),
+    bucket: z.string().min(3).meta({ description: "Bucket name." }),
+    prefix: z.string().default("").meta({ description: "Key prefix inside the bucket, e.g. `drd/`." }),
+    region: z.string().min(1).default("us-east-1"),
+    endpoint: z.url().optional().meta({ description: "Endpoint of an S3-compatible store; omit for AWS." }),
+    force_path_style: z.boolean().optional().meta({ description: "Address buckets as endpoint/bucket rather than bucket.endpoint; default true when `endpoint` is set." }),
+    storage_class: z.string().optional().meta({ description: "Storage class for new objects, e.g. STANDARD_IA." }),
+    server_side_encryption: z
+      .strictObject({
+        algorithm: z.enum(["AES256", "aws:kms"]),
+        kms_key_id: z.string().optional(),
+      })
+      .optional()
+      .meta({ description: "Server-side encryption requested on upload." }),
+    object_lock: z
+      .strictObject({ mode: z.enum(["GOVERNANCE", "COMPLIANCE"]), days: z.int().min(1) })
+      .optional()
+      .meta({ description: "S3 Object Lock retention applied to every uploaded object." }),
+    access_key_id_file: absolutePath.optional().meta({ description: "File holding the access key id; omit to use the standard AWS credential chain." }),
+    secret_access_key_file: absolutePath.optional().meta({ description: "File holding the secret access key." }),
+    checksums: z
+      .enum(["when_required", "when_supported"])
+      .default("when_required")
+      .meta({ description: "SDK request/response checksums. `when_required` works with every S3-compatible store; drd verifies sha256 itself." }),
+    media: targetCommon.media.default("cloud"),
+    offsite: targetCommon.offsite.default(true),
+    retention: targetCommon.retention,
+  })
+  .meta({ description: "An S3 or S3-compatible bucket." });
+
+const target = z.discriminatedUnion("type", [localTarget, s3Target]);
+
+const compressionAlgorithm = z.enum(["zstd", "gzip", "none"]);
+const compression = z
+  .union([
+    compressionAlgorithm.transform((algorithm) => ({ algorithm, level: undefined })),
+    z.strictObject({ algorithm: compressionAlgorithm, level: z.int().min(1).max(19).optional() }),
+  ])
+  .superRefine((c, ctx) => {
+    if (c.algorithm === "gzip" && c.level !== undefined && c.level > 9)
+      ctx.addIssue({ code: "custom", path: ["level"], message: "gzip levels are 1 to 9" });
+  })
+  .meta({ description: "zstd (default, level 3: keeps up with pg_dump), gzip (level 1-9) or none." });
+
+const encrypt = z
+  .union([
+    z.strictObject({
+      recipients: z.array(absolutePath).min(1).meta({ description: "Armored OpenPGP public key files; the host needs no private key." }),
+    }),
+    z.strictObject({
+      passphrase_file: absolutePath.meta({ description: "File holding a passphrase for symmetric encryption." }),
+    }),
+  ])
+  .meta({ description: "OpenPGP encryption of every artifact, in a format GnuPG 2.2 decrypts." });
+
+const drillCheck = z.union([
+  z.strictObject({ sql: z.string().min(1).meta({ description: "A query that must return true." }) }),
+  z.strictObject({ command: z.array(z.string()).min(1).meta({ description: "A command that must exit 0; run in the restored directory." }) }),
+]);
+
+const drill = z
+  .strictObject({
+    schedule: cron.optional(),
+    from: name("target").optional().meta({ description: "Target the drill restores from; default the job's first offsite target." }),
+    connection: z.string().optional().meta({ description: "postgres jobs: server where scratch databases are created; default the job's server." }),
+    checks: z.array(drillCheck).default([]),
+    max_age: duration.optional().meta({ description: "RTO is in breach without a good drill this recent." }),
+    key_file: absolutePath.optional().meta({ description: "Private key that decrypts this job's backups (only on a drill host, or by explicit choice)." }),
+    passphrase_file: absolutePath.optional().meta({ description: "Passphrase file for symmetrically encrypted backups." }),
+  })
+  .meta({ description: "Scheduled restore drills." });
+
+const jobCommon = {
+  schedule: cron,
+  rpo: duration.meta({ description: "Recovery point objective: the newest backup that meets the policy must be younger." }),
+  rto: duration.optional().meta({ description: "Recovery time objective, compared with the duration of the newest good drill." }),
+  targets: z.array(name("target")).min(1).meta({ description: "Targets every backup of this job is written to." }),
+  compression: compression.default({ algorithm: "zstd", level: undefined }),
+  encrypt: encrypt.optional(),
+  drill: drill.optional(),
+};
+
+const connection = z
+  .string()
+  .superRefine((text, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be a postgresql:// URL" });
+      return;
+    }
+    if (url.protocol !== "postgresql:" && url.protocol !== "postgres:")
+      ctx.addIssue({ code: "custom", message: "must be a postgresql:// URL" });
+    if (url.password || url.searchParams.has("password"))
+      ctx.addIssue({ code: "custom", message: "must not contain a password; use password_file or .pgpass" });
+  })
+  .meta({ description: "libpq URL without a password, e.g. postgresql://drd@localhost/app." });
+
+const postgresJob = z
+  .strictObject({
+    type: z.literal("postgres"),
+    connection,
+    databases: z
+      .union([z.literal("all"), z.array(z.string().min(1)).min(1)])
+      .optional()
+      .meta({ description: "Databases to dump: a list, or `all` non-template databases; default the database of `connection`." }),
+    globals: z.boolean().default(true).meta({ description: "Also dump roles and tablespaces with pg_dumpall --globals-only." }),
+    password_file: absolutePath.optional().meta({ description: "File holding the password; otherwise .pgpass or peer auth." }),
+    ...jobCommon,
+  })
+  .meta({ description: "pg_dump -Fc of each database." });
+
+const filesJob = z
+  .strictObject({
+    type: z.literal("files"),
+    paths: z.array(absolutePath).min(1).meta({ description: "Directories and files to archive." }),
+    exclude: z.array(z.string().min(1)).default([]).meta({ description: "Globs matched against each path and each base name." }),
+    skip_unreadable: z.boolean().default(false).meta({ description: "Skip and record unreadable files instead of failing the run." }),
+    ...jobCommon,
+  })
+  .meta({ description: "A tar archive of files; symlinks stay symlinks." });
+
+const job = z.discriminatedUnion("type", [postgresJob, filesJob]);
+
+const alert = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("webhook"), url: z.url(), headers_file: absolutePath.optional() }),
+  z.strictObject({ type: z.literal("command"), command: z.array(z.string()).min(1) }),
+]);
+
+export const configSchema = z
+  .strictObject({
+    state_dir: absolutePath.default("/var/lib/drd").meta({ description: "Holds catalog.sqlite and run state (created 0700)." }),
+    timezone: z
+      .string()
+      .default("UTC")
+      .refine((tz) => isTimeZone(tz), { message: "unknown time zone" })
+      .meta({ description: "Time zone of schedules and of retention's calendar buckets." }),
+    targets: z.record(name("target"), target).refine((t) => Object.keys(t).length > 0, { message: "at least one target is required" }),
+    policy: z
+      .strictObject({
+        copies: z.int().min(1).default(2).meta({ description: "Verified backup copies required (production is not counted)." }),
+        media: z.int().min(1).default(2).meta({ description: "Distinct media kinds among those copies." }),
+        offsite: z.int().min(0).default(1).meta({ description: "Offsite copies among them." }),
+      })
+      .default({ copies: 2, media: 2, offsite: 1 })
+      .meta({ description: "The 2-1 of 3-2-1." }),
+    jobs: z.record(name("job"), job),
+    alerts: z.array(alert).default([]),
+    metrics: z.strictObject({ listen: z.string().regex(/^[^:]+:\d+$/) }).optional(),
+  })
+  .superRefine((config, ctx) => {
+    for (const [jobName, j] of Object.entries(config.jobs)) {
+      j.targets.forEach((t, i) => {
+        if (!(t in config.targets))
+          ctx.addIssue({ code: "custom", path: ["jobs", jobName, "targets", i], message: `unknown target "${t}"` });
+      });
+      if (new Set(j.targets).size !== j.targets.length)
+        ctx.addIssue({ code: "custom", path: ["jobs", jobName, "targets"], message: "a target is listed twice" });
+      if (j.drill?.from && !j.targets.includes(j.drill.from))
+        ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill", "from"], message: `"${j.drill.from}" is not one of this job's targets` });
+      if (j.drill?.key_file && j.drill.passphrase_file)
+        ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill"], message: "give key_file or passphrase_file, not both" });
+    }
+  });
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export type Config = z.output<typeof configSchema>;
+export type TargetConfig = Config["targets"][string];
+export type LocalTargetConfig = Extract<TargetConfig, { type: "local" }>;
+export type S3TargetConfig = Extract<TargetConfig, { type: "s3" }>;
+export type JobConfig = Config["jobs"][string];
+export type PostgresJobConfig = Extract<JobConfig, { type: "postgres" }>;
+export type FilesJobConfig = Extract<JobConfig, { type: "files" }>;
+export type CompressionConfig = JobConfig["compression"];
+export type EncryptConfig = NonNullable<JobConfig["encrypt"]>;
+export type RetentionConfig = NonNullable<TargetConfig["retention"]>;

@@ -1,0 +1,95 @@
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import { Transform, type TransformCallback } from "node:stream";
+import * as tar from "tar";
+import type { FilesJobConfig } from "../config/schema.js";
+import { OperationError } from "../errors.js";
+import type { FileEntry, FilesDetails } from "../manifest.js";
+import type { SourceContext, SourceResult } from "./source.js";
+import { walk } from "./walk.js";
+
+const LISTED_IN_ERRORS = 10;
+
+/**
+ * A tar archive of the job's paths. Entries are stored relative to "/" (so they extract
+ * under any directory), symlinks stay symlinks, and the manifest's per-file sha256 values
+ * are computed from the archive stream itself: they describe exactly what was archived.
+ */
+export async function backupFiles(job: FilesJobConfig, ctx: SourceContext): Promise<SourceResult> {
+  const found = await walk(job.paths, job.exclude);
+  if (found.unreadable.length > 0 && !job.skip_unreadable) {
+    const shown = found.unreadable.slice(0, LISTED_IN_ERRORS).join(", ");
+    const more = found.unreadable.length > LISTED_IN_ERRORS ? ` and ${found.unreadable.length - LISTED_IN_ERRORS} more` : "";
+    throw new OperationError(`cannot read ${found.unreadable.length} path(s): ${shown}${more} (set skip_unreadable: true to skip them)`);
+  }
+  if (found.include.length === 0) throw new OperationError("nothing to archive: every path is excluded");
+
+  const archive = tar.c(
+    // strict: a warning (an entry that could not be read) is an error, never a silent gap.
+    { cwd: "/", portable: true, noDirRecurse: true, follow: false, strict: true },
+    found.include.map((p) => p.slice(1) || "."),
+  );
+  const lister = new ArchiveLister();
+  let tarError: Error | undefined;
+  const raw = archive.pipe(lister);
+  archive.on("error", (err: unknown) => {
+    tarError = new OperationError(`archiving failed: ${(err as Error).message}`);
+    raw.destroy(tarError);
+  });
+
+  await ctx.sink.write({ baseName: "files.tar", role: "files", format: "tar" }, raw, async () => {
+    await lister.done;
+    if (tarError) throw tarError;
+  });
+  const files: FilesDetails = {
+    paths: job.paths,
+    entry_count: lister.entries.length,
+    entries: lister.entries,
+    skipped: [
+      ...found.unreadable.map((path) => ({ path, reason: "unreadable" })),
+      ...found.unsupported.map((path) => ({ path, reason: "not a file, directory or symlink" })),
+    ],
+  };
+  return { kind: "files", files };
+}
+
+/** Passes a tar stream through while reading its entries and hashing each regular file. */
+class ArchiveLister extends Transform {
+  readonly entries: FileEntry[] = [];
+  private readonly parser = new tar.Parser({ strict: true, onReadEntry: (e) => this.onEntry(e) });
+  private parseError: Error | undefined;
+  readonly done: Promise<void>;
+
+  constructor() {
+    super();
+    this.parser.on("error", (err: unknown) => (this.parseError = err as Error));
+    this.done = once(this, "finish").then(() => undefined);
+  }
+
+  private onEntry(e: tar.ReadEntry): void {
+    const entry: FileEntry = {
+      path: e.path,
+      type: e.type === "File" || e.type === "OldFile" ? "file" : e.type === "Directory" ? "directory" : e.type === "SymbolicLink" ? "symlink" : "other",
+      mode: e.mode ?? 0,
+      size: e.size ?? 0,
+    };
+    if (entry.type === "symlink") entry.link = e.linkpath;
+    this.entries.push(entry);
+    if (entry.type === "file") {
+      const hash = createHash("sha256");
+      e.on("data", (chunk: Buffer) => hash.update(chunk));
+      e.on("end", () => (entry.sha256 = hash.digest("hex")));
+    } else {
+      e.resume();
+    }
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.parser.write(chunk);
+    done(this.parseError ?? null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.parser.end(() => done(this.parseError ?? null));
+  }
+}

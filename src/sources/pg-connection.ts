@@ -1,0 +1,73 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { OperationError } from "../errors.js";
+import { readSecretFile } from "../pipeline/encrypt.js";
+
+/**
+ * How drd reaches one PostgreSQL server: the libpq URL from the config (never with a
+ * password) plus, when `password_file` is set, a private pgpass file for the client
+ * tools so the password never appears on a command line or in a log.
+ */
+export class PgConnection {
+  private constructor(
+    readonly url: URL,
+    private readonly password: string | undefined,
+    private readonly pgpassDir: string | undefined,
+  ) {}
+
+  static async open(connection: string, passwordFile?: string): Promise<PgConnection> {
+    const url = new URL(connection);
+    if (!passwordFile) return new PgConnection(url, undefined, undefined);
+    const password = await readSecretFile(passwordFile, "password");
+    const dir = await mkdtemp(join(tmpdir(), "drd-pg-"));
+    const escaped = password.replace(/\\/g, "\\\\").replace(/:/g, "\\:");
+    await writeFile(join(dir, "pgpass"), `*:*:*:*:${escaped}\n`, { mode: 0o600 });
+    return new PgConnection(url, password, dir);
+  }
+
+  async close(): Promise<void> {
+    if (this.pgpassDir) await rm(this.pgpassDir, { recursive: true, force: true });
+  }
+
+  /** The default database: the one named in the URL, else the user's name, as libpq does. */
+  get defaultDatabase(): string {
+    const fromPath = decodeURIComponent(this.url.pathname.replace(/^\//, ""));
+    return fromPath || this.url.searchParams.get("dbname") || decodeURIComponent(this.url.username) || process.env.PGDATABASE || process.env.USER || "postgres";
+  }
+
+  /** The URL for one database of the same server. */
+  urlFor(database: string): string {
+    const u = new URL(this.url.href);
+    u.pathname = `/${encodeURIComponent(database)}`;
+    u.searchParams.delete("dbname");
+    return u.href;
+  }
+
+  /** Environment for pg_dump and friends: the private pgpass, no prompts. */
+  toolEnv(): Record<string, string> {
+    return this.pgpassDir ? { PGPASSFILE: join(this.pgpassDir, "pgpass") } : {};
+  }
+
+  /** The URL as shown to a user (it never holds a password). */
+  describe(database?: string): string {
+    return database ? this.urlFor(database) : this.url.href;
+  }
+
+  async client(database: string): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.urlFor(database), password: this.password, application_name: "drd" });
+    try {
+      await client.connect();
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw new OperationError(`cannot connect to ${this.describe(database)}: ${this.mask((err as Error).message)}`);
+    }
+    return client;
+  }
+
+  /** Removes the password from text that may reach a log or the catalog. */
+  mask(text: string): string {
+    return this.password ? text.split(this.password).join("********") : text;
+  }
+}

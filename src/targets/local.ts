@@ -1,0 +1,141 @@
+import { createReadStream } from "node:fs";
+import { mkdir, open, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
+import { dirname, join, relative, sep } from "node:path";
+import { randomBytes } from "node:crypto";
+import { pipeline } from "node:stream/promises";
+import type { Readable } from "node:stream";
+import { OperationError } from "../errors.js";
+import { DigestStream } from "../pipeline/digest.js";
+import { assertSafeKey, ObjectNotFoundError, type ObjectInfo, type PutOptions, type PutResult, type Target } from "./target.js";
+
+/** Temporary files carry this marker; nothing else in a target directory does. */
+const TEMP_MARKER = ".drd-tmp-";
+
+/**
+ * A directory on a local file system. A put writes `<name>.drd-tmp-<random>` beside the
+ * final name, fsyncs the file, renames it and fsyncs the directory: after a crash the key
+ * holds the whole object or nothing, and the temporary file is removed at the next start.
+ */
+export class LocalTarget implements Target {
+  constructor(
+    readonly name: string,
+    readonly root: string,
+  ) {}
+
+  locate(key: string): string {
+    return this.pathOf(key);
+  }
+
+  private pathOf(key: string): string {
+    assertSafeKey(key);
+    return join(this.root, ...key.split("/"));
+  }
+
+  async put(key: string, data: Readable, options: PutOptions = {}): Promise<PutResult> {
+    const finalPath = this.pathOf(key);
+    const dir = dirname(finalPath);
+    await this.mkdirs(dir);
+    const tempPath = `${finalPath}${TEMP_MARKER}${randomBytes(6).toString("hex")}`;
+    const file = await open(tempPath, "wx", 0o600).catch((err) => {
+      throw storageError(this.name, "create", tempPath, err);
+    });
+    let committed = false;
+    try {
+      const digest = new DigestStream();
+      await pipeline(data, digest, file.createWriteStream({ autoClose: false })).catch((err) => {
+        throw err?.code && err.syscall ? storageError(this.name, "write", tempPath, err) : err;
+      });
+      await file.sync();
+      await file.close();
+      await options.ready?.();
+      await rename(tempPath, finalPath);
+      committed = true;
+      await fsyncDir(dir);
+      return { size: digest.bytes, sha256: digest.hex() };
+    } finally {
+      if (!committed) {
+        await file.close().catch(() => undefined);
+        await rm(tempPath, { force: true });
+      }
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    const path = this.pathOf(key);
+    const handle = await open(path, "r").catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") throw new ObjectNotFoundError(path);
+      throw storageError(this.name, "open", path, err);
+    });
+    return createReadStream("", { fd: handle.fd, highWaterMark: 1 << 20 });
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const info = await stat(this.pathOf(key)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw storageError(this.name, "stat", this.pathOf(key), err);
+    });
+    return info?.isFile() ? { key, size: info.size } : undefined;
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return [];
+      throw storageError(this.name, "list", this.root, err);
+    });
+    for (const entry of entries) {
+      if (!entry.isFile() || entry.name.includes(TEMP_MARKER)) continue;
+      const key = relative(this.root, join(entry.parentPath, entry.name)).split(sep).join("/");
+      if (!key.startsWith(prefix)) continue;
+      const info = await stat(join(entry.parentPath, entry.name)).catch(() => undefined);
+      if (info) out.push({ key, size: info.size });
+    }
+    return out.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    const dirs = new Set<string>();
+    for (const key of keys) {
+      const path = this.pathOf(key);
+      await rm(path, { force: true });
+      dirs.add(dirname(path));
+    }
+    // A backup's directory goes when its last object does; rmdir fails harmlessly otherwise.
+    for (const dir of dirs) {
+      if (dir !== this.root) await rmdir(dir).catch(() => undefined);
+      await fsyncDir(dirname(dir)).catch(() => undefined);
+    }
+  }
+
+  async removeLeftovers(): Promise<number> {
+    const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch(() => []);
+    let removed = 0;
+    for (const entry of entries) {
+      if (entry.isFile() && entry.name.includes(TEMP_MARKER)) {
+        await rm(join(entry.parentPath, entry.name), { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  private async mkdirs(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true, mode: 0o700 }).catch((err) => {
+      throw storageError(this.name, "create directory", dir, err);
+    });
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function storageError(target: string, action: string, path: string, err: NodeJS.ErrnoException): OperationError {
+  const reason = err.code === "ENOSPC" ? "no space left on device" : err.code === "EACCES" ? "permission denied" : (err.code ?? err.message);
+  return new OperationError(`target ${target}: cannot ${action} ${path}: ${reason}`, { cause: err });
+}

@@ -1,0 +1,57 @@
+import type { Readable } from "node:stream";
+
+/** Where a backup's objects live: `<job>/<backup id>/<artifact>`; the manifest is written last. */
+export const MANIFEST_NAME = "manifest.json";
+
+export function backupPrefix(job: string, backupId: string): string {
+  return `${job}/${backupId}/`;
+}
+
+export interface PutResult {
+  size: number;
+  sha256: string;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+export interface PutOptions {
+  /**
+   * Awaited after every byte is durable and before the object becomes visible under its
+   * key; if it rejects, the object is discarded. A source uses it to say "my process
+   * exited 0", so a truncated stream never becomes an object.
+   */
+  ready?: () => Promise<unknown>;
+}
+
+/**
+ * One storage interface for every kind of target. Each put is atomic: a reader sees the
+ * whole object under its key or nothing. Keys use "/" and never contain "." or ".." parts.
+ */
+export interface Target {
+  readonly name: string;
+  /** Human-readable place of a key, as recorded in the catalog (a path or an s3:// URL). */
+  locate(key: string): string;
+  put(key: string, data: Readable, options?: PutOptions): Promise<PutResult>;
+  /** Rejects with ObjectNotFoundError when the key does not exist. */
+  get(key: string): Promise<Readable>;
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  list(prefix: string): Promise<ObjectInfo[]>;
+  delete(keys: string[]): Promise<void>;
+  /** Removes what interrupted puts left behind; returns how many were removed. */
+  removeLeftovers(): Promise<number>;
+}
+
+export class ObjectNotFoundError extends Error {
+  constructor(readonly location: string) {
+    super(`${location} does not exist`);
+  }
+}
+
+export function assertSafeKey(key: string): void {
+  const parts = key.split("/");
+  if (!key || key.startsWith("/") || parts.some((p) => p === "" || p === "." || p === ".."))
+    throw new Error(`unsafe object key ${JSON.stringify(key)}`);
+}
