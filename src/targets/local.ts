@@ -1,4 +1,3 @@
-import { createReadStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -22,8 +21,8 @@ export class LocalTarget implements Target {
     readonly root: string,
   ) {}
 
-  locate(key: string): string {
-    return this.pathOf(key);
+  locate(keyOrPrefix: string): string {
+    return this.pathOf(keyOrPrefix.replace(/\/$/, ""));
   }
 
   private pathOf(key: string): string {
@@ -42,21 +41,18 @@ export class LocalTarget implements Target {
     let committed = false;
     try {
       const digest = new DigestStream();
-      await pipeline(data, digest, file.createWriteStream({ autoClose: false })).catch((err) => {
+      // flush: the stream fsyncs the file before it closes it.
+      await pipeline(data, digest, file.createWriteStream({ flush: true, highWaterMark: 1 << 20 })).catch((err) => {
         throw err?.code && err.syscall ? storageError(this.name, "write", tempPath, err) : err;
       });
-      await file.sync();
-      await file.close();
       await options.ready?.();
       await rename(tempPath, finalPath);
       committed = true;
       await fsyncDir(dir);
       return { size: digest.bytes, sha256: digest.hex() };
     } finally {
-      if (!committed) {
-        await file.close().catch(() => undefined);
-        await rm(tempPath, { force: true });
-      }
+      await file.close().catch(() => undefined);
+      if (!committed) await rm(tempPath, { force: true });
     }
   }
 
@@ -66,7 +62,7 @@ export class LocalTarget implements Target {
       if (err.code === "ENOENT") throw new ObjectNotFoundError(path);
       throw storageError(this.name, "open", path, err);
     });
-    return createReadStream("", { fd: handle.fd, highWaterMark: 1 << 20 });
+    return handle.createReadStream({ highWaterMark: 1 << 20 });
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
@@ -116,6 +112,9 @@ export class LocalTarget implements Target {
         removed++;
       }
     }
+    // Then the backup directories those leftovers emptied, deepest first.
+    const dirs = entries.filter((e) => e.isDirectory()).map((e) => join(e.parentPath, e.name));
+    for (const dir of dirs.sort((a, b) => b.length - a.length)) await rmdir(dir).catch(() => undefined);
     return removed;
   }
 

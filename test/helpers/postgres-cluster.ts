@@ -1,0 +1,77 @@
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+
+/** A throwaway PostgreSQL cluster on 127.0.0.1 and a free port, owned by the `postgres` OS user when we are root. */
+export interface Cluster {
+  port: number;
+  socketDir: string;
+  dataDir: string;
+  url(database?: string, user?: string): string;
+  stop(): Promise<void>;
+}
+
+/** A role that must authenticate with a password (scram), for password_file tests. */
+export const PASSWORD_ROLE = "drd_pw";
+
+const BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+function asPostgres(cmd: string, args: string[]) {
+  return process.getuid?.() === 0 ? execa("runuser", ["-u", "postgres", "--", cmd, ...args]) : execa(cmd, args);
+}
+
+export async function startCluster(): Promise<Cluster> {
+  const root = mkdtempSync(join(tmpdir(), "drd-pg-"));
+  chmodSync(root, 0o755);
+  const dataDir = join(root, "data");
+  const socketDir = join(root, "sock");
+  for (const dir of [dataDir, socketDir]) {
+    mkdirSync(dir, { mode: 0o700 });
+    if (process.getuid?.() === 0) {
+      const uid = Number((await execa("id", ["-u", "postgres"])).stdout);
+      const gid = Number((await execa("id", ["-g", "postgres"])).stdout);
+      chownSync(dir, uid, gid);
+    }
+  }
+  await asPostgres(`${BIN}/initdb`, ["-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]);
+  writeFileSync(
+    join(dataDir, "pg_hba.conf"),
+    [`host all ${PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256`, "local all all trust", "host all all 127.0.0.1/32 trust", ""].join("\n"),
+  );
+  const port = await freePort();
+  await asPostgres(`${BIN}/pg_ctl`, [
+    "-D", dataDir, "-w", "-l", join(dataDir, "server.log"),
+    "-o", `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`,
+    "start",
+  ]);
+  const cluster: Cluster = {
+    port,
+    socketDir,
+    dataDir,
+    url: (database = "postgres", user = "postgres") => `postgresql://${user}@127.0.0.1:${port}/${database}`,
+    stop: async () => {
+      await asPostgres(`${BIN}/pg_ctl`, ["-D", dataDir, "-m", "immediate", "-w", "stop"]).catch(() => undefined);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  return cluster;
+}
+
+/** Runs SQL with psql as the superuser. */
+export async function psql(cluster: Pick<Cluster, "url">, database: string, sql: string): Promise<string> {
+  const { stdout } = await execa("psql", ["-XAtq", "-v", "ON_ERROR_STOP=1", "-d", cluster.url(database), "-c", sql]);
+  return stdout;
+}

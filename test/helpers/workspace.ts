@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { inject } from "vitest";
+import { stringify } from "yaml";
+
+export const REPO = new URL("../..", import.meta.url).pathname;
+
+/** A private directory per test, with a config file written from an object. */
+export class Workspace {
+  readonly dir = mkdtempSync(join(tmpdir(), "drd-test-"));
+  readonly configPath = join(this.dir, "drd.yaml");
+  readonly stateDir = join(this.dir, "state");
+  readonly backupDir = join(this.dir, "backups");
+
+  path(...parts: string[]): string {
+    return join(this.dir, ...parts);
+  }
+
+  writeConfig(config: Record<string, unknown>): string {
+    writeFileSync(this.configPath, stringify(config));
+    return this.configPath;
+  }
+
+  /** A config with one local target and the given jobs. */
+  withJobs(jobs: Record<string, Record<string, unknown>>, extra: Record<string, unknown> = {}): string {
+    return this.writeConfig({
+      state_dir: this.stateDir,
+      targets: { local: { type: "local", path: this.backupDir } },
+      policy: { copies: 1, media: 1, offsite: 0 },
+      jobs,
+      ...extra,
+    });
+  }
+
+  /** Runs drctl as a user would, through bin/drctl.js; never throws. */
+  drctl(args: string[], options: { env?: Record<string, string> } = {}) {
+    return execa("node", [join(REPO, "bin/drctl.js"), "--config", this.configPath, ...args], {
+      reject: false,
+      env: options.env,
+      cwd: this.dir,
+    });
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function pgUrl(database = "postgres", user = "postgres"): string {
+  return `postgresql://${user}@127.0.0.1:${inject("pgPort")}/${database}`;
+}
+
+export const cluster = { url: pgUrl };
