@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +16,10 @@ export interface Cluster {
 /** A role that must authenticate with a password (scram), for password_file tests. */
 export const PASSWORD_ROLE = "drd_pw";
 
-const BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
+/** The newest installed server's binaries (Debian keeps them off PATH). */
+const BIN =
+  process.env.PG_BIN ??
+  `/usr/lib/postgresql/${readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a))[0]}/bin`;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
