@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { parseIntoClientConfig } from "pg-connection-string";
 import { OperationError } from "../errors.js";
 import { readSecretFile } from "../pipeline/encrypt.js";
 
@@ -56,7 +57,10 @@ export class PgConnection {
   }
 
   async client(database: string): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: this.urlFor(database), password: this.password, application_name: "drd" });
+    // Parsed here rather than passed as connectionString: pg lets the string's (absent) password win over ours.
+    const config = { ...parseIntoClientConfig(this.urlFor(database)), application_name: "drd" };
+    if (this.password !== undefined) config.password = this.password;
+    const client = new pg.Client(config);
     try {
       await client.connect();
     } catch (err) {

@@ -82,8 +82,9 @@ async function dumpDatabase(conn: PgConnection, database: string, ctx: SourceCon
     const counting = countRows(client);
     // Wait for all three even when one fails, so nothing is left running.
     const [artifactResult, countResult] = await Promise.allSettled([artifact, counting, settled(dump, "pg_dump", conn)]);
+    // A failed count aborts the exporting transaction, which then fails pg_dump too: report the count first.
+    if (countResult.status === "rejected") throw new OperationError(`counting rows in ${database}: ${conn.mask((countResult.reason as Error).message)}`);
     if (artifactResult.status === "rejected") throw artifactResult.reason;
-    if (countResult.status === "rejected") throw new OperationError(`counting rows in ${database}: ${(countResult.reason as Error).message}`);
     const size = await client.query<{ size: string }>("SELECT pg_database_size(current_database())::text AS size");
     await client.query("COMMIT");
     return { name: database, size_bytes: Number(size.rows[0]!.size), tables: countResult.value };
