@@ -10,8 +10,8 @@ const FIELDS = [
 
 /**
  * Returns why a five-field cron expression is invalid, or undefined when it is valid.
- * cron-parser accepts steps larger than the field (`*\/61` silently means "minute 0"),
- * which hides a typo that changes the RPO; those are refused here.
+ * cron-parser accepts steps as large as the field or larger (`*\/61` silently means
+ * "minute 0" only), which hides a typo that changes the RPO; those are refused here.
  */
 export function cronProblem(expression: string): string | undefined {
   const fields = expression.trim().split(/\s+/);
@@ -20,8 +20,8 @@ export function cronProblem(expression: string): string | undefined {
     const spec = FIELDS[i]!;
     for (const part of field.split(",")) {
       const step = /\/(\d+)$/.exec(part);
-      if (step && (Number(step[1]) < 1 || Number(step[1]) > spec.max - spec.min + 1)) {
-        return `step ${step[1]} is out of range for the ${spec.name} field`;
+      if (step && (Number(step[1]) < 1 || Number(step[1]) >= spec.max - spec.min + 1)) {
+        return `step ${step[1]} is out of range for the ${spec.name} field (${spec.min}-${spec.max})`;
       }
     }
   }

@@ -23,12 +23,13 @@ export function loadConfig(path: string): Config {
 
 /** Parses YAML text and validates it; every problem is reported at once as `<path>: <message>`. */
 export function parseConfig(text: string, source = "config"): Config {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) => {
         const pos = e.linePos?.[0];
-        return `${source}${pos ? `:${pos.line}:${pos.col}` : ""}: ${e.message.split("\n")[0]}`;
+        const message = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+        return `${source}${pos ? `:${pos.line}:${pos.col}` : ""}: ${message}`;
       }),
     );
   }
@@ -52,6 +53,8 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
     const at = formatPath(issue.path);
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) lines.push(`${formatPath([...issue.path, key])}: unknown key`);
+    } else if (issue.code === "invalid_key") {
+      lines.push(`${at}: ${issue.issues[0]?.message ?? issue.message}`);
     } else if (issue.code === "invalid_type" && issue.input === undefined) {
       lines.push(`${at}: is required`);
     } else if (issue.code === "invalid_union" && "discriminator" in issue && issue.discriminator) {
