@@ -1,11 +1,10 @@
 import { hostname } from "node:os";
-import { PassThrough, Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
 import type { CopyRow } from "../catalog/catalog.js";
 import type { JobConfig } from "../config/schema.js";
 import { describeError, OperationError } from "../errors.js";
 import { MANIFEST_FORMAT, manifestSize, type ArtifactEntry, type Manifest } from "../manifest.js";
-import { compressionExtension, createCompressor } from "../pipeline/compress.js";
+import { compress, compressionExtension } from "../pipeline/compress.js";
 import { sha256Hex } from "../pipeline/digest.js";
 import { createEncryptor, type Encryptor } from "../pipeline/encrypt.js";
 import { backupFiles } from "../sources/files.js";
@@ -153,18 +152,18 @@ function artifactSink(
         throw new OperationError(`no output stream for ${spec.baseName}`);
       }
       const name = `${spec.baseName}${compressionExtension(job.compression)}${encryptor ? ".gpg" : ""}`;
-      const compressed = new PassThrough({ highWaterMark: 1 << 20 });
-      const compressing = pipeline(raw, createCompressor(job.compression, signal), compressed, { signal });
+      const compression = compress(job.compression, raw, signal);
       const stored = (async () => {
-        const payload = encryptor ? await encryptor.encrypt(compressed) : compressed;
+        const payload = encryptor ? await encryptor.encrypt(compression.output) : compression.output;
         return target.put(prefix + name, payload, {
           ready: async () => {
-            await compressing;
+            await compression.done;
             await producerDone();
           },
         });
       })();
-      const [c, s] = await Promise.allSettled([compressing, stored]);
+      // Wait for both even when one fails, so no stage is left running.
+      const [c, s] = await Promise.allSettled([compression.done, stored]);
       if (s.status === "rejected") throw s.reason;
       if (c.status === "rejected") throw c.reason;
       const entry: ArtifactEntry = { name, role: spec.role, format: spec.format, size: s.value.size, sha256: s.value.sha256 };

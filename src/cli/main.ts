@@ -5,6 +5,7 @@ import { describeError, exitCodeOf, type ExitCode } from "../errors.js";
 import { VERSION } from "../version.js";
 import { backupCommand } from "./commands/backup.js";
 import { configCheckCommand } from "./commands/config-check.js";
+import { daemonCommand } from "./commands/daemon.js";
 import { listCommand } from "./commands/list.js";
 import { verifyCommand } from "./commands/verify.js";
 import { processOutput, type Output } from "./io.js";
@@ -37,6 +38,14 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError(false);
+
+  program
+    .command("daemon")
+    .description("the long-running scheduler (what systemd starts)")
+    .option("--allow-root", "run even as root (not recommended)")
+    .action(async (opts: { allowRoot?: boolean }) =>
+      set(await daemonCommand(resolveConfigPath(program.opts().config), { ...opts, shutdown: shutdown.signal })),
+    );
 
   program
     .command("backup")

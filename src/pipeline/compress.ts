@@ -1,7 +1,11 @@
-import { PassThrough, type Duplex } from "node:stream";
+import { spawn } from "node:child_process";
+import { Socket } from "node:net";
+import { PassThrough, type Duplex, type Readable } from "node:stream";
+import { finished, pipeline } from "node:stream/promises";
 import { createGunzip, createGzip } from "node:zlib";
 import { execa } from "execa";
 import type { CompressionConfig } from "../config/schema.js";
+import { OperationError } from "../errors.js";
 
 /** File-name extension each algorithm adds. */
 export function compressionExtension(c: CompressionConfig): string {
@@ -11,27 +15,63 @@ export function compressionExtension(c: CompressionConfig): string {
 export const DEFAULT_ZSTD_LEVEL = 3;
 export const DEFAULT_GZIP_LEVEL = 6;
 
+export interface Compression {
+  output: Readable;
+  /** Resolves when every input byte was compressed and the compressor exited cleanly. */
+  done: Promise<void>;
+}
+
 /**
- * A compressing stream. zstd runs as the stock `zstd` process with two threads: Node 20's
- * zlib has no zstd, and a separate process keeps compression off the event loop so that
- * it runs on the other core while this one encrypts and writes.
+ * Compresses `input`. zstd runs as the stock `zstd` process with two threads (Node 20's
+ * zlib has no zstd). When `input` is another process's stdout, that pipe is handed to
+ * zstd directly, so the uncompressed bytes never pass through this process.
  */
-export function createCompressor(c: CompressionConfig, signal?: AbortSignal): Duplex {
+export function compress(c: CompressionConfig, input: Readable, signal: AbortSignal): Compression {
   switch (c.algorithm) {
     case "zstd":
-      return execa("zstd", ["-q", `-${c.level ?? DEFAULT_ZSTD_LEVEL}`, "-T2", "-c", "-"], {
-        buffer: false,
-        stderr: "pipe",
-        cancelSignal: signal,
-      }).duplex();
-    case "gzip":
-      return createGzip({ level: c.level ?? DEFAULT_GZIP_LEVEL });
+      return spawnZstd(["-q", `-${c.level ?? DEFAULT_ZSTD_LEVEL}`, "-T2", "-c", "-"], input, signal);
+    case "gzip": {
+      const output = new PassThrough({ highWaterMark: 1 << 20 });
+      return { output, done: pipeline(input, createGzip({ level: c.level ?? DEFAULT_GZIP_LEVEL }), output, { signal }) };
+    }
     case "none":
-      return new PassThrough();
+      return { output: input, done: finished(input, { signal }) };
   }
 }
 
-/** The inverse, for restore and verification of content. */
+function hasPipeFd(stream: Readable): stream is Socket {
+  const handle = (stream as unknown as { _handle?: { fd?: number } })._handle;
+  return stream instanceof Socket && typeof handle?.fd === "number" && handle.fd >= 0;
+}
+
+function spawnZstd(args: string[], input: Readable, signal: AbortSignal): Compression {
+  const direct = hasPipeFd(input);
+  const child = spawn("zstd", args, { stdio: [direct ? input : "pipe", "pipe", "pipe"], signal });
+  // The child holds its own copy of the pipe; ours must close, or the producer would
+  // never see the pipe break when zstd dies.
+  if (direct) input.destroy();
+  let stderr = "";
+  child.stderr!.setEncoding("utf8").on("data", (s: string) => (stderr = (stderr + s).slice(-2000)));
+  const feeding = direct ? Promise.resolve() : pipeline(input, child.stdin!);
+  const exited = new Promise<void>((resolve, reject) => {
+    child.once("error", (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === "ENOENT"
+          ? new OperationError("zstd is not installed (Debian: apt-get install zstd)")
+          : err.name === "AbortError"
+            ? err
+            : new OperationError(`zstd failed: ${err.message}`),
+      ),
+    );
+    child.once("close", (code, sig) => {
+      if (code === 0) resolve();
+      else reject(new OperationError(`zstd ${sig ? `was killed by ${sig}` : `exited ${code}`}${stderr.trim() ? `: ${stderr.trim()}` : ""}`));
+    });
+  });
+  return { output: child.stdout!, done: Promise.all([feeding, exited]).then(() => undefined) };
+}
+
+/** The inverse, for restore and for checking content. */
 export function createDecompressor(algorithm: CompressionConfig["algorithm"], signal?: AbortSignal): Duplex {
   switch (algorithm) {
     case "zstd":

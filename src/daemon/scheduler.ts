@@ -1,0 +1,63 @@
+import cron, { type ScheduledTask } from "node-cron";
+import { runBackup } from "../app/backup.js";
+import type { AppContext } from "../app/context.js";
+import { recoverInterruptedRuns } from "../app/recover.js";
+import { describeError } from "../errors.js";
+import { missedSlot } from "../policy/schedule.js";
+import type { Logger } from "./logger.js";
+
+/**
+ * The long-running scheduler: one cron task per job, each calling the same backup use
+ * case as `drctl backup`. A job never overlaps itself. Runs missed while the daemon was
+ * down are run once at start. `stop()` aborts running backups (they clean up after
+ * themselves and are recorded interrupted) and waits for them.
+ */
+export class Scheduler {
+  private readonly tasks: ScheduledTask[] = [];
+  private readonly running = new Set<Promise<unknown>>();
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const recovered = await recoverInterruptedRuns(this.ctx);
+    if (recovered.interruptedRuns > 0 || recovered.removedObjects > 0) this.log.warn(recovered, "cleaned up after interrupted runs");
+    const { config } = this.ctx;
+    for (const [name, job] of Object.entries(config.jobs)) {
+      const task = cron.schedule(job.schedule, () => this.run(name, "schedule"), {
+        name: `backup:${name}`,
+        timezone: config.timezone,
+        noOverlap: true,
+      });
+      this.tasks.push(task);
+      const last = this.ctx.catalog.listBackups({ job: name })[0]?.snapshot_at;
+      const missed = missedSlot(job.schedule, config.timezone, last, this.ctx.now());
+      if (missed !== undefined) {
+        this.log.info({ job: name, missed: new Date(missed).toISOString() }, "running a backup missed while drd was down");
+        void this.run(name, "catch-up");
+      }
+      this.log.info({ job: name, schedule: job.schedule, next: task.getNextRun()?.toISOString() }, "scheduled");
+    }
+  }
+
+  private run(job: string, reason: "schedule" | "catch-up"): Promise<unknown> {
+    if (this.abort.signal.aborted) return Promise.resolve();
+    const started = Date.now();
+    const done = runBackup(this.ctx, job, { trigger: "schedule", signal: this.abort.signal }).then(
+      (outcome) => this.log.info({ job, reason, backup: outcome.id, bytes: outcome.size, ms: Date.now() - started, copies: outcome.copies }, "backup done"),
+      (err: unknown) => this.log.error({ job, reason, ms: Date.now() - started, error: describeError(err) }, "backup failed"),
+    );
+    this.running.add(done);
+    void done.finally(() => this.running.delete(done));
+    return done;
+  }
+
+  async stop(reason: string): Promise<void> {
+    for (const task of this.tasks) await task.destroy();
+    this.abort.abort(new Error(reason));
+    await Promise.allSettled([...this.running]);
+  }
+}
