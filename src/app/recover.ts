@@ -15,7 +15,8 @@ export interface RecoveryReport {
 export async function recoverInterruptedRuns(ctx: AppContext): Promise<RecoveryReport> {
   const report: RecoveryReport = { interruptedRuns: 0, removedObjects: 0 };
   for (const run of ctx.catalog.runningRuns()) {
-    if (isProcessAlive(run.pid) && run.pid !== process.pid) continue;
+    // A live pid, this process's included, is a run in progress (the daemon runs several).
+    if (isProcessAlive(run.pid)) continue;
     ctx.catalog.finishRun(run.id, "interrupted", ctx.now(), "the drd process ended during the run (killed or crashed)");
     ctx.catalog.addEvent({ at: ctx.now(), kind: "run_interrupted", job: run.job, backup_id: run.backup_id });
     report.interruptedRuns++;
@@ -31,7 +32,7 @@ export async function recoverInterruptedRuns(ctx: AppContext): Promise<RecoveryR
   }
   for (const name of Object.keys(ctx.config.targets)) {
     const target = safeTarget(ctx, name);
-    if (target) report.removedObjects += await target.removeLeftovers();
+    if (target) report.removedObjects += await target.removeLeftovers(isProcessAlive);
   }
   return report;
 }

@@ -7,8 +7,13 @@ import { OperationError } from "../errors.js";
 import { DigestStream } from "../pipeline/digest.js";
 import { assertSafeKey, ObjectNotFoundError, type ObjectInfo, type PutOptions, type PutResult, type Target } from "./target.js";
 
-/** Temporary files carry this marker; nothing else in a target directory does. */
+/**
+ * Temporary files carry this marker and the writer's pid (`.drd-tmp-<pid>-<random>`);
+ * nothing else in a target directory does. The pid lets one drctl clean up after a dead
+ * one without touching the files another live drctl (the daemon, say) is writing.
+ */
 const TEMP_MARKER = ".drd-tmp-";
+const TEMP_PID = /\.drd-tmp-(\d+)-[0-9a-f]+$/;
 
 /**
  * A directory on a local file system. A put writes `<name>.drd-tmp-<random>` beside the
@@ -34,7 +39,7 @@ export class LocalTarget implements Target {
     const finalPath = this.pathOf(key);
     const dir = dirname(finalPath);
     await this.mkdirs(dir);
-    const tempPath = `${finalPath}${TEMP_MARKER}${randomBytes(6).toString("hex")}`;
+    const tempPath = `${finalPath}${TEMP_MARKER}${process.pid}-${randomBytes(6).toString("hex")}`;
     const file = await open(tempPath, "wx", 0o600).catch((err) => {
       throw storageError(this.name, "create", tempPath, err);
     });
@@ -103,11 +108,12 @@ export class LocalTarget implements Target {
     }
   }
 
-  async removeLeftovers(): Promise<number> {
+  async removeLeftovers(isAlive: (pid: number) => boolean): Promise<number> {
     const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch(() => []);
     let removed = 0;
     for (const entry of entries) {
-      if (entry.isFile() && entry.name.includes(TEMP_MARKER)) {
+      const writer = TEMP_PID.exec(entry.name);
+      if (entry.isFile() && entry.name.includes(TEMP_MARKER) && !(writer && isAlive(Number(writer[1])))) {
         await rm(join(entry.parentPath, entry.name), { force: true });
         removed++;
       }

@@ -40,8 +40,8 @@ export interface Target {
   stat(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): Promise<ObjectInfo[]>;
   delete(keys: string[]): Promise<void>;
-  /** Removes what interrupted puts left behind; returns how many were removed. */
-  removeLeftovers(): Promise<number>;
+  /** Removes what interrupted puts of dead processes left behind; returns how many were removed. */
+  removeLeftovers(isAlive: (pid: number) => boolean): Promise<number>;
 }
 
 export class ObjectNotFoundError extends Error {
