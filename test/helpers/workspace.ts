@@ -35,8 +35,8 @@ export class Workspace {
   }
 
   /** Runs drctl as a user would, through bin/drctl.js; never throws. */
-  drctl(args: string[], options: { env?: Record<string, string> } = {}) {
-    return execa("node", [join(REPO, "bin/drctl.js"), "--config", this.configPath, ...args], {
+  drctl(args: string[], options: { env?: Record<string, string>; config?: string } = {}) {
+    return execa("node", [join(REPO, "bin/drctl.js"), "--config", options.config ?? this.configPath, ...args], {
       reject: false,
       env: options.env,
       cwd: this.dir,

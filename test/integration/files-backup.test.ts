@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
+import * as openpgp from "openpgp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GpgHome } from "../helpers/gpg.js";
 import { Workspace } from "../helpers/workspace.js";
@@ -79,6 +80,26 @@ describe("drctl backup of a files job", () => {
     await gpg.decrypt(join(dir, "files.tar.zst.gpg"), join(dir, "files.tar.zst"));
     await execa("zstd", ["-dq", join(dir, "files.tar.zst")]);
     await extractAndCompare(join(dir, "files.tar"), manifest);
+  });
+
+  it("stays readable by GnuPG 2.2 when the recipient key advertises AEAD (SEIPDv2)", async () => {
+    const { privateKey, publicKey } = await openpgp.generateKey({
+      type: "ecc",
+      curve: "curve25519Legacy",
+      userIDs: [{ email: "aead@example.invalid" }],
+      format: "armored",
+      config: { aeadProtect: true },
+    });
+    writeFileSync(ws.path("aead-public.asc"), publicKey);
+    await gpg.gpg(["--import"], privateKey);
+    const config = ws.path("aead.yaml");
+    writeFileSync(config, readFileSync(ws.configPath, "utf8").replace(ws.path("backup-public.asc"), ws.path("aead-public.asc")));
+    const run = await ws.drctl(["backup", "certificates", "--json"], { config });
+    expect(run.exitCode).toBe(0);
+    const dir = join(ws.backupDir, "certificates", JSON.parse(run.stdout).id);
+    const packets = await gpg.gpg(["--list-packets", join(dir, "files.tar.zst.gpg")]).catch((e) => e);
+    expect(Buffer.from(packets.stdout).toString()).toMatch(/:encrypted data packet:\s+length: \w+\s+mdc_method: 2/);
+    await gpg.decrypt(join(dir, "files.tar.zst.gpg"), join(dir, "files.tar.zst"));
   });
 
   it("encrypts with a passphrase file so that stock gpg decrypts it", async () => {
