@@ -1,20 +1,25 @@
 import { execa } from "execa";
 import type { TestProject } from "vitest/node";
 import { startCluster } from "./helpers/postgres-cluster.js";
+import { S3Server } from "./helpers/s3.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
     pgPort: number;
+    s3Port: number;
   }
 }
 
-/** One throwaway PostgreSQL 15 cluster for the whole run; never skipped. */
+/** One throwaway PostgreSQL cluster and one S3-protocol server for the whole run; never skipped. */
 export default async function setup(project: TestProject) {
   // Tests run drctl as users do (bin/drctl.js -> dist/); build so they never test stale code.
   await execa("npx", ["tsc", "-p", "tsconfig.json"], { cwd: new URL("..", import.meta.url).pathname });
   const cluster = await startCluster();
+  const s3 = await new S3Server().start();
   project.provide("pgPort", cluster.port);
+  project.provide("s3Port", s3.port);
   return async () => {
     await cluster.stop();
+    await s3.remove();
   };
 }

@@ -1,6 +1,7 @@
 import type { Config, TargetConfig } from "../config/schema.js";
 import { OperationError } from "../errors.js";
 import { LocalTarget } from "./local.js";
+import { S3Target } from "./s3.js";
 import type { Target } from "./target.js";
 
 export function createTarget(name: string, config: TargetConfig): Target {
@@ -8,7 +9,7 @@ export function createTarget(name: string, config: TargetConfig): Target {
     case "local":
       return new LocalTarget(name, config.path);
     case "s3":
-      throw new OperationError(`target ${name}: s3 targets are not supported by this drd version yet`);
+      return new S3Target(name, config);
   }
 }
 

@@ -1,0 +1,193 @@
+import { readFileSync } from "node:fs";
+import { Readable } from "node:stream";
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  S3ServiceException,
+  type PutObjectCommandInput,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import type { S3TargetConfig } from "../config/schema.js";
+import { OperationError } from "../errors.js";
+import { DigestStream } from "../pipeline/digest.js";
+import { assertSafeKey, ObjectNotFoundError, type ObjectInfo, type PutOptions, type PutResult, type Target } from "./target.js";
+
+// drd pins its SDK version; the SDK's advice to upgrade Node would otherwise break one-line errors.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
+/** Multipart part size and parts in flight: memory per upload is about their product. */
+const PART_SIZE = 8 * 1024 * 1024;
+const QUEUE_SIZE = 2;
+/** DeleteObjects takes at most 1000 keys. */
+const DELETE_BATCH = 1000;
+
+/**
+ * An S3 or S3-compatible bucket. Uploads are streamed multipart uploads with bounded
+ * memory; an object is visible only once complete. SDK checksums default to
+ * "when required": stores that mishandle aws-chunked uploads would otherwise store the
+ * chunk framing as data. drd computes sha256 while streaming and re-reads to verify.
+ */
+export class S3Target implements Target {
+  readonly client: S3Client;
+  private readonly prefix: string;
+
+  constructor(
+    readonly name: string,
+    private readonly config: S3TargetConfig,
+    client?: S3Client,
+  ) {
+    this.prefix = config.prefix && !config.prefix.endsWith("/") ? `${config.prefix}/` : config.prefix;
+    this.client = client ?? createClient(name, config);
+  }
+
+  locate(keyOrPrefix: string): string {
+    return `s3://${this.config.bucket}/${this.prefix}${keyOrPrefix.replace(/\/$/, "")}`;
+  }
+
+  private objectKey(key: string): string {
+    assertSafeKey(key);
+    return this.prefix + key;
+  }
+
+  async put(key: string, data: Readable, options: PutOptions = {}): Promise<PutResult> {
+    const objectKey = this.objectKey(key);
+    const digest = new DigestStream();
+    const body = data.pipe(digest);
+    data.once("error", (err) => digest.destroy(err));
+    const params: PutObjectCommandInput = { Bucket: this.config.bucket, Key: objectKey, Body: body };
+    if (this.config.storage_class) params.StorageClass = this.config.storage_class as PutObjectCommandInput["StorageClass"];
+    const sse = this.config.server_side_encryption;
+    if (sse) {
+      params.ServerSideEncryption = sse.algorithm;
+      if (sse.kms_key_id) params.SSEKMSKeyId = sse.kms_key_id;
+    }
+    const lock = this.config.object_lock;
+    if (lock) {
+      params.ObjectLockMode = lock.mode;
+      params.ObjectLockRetainUntilDate = new Date(Date.now() + lock.days * 86_400_000);
+    }
+    const upload = new Upload({ client: this.client, params, partSize: PART_SIZE, queueSize: QUEUE_SIZE, leavePartsOnError: false });
+    try {
+      await upload.done();
+    } catch (err) {
+      // Stop the producer too: nobody will read the rest.
+      data.destroy();
+      throw this.error("upload", objectKey, err);
+    }
+    try {
+      await options.ready?.();
+    } catch (err) {
+      await this.delete([key]).catch(() => undefined);
+      throw err;
+    }
+    return { size: digest.bytes, sha256: digest.hex() };
+  }
+
+  async get(key: string): Promise<Readable> {
+    const objectKey = this.objectKey(key);
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: objectKey }));
+      return res.Body as Readable;
+    } catch (err) {
+      if (isNotFound(err)) throw new ObjectNotFoundError(this.locate(key));
+      throw this.error("read", objectKey, err);
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const objectKey = this.objectKey(key);
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: objectKey }));
+      return { key, size: res.ContentLength ?? 0 };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw this.error("stat", objectKey, err);
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    const out: ObjectInfo[] = [];
+    let token: string | undefined;
+    do {
+      let res;
+      try {
+        res = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }),
+        );
+      } catch (err) {
+        throw this.error("list", this.prefix + prefix, err);
+      }
+      for (const o of res.Contents ?? []) {
+        if (o.Key) out.push({ key: o.Key.slice(this.prefix.length), size: o.Size ?? 0 });
+      }
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+    return out.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      const batch = keys.slice(i, i + DELETE_BATCH).map((k) => ({ Key: this.objectKey(k) }));
+      let res;
+      try {
+        res = await this.client.send(new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: batch, Quiet: true } }));
+      } catch (err) {
+        throw this.error("delete", `${batch.length} objects`, err);
+      }
+      const failed = res.Errors ?? [];
+      if (failed.length > 0) {
+        const first = failed[0]!;
+        throw new OperationError(`target ${this.name}: cannot delete ${failed.length} object(s), e.g. ${first.Key}: ${first.Code} ${first.Message ?? ""}`.trim());
+      }
+    }
+  }
+
+  /** Nothing to sweep: an S3 object is visible only once complete, and failed multipart uploads are aborted. */
+  async removeLeftovers(): Promise<number> {
+    return 0;
+  }
+
+  private error(action: string, what: string, err: unknown): OperationError {
+    const e = err as S3ServiceException & { code?: string };
+    const status = e.$metadata?.httpStatusCode;
+    const reason = e.name && e.name !== "Error" ? `${e.name}${status ? ` (HTTP ${status})` : ""}${e.message && e.message !== e.name ? `: ${e.message}` : ""}` : (e.code ?? e.message ?? String(err));
+    return new OperationError(`target ${this.name}: cannot ${action} s3://${this.config.bucket}/${what}: ${reason}`, { cause: err });
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as S3ServiceException;
+  return e?.name === "NoSuchKey" || e?.name === "NotFound" || e?.$metadata?.httpStatusCode === 404;
+}
+
+function readCredential(path: string, what: string): string {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch (err) {
+    throw new OperationError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+}
+
+export function createClient(name: string, config: S3TargetConfig): S3Client {
+  const credentials =
+    config.access_key_id_file && config.secret_access_key_file
+      ? {
+          accessKeyId: readCredential(config.access_key_id_file, `target ${name}: access_key_id_file`),
+          secretAccessKey: readCredential(config.secret_access_key_file, `target ${name}: secret_access_key_file`),
+        }
+      : undefined;
+  const checksums = config.checksums === "when_supported" ? "WHEN_SUPPORTED" : "WHEN_REQUIRED";
+  return new S3Client({
+    region: config.region,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    forcePathStyle: config.force_path_style ?? config.endpoint !== undefined,
+    ...(credentials ? { credentials } : {}),
+    requestChecksumCalculation: checksums,
+    responseChecksumValidation: checksums,
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 120_000 },
+  });
+}

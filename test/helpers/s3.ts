@@ -1,0 +1,78 @@
+import * as fs from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import S3rver from "s3rver";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+/** A real S3-protocol server (s3rver) on 127.0.0.1, storing into a temp directory. */
+export class S3Server {
+  private server: S3rver | undefined;
+  port = 0;
+  constructor(readonly directory = mkdtempSync(join(tmpdir(), "drd-s3-"))) {}
+
+  async start(port = 0): Promise<this> {
+    this.server = new S3rver({ port, address: "127.0.0.1", silent: true, directory: this.directory });
+    const address = (await this.server.run()) as unknown as { port: number };
+    this.port = address.port;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.close();
+    this.server = undefined;
+  }
+
+  async remove(): Promise<void> {
+    await this.stop();
+    rmSync(this.directory, { recursive: true, force: true });
+  }
+}
+
+export function endpoint(port: number): string {
+  return `http://127.0.0.1:${port}`;
+}
+
+export function testClient(port: number): S3Client {
+  return new S3Client({
+    endpoint: endpoint(port),
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+}
+
+let buckets = 0;
+/** A fresh bucket per test file: names are unique within one run. */
+export async function createBucket(port: number, hint = "t"): Promise<string> {
+  const name = `drd-${hint}-${process.pid}-${++buckets}`.toLowerCase().slice(0, 63);
+  await testClient(port).send(new CreateBucketCommand({ Bucket: name }));
+  return name;
+}
+
+/** An s3 target config for the test server, with credentials from files as production would. */
+export function s3TargetConfig(dir: string, port: number, bucket: string, extra: Record<string, unknown> = {}) {
+  const { writeFileSync } = fs;
+  const idFile = join(dir, "s3-access-key-id");
+  const secretFile = join(dir, "s3-secret-access-key");
+  writeFileSync(idFile, "S3RVER\n", { mode: 0o600 });
+  writeFileSync(secretFile, "S3RVER\n", { mode: 0o600 });
+  return {
+    type: "s3" as const,
+    bucket,
+    prefix: "drd/",
+    region: "us-east-1",
+    endpoint: endpoint(port),
+    force_path_style: true,
+    checksums: "when_required" as const,
+    media: "cloud",
+    offsite: true,
+    access_key_id_file: idFile,
+    secret_access_key_file: secretFile,
+    ...extra,
+  };
+}
