@@ -16,6 +16,7 @@ import { checkCopy } from "./check-copy.js";
 import { jobOf, type AppContext } from "./context.js";
 import { isProcessAlive } from "./process.js";
 import { recoverInterruptedRuns } from "./recover.js";
+import { replicatePending } from "./replicate.js";
 import { VERSION } from "../version.js";
 
 export interface BackupOutcome {
@@ -38,8 +39,10 @@ export interface BackupOptions {
  *
  * The backup is produced once into the job's first target (a local one when it has
  * one), committed there by writing its manifest last, re-read against its sha256, and
- * only then recorded in the catalog; then copied to the job's other targets. Any failure
- * before the catalog insert removes what was written and records the run as failed.
+ * only then recorded in the catalog; then copied to the job's other targets, where a
+ * failure (an S3 outage) leaves the copy pending for a later retry and never touches the
+ * local copy. Any failure before the catalog insert removes what was written and records
+ * the run as failed.
  */
 export async function runBackup(ctx: AppContext, jobName: string, options: BackupOptions = {}): Promise<BackupOutcome> {
   const job = jobOf(ctx, jobName);
@@ -94,6 +97,8 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
         written_at: t === primary.name ? finishedAt : null,
         verified_at: t === primary.name ? finishedAt : null,
         error: null,
+        attempts: 0,
+        next_attempt_at: null,
       })),
     );
     ctx.catalog.finishRun(run.id, "succeeded", finishedAt);
@@ -109,7 +114,9 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     options.signal?.removeEventListener("abort", onOuterAbort);
   }
 
-  await replicate(ctx, jobName, backupId, primary);
+  // The new backup's other copies first, then older ones still pending for this job.
+  await replicatePending(ctx, { backupId, force: true });
+  await replicatePending(ctx, { job: jobName });
   const backup = ctx.catalog.getBackup(backupId)!;
   return {
     id: backupId,
@@ -197,28 +204,6 @@ function buildManifest(
     artifacts,
   } as const;
   return source.kind === "postgres" ? { ...base, kind: "postgres", postgres: source.postgres } : { ...base, kind: "files", files: source.files };
-}
-
-/** Copies a recorded backup from `from` to each of the job's other targets; failures stay pending. */
-async function replicate(ctx: AppContext, job: string, backupId: string, from: Target): Promise<void> {
-  const backup = ctx.catalog.getBackup(backupId)!;
-  const manifest = JSON.parse(backup.manifest) as Manifest;
-  const prefix = backupPrefix(job, backupId);
-  for (const copy of backup.copies) {
-    if (copy.target === from.name || copy.state !== "pending") continue;
-    try {
-      const to = ctx.targets.get(copy.target);
-      for (const name of [...manifest.artifacts.map((a) => a.name), MANIFEST_NAME]) {
-        await to.put(prefix + name, await from.get(prefix + name));
-      }
-      const writtenAt = ctx.now();
-      const check = await checkCopy(to, manifest, backup.sha256);
-      if (check.ok) ctx.catalog.updateCopy(backupId, copy.target, { state: "verified", written_at: writtenAt, verified_at: ctx.now(), error: null });
-      else ctx.catalog.updateCopy(backupId, copy.target, { state: "pending", error: check.problem });
-    } catch (err) {
-      ctx.catalog.updateCopy(backupId, copy.target, { state: "pending", error: describeError(err) });
-    }
-  }
 }
 
 function safeLocate(ctx: AppContext, target: string, key: string): string {

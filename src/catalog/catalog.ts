@@ -25,6 +25,8 @@ export interface CopyRow {
   written_at: number | null;
   verified_at: number | null;
   error: string | null;
+  attempts: number;
+  next_attempt_at: number | null;
 }
 
 export interface BackupRow {
@@ -110,8 +112,8 @@ export class Catalog {
           )
           .run(backup);
         const insert = this.db.prepare(
-          `INSERT INTO copies (backup_id, target, location, state, written_at, verified_at, error)
-           VALUES (@backup_id, @target, @location, @state, @written_at, @verified_at, @error)`,
+          `INSERT INTO copies (backup_id, target, location, state, written_at, verified_at, error, attempts, next_attempt_at)
+           VALUES (@backup_id, @target, @location, @state, @written_at, @verified_at, @error, @attempts, @next_attempt_at)`,
         );
         for (const copy of copies) insert.run(copy);
       })
@@ -143,6 +145,20 @@ export class Catalog {
       copies.set(c.backup_id, list);
     }
     return rows.map((r) => ({ ...r, copies: copies.get(r.id) ?? [] }));
+  }
+
+  /** Pending copies due for an attempt at `now` (all pending ones when `now` is undefined). */
+  pendingCopies(filter: { job?: string; now?: number; backupId?: string } = {}): (CopyRow & { job: string })[] {
+    return this.db
+      .prepare<{ job: string | null; now: number | null; backup_id: string | null }, CopyRow & { job: string }>(
+        `SELECT c.*, b.job FROM copies c JOIN backups b ON b.id = c.backup_id
+          WHERE c.state = 'pending'
+            AND (@job IS NULL OR b.job = @job)
+            AND (@backup_id IS NULL OR c.backup_id = @backup_id)
+            AND (@now IS NULL OR c.next_attempt_at IS NULL OR c.next_attempt_at <= @now)
+          ORDER BY b.snapshot_at DESC`,
+      )
+      .all({ job: filter.job ?? null, now: filter.now ?? null, backup_id: filter.backupId ?? null });
   }
 
   copiesOf(backupId: string): CopyRow[] {

@@ -54,4 +54,10 @@ export const MIGRATIONS: readonly string[] = [
     detail    TEXT
   );
   `,
+  `
+  -- Retry state of copies that are not written yet (pending), with exponential backoff.
+  ALTER TABLE copies ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE copies ADD COLUMN next_attempt_at INTEGER;
+  CREATE INDEX copies_pending ON copies (next_attempt_at) WHERE state = 'pending';
+  `,
 ];

@@ -7,6 +7,7 @@ import { backupCommand } from "./commands/backup.js";
 import { configCheckCommand } from "./commands/config-check.js";
 import { daemonCommand } from "./commands/daemon.js";
 import { listCommand } from "./commands/list.js";
+import { replicateCommand } from "./commands/replicate.js";
 import { verifyCommand } from "./commands/verify.js";
 import { processOutput, type Output } from "./io.js";
 
@@ -73,6 +74,13 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .action(async (id: string | undefined, opts: { job?: string; target?: string; json?: boolean }) =>
       set(await verifyCommand(context(program), io, id, opts)),
     );
+
+  program
+    .command("replicate")
+    .description("write pending copies now (after an outage), without waiting for their retry time")
+    .option("--job <job>", "only this job's backups")
+    .option("--json", "print JSON")
+    .action(async (opts: { job?: string; json?: boolean }) => set(await replicateCommand(context(program), io, opts)));
 
   const config = program.command("config").description("config tools");
   config

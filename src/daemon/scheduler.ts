@@ -2,9 +2,12 @@ import cron, { type ScheduledTask } from "node-cron";
 import { runBackup } from "../app/backup.js";
 import type { AppContext } from "../app/context.js";
 import { recoverInterruptedRuns } from "../app/recover.js";
+import { replicatePending } from "../app/replicate.js";
 import { describeError } from "../errors.js";
 import { missedSlot } from "../policy/schedule.js";
 import type { Logger } from "./logger.js";
+
+const RETRY_CHECK_MS = 60_000;
 
 /**
  * The long-running scheduler: one cron task per job, each calling the same backup use
@@ -16,6 +19,7 @@ export class Scheduler {
   private readonly tasks: ScheduledTask[] = [];
   private readonly running = new Set<Promise<unknown>>();
   private readonly abort = new AbortController();
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ctx: AppContext,
@@ -41,6 +45,21 @@ export class Scheduler {
       }
       this.log.info({ job: name, schedule: job.schedule, next: task.getNextRun()?.toISOString() }, "scheduled");
     }
+    // Copies left pending by an outage are retried once their backoff has passed.
+    this.retryTimer = setInterval(() => void this.retryPending(), RETRY_CHECK_MS);
+  }
+
+  private async retryPending(): Promise<void> {
+    if (this.abort.signal.aborted) return;
+    const work = replicatePending(this.ctx).then(
+      (results) => {
+        for (const r of results) (r.state === "verified" ? this.log.info.bind(this.log) : this.log.warn.bind(this.log))(r, "copy retried");
+      },
+      (err: unknown) => this.log.error({ error: describeError(err) }, "retrying pending copies failed"),
+    );
+    this.running.add(work);
+    void work.finally(() => this.running.delete(work));
+    await work;
   }
 
   private run(job: string, reason: "schedule" | "catch-up"): Promise<unknown> {
@@ -56,6 +75,7 @@ export class Scheduler {
   }
 
   async stop(reason: string): Promise<void> {
+    clearInterval(this.retryTimer);
     for (const task of this.tasks) await task.destroy();
     this.abort.abort(new Error(reason));
     await Promise.allSettled([...this.running]);

@@ -1,0 +1,83 @@
+import type { BackupWithCopies, CopyRow } from "../catalog/catalog.js";
+import { parseManifest } from "../catalog/catalog.js";
+import { describeError } from "../errors.js";
+import { retryDelayMs } from "../policy/backoff.js";
+import { backupPrefix, MANIFEST_NAME } from "../targets/target.js";
+import { checkCopy } from "./check-copy.js";
+import type { AppContext } from "./context.js";
+
+export interface ReplicationResult {
+  backup_id: string;
+  target: string;
+  state: "verified" | "pending";
+  error: string | null;
+}
+
+/** Copies being written by this process, so the daemon's timer and a backup never write the same one twice at once. */
+const inFlight = new Set<string>();
+
+/**
+ * Writes pending copies from a verified copy (a local one first: fastest, and what an
+ * offsite outage never touches). A copy becomes verified only after its bytes are
+ * re-read against the recorded sha256; a failure leaves it pending with the error and
+ * the time of the next attempt (exponential backoff). `force` ignores the backoff.
+ */
+export async function replicatePending(
+  ctx: AppContext,
+  filter: { job?: string; backupId?: string; force?: boolean } = {},
+): Promise<ReplicationResult[]> {
+  const due = ctx.catalog.pendingCopies({
+    ...(filter.job ? { job: filter.job } : {}),
+    ...(filter.backupId ? { backupId: filter.backupId } : {}),
+    ...(filter.force ? {} : { now: ctx.now() }),
+  });
+  const results: ReplicationResult[] = [];
+  for (const copy of due) {
+    const key = `${copy.backup_id}\u0000${copy.target}`;
+    if (inFlight.has(key)) continue;
+    inFlight.add(key);
+    try {
+      results.push(await replicateOne(ctx, ctx.catalog.getBackup(copy.backup_id)!, copy));
+    } finally {
+      inFlight.delete(key);
+    }
+  }
+  return results;
+}
+
+async function replicateOne(ctx: AppContext, backup: BackupWithCopies, copy: CopyRow): Promise<ReplicationResult> {
+  const manifest = parseManifest(backup);
+  const prefix = backupPrefix(backup.job, backup.id);
+  const sources = backup.copies
+    .filter((c) => c.state === "verified" && c.target !== copy.target)
+    .sort((a, b) => Number(ctx.config.targets[b.target]?.type === "local") - Number(ctx.config.targets[a.target]?.type === "local"));
+  try {
+    if (sources.length === 0) throw new Error("no verified copy to copy from");
+    const from = ctx.targets.get(sources[0]!.target);
+    const to = ctx.targets.get(copy.target);
+    for (const artifact of manifest.artifacts) {
+      const put = await to.put(prefix + artifact.name, await from.get(prefix + artifact.name));
+      if (put.sha256 !== artifact.sha256) throw new Error(`${artifact.name} changed in transit: sha256 ${put.sha256}, expected ${artifact.sha256}`);
+    }
+    // The manifest last: on every target, a backup exists only once it is complete.
+    await to.put(prefix + MANIFEST_NAME, await from.get(prefix + MANIFEST_NAME));
+    const writtenAt = ctx.now();
+    const check = await checkCopy(to, manifest, backup.sha256);
+    if (!check.ok) throw new Error(`re-read failed: ${check.problem}`);
+    ctx.catalog.updateCopy(backup.id, copy.target, {
+      state: "verified",
+      location: to.locate(prefix),
+      written_at: writtenAt,
+      verified_at: ctx.now(),
+      error: null,
+      next_attempt_at: null,
+    });
+    return { backup_id: backup.id, target: copy.target, state: "verified", error: null };
+  } catch (err) {
+    const attempts = copy.attempts + 1;
+    const error = describeError(err);
+    ctx.catalog.updateCopy(backup.id, copy.target, { error, attempts, next_attempt_at: ctx.now() + retryDelayMs(attempts) });
+    ctx.catalog.addEvent({ at: ctx.now(), kind: "copy_failed", job: backup.job, backup_id: backup.id, target: copy.target, detail: error });
+    return { backup_id: backup.id, target: copy.target, state: "pending", error };
+  }
+}
