@@ -161,6 +161,56 @@ export class Catalog {
       .all({ job: filter.job ?? null, now: filter.now ?? null, backup_id: filter.backupId ?? null });
   }
 
+  /** What retention needs, without manifests: every backup of a job with its copies' states. */
+  retentionView(job: string): { id: string; snapshot_at: number; copies: Pick<CopyRow, "target" | "state" | "written_at">[] }[] {
+    const rows = this.db
+      .prepare<[string], { id: string; snapshot_at: number; target: string | null; state: CopyState | null; written_at: number | null }>(
+        `SELECT b.id, b.snapshot_at, c.target, c.state, c.written_at
+           FROM backups b LEFT JOIN copies c ON c.backup_id = b.id
+          WHERE b.job = ? ORDER BY b.snapshot_at DESC, b.id DESC`,
+      )
+      .all(job);
+    const out = new Map<string, { id: string; snapshot_at: number; copies: Pick<CopyRow, "target" | "state" | "written_at">[] }>();
+    for (const r of rows) {
+      let b = out.get(r.id);
+      if (!b) out.set(r.id, (b = { id: r.id, snapshot_at: r.snapshot_at, copies: [] }));
+      if (r.target && r.state) b.copies.push({ target: r.target, state: r.state, written_at: r.written_at });
+    }
+    return [...out.values()];
+  }
+
+  /** Artifact names of some backups, for deleting their objects. */
+  artifactNames(ids: string[]): Map<string, { job: string; names: string[] }> {
+    const out = new Map<string, { job: string; names: string[] }>();
+    const stmt = this.db.prepare<[string], { id: string; job: string; manifest: string }>(`SELECT id, job, manifest FROM backups WHERE id = ?`);
+    for (const id of ids) {
+      const row = stmt.get(id);
+      if (row) out.set(id, { job: row.job, names: (JSON.parse(row.manifest) as Manifest).artifacts.map((a) => a.name) });
+    }
+    return out;
+  }
+
+  /**
+   * Marks copies deleted and drops backups left with no copy, in one short transaction
+   * per call: callers pass bounded chunks so pruning never holds the catalog for long.
+   */
+  markCopiesDeleted(target: string, ids: string[]): number {
+    return this.db
+      .transaction(() => {
+        const mark = this.db.prepare(`UPDATE copies SET state = 'deleted', error = NULL, next_attempt_at = NULL WHERE backup_id = ? AND target = ?`);
+        const drop = this.db.prepare(
+          `DELETE FROM backups WHERE id = ? AND NOT EXISTS (SELECT 1 FROM copies WHERE backup_id = ? AND state <> 'deleted')`,
+        );
+        let dropped = 0;
+        for (const id of ids) {
+          mark.run(id, target);
+          dropped += drop.run(id, id).changes;
+        }
+        return dropped;
+      })
+      .immediate();
+  }
+
   copiesOf(backupId: string): CopyRow[] {
     return this.db.prepare<[string], CopyRow>(`SELECT * FROM copies WHERE backup_id = ? ORDER BY target`).all(backupId);
   }

@@ -7,6 +7,7 @@ import { backupCommand } from "./commands/backup.js";
 import { configCheckCommand } from "./commands/config-check.js";
 import { daemonCommand } from "./commands/daemon.js";
 import { listCommand } from "./commands/list.js";
+import { pruneCommand } from "./commands/prune.js";
 import { replicateCommand } from "./commands/replicate.js";
 import { verifyCommand } from "./commands/verify.js";
 import { processOutput, type Output } from "./io.js";
@@ -74,6 +75,14 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .action(async (id: string | undefined, opts: { job?: string; target?: string; json?: boolean }) =>
       set(await verifyCommand(context(program), io, id, opts)),
     );
+
+  program
+    .command("prune")
+    .description("apply each target's retention now; prints the plan with a reason per backup")
+    .option("--dry-run", "print the plan, delete nothing")
+    .option("--job <job>", "only this job's backups")
+    .option("--json", "print JSON")
+    .action(async (opts: { dryRun?: boolean; job?: string; json?: boolean }) => set(await pruneCommand(context(program), io, opts)));
 
   program
     .command("replicate")

@@ -44,7 +44,10 @@ const retention = z
     keep_monthly: z.int().min(0).optional().meta({ description: "Keep the newest backup of each of this many months." }),
     keep_yearly: z.int().min(0).optional().meta({ description: "Keep the newest backup of each of this many years." }),
   })
-  .meta({ description: "Retention on this target. The rules are ORed: a backup any rule keeps is kept." });
+  .refine((r) => Object.values(r).some((v) => v !== undefined), {
+    message: "retention needs at least one rule (an empty policy would remove every backup)",
+  })
+  .meta({ description: "Retention on this target. The rules are ORed: a backup any rule keeps is kept. Without it, the target keeps everything." });
 
 const targetCommon = {
   media: z.string().min(1).meta({ description: "Media kind (disk, cloud, tape, ...), for the 3-2-1 count of distinct media." }),

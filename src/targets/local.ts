@@ -98,14 +98,20 @@ export class LocalTarget implements Target {
     const dirs = new Set<string>();
     for (const key of keys) {
       const path = this.pathOf(key);
-      await rm(path, { force: true });
+      await rm(path, { force: true }).catch((err) => {
+        throw storageError(this.name, "delete", path, err);
+      });
       dirs.add(dirname(path));
     }
-    // A backup's directory goes when its last object does; rmdir fails harmlessly otherwise.
+    // A backup's directory goes when its last object does (rmdir refuses a non-empty one);
+    // each parent is fsynced once per call, not once per object.
+    const parents = new Set<string>();
     for (const dir of dirs) {
-      if (dir !== this.root) await rmdir(dir).catch(() => undefined);
-      await fsyncDir(dirname(dir)).catch(() => undefined);
+      if (dir === this.root) continue;
+      await rmdir(dir).catch(() => undefined);
+      parents.add(dirname(dir));
     }
+    for (const parent of parents) await fsyncDir(parent).catch(() => undefined);
   }
 
   async removeLeftovers(isAlive: (pid: number) => boolean): Promise<number> {

@@ -1,0 +1,110 @@
+import type { Config } from "../config/schema.js";
+import { describeError } from "../errors.js";
+import { planRetention } from "../policy/retention.js";
+import { evaluateCopies } from "../policy/three-two-one.js";
+import { backupPrefix, MANIFEST_NAME } from "../targets/target.js";
+import { jobOf, type AppContext } from "./context.js";
+
+export interface PruneAction {
+  target: string;
+  job: string;
+  backup_id: string;
+  snapshot_at: string;
+  action: "keep" | "remove" | "skip";
+  reasons: string[];
+}
+
+export interface PruneReport {
+  dry_run: boolean;
+  actions: PruneAction[];
+  kept: number;
+  removed: number;
+  skipped: number;
+  errors: string[];
+}
+
+/** Backups deleted per step: one batch of object deletes, then one short catalog transaction. */
+export const PRUNE_CHUNK = 500;
+
+/**
+ * Applies each target's retention to each job's backups on that target. A target without
+ * retention keeps everything. Objects still under S3 Object Lock are skipped and reported.
+ */
+export async function prune(ctx: AppContext, options: { dryRun?: boolean; job?: string } = {}): Promise<PruneReport> {
+  if (options.job) jobOf(ctx, options.job);
+  const report: PruneReport = { dry_run: options.dryRun ?? false, actions: [], kept: 0, removed: 0, skipped: 0, errors: [] };
+  const now = ctx.now();
+  for (const [targetName, target] of Object.entries(ctx.config.targets)) {
+    if (!target.retention) continue;
+    for (const [jobName, job] of Object.entries(ctx.config.jobs)) {
+      if (options.job && jobName !== options.job) continue;
+      if (!job.targets.includes(targetName)) continue;
+      const backups = ctx.catalog.retentionView(jobName).filter((b) => b.copies.some((c) => c.target === targetName && c.state !== "deleted"));
+      const plan = planRetention(
+        backups.map((b) => ({ id: b.id, snapshotAt: b.snapshot_at, good: goodFor(ctx.config, b.copies) })),
+        target.retention,
+        ctx.config.timezone,
+      );
+      const copiesById = new Map(backups.map((b) => [b.id, b.copies]));
+      const toRemove: string[] = [];
+      for (const decision of plan) {
+        const action: PruneAction = {
+          target: targetName,
+          job: jobName,
+          backup_id: decision.id,
+          snapshot_at: new Date(decision.snapshotAt).toISOString(),
+          action: decision.keep ? "keep" : "remove",
+          reasons: decision.reasons,
+        };
+        const lockedUntil = lockedUntilOf(ctx.config, targetName, copiesById.get(decision.id), now);
+        if (!decision.keep && lockedUntil !== undefined) {
+          action.action = "skip";
+          action.reasons = [...decision.reasons, `under Object Lock until ${new Date(lockedUntil).toISOString()}`];
+        }
+        report.actions.push(action);
+        if (action.action === "remove") toRemove.push(decision.id);
+      }
+      if (!options.dryRun) await removeInChunks(ctx, targetName, toRemove, report);
+    }
+  }
+  report.kept = report.actions.filter((a) => a.action === "keep").length;
+  report.skipped = report.actions.filter((a) => a.action === "skip").length;
+  if (options.dryRun) report.removed = report.actions.filter((a) => a.action === "remove").length;
+  return report;
+}
+
+function goodFor(config: Config, copies: { target: string; state: string }[]): boolean {
+  return evaluateCopies(
+    copies.map((c) => ({ state: c.state, media: config.targets[c.target]?.media ?? "", offsite: config.targets[c.target]?.offsite ?? false })),
+    config.policy,
+  ).ok;
+}
+
+function lockedUntilOf(config: Config, target: string, copies: { target: string; written_at: number | null }[] | undefined, now: number): number | undefined {
+  const t = config.targets[target];
+  if (t?.type !== "s3" || !t.object_lock) return undefined;
+  const writtenAt = copies?.find((c) => c.target === target)?.written_at;
+  if (writtenAt === null || writtenAt === undefined) return undefined;
+  const until = writtenAt + t.object_lock.days * 86_400_000;
+  return until > now ? until : undefined;
+}
+
+async function removeInChunks(ctx: AppContext, targetName: string, ids: string[], report: PruneReport): Promise<void> {
+  const target = ctx.targets.get(targetName);
+  for (let i = 0; i < ids.length; i += PRUNE_CHUNK) {
+    const chunk = ids.slice(i, i + PRUNE_CHUNK);
+    const names = ctx.catalog.artifactNames(chunk);
+    const prefixes = chunk.flatMap((id) => (names.has(id) ? [{ prefix: backupPrefix(names.get(id)!.job, id), names: names.get(id)!.names }] : []));
+    // Manifests first: a deletion cut short leaves objects that no longer look like a backup.
+    const keys = [...prefixes.map((p) => p.prefix + MANIFEST_NAME), ...prefixes.flatMap((p) => p.names.map((n) => p.prefix + n))];
+    try {
+      await target.delete(keys);
+    } catch (err) {
+      report.errors.push(describeError(err));
+      continue;
+    }
+    ctx.catalog.markCopiesDeleted(targetName, chunk);
+    report.removed += chunk.length;
+  }
+  if (ids.length > 0) ctx.catalog.addEvent({ at: ctx.now(), kind: "pruned", target: targetName, detail: `${ids.length} backup(s)` });
+}

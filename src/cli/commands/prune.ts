@@ -1,0 +1,19 @@
+import type { AppContext } from "../../app/context.js";
+import { prune } from "../../app/prune.js";
+import type { Output } from "../io.js";
+import { json, table } from "../render.js";
+
+/** Prints the plan (every backup with its action and reasons), then applies it unless --dry-run. */
+export async function pruneCommand(ctx: AppContext, io: Output, opts: { dryRun?: boolean; job?: string; json?: boolean }): Promise<number> {
+  const report = await prune(ctx, { ...(opts.dryRun ? { dryRun: true } : {}), ...(opts.job ? { job: opts.job } : {}) });
+  if (opts.json) {
+    io.out(json(report));
+  } else {
+    if (report.actions.length > 0)
+      io.out(table(["TARGET", "BACKUP", "SNAPSHOT", "ACTION", "REASONS"], report.actions.map((a) => [a.target, a.backup_id, a.snapshot_at.replace(/\.\d+Z$/, "Z"), a.action, a.reasons.join("; ")])));
+    const verb = report.dry_run ? "would remove" : "removed";
+    io.out(`${verb} ${report.removed}, kept ${report.kept}, skipped ${report.skipped}${report.dry_run ? " (dry run: nothing was deleted)" : ""}`);
+  }
+  for (const e of report.errors) io.err(`drctl: ${e}`);
+  return report.errors.length > 0 ? 1 : 0;
+}
