@@ -1,5 +1,6 @@
 import { parseManifest } from "../catalog/catalog.js";
 import { describeError, UsageError } from "../errors.js";
+import { backupView } from "./list.js";
 import { checkCopy } from "./check-copy.js";
 import { jobOf, type AppContext } from "./context.js";
 
@@ -32,6 +33,7 @@ export async function verifyBackups(ctx: AppContext, request: VerifyRequest): Pr
 
   const results: CopyVerification[] = [];
   for (const backup of backups) {
+    const policyBefore = backupView(ctx.config, backup).policy_ok;
     const manifest = parseManifest(backup);
     for (const copy of backup.copies) {
       if (request.target && copy.target !== request.target) continue;
@@ -55,6 +57,10 @@ export async function verifyBackups(ctx: AppContext, request: VerifyRequest): Pr
           ctx.catalog.addEvent({ at: now, kind: `copy_${result.state}`, job: backup.job, backup_id: backup.id, target: copy.target, detail: result.problem ?? undefined });
       }
       results.push(result);
+    }
+    const after = ctx.catalog.getBackup(backup.id);
+    if (policyBefore && after && !backupView(ctx.config, after).policy_ok) {
+      ctx.catalog.addEvent({ at: ctx.now(), kind: "policy_lost", job: backup.job, backup_id: backup.id, detail: backupView(ctx.config, after).policy.missing.join(", ") });
     }
   }
   return results;

@@ -2,6 +2,7 @@ import cron, { type ScheduledTask } from "node-cron";
 import { runBackup } from "../app/backup.js";
 import type { AppContext } from "../app/context.js";
 import { recoverInterruptedRuns } from "../app/recover.js";
+import { prune } from "../app/prune.js";
 import { replicatePending } from "../app/replicate.js";
 import { describeError } from "../errors.js";
 import { missedSlot } from "../policy/schedule.js";
@@ -66,7 +67,13 @@ export class Scheduler {
     if (this.abort.signal.aborted) return Promise.resolve();
     const started = Date.now();
     const done = runBackup(this.ctx, job, { trigger: "schedule", signal: this.abort.signal }).then(
-      (outcome) => this.log.info({ job, reason, backup: outcome.id, bytes: outcome.size, ms: Date.now() - started, copies: outcome.copies }, "backup done"),
+      async (outcome) => {
+        this.log.info({ job, reason, backup: outcome.id, bytes: outcome.size, ms: Date.now() - started, copies: outcome.copies }, "backup done");
+        // Retention after each good backup: the planner never removes what the new one has not replaced.
+        const pruned = await prune(this.ctx, { job });
+        if (pruned.removed > 0 || pruned.skipped > 0 || pruned.errors.length > 0)
+          this.log.info({ job, removed: pruned.removed, skipped: pruned.skipped, errors: pruned.errors }, "pruned");
+      },
       (err: unknown) => this.log.error({ job, reason, ms: Date.now() - started, error: describeError(err) }, "backup failed"),
     );
     this.running.add(done);

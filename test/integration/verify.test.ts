@@ -1,5 +1,6 @@
 import { openSync, readSync, writeSync, closeSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Workspace } from "../helpers/workspace.js";
 
@@ -14,7 +15,7 @@ function flipByte(path: string, offset: number): void {
 
 describe("drctl verify", () => {
   const ws = new Workspace();
-  let ids: string[] = [];
+  const ids: string[] = [];
   beforeAll(async () => {
     mkdirSync(ws.path("src"), { recursive: true });
     writeFileSync(ws.path("src", "a.conf"), "a".repeat(10_000));
@@ -40,6 +41,13 @@ describe("drctl verify", () => {
     expect(bad.policy_ok).toBe(false);
     expect(bad.copies[0].state).toBe("corrupt");
     expect(listed.filter((b: { policy_ok: boolean }) => b.policy_ok)).toHaveLength(2);
+    const catalog = new Database(join(ws.stateDir, "catalog.sqlite"), { readonly: true });
+    const events = catalog.prepare(`SELECT kind, backup_id, target FROM events WHERE kind IN ('copy_corrupt', 'policy_lost') ORDER BY id`).all();
+    catalog.close();
+    expect(events).toEqual([
+      { kind: "copy_corrupt", backup_id: ids[1], target: "local" },
+      { kind: "policy_lost", backup_id: ids[1], target: null },
+    ]);
   });
 
   it("reports a copy deleted behind drd's back as missing, exit 3", async () => {
