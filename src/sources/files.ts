@@ -26,7 +26,8 @@ export async function backupFiles(job: FilesJobConfig, ctx: SourceContext): Prom
 
   const archive = tar.c(
     // strict: a warning (an entry that could not be read) is an error, never a silent gap.
-    { cwd: "/", portable: true, noDirRecurse: true, follow: false, strict: true },
+    // maxReadSize: node-tar reads 16 MiB per chunk by default, which dominated peak memory.
+    { cwd: "/", portable: true, noDirRecurse: true, follow: false, strict: true, maxReadSize: 1 << 20 },
     found.include.map((p) => p.slice(1) || "."),
   );
   const lister = new ArchiveLister();
