@@ -13,6 +13,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import type { S3TargetConfig } from "../config/schema.js";
 import { OperationError } from "../errors.js";
 import { DigestStream } from "../pipeline/digest.js";
+import { etagMatches, MultipartEtag } from "./etag.js";
 import { assertSafeKey, ObjectNotFoundError, type ObjectInfo, type PutOptions, type PutResult, type Target } from "./target.js";
 
 // drd pins its SDK version; the SDK's advice to upgrade Node would otherwise break one-line errors.
@@ -20,7 +21,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 /** Multipart part size and parts in flight: memory per upload is about their product. */
 const PART_SIZE = 8 * 1024 * 1024;
-const QUEUE_SIZE = 2;
+const QUEUE_SIZE = 4;
 /** DeleteObjects takes at most 1000 keys. */
 const DELETE_BATCH = 1000;
 
@@ -55,8 +56,10 @@ export class S3Target implements Target {
   async put(key: string, data: Readable, options: PutOptions = {}): Promise<PutResult> {
     const objectKey = this.objectKey(key);
     const digest = new DigestStream();
-    const body = data.pipe(digest);
+    const etag = new MultipartEtag(PART_SIZE);
+    const body = data.pipe(digest).pipe(etag);
     data.once("error", (err) => digest.destroy(err));
+    digest.once("error", (err) => etag.destroy(err));
     const params: PutObjectCommandInput = { Bucket: this.config.bucket, Key: objectKey, Body: body };
     if (this.config.storage_class) params.StorageClass = this.config.storage_class as PutObjectCommandInput["StorageClass"];
     const sse = this.config.server_side_encryption;
@@ -70,8 +73,9 @@ export class S3Target implements Target {
       params.ObjectLockRetainUntilDate = new Date(Date.now() + lock.days * 86_400_000);
     }
     const upload = new Upload({ client: this.client, params, partSize: PART_SIZE, queueSize: QUEUE_SIZE, leavePartsOnError: false });
+    let storedEtag: string | undefined;
     try {
-      await upload.done();
+      storedEtag = (await upload.done()).ETag;
     } catch (err) {
       // Stop the producer too: nobody will read the rest.
       data.destroy();
@@ -83,7 +87,7 @@ export class S3Target implements Target {
       await this.delete([key]).catch(() => undefined);
       throw err;
     }
-    return { size: digest.bytes, sha256: digest.hex() };
+    return { size: digest.bytes, sha256: digest.hex(), storeVerified: etagMatches(storedEtag, etag.candidates()) };
   }
 
   async get(key: string): Promise<Readable> {

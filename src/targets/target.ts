@@ -10,6 +10,11 @@ export function backupPrefix(job: string, backupId: string): string {
 export interface PutResult {
   size: number;
   sha256: string;
+  /**
+   * The store itself computed a checksum over the whole object that matches the bytes
+   * sent (S3: the MD5 ETag), so the copy is verified without reading it back.
+   */
+  storeVerified?: boolean;
 }
 
 export interface ObjectInfo {

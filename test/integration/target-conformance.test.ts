@@ -54,7 +54,7 @@ describe.each(factories)("the %s target", (_kind, make) => {
   it("puts and gets bytes back unchanged, reporting size and sha256", async () => {
     const data = randomBytes(3 * 1024 * 1024 + 17);
     const put = await target.put("job/b1/data.bin", Readable.from([data.subarray(0, 1000), data.subarray(1000)]));
-    expect(put).toEqual({ size: data.length, sha256: sha(data) });
+    expect(put).toMatchObject({ size: data.length, sha256: sha(data) });
     expect(sha(await readAll(await target.get("job/b1/data.bin")))).toBe(sha(data));
     expect(await target.stat("job/b1/data.bin")).toEqual({ key: "job/b1/data.bin", size: data.length });
   });
@@ -98,6 +98,26 @@ describe.each(factories)("the %s target", (_kind, make) => {
 
   it("refuses unsafe keys", async () => {
     await expect(target.put("../escape", Readable.from([Buffer.from("x")]))).rejects.toThrow(/unsafe object key/);
+  });
+});
+
+describe("s3: the store's own checksum verifies an upload without reading it back", () => {
+  it.each([0, 1000, 8 * 1024 * 1024, 8 * 1024 * 1024 + 1, 20 * 1024 * 1024])("%d bytes", async (size) => {
+    const target = new S3Target("s3", s3TargetConfig(ws.dir, inject("s3Port"), await createBucket(inject("s3Port"), "etag")));
+    const data = randomBytes(size);
+    const put = await target.put("job/e/x", Readable.from(size ? [data] : []));
+    expect(put).toEqual({ size, sha256: sha(data), storeVerified: true });
+  });
+
+  it("a mismatch is reported as not verified, never as verified", async () => {
+    const { MultipartEtag, etagMatches } = await import("../../src/targets/etag.js");
+    const etag = new MultipartEtag(4);
+    etag.end(Buffer.from("0123456789"));
+    for await (const _ of etag) void _;
+    expect(etag.candidates()).toHaveLength(2);
+    expect(etagMatches('"0123456789abcdef0123456789abcdef"', etag.candidates())).toBe(false);
+    expect(etagMatches(undefined, etag.candidates())).toBe(false);
+    expect(etagMatches(`"${etag.candidates()[1]}"`, etag.candidates())).toBe(true);
   });
 });
 

@@ -1,0 +1,54 @@
+import { createHash, type Hash } from "node:crypto";
+import { Transform, type TransformCallback } from "node:stream";
+
+/**
+ * Computes the ETag S3 gives an object uploaded in parts of `partSize` bytes: the MD5 of
+ * the object for a single PUT, else MD5(MD5(part 1) ... MD5(part n)) + "-n". Comparing
+ * it with the ETag the store returns proves the store received exactly these bytes,
+ * without reading them back. Where a store's ETag is not an MD5 (SSE-KMS, some
+ * S3-compatible stores), the comparison fails and the caller re-reads instead.
+ */
+export class MultipartEtag extends Transform {
+  private readonly whole = createHash("md5");
+  private part: Hash = createHash("md5");
+  private inPart = 0;
+  private readonly partDigests: Buffer[] = [];
+  private total = 0;
+
+  constructor(private readonly partSize: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.whole.update(chunk);
+    this.total += chunk.length;
+    let offset = 0;
+    while (offset < chunk.length) {
+      const take = Math.min(this.partSize - this.inPart, chunk.length - offset);
+      this.part.update(chunk.subarray(offset, offset + take));
+      this.inPart += take;
+      offset += take;
+      if (this.inPart === this.partSize) {
+        this.partDigests.push(this.part.digest());
+        this.part = createHash("md5");
+        this.inPart = 0;
+      }
+    }
+    done(null, chunk);
+  }
+
+  /** The ETags an upload of these bytes may have: single PUT, or multipart. */
+  candidates(): string[] {
+    const digests = this.inPart > 0 || this.partDigests.length === 0 ? [...this.partDigests, this.part.copy().digest()] : this.partDigests;
+    const multipart = `${createHash("md5").update(Buffer.concat(digests)).digest("hex")}-${digests.length}`;
+    return [this.whole.copy().digest("hex"), multipart];
+  }
+
+  get bytes(): number {
+    return this.total;
+  }
+}
+
+export function etagMatches(etag: string | undefined, candidates: string[]): boolean {
+  return etag !== undefined && candidates.includes(etag.replace(/"/g, "").toLowerCase());
+}
