@@ -5,6 +5,7 @@ import type { JobConfig } from "../config/schema.js";
 import { describeError, OperationError } from "../errors.js";
 import { MANIFEST_FORMAT, manifestSize, type ArtifactEntry, type Manifest } from "../manifest.js";
 import { compress, compressionExtension } from "../pipeline/compress.js";
+import { fanOut, type FanOut } from "../pipeline/fan-out.js";
 import { sha256Hex } from "../pipeline/digest.js";
 import { createEncryptor, type Encryptor } from "../pipeline/encrypt.js";
 import { backupFiles } from "../sources/files.js";
@@ -61,10 +62,19 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
   options.signal?.addEventListener("abort", onOuterAbort, { once: true });
   const primary = ctx.targets.get(primaryTargetOf(ctx, job));
   const prefix = backupPrefix(jobName, backupId);
+  const secondaries: Secondary[] = job.targets
+    .filter((t) => t !== primary.name)
+    .map((name) => {
+      try {
+        return { name, target: ctx.targets.get(name), error: undefined, storeVerified: true };
+      } catch (err) {
+        return { name, target: undefined, error: describeError(err), storeVerified: false };
+      }
+    });
   try {
     const encryptor = job.encrypt ? await createEncryptor(job.encrypt) : undefined;
     const artifacts: ArtifactEntry[] = [];
-    const sink = artifactSink(job, encryptor, primary, prefix, abort.signal, artifacts);
+    const sink = artifactSink(job, encryptor, primary, secondaries, prefix, abort.signal, artifacts);
     const source = await produce(job, { sink, signal: abort.signal });
     abort.signal.throwIfAborted();
 
@@ -96,7 +106,7 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
         state: t === primary.name ? "verified" : "pending",
         written_at: t === primary.name ? finishedAt : null,
         verified_at: t === primary.name ? finishedAt : null,
-        error: null,
+        error: secondaries.find((s) => s.name === t)?.error ?? null,
         attempts: 0,
         next_attempt_at: null,
       })),
@@ -106,7 +116,7 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     const interrupted = abort.signal.aborted;
     const message = interrupted ? `interrupted: ${describeError(abort.signal.reason ?? err)}` : describeError(err);
     abort.abort(err);
-    await removeQuietly(primary, prefix);
+    for (const t of [primary, ...secondaries.flatMap((s) => (s.target ? [s.target] : []))]) await removeQuietly(t, prefix);
     ctx.catalog.finishRun(run.id, interrupted ? "interrupted" : "failed", ctx.now(), message);
     ctx.catalog.addEvent({ at: ctx.now(), kind: "backup_failed", job: jobName, backup_id: backupId, detail: message });
     throw err instanceof OperationError && !interrupted ? err : new OperationError(`backup of ${jobName} failed: ${message}`, { cause: err });
@@ -114,7 +124,9 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     options.signal?.removeEventListener("abort", onOuterAbort);
   }
 
-  // The new backup's other copies first, then older ones still pending for this job.
+  // Secondaries that took every artifact get the manifest; the others are copied from the
+  // primary now, then older copies still pending for this job.
+  for (const s of secondaries) if (s.target && !s.error) await completeSecondary(ctx, backupId, s, manifestTextOf(ctx, backupId));
   await replicatePending(ctx, { backupId, force: true });
   await replicatePending(ctx, { job: jobName });
   const backup = ctx.catalog.getBackup(backupId)!;
@@ -143,11 +155,24 @@ function produce(job: JobConfig, sourceCtx: SourceContext): Promise<SourceResult
   }
 }
 
-/** raw -> compression -> encryption -> target, streamed; each stage runs concurrently. */
+/** A target the backup is written to while it is produced, besides the primary. */
+interface Secondary {
+  name: string;
+  target: Target | undefined;
+  /** Set once an artifact failed or stalled there; the copy is then made later from the primary. */
+  error: string | undefined;
+  storeVerified: boolean;
+}
+
+/**
+ * raw -> compression -> encryption -> every target at once, streamed; each stage runs
+ * concurrently. The primary sets the pace; a secondary that fails or stalls is cut loose.
+ */
 function artifactSink(
   job: JobConfig,
   encryptor: Encryptor | undefined,
   target: Target,
+  secondaries: Secondary[],
   prefix: string,
   signal: AbortSignal,
   artifacts: ArtifactEntry[],
@@ -160,14 +185,32 @@ function artifactSink(
       }
       const name = `${spec.baseName}${compressionExtension(job.compression)}${encryptor ? ".gpg" : ""}`;
       const compression = compress(job.compression, raw, signal);
+      const ready = async () => {
+        await compression.done;
+        await producerDone();
+      };
+      const live = secondaries.filter((s) => s.target && !s.error);
+      let fan: FanOut | undefined;
       const stored = (async () => {
         const payload = encryptor ? await encryptor.encrypt(compression.output) : compression.output;
-        return target.put(prefix + name, payload, {
-          ready: async () => {
-            await compression.done;
-            await producerDone();
-          },
-        });
+        fan = fanOut(payload, live.length);
+        const copies = live.map((s, i) =>
+          s.target!.put(prefix + name, fan!.secondaries[i]!.stream, { ready }).then(
+            (put) => {
+              s.storeVerified &&= put.storeVerified === true;
+            },
+            (err: unknown) => {
+              s.error = fan!.secondaries[i]!.detached?.message ?? describeError(err);
+            },
+          ),
+        );
+        const primaryPut = target.put(prefix + name, fan.primary, { ready });
+        const [p, f] = await Promise.allSettled([primaryPut, fan.done]);
+        // Secondaries finish their tail; their failures never fail the backup.
+        await Promise.all(copies);
+        if (p.status === "rejected") throw p.reason;
+        if (f.status === "rejected") throw f.reason;
+        return p.value;
       })();
       // Wait for both even when one fails, so no stage is left running.
       const [c, s] = await Promise.allSettled([compression.done, stored]);
@@ -204,6 +247,27 @@ function buildManifest(
     artifacts,
   } as const;
   return source.kind === "postgres" ? { ...base, kind: "postgres", postgres: source.postgres } : { ...base, kind: "files", files: source.files };
+}
+
+function manifestTextOf(ctx: AppContext, backupId: string): string {
+  return ctx.catalog.getBackup(backupId)!.manifest;
+}
+
+/** Writes the manifest to a secondary that received every artifact, and verifies the copy. */
+async function completeSecondary(ctx: AppContext, backupId: string, s: Secondary, manifestText: string): Promise<void> {
+  const backup = ctx.catalog.getBackup(backupId)!;
+  const prefix = backupPrefix(backup.job, backupId);
+  try {
+    const put = await s.target!.put(prefix + MANIFEST_NAME, Readable.from([Buffer.from(manifestText)]));
+    const writtenAt = ctx.now();
+    if (!(s.storeVerified && put.storeVerified && put.sha256 === backup.sha256)) {
+      const check = await checkCopy(s.target!, JSON.parse(manifestText) as Manifest, backup.sha256);
+      if (!check.ok) throw new Error(`re-read failed: ${check.problem}`);
+    }
+    ctx.catalog.updateCopy(backupId, s.name, { state: "verified", location: s.target!.locate(prefix), written_at: writtenAt, verified_at: ctx.now(), error: null });
+  } catch (err) {
+    ctx.catalog.updateCopy(backupId, s.name, { error: describeError(err) });
+  }
 }
 
 function safeLocate(ctx: AppContext, target: string, key: string): string {
