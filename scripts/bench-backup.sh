@@ -18,6 +18,7 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 cleanup() {
+  [ -n "${S3PID:-}" ] && kill "$S3PID" 2>/dev/null || true
   as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
   gpgconf --homedir "$WORK/gnupg" --kill gpg-agent >/dev/null 2>&1 || true
   rm -rf "$WORK"
@@ -42,6 +43,21 @@ mkdir -m 700 "$GNUPGHOME"
 gpg --batch --passphrase '' --quick-gen-key 'drd bench <bench@example.invalid>' future-default default never 2>/dev/null
 gpg --batch --armor --export bench@example.invalid > "$WORK/public.asc"
 
+# An S3-protocol server on loopback (s3rver, in its own process) for the local+s3 run.
+S3PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+node --input-type=module -e "
+  import S3rver from 's3rver';
+  import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  await new S3rver({ port: $S3PORT, address: '127.0.0.1', silent: true, directory: '$WORK/s3' }).run();
+  const c = new S3Client({ endpoint: 'http://127.0.0.1:$S3PORT', region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  await c.send(new CreateBucketCommand({ Bucket: 'drd-bench' }));
+  console.log('ready');
+" > "$WORK/s3.log" 2>&1 &
+S3PID=$!
+for _ in $(seq 50); do grep -q ready "$WORK/s3.log" 2>/dev/null && break; sleep 0.2; done
+echo S3RVER > "$WORK/s3-key"
+
 mkdir -m 700 "$WORK/out"
 cat > "$WORK/drd.yaml" <<YAML
 state_dir: $WORK/state
@@ -57,6 +73,22 @@ jobs:
     targets: [local]
     encrypt: { recipients: [$WORK/public.asc] }
 YAML
+cat > "$WORK/drd-s3.yaml" <<YAML
+state_dir: $WORK/state
+targets:
+  local: { type: local, path: $WORK/backups }
+  offsite: { type: s3, bucket: drd-bench, endpoint: "http://127.0.0.1:$S3PORT", access_key_id_file: $WORK/s3-key, secret_access_key_file: $WORK/s3-key }
+policy: { copies: 2, media: 2, offsite: 1 }
+jobs:
+  bench:
+    type: postgres
+    connection: $URL
+    globals: false
+    schedule: "0 * * * *"
+    rpo: 1h
+    targets: [local, offsite]
+    encrypt: { recipients: [$WORK/public.asc] }
+YAML
 
 # measure NAME COMMAND: runs it twice (the database is in the page cache, hint bits set
 # by a warm-up dump) and prints "name wall_s rss_kib bytes" of the faster run.
@@ -66,7 +98,7 @@ measure() {
     /usr/bin/time -o "$WORK/time" -f '%e %M' bash -o pipefail -c "$cmd" >/dev/null 2>"$WORK/err" || { echo "$name failed:" >&2; cat "$WORK/err" >&2; exit 1; }
     out=$(tail -1 "$WORK/time")
     bytes=$(du -cb "$WORK/out" "$WORK/backups" 2>/dev/null | tail -1 | cut -f1)
-    rm -rf "$WORK/out"/* "$WORK/backups"/* "$WORK/state"
+    rm -rf "$WORK/out"/* "$WORK/backups"/* "$WORK/state" "$WORK/s3/drd-bench"/*
     if [ -z "$best" ] || awk "BEGIN{exit !(${out%% *} < ${best%% *})}"; then best="$out $bytes"; fi
   done
   echo "$name $best"
@@ -75,6 +107,7 @@ measure() {
 pg_dump -Fc -Z0 -d "$URL" > /dev/null   # warm-up
 results=$(
   measure "drd" "node bin/drctl.js --config $WORK/drd.yaml backup bench"
+  measure "s3" "node bin/drctl.js --config $WORK/drd-s3.yaml backup bench"
   measure "a" "pg_dump -Fc -Z0 -d '$URL' > /dev/null"
   measure "b" "pg_dump -Fc -d '$URL' | gpg --batch --trust-model always -e -r bench@example.invalid > $WORK/out/b.dump.gpg"
   measure "c" "pg_dump -d '$URL' | gzip > $WORK/out/c.sql.gz"
@@ -82,13 +115,14 @@ results=$(
 node - "$results" "$SIZE" <<'JS'
 const [, , text, size] = process.argv;
 const r = Object.fromEntries(text.trim().split("\n").map((l) => { const [n, wall, rss, bytes] = l.split(" "); return [n, { wall: +wall, rss: +rss, bytes: +bytes }]; }));
-const names = { drd: "drctl backup (zstd -3, OpenPGP to a public key)", a: "(a) pg_dump -Fc -Z0 > /dev/null", b: "(b) pg_dump -Fc | gpg --encrypt", c: "(c) pg_dump | gzip" };
+const names = { s3: "drctl backup to local + s3 (s3rver on loopback)", drd: "drctl backup (zstd -3, OpenPGP to a public key)", a: "(a) pg_dump -Fc -Z0 > /dev/null", b: "(b) pg_dump -Fc | gpg --encrypt", c: "(c) pg_dump | gzip" };
 const mib = (b) => (b / 1048576).toFixed(0);
 console.log(`database: ${mib(+size)} MiB on disk\n`);
 console.log("| run | wall s | peak RSS MiB | output MiB | drd / this |");
 console.log("|---|---:|---:|---:|---:|");
-for (const k of ["drd", "a", "b", "c"]) {
+for (const k of ["drd", "s3", "a", "b", "c"]) {
   console.log(`| ${names[k]} | ${r[k].wall.toFixed(1)} | ${(r[k].rss / 1024).toFixed(0)} | ${k === "a" ? "-" : mib(r[k].bytes)} | ${k === "drd" ? "-" : (r.drd.wall / r[k].wall).toFixed(2) + "x"} |`);
 }
-console.log(`\ntargets: drd/(a) <= 1.5x: ${(r.drd.wall / r.a.wall).toFixed(2)}x; drd/(b) <= 0.35x: ${(r.drd.wall / r.b.wall).toFixed(2)}x; peak RSS < 200 MiB: ${(r.drd.rss / 1024).toFixed(0)} MiB`);
+console.log(`\nthe s3 copy adds ${((r.s3.wall / r.drd.wall - 1) * 100).toFixed(0)}% to the local-only backup (target: under 20%)`);
+console.log(`targets: drd/(a) <= 1.5x: ${(r.drd.wall / r.a.wall).toFixed(2)}x; drd/(b) <= 0.35x: ${(r.drd.wall / r.b.wall).toFixed(2)}x; peak RSS < 200 MiB: ${(r.drd.rss / 1024).toFixed(0)} MiB`);
 JS

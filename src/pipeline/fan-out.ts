@@ -14,7 +14,7 @@ export interface FanOut {
 }
 
 const PRIMARY_BUFFER = 1 << 20;
-const SECONDARY_BUFFER = 16 << 20;
+const SECONDARY_BUFFER = 4 << 20;
 
 /**
  * Delivers one stream to a primary and to secondaries at once, so a backup is produced

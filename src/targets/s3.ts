@@ -21,7 +21,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 /** Multipart part size and parts in flight: memory per upload is about their product. */
 const PART_SIZE = 8 * 1024 * 1024;
-const QUEUE_SIZE = 4;
+const QUEUE_SIZE = 2;
 /** DeleteObjects takes at most 1000 keys. */
 const DELETE_BATCH = 1000;
 
