@@ -9,6 +9,7 @@ import { daemonCommand } from "./commands/daemon.js";
 import { listCommand } from "./commands/list.js";
 import { pruneCommand } from "./commands/prune.js";
 import { replicateCommand } from "./commands/replicate.js";
+import { restoreCommand, type RestoreFlags } from "./commands/restore.js";
 import { verifyCommand } from "./commands/verify.js";
 import { processOutput, type Output } from "./io.js";
 
@@ -74,6 +75,27 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--json", "print JSON")
     .action(async (id: string | undefined, opts: { job?: string; target?: string; json?: boolean }) =>
       set(await verifyCommand(context(program), io, id, opts)),
+    );
+
+  program
+    .command("restore")
+    .description("restore a backup into a new database or directory, checked against its manifest")
+    .argument("<job>")
+    .option("--backup <id>", "this backup (default: the newest that meets the policy)")
+    .option("--at <time>", "the newest backup at or before this time (ISO 8601)")
+    .option("--from <target>", "read from this target (default: a verified local copy, else offsite)")
+    .option("--to-db <name>", "postgres: restore into this database (created; an existing non-empty one needs --clean)")
+    .option("--to-dir <dir>", "files: restore into this new or empty directory")
+    .option("--database <name>", "postgres: which database of a multi-database backup")
+    .option("--key <file>", "private key (armored) for backups encrypted to a public key")
+    .option("--passphrase-file <file>", "passphrase for symmetrically encrypted backups")
+    .option("--clean", "postgres: replace the contents of an existing database")
+    .option("--with-globals", "postgres: restore roles and tablespaces first")
+    .option("--no-owner", "postgres: do not restore owners and privileges")
+    .option("--dry-run", "print the plan, change nothing")
+    .option("--json", "print JSON")
+    .action(async (job: string, flags: RestoreFlags & { owner?: boolean }) =>
+      set(await restoreCommand(context(program), io, job, { ...flags, noOwner: flags.owner === false }, shutdown.signal)),
     );
 
   program

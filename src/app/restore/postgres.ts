@@ -1,0 +1,100 @@
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { execa } from "execa";
+import type { PostgresJobConfig } from "../../config/schema.js";
+import { IntegrityError, OperationError, UsageError } from "../../errors.js";
+import type { DatabaseDetails, TableCount } from "../../manifest.js";
+import { PgConnection } from "../../sources/pg-connection.js";
+
+export interface DatabaseTarget {
+  conn: PgConnection;
+  name: string;
+  created: boolean;
+}
+
+/** Creates `name` on the job's server, or reuses it when empty (or with `clean`); never a live database by accident. */
+export async function prepareDatabase(job: PostgresJobConfig, name: string, clean: boolean): Promise<DatabaseTarget> {
+  const conn = await PgConnection.open(job.connection, job.password_file);
+  const admin = await conn.client(conn.defaultDatabase);
+  try {
+    const exists = (await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name])).rowCount === 1;
+    if (!exists) {
+      await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
+      return { conn, name, created: true };
+    }
+  } finally {
+    await admin.end();
+  }
+  const db = await conn.client(name);
+  try {
+    const tables = Number(
+      (await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'`)).rows[0]!.n,
+    );
+    if (tables > 0 && !clean) throw new UsageError(`database "${name}" exists and has ${tables} table(s); restore into a new name, or pass --clean to replace its contents`);
+  } finally {
+    await db.end();
+  }
+  return { conn, name, created: false };
+}
+
+/** pg_restore from a custom-format stream; stops at the first error. */
+export async function pgRestore(target: DatabaseTarget, dump: Readable, clean: boolean, noOwner: boolean, signal: AbortSignal): Promise<void> {
+  const args = ["--no-password", "--exit-on-error", `--dbname=${target.conn.urlFor(target.name)}`];
+  if (clean) args.push("--clean", "--if-exists");
+  if (noOwner) args.push("--no-owner", "--no-acl");
+  const proc = execa("pg_restore", args, { stdin: "pipe", buffer: { stdout: false, stderr: true }, env: target.conn.toolEnv(), cancelSignal: signal, reject: false });
+  const [fed, result] = await Promise.all([pipeline(dump, proc.stdin!).then(() => undefined, (err: unknown) => err), proc]);
+  if (fed && result.exitCode === 0) throw fed;
+  if (result.exitCode !== 0) {
+    const stderr = target.conn.mask(String(result.stderr ?? "")).trim().slice(-2000).replace(/\s*\n\s*/g, " | ");
+    throw new OperationError(`pg_restore ${result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`}: ${stderr}`);
+  }
+}
+
+/** Replays roles and tablespaces (pg_dumpall --globals-only); existing roles make psql report, not fail. */
+export async function restoreGlobals(target: DatabaseTarget, sql: Readable, signal: AbortSignal): Promise<void> {
+  const proc = execa("psql", ["-X", "-q", "--no-password", `--dbname=${target.conn.urlFor(target.conn.defaultDatabase)}`], {
+    stdin: "pipe",
+    buffer: { stdout: false, stderr: true },
+    env: target.conn.toolEnv(),
+    cancelSignal: signal,
+    reject: false,
+  });
+  const [fed, result] = await Promise.all([pipeline(sql, proc.stdin!).then(() => undefined, (err: unknown) => err), proc]);
+  if (fed && result.exitCode === 0) throw fed;
+  if (result.exitCode !== 0) throw new OperationError(`restoring globals failed: ${target.conn.mask(String(result.stderr)).trim().slice(-2000)}`);
+}
+
+/** Compares every table's row count with what the manifest recorded at backup time. */
+export async function checkRowCounts(target: DatabaseTarget, expected: DatabaseDetails): Promise<TableCount[]> {
+  const db = await target.conn.client(target.name);
+  try {
+    const actual = new Map<string, number>();
+    for (const t of expected.tables) {
+      const r = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${quoteIdent(t.schema)}.${quoteIdent(t.table)}`).catch(() => undefined);
+      actual.set(`${t.schema}.${t.table}`, r ? Number(r.rows[0]!.n) : -1);
+    }
+    const wrong = expected.tables.filter((t) => actual.get(`${t.schema}.${t.table}`) !== t.rows);
+    if (wrong.length > 0) {
+      const shown = wrong.slice(0, 5).map((t) => `${t.schema}.${t.table}: ${actual.get(`${t.schema}.${t.table}`)} rows, expected ${t.rows}`);
+      throw new IntegrityError(`restored row counts differ from the backup's: ${shown.join("; ")}${wrong.length > 5 ? ` and ${wrong.length - 5} more` : ""}`);
+    }
+    return expected.tables;
+  } finally {
+    await db.end();
+  }
+}
+
+export async function dropDatabase(target: DatabaseTarget): Promise<void> {
+  const admin = await target.conn.client(target.conn.defaultDatabase);
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(target.name)} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,192 @@
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { parseManifest } from "../../catalog/catalog.js";
+import { OperationError, UsageError } from "../../errors.js";
+import type { ArtifactEntry, Manifest } from "../../manifest.js";
+import { createDecompressor } from "../../pipeline/compress.js";
+import { createDecryptor, type Decryptor } from "../../pipeline/decrypt.js";
+import { backupPrefix, type Target } from "../../targets/target.js";
+import { jobOf, type AppContext } from "../context.js";
+import { listBackups } from "../list.js";
+import { extractSafely } from "./extract.js";
+import { fetchVerified } from "./fetch.js";
+import { checkRowCounts, dropDatabase, pgRestore, prepareDatabase, restoreGlobals, type DatabaseTarget } from "./postgres.js";
+import { selectBackup, selectCopy } from "./select.js";
+
+export interface RestoreRequest {
+  job: string;
+  backupId?: string;
+  at?: number;
+  from?: string;
+  toDb?: string;
+  toDir?: string;
+  database?: string;
+  keyFile?: string;
+  passphraseFile?: string;
+  clean?: boolean;
+  withGlobals?: boolean;
+  noOwner?: boolean;
+  dryRun?: boolean;
+}
+
+export interface RestoreOutcome {
+  backup_id: string;
+  job: string;
+  kind: Manifest["kind"];
+  snapshot_at: string;
+  from: string;
+  location: string;
+  destination: { database: string } | { directory: string };
+  dry_run: boolean;
+  /** Milliseconds per phase: download (with sha256 check), restore (decrypt, decompress, load), check. */
+  phases: { download: number; restore: number; check: number };
+  checked: string;
+}
+
+/**
+ * Brings a backup back: picks it, downloads each artifact and checks its sha256 before
+ * use, decrypts and decompresses as a stream, loads it (pg_restore into a new database,
+ * or a safe extraction into a new directory) and checks the result against the manifest.
+ * A failure removes what the restore created.
+ */
+export async function restore(ctx: AppContext, req: RestoreRequest, signal: AbortSignal): Promise<RestoreOutcome> {
+  const job = jobOf(ctx, req.job);
+  const backups = listBackups(ctx, req.job);
+  const picked = selectBackup(backups, { ...(req.backupId ? { backupId: req.backupId } : {}), ...(req.at !== undefined ? { at: req.at } : {}) });
+  if (typeof picked === "string") throw new OperationError(`cannot restore ${req.job}: ${picked}`);
+  const from = selectCopy(picked, req.from, (t) => ctx.config.targets[t]?.type === "local");
+  if (!from) throw new OperationError(`backup ${picked.id} has no usable copy${req.from ? ` on ${req.from}` : ""}`);
+  const manifest = parseManifest(ctx.catalog.getBackup(picked.id)!);
+  const target = ctx.targets.get(from);
+  const prefix = backupPrefix(manifest.job, manifest.id);
+
+  const outcome: RestoreOutcome = {
+    backup_id: manifest.id,
+    job: manifest.job,
+    kind: manifest.kind,
+    snapshot_at: manifest.snapshot_at,
+    from,
+    location: target.locate(prefix),
+    destination: { directory: "" },
+    dry_run: req.dryRun ?? false,
+    phases: { download: 0, restore: 0, check: 0 },
+    checked: "",
+  };
+  if (job.type === "postgres") {
+    if (!req.toDb) throw new UsageError("give --to-db NAME: drd restores into a database you name and never touches the live one by default");
+    outcome.destination = { database: req.toDb };
+  } else {
+    if (!req.toDir) throw new UsageError("give --to-dir DIR (a new or empty directory)");
+    outcome.destination = { directory: req.toDir };
+    await assertEmptyDir(req.toDir);
+  }
+  if (req.dryRun) return outcome;
+
+  const decryptor = manifest.encryption ? await createDecryptor(manifest.encryption, { keyFile: req.keyFile, passphraseFile: req.passphraseFile }) : undefined;
+  const work = await mkdtemp(join(ctx.config.state_dir, "restore-"));
+  try {
+    if (manifest.kind === "files") await restoreFiles(target, prefix, manifest, decryptor, req.toDir!, work, outcome, signal);
+    else if (job.type === "postgres") await restorePostgres(job, target, prefix, manifest, decryptor, req, work, outcome, signal);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return outcome;
+}
+
+function plainStream(file: Readable, manifest: Manifest, decryptor: Decryptor | undefined, signal: AbortSignal): Promise<Readable> {
+  return (async () => {
+    const decrypted = decryptor ? await decryptor.decrypt(file) : file;
+    const decompressor = createDecompressor(manifest.compression.algorithm, signal);
+    decrypted.on("error", (err) => decompressor.destroy(err));
+    return decrypted.pipe(decompressor);
+  })();
+}
+
+async function restoreFiles(
+  target: Target,
+  prefix: string,
+  manifest: Extract<Manifest, { kind: "files" }>,
+  decryptor: Decryptor | undefined,
+  toDir: string,
+  work: string,
+  outcome: RestoreOutcome,
+  signal: AbortSignal,
+): Promise<void> {
+  const artifact = manifest.artifacts.find((a) => a.role === "files")!;
+  let t = Date.now();
+  const fetched = await fetchVerified(target, prefix + artifact.name, artifact, work);
+  outcome.phases.download = Date.now() - t;
+  await mkdir(toDir, { recursive: true, mode: 0o700 });
+  try {
+    t = Date.now();
+    const plain = await plainStream(fetched.open(), manifest, decryptor, signal);
+    const checked = await extractSafely(plain, toDir, manifest.files, process.getuid?.() === 0);
+    outcome.phases.restore = Date.now() - t;
+    outcome.checked = `${checked} file(s) match their sha256 in the manifest`;
+  } catch (err) {
+    await emptyDir(toDir);
+    throw err;
+  }
+}
+
+async function restorePostgres(
+  job: Extract<ReturnType<typeof jobOf>, { type: "postgres" }>,
+  target: Target,
+  prefix: string,
+  manifest: Manifest,
+  decryptor: Decryptor | undefined,
+  req: RestoreRequest,
+  work: string,
+  outcome: RestoreOutcome,
+  signal: AbortSignal,
+): Promise<void> {
+  if (manifest.kind !== "postgres") throw new OperationError(`backup ${manifest.id} is not a database dump`);
+  const dumps = manifest.artifacts.filter((a) => a.role === "database");
+  const artifact: ArtifactEntry | undefined = req.database ? dumps.find((a) => a.database === req.database) : dumps.length === 1 ? dumps[0] : undefined;
+  if (!artifact) {
+    throw new UsageError(
+      req.database
+        ? `backup ${manifest.id} holds no database "${req.database}" (it holds ${dumps.map((d) => d.database).join(", ")})`
+        : `backup ${manifest.id} holds ${dumps.length} databases (${dumps.map((d) => d.database).join(", ")}): choose one with --database`,
+    );
+  }
+  const globals = req.withGlobals ? manifest.artifacts.find((a) => a.role === "globals") : undefined;
+  if (req.withGlobals && !globals) throw new UsageError(`backup ${manifest.id} has no globals (the job sets globals: false)`);
+
+  let t = Date.now();
+  const fetchedDump = await fetchVerified(target, prefix + artifact.name, artifact, work);
+  const fetchedGlobals = globals ? await fetchVerified(target, prefix + globals.name, globals, work) : undefined;
+  outcome.phases.download = Date.now() - t;
+
+  const db: DatabaseTarget = await prepareDatabase(job, req.toDb!, req.clean ?? false);
+  try {
+    t = Date.now();
+    if (fetchedGlobals) await restoreGlobals(db, await plainStream(fetchedGlobals.open(), manifest, decryptor, signal), signal);
+    await pgRestore(db, await plainStream(fetchedDump.open(), manifest, decryptor, signal), req.clean ?? false, req.noOwner ?? false, signal);
+    outcome.phases.restore = Date.now() - t;
+    t = Date.now();
+    const expected = manifest.postgres.databases.find((d) => d.name === artifact.database);
+    const tables = expected ? await checkRowCounts(db, expected) : [];
+    outcome.phases.check = Date.now() - t;
+    outcome.checked = `${tables.length} table(s) have the row counts recorded at backup time`;
+  } catch (err) {
+    if (db.created) await dropDatabase(db).catch(() => undefined);
+    throw err;
+  } finally {
+    await db.conn.close();
+  }
+}
+
+async function assertEmptyDir(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return [];
+    throw new OperationError(`cannot read ${dir}: ${err.code}`);
+  });
+  if (entries.length > 0) throw new UsageError(`${dir} is not empty: restore into a new or empty directory`);
+}
+
+async function emptyDir(dir: string): Promise<void> {
+  for (const entry of await readdir(dir).catch(() => [])) await rm(join(dir, entry), { recursive: true, force: true });
+}
+

@@ -1,0 +1,57 @@
+import type { AppContext } from "../../app/context.js";
+import { restore, type RestoreRequest } from "../../app/restore/restore.js";
+import { UsageError } from "../../errors.js";
+import type { Output } from "../io.js";
+import { json } from "../render.js";
+
+export interface RestoreFlags {
+  backup?: string;
+  at?: string;
+  from?: string;
+  toDb?: string;
+  toDir?: string;
+  database?: string;
+  key?: string;
+  passphraseFile?: string;
+  clean?: boolean;
+  withGlobals?: boolean;
+  noOwner?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export async function restoreCommand(ctx: AppContext, io: Output, job: string, flags: RestoreFlags, signal: AbortSignal): Promise<number> {
+  if (flags.backup && flags.at) throw new UsageError("give --backup or --at, not both");
+  const at = flags.at === undefined ? undefined : Date.parse(flags.at);
+  if (at !== undefined && Number.isNaN(at)) throw new UsageError(`--at: cannot read the time ${JSON.stringify(flags.at)} (e.g. 2026-11-23T10:00:00Z)`);
+  const request: RestoreRequest = { job };
+  const set = <K extends keyof RestoreRequest>(k: K, v: RestoreRequest[K] | undefined) => {
+    if (v !== undefined) request[k] = v;
+  };
+  set("backupId", flags.backup);
+  set("at", at);
+  set("from", flags.from);
+  set("toDb", flags.toDb);
+  set("toDir", flags.toDir);
+  set("database", flags.database);
+  set("keyFile", flags.key);
+  set("passphraseFile", flags.passphraseFile);
+  set("clean", flags.clean);
+  set("withGlobals", flags.withGlobals);
+  set("noOwner", flags.noOwner);
+  set("dryRun", flags.dryRun);
+  const outcome = await restore(ctx, request, signal);
+  if (flags.json) {
+    io.out(json(outcome));
+    return 0;
+  }
+  const to = "database" in outcome.destination ? `database ${outcome.destination.database}` : outcome.destination.directory;
+  if (outcome.dry_run) {
+    io.out(`would restore ${outcome.backup_id} (${outcome.snapshot_at}) from ${outcome.from} (${outcome.location}) into ${to}`);
+    return 0;
+  }
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  io.out(`restored ${outcome.backup_id} (${outcome.snapshot_at}) from ${outcome.from} into ${to}`);
+  io.out(`  download ${s(outcome.phases.download)}, restore ${s(outcome.phases.restore)}, check ${s(outcome.phases.check)}; ${outcome.checked}`);
+  return 0;
+}

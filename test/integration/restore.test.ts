@@ -1,0 +1,127 @@
+import { createHash } from "node:crypto";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { GpgHome } from "../helpers/gpg.js";
+import { psql } from "../helpers/postgres-cluster.js";
+import { createBucket, s3TargetConfig } from "../helpers/s3.js";
+import { cluster, pgUrl, Workspace } from "../helpers/workspace.js";
+
+const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+
+function flipByte(path: string, offset: number): void {
+  const fd = openSync(path, "r+");
+  const buf = Buffer.alloc(1);
+  readSync(fd, buf, 0, 1, offset);
+  buf[0] = buf[0]! ^ 0xff;
+  writeSync(fd, buf, 0, 1, offset);
+  closeSync(fd);
+}
+
+describe("drctl restore", () => {
+  const ws = new Workspace();
+  let gpg: GpgHome;
+  const src = ws.path("etc", "app");
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    const port = inject("s3Port");
+    mkdirSync(join(src, "conf.d"), { recursive: true });
+    writeFileSync(join(src, "app.conf"), "listen = 8443\n");
+    chmodSync(join(src, "app.conf"), 0o640);
+    writeFileSync(join(src, "conf.d", "big.bin"), Buffer.alloc(2_000_000, 3));
+    symlinkSync("/etc/ssl/certs/ca.pem", join(src, "ca-link"));
+    gpg = await GpgHome.create();
+    await gpg.exportPublic(ws.path("public.asc"));
+    await gpg.exportSecret(ws.path("secret.asc"));
+    const other = await GpgHome.create();
+    await other.exportSecret(ws.path("wrong-secret.asc"));
+    await other.remove();
+    await psql(cluster, "postgres", "DROP DATABASE IF EXISTS rsrc");
+    await psql(cluster, "postgres", "CREATE DATABASE rsrc");
+    await psql(cluster, "rsrc", "CREATE TABLE hosts AS SELECT g AS id, md5(g::text) AS name FROM generate_series(1, 3000) g; CREATE TABLE empty_t (x int)");
+    const both = { schedule: "0 * * * *", rpo: "1h", targets: ["local", "offsite"] };
+    ws.writeConfig({
+      state_dir: ws.stateDir,
+      targets: { local: { type: "local", path: ws.backupDir }, offsite: s3TargetConfig(ws.dir, port, await createBucket(port, "restore")) },
+      policy: { copies: 2, media: 2, offsite: 1 },
+      jobs: {
+        database: { type: "postgres", connection: pgUrl("rsrc"), encrypt: { recipients: [ws.path("public.asc")] }, ...both },
+        config: { type: "files", paths: [src], ...both },
+      },
+    });
+    for (const job of ["database", "config"]) {
+      const run = await ws.drctl(["backup", job, "--json"]);
+      expect(run.exitCode).toBe(0);
+      ids[job] = JSON.parse(run.stdout).id;
+    }
+  });
+  afterAll(async () => {
+    await gpg?.remove();
+    ws.remove();
+  });
+
+  it.each(["local", "offsite"])("restores a files backup from %s: same bytes, modes, symlinks", async (from) => {
+    const dir = ws.path(`restored-files-${from}`);
+    const run = await ws.drctl(["restore", "config", "--from", from, "--to-dir", dir, "--json"]);
+    expect(run.stderr).toBe("");
+    expect(run.exitCode).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ backup_id: ids.config, from, checked: "2 file(s) match their sha256 in the manifest" });
+    const base = join(dir, src.slice(1));
+    expect(readFileSync(join(base, "app.conf"), "utf8")).toBe("listen = 8443\n");
+    expect(statSync(join(base, "app.conf")).mode & 0o777).toBe(0o640);
+    expect(sha(readFileSync(join(base, "conf.d", "big.bin")))).toBe(sha(Buffer.alloc(2_000_000, 3)));
+    expect(readlinkSync(join(base, "ca-link"))).toBe("/etc/ssl/certs/ca.pem");
+  });
+
+  it.each(["local", "offsite"])("restores an encrypted database backup from %s into a new database, row counts checked", async (from) => {
+    const db = `restored_${from}`;
+    await psql(cluster, "postgres", `DROP DATABASE IF EXISTS ${db}`);
+    const run = await ws.drctl(["restore", "database", "--from", from, "--to-db", db, "--key", ws.path("secret.asc"), "--json"]);
+    expect(run.stderr).toBe("");
+    expect(run.exitCode).toBe(0);
+    expect(JSON.parse(run.stdout).checked).toBe("2 table(s) have the row counts recorded at backup time");
+    expect(await psql(cluster, db, "SELECT count(*) FROM hosts")).toBe("3000");
+  });
+
+  it("refuses an existing non-empty database without --clean, and replaces it with --clean", async () => {
+    const refused = await ws.drctl(["restore", "database", "--to-db", "rsrc", "--key", ws.path("secret.asc")]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toMatch(/database "rsrc" exists and has 2 table\(s\)/);
+    await psql(cluster, "postgres", "DROP DATABASE IF EXISTS restored_clean");
+    await psql(cluster, "postgres", "CREATE DATABASE restored_clean");
+    await psql(cluster, "restored_clean", "CREATE TABLE hosts (id int, name text); INSERT INTO hosts VALUES (1, 'stale')");
+    const clean = await ws.drctl(["restore", "database", "--to-db", "restored_clean", "--clean", "--key", ws.path("secret.asc")]);
+    expect(clean.stderr).toBe("");
+    expect(await psql(cluster, "restored_clean", "SELECT count(*) FROM hosts")).toBe("3000");
+  });
+
+  it("a wrong key: exit 3 naming the recipients, and no database left behind", async () => {
+    await psql(cluster, "postgres", "DROP DATABASE IF EXISTS restored_wrongkey");
+    const run = await ws.drctl(["restore", "database", "--to-db", "restored_wrongkey", "--key", ws.path("wrong-secret.asc")]);
+    expect(run.exitCode).toBe(3);
+    expect(run.stderr).toMatch(/^drctl: decryption failed: .*\(the backup is encrypted to [0-9A-F]{40}\)$/);
+    expect(await psql(cluster, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'restored_wrongkey'")).toBe("0");
+  });
+
+  it("a flipped byte: the restore refuses with exit 3 before using the data, and leaves nothing", async () => {
+    const artifact = join(ws.backupDir, "config", ids.config!, "files.tar.zst");
+    flipByte(artifact, 100);
+    const dir = ws.path("restored-corrupt");
+    const run = await ws.drctl(["restore", "config", "--from", "local", "--to-dir", dir]);
+    flipByte(artifact, 100);
+    expect(run.exitCode).toBe(3);
+    expect(run.stderr).toMatch(/^drctl: files\.tar\.zst from local does not match its record: sha256 [0-9a-f]{64} \(\d+ bytes\), expected [0-9a-f]{64} \(\d+ bytes\); restore refused$/);
+    expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
+  });
+
+  it("refuses a non-empty target directory and requires a destination", async () => {
+    const dir = ws.path("not-empty");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "x"), "x");
+    expect((await ws.drctl(["restore", "config", "--to-dir", dir])).exitCode).toBe(2);
+    const noDest = await ws.drctl(["restore", "database"]);
+    expect(noDest.exitCode).toBe(2);
+    expect(noDest.stderr).toMatch(/--to-db NAME/);
+  });
+});
