@@ -2,6 +2,7 @@ import type { BackupWithCopies } from "../catalog/catalog.js";
 import type { Config } from "../config/schema.js";
 import { evaluateCopies, type PolicyVerdict } from "../policy/three-two-one.js";
 import type { AppContext } from "./context.js";
+import { readTargetManifests, rowFromManifest } from "./manifests.js";
 
 export interface CopyView {
   target: string;
@@ -64,4 +65,9 @@ export function backupView(config: Config, b: BackupWithCopies): BackupView {
 /** Backups newest first, with their copies and 3-2-1 verdict. */
 export function listBackups(ctx: AppContext, job?: string): BackupView[] {
   return ctx.catalog.listBackups(job ? { job } : {}).map((b) => backupView(ctx.config, b));
+}
+
+/** The same, read from a target's manifests instead of the catalog (a bare machine). */
+export async function listBackupsOnTarget(ctx: AppContext, target: string, job?: string): Promise<BackupView[]> {
+  return (await readTargetManifests(ctx, target, job)).map((r) => backupView(ctx.config, rowFromManifest(ctx, target, r)));
 }

@@ -120,6 +120,15 @@ export class Catalog {
       .immediate();
   }
 
+  addCopy(copy: CopyRow): void {
+    this.db
+      .prepare(
+        `INSERT INTO copies (backup_id, target, location, state, written_at, verified_at, error, attempts, next_attempt_at)
+         VALUES (@backup_id, @target, @location, @state, @written_at, @verified_at, @error, @attempts, @next_attempt_at)`,
+      )
+      .run(copy);
+  }
+
   updateCopy(backupId: string, target: string, change: Partial<Omit<CopyRow, "backup_id" | "target">>): void {
     const sets = Object.keys(change).map((k) => `${k} = @${k}`);
     if (sets.length === 0) return;

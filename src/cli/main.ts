@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { openContext, type AppContext } from "../app/context.js";
+import { rebuildCatalog } from "../app/manifests.js";
 import { resolveConfigPath } from "../config/load.js";
 import { describeError, exitCodeOf, type ExitCode } from "../errors.js";
 import { VERSION } from "../version.js";
@@ -63,8 +64,9 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .command("list")
     .description("backups with their copies per target, size, sha256, state and policy_ok")
     .argument("[job]")
+    .option("--from <target>", "read the target's manifests instead of the catalog (a bare machine)")
     .option("--json", "print JSON")
-    .action((job: string | undefined, opts: { json?: boolean }) => set(listCommand(context(program), io, job, opts)));
+    .action(async (job: string | undefined, opts: { json?: boolean; from?: string }) => set(await listCommand(context(program), io, job, opts)));
 
   program
     .command("verify")
@@ -112,6 +114,19 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--job <job>", "only this job's backups")
     .option("--json", "print JSON")
     .action(async (opts: { job?: string; json?: boolean }) => set(await replicateCommand(context(program), io, opts)));
+
+  program
+    .command("catalog")
+    .description("catalog tools")
+    .command("rebuild")
+    .description("add to the catalog every backup found on a target (after losing the server)")
+    .requiredOption("--from <target>", "the target whose manifests to read")
+    .option("--json", "print JSON")
+    .action(async (opts: { from: string; json?: boolean }) => {
+      const result = await rebuildCatalog(context(program), opts.from);
+      io.out(opts.json ? JSON.stringify(result, null, 2) : `catalog rebuilt from ${opts.from}: ${result.added} backup(s) added, ${result.copies} copy record(s) added, ${result.known} already known; run drctl verify --target ${opts.from} to re-read them`);
+      set(0);
+    });
 
   const config = program.command("config").description("config tools");
   config

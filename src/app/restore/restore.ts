@@ -8,7 +8,8 @@ import { createDecompressor } from "../../pipeline/compress.js";
 import { createDecryptor, type Decryptor } from "../../pipeline/decrypt.js";
 import { backupPrefix, type Target } from "../../targets/target.js";
 import { jobOf, type AppContext } from "../context.js";
-import { listBackups } from "../list.js";
+import { backupView, listBackups } from "../list.js";
+import { readTargetManifests, rowFromManifest } from "../manifests.js";
 import { extractSafely } from "./extract.js";
 import { fetchVerified } from "./fetch.js";
 import { checkRowCounts, dropDatabase, pgRestore, prepareDatabase, restoreGlobals, type DatabaseTarget } from "./postgres.js";
@@ -52,12 +53,15 @@ export interface RestoreOutcome {
  */
 export async function restore(ctx: AppContext, req: RestoreRequest, signal: AbortSignal): Promise<RestoreOutcome> {
   const job = jobOf(ctx, req.job);
-  const backups = listBackups(ctx, req.job);
+  // Without a catalog (a bare machine), the target's manifests say what there is.
+  const fromCatalog = listBackups(ctx, req.job).length > 0;
+  const records = fromCatalog ? [] : await readTargetManifests(ctx, req.from ?? bareSource(ctx, job.targets), req.job);
+  const backups = fromCatalog ? listBackups(ctx, req.job) : records.map((r) => backupView(ctx.config, rowFromManifest(ctx, req.from ?? bareSource(ctx, job.targets), r)));
   const picked = selectBackup(backups, { ...(req.backupId ? { backupId: req.backupId } : {}), ...(req.at !== undefined ? { at: req.at } : {}) });
   if (typeof picked === "string") throw new OperationError(`cannot restore ${req.job}: ${picked}`);
   const from = selectCopy(picked, req.from, (t) => ctx.config.targets[t]?.type === "local");
   if (!from) throw new OperationError(`backup ${picked.id} has no usable copy${req.from ? ` on ${req.from}` : ""}`);
-  const manifest = parseManifest(ctx.catalog.getBackup(picked.id)!);
+  const manifest = fromCatalog ? parseManifest(ctx.catalog.getBackup(picked.id)!) : records.find((r) => r.manifest.id === picked.id)!.manifest;
   const target = ctx.targets.get(from);
   const prefix = backupPrefix(manifest.job, manifest.id);
 
@@ -176,6 +180,11 @@ async function restorePostgres(
   } finally {
     await db.conn.close();
   }
+}
+
+/** Without --from on a bare machine: the job's first local target, else its first target. */
+function bareSource(ctx: AppContext, targets: string[]): string {
+  return targets.find((t) => ctx.config.targets[t]?.type === "local") ?? targets[0]!;
 }
 
 async function assertEmptyDir(dir: string): Promise<void> {

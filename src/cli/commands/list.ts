@@ -1,12 +1,12 @@
 import type { AppContext } from "../../app/context.js";
 import { jobOf } from "../../app/context.js";
-import { listBackups } from "../../app/list.js";
+import { listBackups, listBackupsOnTarget, type BackupView } from "../../app/list.js";
 import type { Output } from "../io.js";
 import { bytes, json, table } from "../render.js";
 
-export function listCommand(ctx: AppContext, io: Output, job: string | undefined, opts: { json?: boolean }): number {
+export async function listCommand(ctx: AppContext, io: Output, job: string | undefined, opts: { json?: boolean; from?: string }): Promise<number> {
   if (job) jobOf(ctx, job);
-  const backups = listBackups(ctx, job);
+  const backups: BackupView[] = opts.from ? await listBackupsOnTarget(ctx, opts.from, job) : listBackups(ctx, job);
   if (opts.json) {
     io.out(json(backups));
     return 0;

@@ -1,0 +1,74 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { psql } from "../helpers/postgres-cluster.js";
+import { createBucket, s3TargetConfig } from "../helpers/s3.js";
+import { cluster, pgUrl, Workspace } from "../helpers/workspace.js";
+
+describe("recovery on a bare machine: only the config and the storage survived", () => {
+  const ws = new Workspace();
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    const port = inject("s3Port");
+    mkdirSync(ws.path("src"), { recursive: true });
+    writeFileSync(ws.path("src", "app.conf"), "restored from s3\n");
+    writeFileSync(ws.path("pass"), "bare machine passphrase\n");
+    await psql(cluster, "postgres", "DROP DATABASE IF EXISTS baresrc");
+    await psql(cluster, "postgres", "CREATE DATABASE baresrc");
+    await psql(cluster, "baresrc", "CREATE TABLE t AS SELECT generate_series(1, 777) AS x");
+    const both = { schedule: "0 * * * *", rpo: "1h", targets: ["local", "offsite"] };
+    ws.writeConfig({
+      state_dir: ws.stateDir,
+      targets: { local: { type: "local", path: ws.backupDir }, offsite: s3TargetConfig(ws.dir, port, await createBucket(port, "bare")) },
+      policy: { copies: 2, media: 2, offsite: 1 },
+      jobs: {
+        database: { type: "postgres", connection: pgUrl("baresrc"), globals: false, ...both },
+        config: { type: "files", paths: [ws.path("src")], encrypt: { passphrase_file: ws.path("pass") }, ...both },
+      },
+    });
+    for (const job of ["database", "config"]) ids[job] = JSON.parse((await ws.drctl(["backup", job, "--json"])).stdout).id;
+    // The server is gone: its state dir and local backups with it.
+    rmSync(ws.stateDir, { recursive: true, force: true });
+    rmSync(ws.backupDir, { recursive: true, force: true });
+  });
+  afterAll(() => ws.remove());
+
+  it("list --from reads the target's manifests", async () => {
+    const run = await ws.drctl(["list", "--from", "offsite", "--json"]);
+    expect(run.exitCode).toBe(0);
+    const listed = JSON.parse(run.stdout);
+    expect(listed.map((b: { id: string }) => b.id).sort()).toEqual([ids.config, ids.database].sort());
+    expect(listed[0].copies).toEqual([expect.objectContaining({ target: "offsite", state: "written" })]);
+  });
+
+  it("restores a files backup from s3 without any catalog entry", async () => {
+    const to = ws.path("restored");
+    const run = await ws.drctl(["restore", "config", "--from", "offsite", "--to-dir", to, "--passphrase-file", ws.path("pass"), "--json"]);
+    expect(run.stderr).toBe("");
+    expect(run.exitCode).toBe(0);
+    expect(JSON.parse(run.stdout).backup_id).toBe(ids.config);
+    expect(readFileSync(join(to, ws.path("src", "app.conf").slice(1)), "utf8")).toBe("restored from s3\n");
+  });
+
+  it("restores a database from s3 without any catalog entry, row counts checked", async () => {
+    await psql(cluster, "postgres", "DROP DATABASE IF EXISTS bare_restored");
+    const run = await ws.drctl(["restore", "database", "--from", "offsite", "--to-db", "bare_restored"]);
+    expect(run.stderr).toBe("");
+    expect(run.exitCode).toBe(0);
+    expect(await psql(cluster, "bare_restored", "SELECT count(*) FROM t")).toBe("777");
+  });
+
+  it("catalog rebuild --from brings the catalog back; verify then re-reads the copies", async () => {
+    const rebuild = await ws.drctl(["catalog", "rebuild", "--from", "offsite", "--json"]);
+    expect(rebuild.exitCode).toBe(0);
+    expect(JSON.parse(rebuild.stdout)).toEqual({ added: 2, copies: 0, known: 0 });
+    const verify = await ws.drctl(["verify", "--target", "offsite", "--json"]);
+    expect(verify.exitCode).toBe(0);
+    expect(JSON.parse(verify.stdout).map((r: { state: string }) => r.state)).toEqual(["verified", "verified"]);
+    const listed = JSON.parse((await ws.drctl(["list", "--json"])).stdout);
+    expect(listed.map((b: { id: string }) => b.id).sort()).toEqual([ids.config, ids.database].sort());
+    expect(listed.every((b: { copies: { state: string }[] }) => b.copies[0]!.state === "verified")).toBe(true);
+    expect((await ws.drctl(["catalog", "rebuild", "--from", "offsite", "--json"])).stdout).toContain('"known": 2');
+  });
+});
