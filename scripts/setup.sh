@@ -10,6 +10,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql)
 command -v zstd >/dev/null || need_pkgs+=(zstd)
 command -v gpg >/dev/null || need_pkgs+=(gnupg)
 command -v tar >/dev/null || need_pkgs+=(tar)
+command -v openssl >/dev/null || need_pkgs+=(openssl)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing system packages: ${need_pkgs[*]} (install them as root: apt-get install ${need_pkgs[*]})" >&2

@@ -42,6 +42,19 @@ export interface BackupRow {
   manifest: string;
 }
 
+export interface DrillRow {
+  id: number;
+  job: string;
+  backup_id: string | null;
+  target: string | null;
+  started_at: number;
+  finished_at: number | null;
+  ok: number | null;
+  phases: string | null;
+  details: string | null;
+  error: string | null;
+}
+
 export interface BackupWithCopies extends BackupRow {
   copies: CopyRow[];
 }
@@ -118,6 +131,20 @@ export class Catalog {
         for (const copy of copies) insert.run(copy);
       })
       .immediate();
+  }
+
+  startDrill(job: string, at: number): number {
+    return Number(this.db.prepare(`INSERT INTO drills (job, started_at) VALUES (?, ?)`).run(job, at).lastInsertRowid);
+  }
+
+  finishDrill(id: number, result: Omit<DrillRow, "id" | "job" | "started_at">): void {
+    this.db
+      .prepare(`UPDATE drills SET backup_id = @backup_id, target = @target, finished_at = @finished_at, ok = @ok, phases = @phases, details = @details, error = @error WHERE id = @id`)
+      .run({ ...result, id });
+  }
+
+  lastDrills(job: string, limit = 10): DrillRow[] {
+    return this.db.prepare<[string, number], DrillRow>(`SELECT * FROM drills WHERE job = ? ORDER BY started_at DESC, id DESC LIMIT ?`).all(job, limit);
   }
 
   addCopy(copy: CopyRow): void {

@@ -60,4 +60,20 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE copies ADD COLUMN next_attempt_at INTEGER;
   CREATE INDEX copies_pending ON copies (next_attempt_at) WHERE state = 'pending';
   `,
+  `
+  -- Restore drills: what was restored from where, how long each phase took, the outcome.
+  CREATE TABLE drills (
+    id          INTEGER PRIMARY KEY,
+    job         TEXT    NOT NULL,
+    backup_id   TEXT,
+    target      TEXT,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    ok          INTEGER,
+    phases      TEXT,
+    details     TEXT,
+    error       TEXT
+  );
+  CREATE INDEX drills_by_job ON drills (job, started_at);
+  `,
 ];

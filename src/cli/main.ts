@@ -7,6 +7,7 @@ import { VERSION } from "../version.js";
 import { backupCommand } from "./commands/backup.js";
 import { configCheckCommand } from "./commands/config-check.js";
 import { daemonCommand } from "./commands/daemon.js";
+import { drillCommand } from "./commands/drill.js";
 import { listCommand } from "./commands/list.js";
 import { pruneCommand } from "./commands/prune.js";
 import { replicateCommand } from "./commands/replicate.js";
@@ -78,6 +79,14 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .action(async (id: string | undefined, opts: { job?: string; target?: string; json?: boolean }) =>
       set(await verifyCommand(context(program), io, id, opts)),
     );
+
+  program
+    .command("drill")
+    .description("run a restore drill now: restore into a scratch place, check, measure, clean up")
+    .argument("<job>")
+    .option("--target <target>", "restore from this target (default: the job's drill.from, else its offsite target)")
+    .option("--json", "print JSON")
+    .action(async (job: string, opts: { target?: string; json?: boolean }) => set(await drillCommand(context(program), io, job, opts, shutdown.signal)));
 
   program
     .command("restore")

@@ -1,5 +1,6 @@
 import cron, { type ScheduledTask } from "node-cron";
 import { runBackup } from "../app/backup.js";
+import { runDrill } from "../app/drill.js";
 import type { AppContext } from "../app/context.js";
 import { recoverInterruptedRuns } from "../app/recover.js";
 import { prune } from "../app/prune.js";
@@ -45,9 +46,28 @@ export class Scheduler {
         void this.run(name, "catch-up");
       }
       this.log.info({ job: name, schedule: job.schedule, next: task.getNextRun()?.toISOString() }, "scheduled");
+      if (job.drill?.schedule) {
+        const drill = cron.schedule(job.drill.schedule, () => this.drill(name), { name: `drill:${name}`, timezone: config.timezone, noOverlap: true });
+        this.tasks.push(drill);
+        this.log.info({ job: name, drill: job.drill.schedule, next: drill.getNextRun()?.toISOString() }, "drill scheduled");
+      }
     }
     // Copies left pending by an outage are retried once their backoff has passed.
     this.retryTimer = setInterval(() => void this.retryPending(), RETRY_CHECK_MS);
+  }
+
+  private drill(job: string): Promise<unknown> {
+    if (this.abort.signal.aborted) return Promise.resolve();
+    const done = runDrill(this.ctx, job, { signal: this.abort.signal }).then(
+      (o) => (o.ok ? this.log.info.bind(this.log) : this.log.error.bind(this.log))(
+        { job, drill: o.id, ok: o.ok, backup: o.backup_id, from: o.from, seconds: o.duration_seconds, rto_proven: o.rto_proven, error: o.error, warnings: o.warnings },
+        "drill done",
+      ),
+      (err: unknown) => this.log.error({ job, error: describeError(err) }, "drill failed to run"),
+    );
+    this.running.add(done);
+    void done.finally(() => this.running.delete(done));
+    return done;
   }
 
   private async retryPending(): Promise<void> {

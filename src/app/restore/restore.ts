@@ -29,6 +29,8 @@ export interface RestoreRequest {
   withGlobals?: boolean;
   noOwner?: boolean;
   dryRun?: boolean;
+  /** postgres: the server to restore to, when not the job's own (drills' scratch server). */
+  connection?: string;
 }
 
 export interface RestoreOutcome {
@@ -163,7 +165,8 @@ async function restorePostgres(
   const fetchedGlobals = globals ? await fetchVerified(target, prefix + globals.name, globals, work) : undefined;
   outcome.phases.download = Date.now() - t;
 
-  const db: DatabaseTarget = await prepareDatabase(job, req.toDb!, req.clean ?? false);
+  const server = req.connection ? { ...job, connection: req.connection } : job;
+  const db: DatabaseTarget = await prepareDatabase(server, req.toDb!, req.clean ?? false);
   try {
     t = Date.now();
     if (fetchedGlobals) await restoreGlobals(db, await plainStream(fetchedGlobals.open(), manifest, decryptor, signal), signal);

@@ -1,0 +1,200 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { execa } from "execa";
+import type { JobConfig } from "../config/schema.js";
+import { describeError, IntegrityError, OperationError } from "../errors.js";
+import { PgConnection } from "../sources/pg-connection.js";
+import { findCertificates, type CertificateInfo } from "./certificates.js";
+import { checkCopy } from "./check-copy.js";
+import { jobOf, type AppContext } from "./context.js";
+import { listBackups } from "./list.js";
+import { dropDatabase } from "./restore/postgres.js";
+import { restore } from "./restore/restore.js";
+import { selectBackup } from "./restore/select.js";
+import { parseManifest } from "../catalog/catalog.js";
+
+export interface CheckResult {
+  check: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface DrillOutcome {
+  id: number;
+  job: string;
+  backup_id: string | null;
+  from: string;
+  ok: boolean;
+  /** False when the drill could only check integrity (an encrypted backup and no key here). */
+  rto_proven: boolean;
+  started_at: string;
+  duration_seconds: number;
+  phases: { download: number; restore: number; checks: number };
+  checks: CheckResult[];
+  certificates: CertificateInfo[];
+  warnings: string[];
+  error: string | null;
+  /** integrity: the data did not check out (exit 3); operation: the drill could not run (exit 1). */
+  failure: "integrity" | "operation" | null;
+}
+
+const CERT_WARNING_DAYS = 30;
+
+/**
+ * A restore drill: the newest backup that meets the policy, restored from the drill's
+ * target into a scratch database or directory, checked against its manifest and the
+ * job's drill checks, then removed (also when the drill fails or is interrupted). The
+ * total duration is the measured RTO.
+ */
+export async function runDrill(ctx: AppContext, jobName: string, options: { target?: string; signal: AbortSignal }): Promise<DrillOutcome> {
+  const job = jobOf(ctx, jobName);
+  const from = options.target ?? job.drill?.from ?? job.targets.find((t) => ctx.config.targets[t]?.offsite) ?? job.targets[0]!;
+  const startedAt = ctx.now();
+  const id = ctx.catalog.startDrill(jobName, startedAt);
+  const outcome: DrillOutcome = {
+    id,
+    job: jobName,
+    backup_id: null,
+    from,
+    ok: false,
+    rto_proven: false,
+    started_at: new Date(startedAt).toISOString(),
+    duration_seconds: 0,
+    phases: { download: 0, restore: 0, checks: 0 },
+    checks: [],
+    certificates: [],
+    warnings: [],
+    error: null,
+    failure: null,
+  };
+  try {
+    const encrypted = latestManifest(ctx, jobName)?.encryption;
+    const hasSecret = Boolean(job.drill?.key_file || job.drill?.passphrase_file);
+    if (encrypted && !hasSecret) await integrityOnly(ctx, jobName, from, outcome);
+    else await restoreAndCheck(ctx, jobName, job, from, outcome, options.signal);
+  } catch (err) {
+    outcome.ok = false;
+    outcome.error = describeError(err);
+    outcome.failure = err instanceof IntegrityError ? "integrity" : "operation";
+  } finally {
+    outcome.duration_seconds = (ctx.now() - startedAt) / 1000;
+    ctx.catalog.finishDrill(id, {
+      backup_id: outcome.backup_id,
+      target: from,
+      finished_at: ctx.now(),
+      ok: outcome.ok ? 1 : 0,
+      phases: JSON.stringify({ ...outcome.phases, rto_proven: outcome.rto_proven }),
+      details: JSON.stringify({ checks: outcome.checks, certificates: outcome.certificates, warnings: outcome.warnings }),
+      error: outcome.error,
+    });
+    ctx.catalog.addEvent({ at: ctx.now(), kind: outcome.ok ? "drill_ok" : "drill_failed", job: jobName, ...(outcome.backup_id ? { backup_id: outcome.backup_id } : {}), target: from, detail: outcome.error ?? undefined });
+  }
+  return outcome;
+}
+
+function latestManifest(ctx: AppContext, job: string) {
+  const picked = selectBackup(listBackups(ctx, job), {});
+  return typeof picked === "string" ? undefined : parseManifest(ctx.catalog.getBackup(picked.id)!);
+}
+
+async function integrityOnly(ctx: AppContext, job: string, from: string, outcome: DrillOutcome): Promise<void> {
+  const picked = selectBackup(listBackups(ctx, job), {});
+  if (typeof picked === "string") throw new OperationError(`nothing to drill: ${picked}`);
+  outcome.backup_id = picked.id;
+  const t = ctx.now();
+  const backup = ctx.catalog.getBackup(picked.id)!;
+  const check = await checkCopy(ctx.targets.get(from), parseManifest(backup), backup.sha256);
+  outcome.phases.download = ctx.now() - t;
+  outcome.checks.push({ check: "sha256 of every object", ok: check.ok, detail: check.ok ? "match" : check.problem });
+  outcome.warnings.push("encrypted backup and no drill key_file or passphrase_file: integrity checked, restore (RTO) not proven");
+  outcome.ok = check.ok;
+  if (!check.ok) {
+    outcome.error = check.problem;
+    outcome.failure = "integrity";
+  }
+}
+
+async function restoreAndCheck(ctx: AppContext, jobName: string, job: JobConfig, from: string, outcome: DrillOutcome, signal: AbortSignal): Promise<void> {
+  const scratchDb = `drd_drill_${jobName}_${outcome.id}`.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 63);
+  const scratchDir = job.type === "files" ? await mkdtemp(join(ctx.config.state_dir, `drill-${jobName}-`)) : undefined;
+  const connection = job.type === "postgres" ? (job.drill?.connection ?? job.connection) : undefined;
+  try {
+    const restored = await restore(
+      ctx,
+      {
+        job: jobName,
+        from,
+        noOwner: true,
+        ...(job.type === "postgres" ? { toDb: scratchDb, connection: connection! } : { toDir: scratchDir! }),
+        ...(job.drill?.key_file ? { keyFile: job.drill.key_file } : {}),
+        ...(job.drill?.passphrase_file ? { passphraseFile: job.drill.passphrase_file } : {}),
+      },
+      signal,
+    );
+    outcome.backup_id = restored.backup_id;
+    outcome.phases.download = restored.phases.download;
+    outcome.phases.restore = restored.phases.restore;
+    outcome.checks.push({ check: "manifest", ok: true, detail: restored.checked });
+    const t = ctx.now();
+    for (const check of job.drill?.checks ?? []) {
+      outcome.checks.push("sql" in check ? await sqlCheck(job, connection!, scratchDb, check.sql) : await commandCheck(check.command, scratchDir, job, connection, scratchDb));
+    }
+    if (scratchDir) {
+      outcome.certificates = await findCertificates(scratchDir, ctx.now());
+      for (const c of outcome.certificates.filter((c) => c.days_left < CERT_WARNING_DAYS)) {
+        outcome.warnings.push(`certificate ${c.path} (${c.subject}) ${c.days_left < 0 ? "expired" : "expires"} ${c.not_after}`);
+      }
+    }
+    outcome.phases.checks = restored.phases.check + (ctx.now() - t);
+    const failed = outcome.checks.filter((c) => !c.ok);
+    outcome.rto_proven = failed.length === 0;
+    outcome.ok = failed.length === 0;
+    if (failed.length > 0) {
+      outcome.error = `drill check failed: ${failed.map((c) => `${c.check}: ${c.detail}`).join("; ")}`;
+      outcome.failure = "integrity";
+    }
+  } finally {
+    if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
+    if (job.type === "postgres") {
+      const conn = await PgConnection.open(connection!, job.password_file);
+      await dropDatabase({ conn, name: scratchDb, created: true }).catch(() => undefined);
+      await conn.close();
+    }
+  }
+}
+
+async function sqlCheck(job: JobConfig, connection: string, db: string, sql: string): Promise<CheckResult> {
+  const conn = await PgConnection.open(connection, job.type === "postgres" ? job.password_file : undefined);
+  try {
+    const client = await conn.client(db);
+    try {
+      const res = await client.query({ text: sql, rowMode: "array" });
+      const value = res.rows[0]?.[0];
+      return { check: sql, ok: value === true, detail: `returned ${JSON.stringify(value ?? null)}` };
+    } catch (err) {
+      return { check: sql, ok: false, detail: describeError(err) };
+    } finally {
+      await client.end();
+    }
+  } finally {
+    await conn.close();
+  }
+}
+
+async function commandCheck(command: string[], dir: string | undefined, job: JobConfig, connection: string | undefined, db: string): Promise<CheckResult> {
+  const env: Record<string, string> = dir ? { DRD_DRILL_DIR: dir } : {};
+  if (job.type === "postgres" && connection) {
+    const conn = await PgConnection.open(connection);
+    env.DRD_DRILL_DATABASE_URL = conn.urlFor(db);
+    await conn.close();
+  }
+  const result = await execa(command[0]!, command.slice(1), { cwd: dir, env, reject: false, timeout: 600_000, stdin: "ignore" });
+  const tail = `${result.stderr ?? ""}`.trim().slice(-300);
+  return { check: command.join(" "), ok: result.exitCode === 0, detail: result.exitCode === 0 ? "exit 0" : `exit ${result.exitCode ?? result.signal}${tail ? `: ${tail}` : ""}` };
+}
+
+export function drillFailure(outcome: DrillOutcome): IntegrityError | OperationError | undefined {
+  if (outcome.ok) return undefined;
+  const message = `drill of ${outcome.job} failed: ${outcome.error}`;
+  return outcome.failure === "integrity" ? new IntegrityError(message) : new OperationError(message);
+}

@@ -1,0 +1,23 @@
+import type { AppContext } from "../../app/context.js";
+import { drillFailure, runDrill } from "../../app/drill.js";
+import type { Output } from "../io.js";
+import { json } from "../render.js";
+
+/** Exit 0 when the drill passed, 3 when the data failed a check, 1 when the drill could not run. */
+export async function drillCommand(ctx: AppContext, io: Output, job: string, opts: { target?: string; json?: boolean }, signal: AbortSignal): Promise<number> {
+  const outcome = await runDrill(ctx, job, { ...(opts.target ? { target: opts.target } : {}), signal });
+  if (opts.json) io.out(json(outcome));
+  else {
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    io.out(`drill ${outcome.id} of ${job}: ${outcome.ok ? "ok" : "FAILED"}, backup ${outcome.backup_id ?? "-"} from ${outcome.from} in ${outcome.duration_seconds.toFixed(1)} s${outcome.rto_proven ? " (measured RTO)" : " (RTO not proven)"}`);
+    io.out(`  download ${s(outcome.phases.download)}, restore ${s(outcome.phases.restore)}, checks ${s(outcome.phases.checks)}`);
+    for (const c of outcome.checks) io.out(`  ${c.ok ? "ok  " : "FAIL"} ${c.check}: ${c.detail}`);
+    for (const w of outcome.warnings) io.out(`  warning: ${w}`);
+  }
+  const failure = drillFailure(outcome);
+  if (failure) {
+    if (!opts.json) io.err(`drctl: ${failure.message}`);
+    return failure.exitCode;
+  }
+  return 0;
+}
