@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Benchmark: an encrypted `drctl backup` of a PostgreSQL database beside, in the same run,
+# Benchmark of backup and restore of a PostgreSQL database, each beside stock tools in the same run.
+# Backup: an encrypted `drctl backup` beside
 #   (a) pg_dump -Fc -Z0 > /dev/null        the limit: pg_dump's own speed
 #   (b) pg_dump -Fc | gpg --encrypt        the shell pipeline with built-in compression
 #   (c) pg_dump | gzip                     the seed script's database line
+# Restore: `drctl restore --from offsite` (s3rver on loopback) beside the same steps with stock
+#   tools: download the object, gpg --decrypt, zstd -d | pg_restore into a new database.
 # Reports wall time, peak RSS (largest single process, GNU time) and ratios drd/baseline.
 #
 # Usage: npm run bench [-- ROWS]   (default 4,500,000 rows: about 1 GiB on disk)
@@ -42,6 +45,7 @@ export GNUPGHOME="$WORK/gnupg"
 mkdir -m 700 "$GNUPGHOME"
 gpg --batch --passphrase '' --quick-gen-key 'drd bench <bench@example.invalid>' future-default default never 2>/dev/null
 gpg --batch --armor --export bench@example.invalid > "$WORK/public.asc"
+gpg --batch --armor --pinentry-mode loopback --passphrase '' --export-secret-keys bench@example.invalid > "$WORK/secret.asc"
 
 # An S3-protocol server on loopback (s3rver, in its own process) for the local+s3 run.
 S3PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
@@ -112,6 +116,31 @@ results=$(
   measure "b" "pg_dump -Fc -d '$URL' | gpg --batch --trust-model always -e -r bench@example.invalid > $WORK/out/b.dump.gpg"
   measure "c" "pg_dump -d '$URL' | gzip > $WORK/out/c.sql.gz"
 )
+# Restore: one backup to local + s3, then each restore twice into fresh databases.
+node bin/drctl.js --config "$WORK/drd-s3.yaml" backup bench --json > "$WORK/backup.json"
+BID=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).id' "$WORK/backup.json")
+OBJ="http://127.0.0.1:$S3PORT/drd-bench/bench/$BID/bench.dump.zst.gpg"
+n=0
+restore_measure() {
+  local name=$1 cmd=$2 best="" out
+  for _ in 1 2; do
+    n=$((n + 1))
+    local db="restored_$n"
+    /usr/bin/time -o "$WORK/time" -f '%e %M' bash -o pipefail -c "${cmd//@DB@/$db}" >/dev/null 2>"$WORK/err" || { echo "$name failed:" >&2; cat "$WORK/err" >&2; exit 1; }
+    out=$(tail -1 "$WORK/time")
+    [ "$(psql -XAtq -d "postgresql://postgres@127.0.0.1:$PORT/$db" -c 'SELECT count(*) FROM events')" = "$ROWS" ] || { echo "$name: wrong row count" >&2; exit 1; }
+    psql -XAtq -d "postgresql://postgres@127.0.0.1:$PORT/postgres" -c "DROP DATABASE $db" >/dev/null
+    rm -f "$WORK/out"/*
+    if [ -z "$best" ] || awk "BEGIN{exit !(${out%% *} < ${best%% *})}"; then best="$out 0"; fi
+  done
+  echo "$name $best"
+}
+results="$results
+$(
+  restore_measure "r_drd" "node bin/drctl.js --config $WORK/drd-s3.yaml restore bench --from offsite --backup $BID --to-db @DB@ --key $WORK/secret.asc"
+  restore_measure "r_stock" "curl -sf -o $WORK/out/dump.zst.gpg '$OBJ' && gpg --batch --decrypt $WORK/out/dump.zst.gpg > $WORK/out/dump.zst && psql -XAtq -d postgresql://postgres@127.0.0.1:$PORT/postgres -c 'CREATE DATABASE @DB@' && zstd -dc $WORK/out/dump.zst | pg_restore -d postgresql://postgres@127.0.0.1:$PORT/@DB@"
+)"
+
 node - "$results" "$SIZE" <<'JS'
 const [, , text, size] = process.argv;
 const r = Object.fromEntries(text.trim().split("\n").map((l) => { const [n, wall, rss, bytes] = l.split(" "); return [n, { wall: +wall, rss: +rss, bytes: +bytes }]; }));
@@ -123,6 +152,11 @@ console.log("|---|---:|---:|---:|---:|");
 for (const k of ["drd", "s3", "a", "b", "c"]) {
   console.log(`| ${names[k]} | ${r[k].wall.toFixed(1)} | ${(r[k].rss / 1024).toFixed(0)} | ${k === "a" ? "-" : mib(r[k].bytes)} | ${k === "drd" ? "-" : (r.drd.wall / r[k].wall).toFixed(2) + "x"} |`);
 }
+console.log("\n| restore from s3 | wall s | peak RSS MiB | drd / this |");
+console.log("|---|---:|---:|---:|");
+console.log(`| drctl restore --from offsite (download + sha256, decrypt, pg_restore, row counts) | ${r.r_drd.wall.toFixed(1)} | ${(r.r_drd.rss / 1024).toFixed(0)} | - |`);
+console.log(`| stock: curl, gpg --decrypt, zstd -d \\| pg_restore | ${r.r_stock.wall.toFixed(1)} | ${(r.r_stock.rss / 1024).toFixed(0)} | ${(r.r_drd.wall / r.r_stock.wall).toFixed(2)}x |`);
+console.log(`\nrestore targets: ratio <= 1.0: ${(r.r_drd.wall / r.r_stock.wall).toFixed(2)}x; peak RSS < 200 MiB: ${(r.r_drd.rss / 1024).toFixed(0)} MiB`);
 console.log(`\nthe s3 copy adds ${((r.s3.wall / r.drd.wall - 1) * 100).toFixed(0)}% to the local-only backup (target: under 20%)`);
 console.log(`targets: drd/(a) <= 1.5x: ${(r.drd.wall / r.a.wall).toFixed(2)}x; drd/(b) <= 0.35x: ${(r.drd.wall / r.b.wall).toFixed(2)}x; peak RSS < 200 MiB: ${(r.drd.rss / 1024).toFixed(0)} MiB`);
 JS
