@@ -78,3 +78,10 @@ export async function psql(cluster: Pick<Cluster, "url">, database: string, sql:
   const { stdout } = await execa("psql", ["-XAtq", "-v", "ON_ERROR_STOP=1", "-d", cluster.url(database), "-c", sql]);
   return stdout;
 }
+
+/** Drops and creates `database`, then runs `setupSql` in it. */
+export async function freshDatabase(cluster: Pick<Cluster, "url">, database: string, setupSql?: string): Promise<void> {
+  await psql(cluster, "postgres", `DROP DATABASE IF EXISTS "${database}"`);
+  await psql(cluster, "postgres", `CREATE DATABASE "${database}"`);
+  if (setupSql) await psql(cluster, database, setupSql);
+}

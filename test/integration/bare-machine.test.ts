@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { psql } from "../helpers/postgres-cluster.js";
+import { freshDatabase, psql } from "../helpers/postgres-cluster.js";
 import { createBucket, s3TargetConfig } from "../helpers/s3.js";
 import { cluster, pgUrl, Workspace } from "../helpers/workspace.js";
 
@@ -14,9 +14,7 @@ describe("recovery on a bare machine: only the config and the storage survived",
     mkdirSync(ws.path("src"), { recursive: true });
     writeFileSync(ws.path("src", "app.conf"), "restored from s3\n");
     writeFileSync(ws.path("pass"), "bare machine passphrase\n");
-    await psql(cluster, "postgres", "DROP DATABASE IF EXISTS baresrc");
-    await psql(cluster, "postgres", "CREATE DATABASE baresrc");
-    await psql(cluster, "baresrc", "CREATE TABLE t AS SELECT generate_series(1, 777) AS x");
+    await freshDatabase(cluster, "baresrc", "CREATE TABLE t AS SELECT generate_series(1, 777) AS x");
     const both = { schedule: "0 * * * *", rpo: "1h", targets: ["local", "offsite"] };
     ws.writeConfig({
       state_dir: ws.stateDir,

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { psql } from "../helpers/postgres-cluster.js";
+import { freshDatabase, psql } from "../helpers/postgres-cluster.js";
 import { createBucket, s3TargetConfig } from "../helpers/s3.js";
 import { cluster, pgUrl, Workspace } from "../helpers/workspace.js";
 
@@ -18,9 +18,7 @@ describe("drctl drill", () => {
     await execa("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-days", "10", "-nodes", "-subj", "/CN=agent.example.net",
       "-keyout", join(certs, "agent.key"), "-out", join(certs, "agent.pem")]);
     writeFileSync(ws.path("pass"), "drill passphrase\n");
-    await psql(cluster, "postgres", "DROP DATABASE IF EXISTS drillsrc");
-    await psql(cluster, "postgres", "CREATE DATABASE drillsrc");
-    await psql(cluster, "drillsrc", "CREATE TABLE hosts AS SELECT generate_series(1, 250) AS id");
+    await freshDatabase(cluster, "drillsrc", "CREATE TABLE hosts AS SELECT generate_series(1, 250) AS id");
     const both = { schedule: "0 * * * *", rpo: "1h", targets: ["local", "offsite"] };
     ws.writeConfig({
       state_dir: ws.stateDir,

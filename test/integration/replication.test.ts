@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { psql } from "../helpers/postgres-cluster.js";
+import { freshDatabase, psql } from "../helpers/postgres-cluster.js";
 import { CutProxy } from "../helpers/cut-proxy.js";
 import { createBucket, s3TargetConfig } from "../helpers/s3.js";
 import { cluster, pgUrl, Workspace } from "../helpers/workspace.js";
@@ -22,9 +22,7 @@ describe("every backup on local disk and S3, with 3-2-1 accounting", () => {
     mkdirSync(ws.path("certs"), { recursive: true });
     writeFileSync(ws.path("certs", "server.key"), "-----BEGIN PRIVATE KEY-----\nxyz\n");
     writeFileSync(ws.path("pass"), "passphrase for the test\n", { mode: 0o600 });
-    await psql(cluster, "postgres", "DROP DATABASE IF EXISTS repl_db");
-    await psql(cluster, "postgres", "CREATE DATABASE repl_db");
-    await psql(cluster, "repl_db", "CREATE TABLE hosts AS SELECT g AS id FROM generate_series(1, 1000) g");
+    await freshDatabase(cluster, "repl_db", "CREATE TABLE hosts AS SELECT g AS id FROM generate_series(1, 1000) g");
     const both = { schedule: "0 * * * *", rpo: "1h", targets: ["local", "offsite"] };
     ws.writeConfig({
       state_dir: ws.stateDir,

@@ -1,22 +1,15 @@
 import { createHash } from "node:crypto";
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { flipByte } from "../helpers/files.js";
 import { GpgHome } from "../helpers/gpg.js";
-import { psql } from "../helpers/postgres-cluster.js";
+import { freshDatabase, psql } from "../helpers/postgres-cluster.js";
 import { createBucket, s3TargetConfig } from "../helpers/s3.js";
 import { cluster, pgUrl, Workspace } from "../helpers/workspace.js";
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
-function flipByte(path: string, offset: number): void {
-  const fd = openSync(path, "r+");
-  const buf = Buffer.alloc(1);
-  readSync(fd, buf, 0, 1, offset);
-  buf[0] = buf[0]! ^ 0xff;
-  writeSync(fd, buf, 0, 1, offset);
-  closeSync(fd);
-}
 
 describe("drctl restore", () => {
   const ws = new Workspace();
@@ -37,9 +30,7 @@ describe("drctl restore", () => {
     const other = await GpgHome.create();
     await other.exportSecret(ws.path("wrong-secret.asc"));
     await other.remove();
-    await psql(cluster, "postgres", "DROP DATABASE IF EXISTS rsrc");
-    await psql(cluster, "postgres", "CREATE DATABASE rsrc");
-    await psql(cluster, "rsrc", "CREATE TABLE hosts AS SELECT g AS id, md5(g::text) AS name FROM generate_series(1, 3000) g; CREATE TABLE empty_t (x int)");
+    await freshDatabase(cluster, "rsrc", "CREATE TABLE hosts AS SELECT g AS id, md5(g::text) AS name FROM generate_series(1, 3000) g; CREATE TABLE empty_t (x int)");
     const both = { schedule: "0 * * * *", rpo: "1h", targets: ["local", "offsite"] };
     ws.writeConfig({
       state_dir: ws.stateDir,
@@ -88,9 +79,7 @@ describe("drctl restore", () => {
     const refused = await ws.drctl(["restore", "database", "--to-db", "rsrc", "--key", ws.path("secret.asc")]);
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toMatch(/database "rsrc" exists and has 2 table\(s\)/);
-    await psql(cluster, "postgres", "DROP DATABASE IF EXISTS restored_clean");
-    await psql(cluster, "postgres", "CREATE DATABASE restored_clean");
-    await psql(cluster, "restored_clean", "CREATE TABLE hosts (id int, name text); INSERT INTO hosts VALUES (1, 'stale')");
+    await freshDatabase(cluster, "restored_clean", "CREATE TABLE hosts (id int, name text); INSERT INTO hosts VALUES (1, 'stale')");
     const clean = await ws.drctl(["restore", "database", "--to-db", "restored_clean", "--clean", "--key", ws.path("secret.asc")]);
     expect(clean.stderr).toBe("");
     expect(await psql(cluster, "restored_clean", "SELECT count(*) FROM hosts")).toBe("3000");

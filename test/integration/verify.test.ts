@@ -1,17 +1,10 @@
-import { openSync, readSync, writeSync, closeSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { flipByte } from "../helpers/files.js";
 import { Workspace } from "../helpers/workspace.js";
 
-function flipByte(path: string, offset: number): void {
-  const fd = openSync(path, "r+");
-  const buf = Buffer.alloc(1);
-  readSync(fd, buf, 0, 1, offset);
-  buf[0] = buf[0]! ^ 0x01;
-  writeSync(fd, buf, 0, 1, offset);
-  closeSync(fd);
-}
 
 describe("drctl verify", () => {
   const ws = new Workspace();
