@@ -6,7 +6,7 @@ import { flipByte } from "../helpers/files.js";
 import { GpgHome } from "../helpers/gpg.js";
 import { freshDatabase, psql } from "../helpers/postgres-cluster.js";
 import { createBucket, s3TargetConfig } from "../helpers/s3.js";
-import { cluster, pgUrl, Workspace } from "../helpers/workspace.js";
+import { cluster, pgUrl, Workspace, problems } from "../helpers/workspace.js";
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
@@ -55,7 +55,7 @@ describe("drctl restore", () => {
   it.each(["local", "offsite"])("restores a files backup from %s: same bytes, modes, symlinks", async (from) => {
     const dir = ws.path(`restored-files-${from}`);
     const run = await ws.drctl(["restore", "config", "--from", from, "--to-dir", dir, "--json"]);
-    expect(run.stderr).toBe("");
+    expect(problems(run.stderr)).toBe("");
     expect(run.exitCode).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ backup_id: ids.config, from, checked: "2 file(s) match their sha256 in the manifest" });
     const base = join(dir, src.slice(1));
@@ -69,7 +69,7 @@ describe("drctl restore", () => {
     const db = `restored_${from}`;
     await psql(cluster, "postgres", `DROP DATABASE IF EXISTS ${db}`);
     const run = await ws.drctl(["restore", "database", "--from", from, "--to-db", db, "--key", ws.path("secret.asc"), "--json"]);
-    expect(run.stderr).toBe("");
+    expect(problems(run.stderr)).toBe("");
     expect(run.exitCode).toBe(0);
     expect(JSON.parse(run.stdout).checked).toBe("2 table(s) have the row counts recorded at backup time");
     expect(await psql(cluster, db, "SELECT count(*) FROM hosts")).toBe("3000");
@@ -78,10 +78,10 @@ describe("drctl restore", () => {
   it("refuses an existing non-empty database without --clean, and replaces it with --clean", async () => {
     const refused = await ws.drctl(["restore", "database", "--to-db", "rsrc", "--key", ws.path("secret.asc")]);
     expect(refused.exitCode).toBe(2);
-    expect(refused.stderr).toMatch(/database "rsrc" exists and has 2 table\(s\)/);
+    expect(problems(refused.stderr)).toMatch(/database "rsrc" exists and has 2 table\(s\)/);
     await freshDatabase(cluster, "restored_clean", "CREATE TABLE hosts (id int, name text); INSERT INTO hosts VALUES (1, 'stale')");
     const clean = await ws.drctl(["restore", "database", "--to-db", "restored_clean", "--clean", "--key", ws.path("secret.asc")]);
-    expect(clean.stderr).toBe("");
+    expect(problems(clean.stderr)).toBe("");
     expect(await psql(cluster, "restored_clean", "SELECT count(*) FROM hosts")).toBe("3000");
   });
 
@@ -89,7 +89,7 @@ describe("drctl restore", () => {
     await psql(cluster, "postgres", "DROP DATABASE IF EXISTS restored_wrongkey");
     const run = await ws.drctl(["restore", "database", "--to-db", "restored_wrongkey", "--key", ws.path("wrong-secret.asc")]);
     expect(run.exitCode).toBe(3);
-    expect(run.stderr).toMatch(/^drctl: decryption failed: .*\(the backup is encrypted to [0-9A-F]{40}\)$/);
+    expect(problems(run.stderr)).toMatch(/^drctl: decryption failed: .*\(the backup is encrypted to [0-9A-F]{40}\)$/);
     expect(await psql(cluster, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'restored_wrongkey'")).toBe("0");
   });
 
@@ -100,7 +100,7 @@ describe("drctl restore", () => {
     const run = await ws.drctl(["restore", "config", "--from", "local", "--to-dir", dir]);
     flipByte(artifact, 100);
     expect(run.exitCode).toBe(3);
-    expect(run.stderr).toMatch(/^drctl: files\.tar\.zst from local does not match its record: sha256 [0-9a-f]{64} \(\d+ bytes\), expected [0-9a-f]{64} \(\d+ bytes\); restore refused$/);
+    expect(problems(run.stderr)).toMatch(/^drctl: files\.tar\.zst from local does not match its record: sha256 [0-9a-f]{64} \(\d+ bytes\), expected [0-9a-f]{64} \(\d+ bytes\); restore refused$/);
     expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
   });
 
@@ -111,6 +111,24 @@ describe("drctl restore", () => {
     expect((await ws.drctl(["restore", "config", "--to-dir", dir])).exitCode).toBe(2);
     const noDest = await ws.drctl(["restore", "database"]);
     expect(noDest.exitCode).toBe(2);
-    expect(noDest.stderr).toMatch(/--to-db NAME/);
+    expect(problems(noDest.stderr)).toMatch(/--to-db NAME/);
+  });
+});
+
+describe("restore progress", () => {
+  it("prints one plain line per phase when stderr is not a terminal", async () => {
+    const { restoreProgress } = await import("../../src/cli/progress.js");
+    const lines: string[] = [];
+    const p = restoreProgress({ out: () => undefined, err: (t) => lines.push(t) }, false);
+    p.onProgress({ phase: "download", artifact: "app.dump.zst", bytes: 10, total: 100 });
+    p.onProgress({ phase: "download", artifact: "app.dump.zst", bytes: 100, total: 100 });
+    p.onProgress({ phase: "restore", artifact: "app.dump.zst" });
+    p.onProgress({ phase: "check", artifact: "app.dump.zst" });
+    p.stop();
+    expect(lines.map((l) => l.replace(/ \(\d+s so far\)$/, ""))).toEqual([
+      "drctl: downloading app.dump.zst (100 B) and checking its sha256",
+      "drctl: decrypting and restoring app.dump.zst",
+      "drctl: checking against the manifest app.dump.zst",
+    ]);
   });
 });

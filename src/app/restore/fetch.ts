@@ -12,9 +12,16 @@ import type { Target } from "../../targets/target.js";
  * Downloads an artifact into `dir` and checks its size and sha256 before anything reads
  * it: a copy that does not match its record is refused (exit 3) and removed.
  */
-export async function fetchVerified(target: Target, key: string, artifact: ArtifactEntry, dir: string): Promise<{ path: string; open: () => Readable }> {
+export async function fetchVerified(
+  target: Target,
+  key: string,
+  artifact: ArtifactEntry,
+  dir: string,
+  onBytes?: (done: number, total: number) => void,
+): Promise<{ path: string; open: () => Readable }> {
   const path = join(dir, artifact.name);
   const digest = new DigestStream();
+  if (onBytes) digest.on("data", () => onBytes(digest.bytes, artifact.size));
   const file = await open(path, "wx", 0o600);
   try {
     await pipeline(await target.get(key), digest, file.createWriteStream({ highWaterMark: 1 << 20 }));

@@ -31,7 +31,13 @@ export interface RestoreRequest {
   dryRun?: boolean;
   /** postgres: the server to restore to, when not the job's own (drills' scratch server). */
   connection?: string;
+  /** Told what the restore is doing; the CLI draws a progress bar or log lines from it. */
+  onProgress?: (event: RestoreProgress) => void;
 }
+
+export type RestoreProgress =
+  | { phase: "download"; artifact: string; bytes: number; total: number }
+  | { phase: "restore" | "check"; artifact: string };
 
 export interface RestoreOutcome {
   backup_id: string;
@@ -92,7 +98,7 @@ export async function restore(ctx: AppContext, req: RestoreRequest, signal: Abor
   const decryptor = manifest.encryption ? await createDecryptor(manifest.encryption, { keyFile: req.keyFile, passphraseFile: req.passphraseFile }) : undefined;
   const work = await mkdtemp(join(ctx.config.state_dir, "restore-"));
   try {
-    if (manifest.kind === "files") await restoreFiles(target, prefix, manifest, decryptor, req.toDir!, work, outcome, signal);
+    if (manifest.kind === "files") await restoreFiles(target, prefix, manifest, decryptor, req.toDir!, work, outcome, signal, req.onProgress);
     else if (job.type === "postgres") await restorePostgres(job, target, prefix, manifest, decryptor, req, work, outcome, signal);
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -118,11 +124,13 @@ async function restoreFiles(
   work: string,
   outcome: RestoreOutcome,
   signal: AbortSignal,
+  onProgress: RestoreRequest["onProgress"],
 ): Promise<void> {
   const artifact = manifest.artifacts.find((a) => a.role === "files")!;
   let t = Date.now();
-  const fetched = await fetchVerified(target, prefix + artifact.name, artifact, work);
+  const fetched = await fetchVerified(target, prefix + artifact.name, artifact, work, progressOf(onProgress, artifact.name));
   outcome.phases.download = Date.now() - t;
+  onProgress?.({ phase: "restore", artifact: artifact.name });
   await mkdir(toDir, { recursive: true, mode: 0o700 });
   try {
     t = Date.now();
@@ -161,9 +169,10 @@ async function restorePostgres(
   if (req.withGlobals && !globals) throw new UsageError(`backup ${manifest.id} has no globals (the job sets globals: false)`);
 
   let t = Date.now();
-  const fetchedDump = await fetchVerified(target, prefix + artifact.name, artifact, work);
-  const fetchedGlobals = globals ? await fetchVerified(target, prefix + globals.name, globals, work) : undefined;
+  const fetchedDump = await fetchVerified(target, prefix + artifact.name, artifact, work, progressOf(req.onProgress, artifact.name));
+  const fetchedGlobals = globals ? await fetchVerified(target, prefix + globals.name, globals, work, progressOf(req.onProgress, globals.name)) : undefined;
   outcome.phases.download = Date.now() - t;
+  req.onProgress?.({ phase: "restore", artifact: artifact.name });
 
   const server = req.connection ? { ...job, connection: req.connection } : job;
   const db: DatabaseTarget = await prepareDatabase(server, req.toDb!, req.clean ?? false);
@@ -172,6 +181,7 @@ async function restorePostgres(
     if (fetchedGlobals) await restoreGlobals(db, await plainStream(fetchedGlobals.open(), manifest, decryptor, signal), signal);
     await pgRestore(db, await plainStream(fetchedDump.open(), manifest, decryptor, signal), req.clean ?? false, req.noOwner ?? false, signal);
     outcome.phases.restore = Date.now() - t;
+    req.onProgress?.({ phase: "check", artifact: artifact.name });
     t = Date.now();
     const expected = manifest.postgres.databases.find((d) => d.name === artifact.database);
     const tables = expected ? await checkRowCounts(db, expected) : [];
@@ -183,6 +193,10 @@ async function restorePostgres(
   } finally {
     await db.conn.close();
   }
+}
+
+function progressOf(onProgress: RestoreRequest["onProgress"], artifact: string) {
+  return onProgress ? (bytes: number, total: number) => onProgress({ phase: "download", artifact, bytes, total }) : undefined;
 }
 
 /** Without --from on a bare machine: the job's first local target, else its first target. */

@@ -2,6 +2,7 @@ import type { AppContext } from "../../app/context.js";
 import { restore, type RestoreRequest } from "../../app/restore/restore.js";
 import { UsageError } from "../../errors.js";
 import type { Output } from "../io.js";
+import { restoreProgress } from "../progress.js";
 import { json } from "../render.js";
 
 export interface RestoreFlags {
@@ -40,7 +41,15 @@ export async function restoreCommand(ctx: AppContext, io: Output, job: string, f
   set("withGlobals", flags.withGlobals);
   set("noOwner", flags.noOwner);
   set("dryRun", flags.dryRun);
-  const outcome = await restore(ctx, request, signal);
+  // Progress goes to stderr; --json keeps stdout for the result alone.
+  const progress = flags.dryRun ? undefined : restoreProgress(io);
+  if (progress) request.onProgress = progress.onProgress;
+  let outcome;
+  try {
+    outcome = await restore(ctx, request, signal);
+  } finally {
+    progress?.stop();
+  }
   if (flags.json) {
     io.out(json(outcome));
     return 0;
