@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
 import type { JobConfig } from "../config/schema.js";
@@ -8,6 +8,7 @@ import { findCertificates, type CertificateInfo } from "./certificates.js";
 import { checkCopy } from "./check-copy.js";
 import { jobOf, type AppContext } from "./context.js";
 import { listBackups } from "./list.js";
+import { isProcessAlive } from "./process.js";
 import { dropDatabase } from "./restore/postgres.js";
 import { restore } from "./restore/restore.js";
 import { selectBackup } from "./restore/select.js";
@@ -49,8 +50,9 @@ const CERT_WARNING_DAYS = 30;
 export async function runDrill(ctx: AppContext, jobName: string, options: { target?: string; signal: AbortSignal }): Promise<DrillOutcome> {
   const job = jobOf(ctx, jobName);
   const from = options.target ?? job.drill?.from ?? job.targets.find((t) => ctx.config.targets[t]?.offsite) ?? job.targets[0]!;
+  await removeAbandonedScratch(ctx, jobName, job);
   const startedAt = ctx.now();
-  const id = ctx.catalog.startDrill(jobName, startedAt);
+  const id = ctx.catalog.startDrill(jobName, startedAt, process.pid);
   const outcome: DrillOutcome = {
     id,
     job: jobName,
@@ -92,6 +94,32 @@ export async function runDrill(ctx: AppContext, jobName: string, options: { targ
   return outcome;
 }
 
+function scratchDatabaseName(job: string, drillId: number): string {
+  return `drd_drill_${job}_${drillId}`.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 63);
+}
+
+/**
+ * A drill whose process died (kill -9, power loss) could not drop its scratch database or
+ * directory: the next drill of the job does, and records the dead one as interrupted.
+ */
+async function removeAbandonedScratch(ctx: AppContext, jobName: string, job: JobConfig): Promise<void> {
+  for (const drill of ctx.catalog.unfinishedDrills(jobName)) {
+    if (drill.pid !== null && isProcessAlive(drill.pid)) continue;
+    if (job.type === "postgres") {
+      const conn = await PgConnection.open(job.drill?.connection ?? job.connection, job.password_file);
+      await dropDatabase({ conn, name: scratchDatabaseName(jobName, drill.id), created: true }).catch(() => undefined);
+      await conn.close();
+    }
+    for (const entry of await readdir(ctx.config.state_dir).catch(() => [] as string[])) {
+      if (entry.startsWith(`drill-${jobName}-${drill.id}-`)) await rm(join(ctx.config.state_dir, entry), { recursive: true, force: true });
+    }
+    ctx.catalog.finishDrill(drill.id, {
+      backup_id: drill.backup_id, target: drill.target, finished_at: ctx.now(), ok: 0, phases: null, details: null,
+      error: "the drill's process ended before it finished (killed or crashed); its scratch was removed by a later drill",
+    });
+  }
+}
+
 function latestManifest(ctx: AppContext, job: string) {
   const picked = selectBackup(listBackups(ctx, job), {});
   return typeof picked === "string" ? undefined : parseManifest(ctx.catalog.getBackup(picked.id)!);
@@ -115,8 +143,8 @@ async function integrityOnly(ctx: AppContext, job: string, from: string, outcome
 }
 
 async function restoreAndCheck(ctx: AppContext, jobName: string, job: JobConfig, from: string, outcome: DrillOutcome, signal: AbortSignal): Promise<void> {
-  const scratchDb = `drd_drill_${jobName}_${outcome.id}`.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 63);
-  const scratchDir = job.type === "files" ? await mkdtemp(join(ctx.config.state_dir, `drill-${jobName}-`)) : undefined;
+  const scratchDb = scratchDatabaseName(jobName, outcome.id);
+  const scratchDir = job.type === "files" ? await mkdtemp(join(ctx.config.state_dir, `drill-${jobName}-${outcome.id}-`)) : undefined;
   const connection = job.type === "postgres" ? (job.drill?.connection ?? job.connection) : undefined;
   try {
     const restored = await restore(

@@ -53,6 +53,7 @@ export interface DrillRow {
   phases: string | null;
   details: string | null;
   error: string | null;
+  pid: number | null;
 }
 
 export interface BackupWithCopies extends BackupRow {
@@ -133,11 +134,15 @@ export class Catalog {
       .immediate();
   }
 
-  startDrill(job: string, at: number): number {
-    return Number(this.db.prepare(`INSERT INTO drills (job, started_at) VALUES (?, ?)`).run(job, at).lastInsertRowid);
+  startDrill(job: string, at: number, pid: number): number {
+    return Number(this.db.prepare(`INSERT INTO drills (job, started_at, pid) VALUES (?, ?, ?)`).run(job, at, pid).lastInsertRowid);
   }
 
-  finishDrill(id: number, result: Omit<DrillRow, "id" | "job" | "started_at">): void {
+  unfinishedDrills(job: string): DrillRow[] {
+    return this.db.prepare<[string], DrillRow>(`SELECT * FROM drills WHERE job = ? AND finished_at IS NULL ORDER BY id`).all(job);
+  }
+
+  finishDrill(id: number, result: Omit<DrillRow, "id" | "job" | "started_at" | "pid">): void {
     this.db
       .prepare(`UPDATE drills SET backup_id = @backup_id, target = @target, finished_at = @finished_at, ok = @ok, phases = @phases, details = @details, error = @error WHERE id = @id`)
       .run({ ...result, id });

@@ -76,4 +76,8 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX drills_by_job ON drills (job, started_at);
   `,
+  `
+  -- The process running a drill, so a later one can clean up after a drill whose process died.
+  ALTER TABLE drills ADD COLUMN pid INTEGER;
+  `,
 ];

@@ -38,7 +38,7 @@ describe("drctl drill", () => {
   });
   afterAll(() => ws.remove());
 
-  const scratchDatabases = () => psql(cluster, "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'drd_drill_%'");
+  const scratchDatabases = () => psql(cluster, "postgres", "SELECT count(*) FROM pg_database WHERE datname ~ '^drd_drill_(database|badcheck)_'");
 
   it("a postgres drill restores from s3 into a scratch database, runs its checks, records the RTO and drops the scratch", async () => {
     const run = await ws.drctl(["drill", "database", "--json"]);
