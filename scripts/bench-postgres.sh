@@ -63,26 +63,14 @@ for _ in $(seq 50); do grep -q ready "$WORK/s3.log" 2>/dev/null && break; sleep 
 echo S3RVER > "$WORK/s3-key"
 
 mkdir -m 700 "$WORK/out"
-cat > "$WORK/drd.yaml" <<YAML
-state_dir: $WORK/state
-targets: { local: { type: local, path: $WORK/backups } }
-policy: { copies: 1, media: 1, offsite: 0 }
-jobs:
-  bench:
-    type: postgres
-    connection: $URL
-    globals: false
-    schedule: "0 * * * *"
-    rpo: 1h
-    targets: [local]
-    encrypt: { recipients: [$WORK/public.asc] }
-YAML
-cat > "$WORK/drd-s3.yaml" <<YAML
+# write_config FILE JOB_TARGETS POLICY: the same encrypted job, local only or local + s3.
+write_config() {
+  cat > "$1" <<YAML
 state_dir: $WORK/state
 targets:
   local: { type: local, path: $WORK/backups }
   offsite: { type: s3, bucket: drd-bench, endpoint: "http://127.0.0.1:$S3PORT", access_key_id_file: $WORK/s3-key, secret_access_key_file: $WORK/s3-key }
-policy: { copies: 2, media: 2, offsite: 1 }
+policy: $3
 jobs:
   bench:
     type: postgres
@@ -90,9 +78,12 @@ jobs:
     globals: false
     schedule: "0 * * * *"
     rpo: 1h
-    targets: [local, offsite]
+    targets: $2
     encrypt: { recipients: [$WORK/public.asc] }
 YAML
+}
+write_config "$WORK/drd.yaml" "[local]" "{ copies: 1, media: 1, offsite: 0 }"
+write_config "$WORK/drd-s3.yaml" "[local, offsite]" "{ copies: 2, media: 2, offsite: 1 }"
 
 # measure NAME COMMAND: runs it twice (the database is in the page cache, hint bits set
 # by a warm-up dump) and prints "name wall_s rss_kib bytes" of the faster run.

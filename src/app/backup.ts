@@ -17,7 +17,7 @@ import { checkCopy } from "./check-copy.js";
 import { jobOf, type AppContext } from "./context.js";
 import { isProcessAlive } from "./process.js";
 import { recoverInterruptedRuns } from "./recover.js";
-import { replicatePending } from "./replicate.js";
+import { commitCopy, replicatePending } from "./replicate.js";
 import { VERSION } from "../version.js";
 
 export interface BackupOutcome {
@@ -126,7 +126,13 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
 
   // Secondaries that took every artifact get the manifest; the others are copied from the
   // primary now, then older copies still pending for this job.
-  for (const s of secondaries) if (s.target && !s.error) await completeSecondary(ctx, backupId, s, manifestTextOf(ctx, backupId));
+  const recorded = ctx.catalog.getBackup(backupId)!;
+  for (const s of secondaries) {
+    if (!s.target || s.error) continue;
+    await commitCopy(ctx, recorded, s.name, s.target, s.storeVerified).catch((err: unknown) =>
+      ctx.catalog.updateCopy(backupId, s.name, { error: describeError(err) }),
+    );
+  }
   await replicatePending(ctx, { backupId, force: true });
   await replicatePending(ctx, { job: jobName });
   const backup = ctx.catalog.getBackup(backupId)!;
@@ -247,27 +253,6 @@ function buildManifest(
     artifacts,
   } as const;
   return source.kind === "postgres" ? { ...base, kind: "postgres", postgres: source.postgres } : { ...base, kind: "files", files: source.files };
-}
-
-function manifestTextOf(ctx: AppContext, backupId: string): string {
-  return ctx.catalog.getBackup(backupId)!.manifest;
-}
-
-/** Writes the manifest to a secondary that received every artifact, and verifies the copy. */
-async function completeSecondary(ctx: AppContext, backupId: string, s: Secondary, manifestText: string): Promise<void> {
-  const backup = ctx.catalog.getBackup(backupId)!;
-  const prefix = backupPrefix(backup.job, backupId);
-  try {
-    const put = await s.target!.put(prefix + MANIFEST_NAME, Readable.from([Buffer.from(manifestText)]));
-    const writtenAt = ctx.now();
-    if (!(s.storeVerified && put.storeVerified && put.sha256 === backup.sha256)) {
-      const check = await checkCopy(s.target!, JSON.parse(manifestText) as Manifest, backup.sha256);
-      if (!check.ok) throw new Error(`re-read failed: ${check.problem}`);
-    }
-    ctx.catalog.updateCopy(backupId, s.name, { state: "verified", location: s.target!.locate(prefix), written_at: writtenAt, verified_at: ctx.now(), error: null });
-  } catch (err) {
-    ctx.catalog.updateCopy(backupId, s.name, { error: describeError(err) });
-  }
 }
 
 function safeLocate(ctx: AppContext, target: string, key: string): string {

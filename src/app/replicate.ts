@@ -2,7 +2,8 @@ import type { BackupWithCopies, CopyRow } from "../catalog/catalog.js";
 import { parseManifest } from "../catalog/catalog.js";
 import { describeError } from "../errors.js";
 import { retryDelayMs } from "../policy/backoff.js";
-import { backupPrefix, MANIFEST_NAME } from "../targets/target.js";
+import { Readable } from "node:stream";
+import { backupPrefix, MANIFEST_NAME, type Target } from "../targets/target.js";
 import { checkCopy } from "./check-copy.js";
 import type { AppContext } from "./context.js";
 
@@ -45,6 +46,29 @@ export async function replicatePending(
   return results;
 }
 
+/**
+ * Completes a copy whose artifacts are all on `to`: writes the manifest last (on every
+ * target, a backup exists only once it is complete), then marks the copy verified: by the
+ * store's own checksum of every object when those all matched ours, else by re-reading.
+ */
+export async function commitCopy(ctx: AppContext, backup: BackupWithCopies, targetName: string, to: Target, artifactsStoreVerified: boolean): Promise<void> {
+  const prefix = backupPrefix(backup.job, backup.id);
+  const put = await to.put(prefix + MANIFEST_NAME, Readable.from([Buffer.from(backup.manifest)]));
+  const writtenAt = ctx.now();
+  if (!(artifactsStoreVerified && put.storeVerified && put.sha256 === backup.sha256)) {
+    const check = await checkCopy(to, parseManifest(backup), backup.sha256);
+    if (!check.ok) throw new Error(`re-read failed: ${check.problem}`);
+  }
+  ctx.catalog.updateCopy(backup.id, targetName, {
+    state: "verified",
+    location: to.locate(prefix),
+    written_at: writtenAt,
+    verified_at: ctx.now(),
+    error: null,
+    next_attempt_at: null,
+  });
+}
+
 async function replicateOne(ctx: AppContext, backup: BackupWithCopies, copy: CopyRow): Promise<ReplicationResult> {
   const manifest = parseManifest(backup);
   const prefix = backupPrefix(backup.job, backup.id);
@@ -61,23 +85,7 @@ async function replicateOne(ctx: AppContext, backup: BackupWithCopies, copy: Cop
       if (put.sha256 !== artifact.sha256) throw new Error(`${artifact.name} changed in transit: sha256 ${put.sha256}, expected ${artifact.sha256}`);
       storeVerified &&= put.storeVerified === true;
     }
-    // The manifest last: on every target, a backup exists only once it is complete.
-    const manifestPut = await to.put(prefix + MANIFEST_NAME, await from.get(prefix + MANIFEST_NAME));
-    storeVerified &&= manifestPut.storeVerified === true && manifestPut.sha256 === backup.sha256;
-    const writtenAt = ctx.now();
-    // Verified means re-read, unless the store's own checksum of every object matched ours.
-    if (!storeVerified) {
-      const check = await checkCopy(to, manifest, backup.sha256);
-      if (!check.ok) throw new Error(`re-read failed: ${check.problem}`);
-    }
-    ctx.catalog.updateCopy(backup.id, copy.target, {
-      state: "verified",
-      location: to.locate(prefix),
-      written_at: writtenAt,
-      verified_at: ctx.now(),
-      error: null,
-      next_attempt_at: null,
-    });
+    await commitCopy(ctx, backup, copy.target, to, storeVerified);
     return { backup_id: backup.id, target: copy.target, state: "verified", error: null };
   } catch (err) {
     const attempts = copy.attempts + 1;

@@ -56,37 +56,37 @@ export class Scheduler {
     this.retryTimer = setInterval(() => void this.retryPending(), RETRY_CHECK_MS);
   }
 
-  private drill(job: string): Promise<unknown> {
+  /** Runs `work` unless stopping; `stop()` waits for everything started here. */
+  private track(work: () => Promise<unknown>): Promise<unknown> {
     if (this.abort.signal.aborted) return Promise.resolve();
-    const done = runDrill(this.ctx, job, { signal: this.abort.signal }).then(
-      (o) => (o.ok ? this.log.info.bind(this.log) : this.log.error.bind(this.log))(
-        { job, drill: o.id, ok: o.ok, backup: o.backup_id, from: o.from, seconds: o.duration_seconds, rto_proven: o.rto_proven, error: o.error, warnings: o.warnings },
-        "drill done",
-      ),
-      (err: unknown) => this.log.error({ job, error: describeError(err) }, "drill failed to run"),
-    );
+    const done = work();
     this.running.add(done);
     void done.finally(() => this.running.delete(done));
     return done;
   }
 
-  private async retryPending(): Promise<void> {
-    if (this.abort.signal.aborted) return;
-    const work = replicatePending(this.ctx).then(
+  private drill(job: string): Promise<unknown> {
+    return this.track(() => runDrill(this.ctx, job, { signal: this.abort.signal }).then(
+      (o) => (o.ok ? this.log.info.bind(this.log) : this.log.error.bind(this.log))(
+        { job, drill: o.id, ok: o.ok, backup: o.backup_id, from: o.from, seconds: o.duration_seconds, rto_proven: o.rto_proven, error: o.error, warnings: o.warnings },
+        "drill done",
+      ),
+      (err: unknown) => this.log.error({ job, error: describeError(err) }, "drill failed to run"),
+    ));
+  }
+
+  private retryPending(): Promise<unknown> {
+    return this.track(() => replicatePending(this.ctx).then(
       (results) => {
         for (const r of results) (r.state === "verified" ? this.log.info.bind(this.log) : this.log.warn.bind(this.log))(r, "copy retried");
       },
       (err: unknown) => this.log.error({ error: describeError(err) }, "retrying pending copies failed"),
-    );
-    this.running.add(work);
-    void work.finally(() => this.running.delete(work));
-    await work;
+    ));
   }
 
   private run(job: string, reason: "schedule" | "catch-up"): Promise<unknown> {
-    if (this.abort.signal.aborted) return Promise.resolve();
     const started = Date.now();
-    const done = runBackup(this.ctx, job, { trigger: "schedule", signal: this.abort.signal }).then(
+    return this.track(() => runBackup(this.ctx, job, { trigger: "schedule", signal: this.abort.signal }).then(
       async (outcome) => {
         this.log.info({ job, reason, backup: outcome.id, bytes: outcome.size, ms: Date.now() - started, copies: outcome.copies }, "backup done");
         // Retention after each good backup: the planner never removes what the new one has not replaced.
@@ -95,10 +95,7 @@ export class Scheduler {
           this.log.info({ job, removed: pruned.removed, skipped: pruned.skipped, errors: pruned.errors }, "pruned");
       },
       (err: unknown) => this.log.error({ job, reason, ms: Date.now() - started, error: describeError(err) }, "backup failed"),
-    );
-    this.running.add(done);
-    void done.finally(() => this.running.delete(done));
-    return done;
+    ));
   }
 
   async stop(reason: string): Promise<void> {

@@ -69,20 +69,6 @@ export async function extractSafely(plain: Readable, dir: string, files: FilesDe
  * Checks every regular file's sha256 against the manifest and sets every file's and
  * directory's mode to the recorded one (the process umask would otherwise narrow them).
  */
-/**
- * Checks every regular file's sha256 against the manifest and sets every file's and
- * directory's mode to the recorded one (the process umask would otherwise narrow them).
- */
-function settle(stream: NodeJS.EventEmitter, maxMs = 2000): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, maxMs);
-    const done = () => (clearTimeout(timer), resolve());
-    stream.once("close", done);
-    stream.once("end", done);
-    stream.once("finish", done);
-  });
-}
-
 async function checkAgainstManifest(dir: string, files: FilesDetails): Promise<number> {
   let checked = 0;
   for (const entry of [...files.entries].reverse()) {
