@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freshDatabase, psql } from "../helpers/postgres-cluster.js";
-import { createBucket, s3TargetConfig } from "../helpers/s3.js";
+import { BOTH_TARGETS, writeLocalAndS3Config } from "../helpers/s3.js";
 import { cluster, pgUrl, Workspace, problems } from "../helpers/workspace.js";
 
 describe("recovery on a bare machine: only the config and the storage survived", () => {
@@ -15,15 +15,9 @@ describe("recovery on a bare machine: only the config and the storage survived",
     writeFileSync(ws.path("src", "app.conf"), "restored from s3\n");
     writeFileSync(ws.path("pass"), "bare machine passphrase\n");
     await freshDatabase(cluster, "baresrc", "CREATE TABLE t AS SELECT generate_series(1, 777) AS x");
-    const both = { schedule: "0 * * * *", rpo: "1h", targets: ["local", "offsite"] };
-    ws.writeConfig({
-      state_dir: ws.stateDir,
-      targets: { local: { type: "local", path: ws.backupDir }, offsite: s3TargetConfig(ws.dir, port, await createBucket(port, "bare")) },
-      policy: { copies: 2, media: 2, offsite: 1 },
-      jobs: {
-        database: { type: "postgres", connection: pgUrl("baresrc"), globals: false, ...both },
-        config: { type: "files", paths: [ws.path("src")], encrypt: { passphrase_file: ws.path("pass") }, ...both },
-      },
+    await writeLocalAndS3Config(ws, port, "bare", {
+      database: { type: "postgres", connection: pgUrl("baresrc"), globals: false, ...BOTH_TARGETS },
+      config: { type: "files", paths: [ws.path("src")], encrypt: { passphrase_file: ws.path("pass") }, ...BOTH_TARGETS },
     });
     for (const job of ["database", "config"]) ids[job] = JSON.parse((await ws.drctl(["backup", job, "--json"])).stdout).id;
     // The server is gone: its state dir and local backups with it.

@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freshDatabase, psql } from "../helpers/postgres-cluster.js";
-import { createBucket, s3TargetConfig } from "../helpers/s3.js";
+import { BOTH_TARGETS, writeLocalAndS3Config } from "../helpers/s3.js";
 import { cluster, pgUrl, Workspace } from "../helpers/workspace.js";
 
 describe("drctl drill", () => {
@@ -19,20 +19,14 @@ describe("drctl drill", () => {
       "-keyout", join(certs, "agent.key"), "-out", join(certs, "agent.pem")]);
     writeFileSync(ws.path("pass"), "drill passphrase\n");
     await freshDatabase(cluster, "drillsrc", "CREATE TABLE hosts AS SELECT generate_series(1, 250) AS id");
-    const both = { schedule: "0 * * * *", rpo: "1h", targets: ["local", "offsite"] };
-    ws.writeConfig({
-      state_dir: ws.stateDir,
-      targets: { local: { type: "local", path: ws.backupDir }, offsite: s3TargetConfig(ws.dir, port, await createBucket(port, "drill")) },
-      policy: { copies: 2, media: 2, offsite: 1 },
-      jobs: {
-        database: { type: "postgres", connection: pgUrl("drillsrc"), globals: false, ...both,
-          drill: { from: "offsite", connection: pgUrl("postgres"), checks: [{ sql: "select count(*) > 0 from hosts" }] } },
-        badcheck: { type: "postgres", connection: pgUrl("drillsrc"), globals: false, ...both,
-          drill: { checks: [{ sql: "select count(*) > 1000 from hosts" }] } },
-        certificates: { type: "files", paths: [certs], encrypt: { passphrase_file: ws.path("pass") }, ...both,
-          drill: { from: "offsite", passphrase_file: ws.path("pass"), checks: [{ command: ["test", "-s", certs.slice(1) + "/agent.pem"] }] } },
-        keyless: { type: "files", paths: [certs], encrypt: { passphrase_file: ws.path("pass") }, ...both },
-      },
+    await writeLocalAndS3Config(ws, port, "drill", {
+      database: { type: "postgres", connection: pgUrl("drillsrc"), globals: false, ...BOTH_TARGETS,
+        drill: { from: "offsite", connection: pgUrl("postgres"), checks: [{ sql: "select count(*) > 0 from hosts" }] } },
+      badcheck: { type: "postgres", connection: pgUrl("drillsrc"), globals: false, ...BOTH_TARGETS,
+        drill: { checks: [{ sql: "select count(*) > 1000 from hosts" }] } },
+      certificates: { type: "files", paths: [certs], encrypt: { passphrase_file: ws.path("pass") }, ...BOTH_TARGETS,
+        drill: { from: "offsite", passphrase_file: ws.path("pass"), checks: [{ command: ["test", "-s", certs.slice(1) + "/agent.pem"] }] } },
+      keyless: { type: "files", paths: [certs], encrypt: { passphrase_file: ws.path("pass") }, ...BOTH_TARGETS },
     });
     for (const job of ["database", "badcheck", "certificates", "keyless"]) ids[job] = JSON.parse((await ws.drctl(["backup", job, "--json"])).stdout).id;
   });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { flipByte } from "../helpers/files.js";
 import { GpgHome } from "../helpers/gpg.js";
 import { freshDatabase, psql } from "../helpers/postgres-cluster.js";
-import { createBucket, s3TargetConfig } from "../helpers/s3.js";
+import { BOTH_TARGETS, writeLocalAndS3Config } from "../helpers/s3.js";
 import { cluster, pgUrl, Workspace, problems } from "../helpers/workspace.js";
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
@@ -31,15 +31,9 @@ describe("drctl restore", () => {
     await other.exportSecret(ws.path("wrong-secret.asc"));
     await other.remove();
     await freshDatabase(cluster, "rsrc", "CREATE TABLE hosts AS SELECT g AS id, md5(g::text) AS name FROM generate_series(1, 3000) g; CREATE TABLE empty_t (x int)");
-    const both = { schedule: "0 * * * *", rpo: "1h", targets: ["local", "offsite"] };
-    ws.writeConfig({
-      state_dir: ws.stateDir,
-      targets: { local: { type: "local", path: ws.backupDir }, offsite: s3TargetConfig(ws.dir, port, await createBucket(port, "restore")) },
-      policy: { copies: 2, media: 2, offsite: 1 },
-      jobs: {
-        database: { type: "postgres", connection: pgUrl("rsrc"), encrypt: { recipients: [ws.path("public.asc")] }, ...both },
-        config: { type: "files", paths: [src], ...both },
-      },
+    await writeLocalAndS3Config(ws, port, "restore", {
+      database: { type: "postgres", connection: pgUrl("rsrc"), encrypt: { recipients: [ws.path("public.asc")] }, ...BOTH_TARGETS },
+      config: { type: "files", paths: [src], ...BOTH_TARGETS },
     });
     for (const job of ["database", "config"]) {
       const run = await ws.drctl(["backup", job, "--json"]);
