@@ -1,23 +1,16 @@
 import { Command, CommanderError } from "commander";
 import { openContext, type AppContext } from "../app/context.js";
-import { rebuildCatalog } from "../app/manifests.js";
 import { resolveConfigPath } from "../config/load.js";
 import { describeError, exitCodeOf, type ExitCode } from "../errors.js";
 import { VERSION } from "../version.js";
-import { backupCommand } from "./commands/backup.js";
-import { configCheckCommand } from "./commands/config-check.js";
-import { daemonCommand } from "./commands/daemon.js";
-import { drillCommand } from "./commands/drill.js";
-import { listCommand } from "./commands/list.js";
-import { pruneCommand } from "./commands/prune.js";
-import { replicateCommand } from "./commands/replicate.js";
-import { restoreCommand, type RestoreFlags } from "./commands/restore.js";
-import { verifyCommand } from "./commands/verify.js";
+import type { RestoreFlags } from "./commands/restore.js";
 import { processOutput, type Output } from "./io.js";
 
 /**
  * The CLI parses arguments, calls the core and renders; it decides nothing. Every error
- * becomes one line on stderr and an exit code from the contract.
+ * becomes one line on stderr and an exit code from the contract. Each command's module is
+ * imported when that command runs, so `drctl backup` of a local job never loads the S3
+ * SDK, the scheduler or the restore code: start-up is part of every backup's wall time.
  */
 export async function main(argv: string[], io: Output = processOutput): Promise<ExitCode> {
   process.umask(0o077);
@@ -49,7 +42,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .description("the long-running scheduler (what systemd starts)")
     .option("--allow-root", "run even as root (not recommended)")
     .action(async (opts: { allowRoot?: boolean }) =>
-      set(await daemonCommand(resolveConfigPath(program.opts().config), { ...opts, shutdown: shutdown.signal })),
+      set(await (await import("./commands/daemon.js")).daemonCommand(resolveConfigPath(program.opts().config), { ...opts, shutdown: shutdown.signal })),
     );
 
   program
@@ -58,7 +51,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .argument("<job>")
     .option("--json", "print the result as JSON")
     .action(async (job: string, opts: { json?: boolean }) =>
-      set(await backupCommand(context(program), io, job, { ...opts, signal: shutdown.signal })),
+      set(await (await import("./commands/backup.js")).backupCommand(context(program), io, job, { ...opts, signal: shutdown.signal })),
     );
 
   program
@@ -67,7 +60,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .argument("[job]")
     .option("--from <target>", "read the target's manifests instead of the catalog (a bare machine)")
     .option("--json", "print JSON")
-    .action(async (job: string | undefined, opts: { json?: boolean; from?: string }) => set(await listCommand(context(program), io, job, opts)));
+    .action(async (job: string | undefined, opts: { json?: boolean; from?: string }) => set(await (await import("./commands/list.js")).listCommand(context(program), io, job, opts)));
 
   program
     .command("verify")
@@ -77,7 +70,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--target <target>", "only copies on this target")
     .option("--json", "print JSON")
     .action(async (id: string | undefined, opts: { job?: string; target?: string; json?: boolean }) =>
-      set(await verifyCommand(context(program), io, id, opts)),
+      set(await (await import("./commands/verify.js")).verifyCommand(context(program), io, id, opts)),
     );
 
   program
@@ -86,7 +79,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .argument("<job>")
     .option("--target <target>", "restore from this target (default: the job's drill.from, else its offsite target)")
     .option("--json", "print JSON")
-    .action(async (job: string, opts: { target?: string; json?: boolean }) => set(await drillCommand(context(program), io, job, opts, shutdown.signal)));
+    .action(async (job: string, opts: { target?: string; json?: boolean }) => set(await (await import("./commands/drill.js")).drillCommand(context(program), io, job, opts, shutdown.signal)));
 
   program
     .command("restore")
@@ -106,7 +99,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--dry-run", "print the plan, change nothing")
     .option("--json", "print JSON")
     .action(async (job: string, flags: RestoreFlags & { owner?: boolean }) =>
-      set(await restoreCommand(context(program), io, job, { ...flags, noOwner: flags.owner === false }, shutdown.signal)),
+      set(await (await import("./commands/restore.js")).restoreCommand(context(program), io, job, { ...flags, noOwner: flags.owner === false }, shutdown.signal)),
     );
 
   program
@@ -115,14 +108,14 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--dry-run", "print the plan, delete nothing")
     .option("--job <job>", "only this job's backups")
     .option("--json", "print JSON")
-    .action(async (opts: { dryRun?: boolean; job?: string; json?: boolean }) => set(await pruneCommand(context(program), io, opts)));
+    .action(async (opts: { dryRun?: boolean; job?: string; json?: boolean }) => set(await (await import("./commands/prune.js")).pruneCommand(context(program), io, opts)));
 
   program
     .command("replicate")
     .description("write pending copies now (after an outage), without waiting for their retry time")
     .option("--job <job>", "only this job's backups")
     .option("--json", "print JSON")
-    .action(async (opts: { job?: string; json?: boolean }) => set(await replicateCommand(context(program), io, opts)));
+    .action(async (opts: { job?: string; json?: boolean }) => set(await (await import("./commands/replicate.js")).replicateCommand(context(program), io, opts)));
 
   program
     .command("catalog")
@@ -132,6 +125,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .requiredOption("--from <target>", "the target whose manifests to read")
     .option("--json", "print JSON")
     .action(async (opts: { from: string; json?: boolean }) => {
+      const { rebuildCatalog } = await import("../app/manifests.js");
       const result = await rebuildCatalog(context(program), opts.from);
       io.out(opts.json ? JSON.stringify(result, null, 2) : `catalog rebuilt from ${opts.from}: ${result.added} backup(s) added, ${result.copies} copy record(s) added, ${result.known} already known; run drctl verify --target ${opts.from} to re-read them`);
       set(0);
@@ -142,7 +136,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .command("check")
     .description("validate the config; print every problem with its path")
     .option("--json", "print JSON")
-    .action((opts: { json?: boolean }) => set(configCheckCommand(io, resolveConfigPath(program.opts().config), opts)));
+    .action(async (opts: { json?: boolean }) => set((await import("./commands/config-check.js")).configCheckCommand(io, resolveConfigPath(program.opts().config), opts)));
 
   try {
     await program.parseAsync(argv, { from: "node" });

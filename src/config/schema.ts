@@ -109,7 +109,7 @@ const compression = z
     if (c.algorithm === "gzip" && c.level !== undefined && c.level > 9)
       ctx.addIssue({ code: "custom", path: ["level"], message: "gzip levels are 1 to 9" });
   })
-  .meta({ description: "zstd (default, level 3: keeps up with pg_dump), gzip (level 1-9) or none." });
+  .meta({ description: "zstd (default, level 1: keeps pace with pg_dump; 1-19), gzip (level 1-9) or none." });
 
 const encrypt = z
   .union([

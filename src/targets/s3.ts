@@ -1,15 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Readable } from "node:stream";
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-  S3ServiceException,
-  type PutObjectCommandInput,
-} from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import type { PutObjectCommandInput, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import type { S3TargetConfig } from "../config/schema.js";
 import { OperationError } from "../errors.js";
 import { DigestStream } from "../pipeline/digest.js";
@@ -30,18 +21,22 @@ const DELETE_BATCH = 1000;
  * memory; an object is visible only once complete. SDK checksums default to
  * "when required": stores that mishandle aws-chunked uploads would otherwise store the
  * chunk framing as data. drd computes sha256 while streaming and re-reads to verify.
+ * The SDK is loaded on first use: commands that never touch S3 start without it.
  */
 export class S3Target implements Target {
-  readonly client: S3Client;
   private readonly prefix: string;
+  private connection: Promise<{ client: S3Client; sdk: typeof import("@aws-sdk/client-s3") }> | undefined;
 
   constructor(
     readonly name: string,
     private readonly config: S3TargetConfig,
-    client?: S3Client,
   ) {
     this.prefix = config.prefix && !config.prefix.endsWith("/") ? `${config.prefix}/` : config.prefix;
-    this.client = client ?? createClient(name, config);
+  }
+
+  private connect(): Promise<{ client: S3Client; sdk: typeof import("@aws-sdk/client-s3") }> {
+    this.connection ??= import("@aws-sdk/client-s3").then((sdk) => ({ client: createClient(sdk, this.name, this.config), sdk }));
+    return this.connection;
   }
 
   locate(keyOrPrefix: string): string {
@@ -72,14 +67,16 @@ export class S3Target implements Target {
       params.ObjectLockMode = lock.mode;
       params.ObjectLockRetainUntilDate = new Date(Date.now() + lock.days * 86_400_000);
     }
-    const upload = new Upload({ client: this.client, params, partSize: PART_SIZE, queueSize: QUEUE_SIZE, leavePartsOnError: false });
     let storedEtag: string | undefined;
     try {
+      const { client } = await this.connect();
+      const { Upload } = await import("@aws-sdk/lib-storage");
+      const upload = new Upload({ client, params, partSize: PART_SIZE, queueSize: QUEUE_SIZE, leavePartsOnError: false });
       storedEtag = (await upload.done()).ETag;
     } catch (err) {
       // Stop the producer too: nobody will read the rest.
       data.destroy();
-      throw this.error("upload", objectKey, err);
+      throw err instanceof OperationError ? err : this.error("upload", objectKey, err);
     }
     try {
       await options.ready?.();
@@ -92,8 +89,9 @@ export class S3Target implements Target {
 
   async get(key: string): Promise<Readable> {
     const objectKey = this.objectKey(key);
+    const { client, sdk } = await this.connect();
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: objectKey }));
+      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.config.bucket, Key: objectKey }));
       return res.Body as Readable;
     } catch (err) {
       if (isNotFound(err)) throw new ObjectNotFoundError(this.locate(key));
@@ -103,8 +101,9 @@ export class S3Target implements Target {
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
     const objectKey = this.objectKey(key);
+    const { client, sdk } = await this.connect();
     try {
-      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: objectKey }));
+      const res = await client.send(new sdk.HeadObjectCommand({ Bucket: this.config.bucket, Key: objectKey }));
       return { key, size: res.ContentLength ?? 0 };
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -113,13 +112,14 @@ export class S3Target implements Target {
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
+    const { client, sdk } = await this.connect();
     const out: ObjectInfo[] = [];
     let token: string | undefined;
     do {
       let res;
       try {
-        res = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }),
+        res = await client.send(
+          new sdk.ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }),
         );
       } catch (err) {
         throw this.error("list", this.prefix + prefix, err);
@@ -133,11 +133,12 @@ export class S3Target implements Target {
   }
 
   async delete(keys: string[]): Promise<void> {
+    const { client, sdk } = await this.connect();
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {
       const batch = keys.slice(i, i + DELETE_BATCH).map((k) => ({ Key: this.objectKey(k) }));
       let res;
       try {
-        res = await this.client.send(new DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: batch, Quiet: true } }));
+        res = await client.send(new sdk.DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: batch, Quiet: true } }));
       } catch (err) {
         throw this.error("delete", `${batch.length} objects`, err);
       }
@@ -175,7 +176,7 @@ function readCredential(path: string, what: string): string {
   }
 }
 
-export function createClient(name: string, config: S3TargetConfig): S3Client {
+function createClient(sdk: typeof import("@aws-sdk/client-s3"), name: string, config: S3TargetConfig): S3Client {
   const credentials =
     config.access_key_id_file && config.secret_access_key_file
       ? {
@@ -184,7 +185,7 @@ export function createClient(name: string, config: S3TargetConfig): S3Client {
         }
       : undefined;
   const checksums = config.checksums === "when_supported" ? "WHEN_SUPPORTED" : "WHEN_REQUIRED";
-  return new S3Client({
+  return new sdk.S3Client({
     region: config.region,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     forcePathStyle: config.force_path_style ?? config.endpoint !== undefined,
