@@ -18,6 +18,14 @@ export interface ArtifactEntry {
   format: "pg_dump-custom" | "sql" | "tar";
   size: number;
   sha256: string;
+  /** sha256 of each consecutive piece, so a restore can check and use the bytes as they arrive. */
+  pieces?: ArtifactPieces;
+}
+
+export interface ArtifactPieces {
+  /** Bytes per piece; the last piece may be shorter. */
+  size: number;
+  sha256: string[];
 }
 
 export interface TableCount {

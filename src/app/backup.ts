@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { Readable } from "node:stream";
+import { pipeline, Readable } from "node:stream";
 import type { CopyRow } from "../catalog/catalog.js";
 import type { JobConfig } from "../config/schema.js";
 import { describeError, OperationError } from "../errors.js";
@@ -7,6 +7,7 @@ import { MANIFEST_FORMAT, manifestSize, type ArtifactEntry, type Manifest } from
 import { compress, compressionExtension } from "../pipeline/compress.js";
 import { fanOut, type FanOut } from "../pipeline/fan-out.js";
 import { sha256Hex } from "../pipeline/digest.js";
+import { PieceDigestStream } from "../pipeline/pieces.js";
 import { createEncryptor, type Encryptor } from "../pipeline/encrypt.js";
 import { backupFiles } from "../sources/files.js";
 import { backupPostgres } from "../sources/postgres.js";
@@ -197,9 +198,12 @@ function artifactSink(
       };
       const live = secondaries.filter((s) => s.target && !s.error);
       let fan: FanOut | undefined;
+      const pieces = new PieceDigestStream();
       const stored = (async () => {
         const payload = encryptor ? await encryptor.encrypt(compression.output) : compression.output;
-        fan = fanOut(payload, live.length);
+        // pipeline, not pipe: a failed write destroys the stages upstream too, so nothing waits forever.
+        pipeline(payload, pieces, () => undefined);
+        fan = fanOut(pieces, live.length);
         const copies = live.map((s, i) =>
           s.target!.put(prefix + name, fan!.secondaries[i]!.stream, { ready }).then(
             (put) => {
@@ -222,7 +226,7 @@ function artifactSink(
       const [c, s] = await Promise.allSettled([compression.done, stored]);
       if (s.status === "rejected") throw s.reason;
       if (c.status === "rejected") throw c.reason;
-      const entry: ArtifactEntry = { name, role: spec.role, format: spec.format, size: s.value.size, sha256: s.value.sha256 };
+      const entry: ArtifactEntry = { name, role: spec.role, format: spec.format, size: s.value.size, sha256: s.value.sha256, pieces: pieces.pieces() };
       if (spec.database !== undefined) entry.database = spec.database;
       artifacts.push(entry);
       return entry;

@@ -10,7 +10,9 @@ import { bytes } from "./render.js";
  */
 export function restoreProgress(io: Output, tty = Boolean(process.stderr.isTTY)): { onProgress: (e: RestoreProgress) => void; stop: () => void } {
   let bar: SingleBar | undefined;
-  let current = "";
+  // The artifact the bar follows; downloads overlap the restore, so its phase label changes while it fills.
+  let barArtifact: { name: string; done: boolean } | undefined;
+  const announced = new Set<string>();
   const started = Date.now();
   const stop = () => {
     bar?.stop();
@@ -18,24 +20,30 @@ export function restoreProgress(io: Output, tty = Boolean(process.stderr.isTTY))
   };
   const onProgress = (e: RestoreProgress) => {
     if (e.phase === "download") {
-      if (current !== `download ${e.artifact}`) {
-        stop();
-        current = `download ${e.artifact}`;
-        if (tty) {
+      if (!announced.has(e.artifact)) {
+        announced.add(e.artifact);
+        if (!tty) io.err(`drctl: downloading ${e.artifact} (${bytes(e.total)}), checking each piece against its sha256`);
+        else if (!barArtifact || barArtifact.done) {
+          stop();
+          barArtifact = { name: e.artifact, done: false };
           bar = new SingleBar(
-            { format: `download ${e.artifact} [{bar}] {percentage}% {value_h}/{total_h}`, stream: process.stderr, hideCursor: true },
+            { format: `{phase} ${e.artifact} [{bar}] {percentage}% {value_h}/{total_h}`, stream: process.stderr, hideCursor: true },
             Presets.legacy,
           );
-          bar.start(e.total, 0, { value_h: bytes(0), total_h: bytes(e.total) });
-        } else {
-          io.err(`drctl: downloading ${e.artifact} (${bytes(e.total)}) and checking its sha256`);
+          bar.start(e.total, 0, { phase: "download", value_h: bytes(0), total_h: bytes(e.total) });
         }
       }
-      bar?.update(e.bytes, { value_h: bytes(e.bytes), total_h: bytes(e.total) });
+      if (barArtifact?.name === e.artifact) {
+        barArtifact.done = e.bytes >= e.total;
+        bar?.update(e.bytes, { value_h: bytes(e.bytes), total_h: bytes(e.total) });
+      }
+      return;
+    }
+    if (e.phase === "restore" && bar) {
+      bar.update({ phase: "download + restore" });
       return;
     }
     stop();
-    current = `${e.phase} ${e.artifact}`;
     const what = e.phase === "restore" ? "decrypting and restoring" : "checking against the manifest";
     io.err(`drctl: ${what} ${e.artifact} (${formatDuration((Date.now() - started) / 1000)} so far)`);
   };

@@ -1,11 +1,10 @@
 import { spawn } from "node:child_process";
-import { Socket } from "node:net";
-import { PassThrough, type Duplex, type Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
 import { createGunzip, createGzip } from "node:zlib";
-import { execa } from "execa";
 import type { CompressionConfig } from "../config/schema.js";
 import { OperationError } from "../errors.js";
+import { hasPipeFd } from "./pipe-fd.js";
 
 /** File-name extension each algorithm adds. */
 export function compressionExtension(c: CompressionConfig): string {
@@ -41,11 +40,6 @@ export function compress(c: CompressionConfig, input: Readable, signal: AbortSig
   }
 }
 
-function hasPipeFd(stream: Readable): stream is Socket {
-  const handle = (stream as unknown as { _handle?: { fd?: number } })._handle;
-  return stream instanceof Socket && typeof handle?.fd === "number" && handle.fd >= 0;
-}
-
 function spawnZstd(args: string[], input: Readable, signal: AbortSignal): Compression {
   const direct = hasPipeFd(input);
   const child = spawn("zstd", args, { stdio: [direct ? input : "pipe", "pipe", "pipe"], signal });
@@ -73,14 +67,19 @@ function spawnZstd(args: string[], input: Readable, signal: AbortSignal): Compre
   return { output: child.stdout!, done: Promise.all([feeding, exited]).then(() => undefined) };
 }
 
-/** The inverse, for restore and for checking content. */
-export function createDecompressor(algorithm: CompressionConfig["algorithm"], signal?: AbortSignal): Duplex {
+/**
+ * The inverse, for restore. zstd's output is a pipe the caller can hand to the next
+ * process (pg_restore) directly, so the plain dump never passes through this process.
+ */
+export function decompress(algorithm: CompressionConfig["algorithm"], input: Readable, signal: AbortSignal): Compression {
   switch (algorithm) {
     case "zstd":
-      return execa("zstd", ["-q", "-d", "-c", "-"], { buffer: false, stderr: "pipe", cancelSignal: signal }).duplex();
-    case "gzip":
-      return createGunzip();
+      return spawnZstd(["-q", "-d", "-c", "-"], input, signal);
+    case "gzip": {
+      const output = new PassThrough({ highWaterMark: 1 << 20 });
+      return { output, done: pipeline(input, createGunzip(), output, { signal }) };
+    }
     case "none":
-      return new PassThrough();
+      return { output: input, done: finished(input, { signal }) };
   }
 }

@@ -120,7 +120,7 @@ describe("restore progress", () => {
     p.onProgress({ phase: "check", artifact: "app.dump.zst" });
     p.stop();
     expect(lines.map((l) => l.replace(/ \(\d+s so far\)$/, ""))).toEqual([
-      "drctl: downloading app.dump.zst (100 B) and checking its sha256",
+      "drctl: downloading app.dump.zst (100 B), checking each piece against its sha256",
       "drctl: decrypting and restoring app.dump.zst",
       "drctl: checking against the manifest app.dump.zst",
     ]);

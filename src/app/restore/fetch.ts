@@ -1,38 +1,167 @@
-import { open, rm } from "node:fs/promises";
-import { createReadStream } from "node:fs";
+import { createHash } from "node:crypto";
+import { open, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { IntegrityError } from "../../errors.js";
 import type { ArtifactEntry } from "../../manifest.js";
-import { DigestStream } from "../../pipeline/digest.js";
+import { PieceHasher, usablePieces } from "../../pipeline/pieces.js";
 import type { Target } from "../../targets/target.js";
 
+export interface Fetched {
+  /**
+   * The artifact's bytes, each released only after it was checked against the manifest:
+   * piece by piece while the download goes on when the manifest has piece hashes, else
+   * all at once after the whole artifact's sha256 matched.
+   */
+  open(): Readable;
+  /** Resolves when every byte arrived and the artifact matched its size and sha256; rejects with IntegrityError otherwise. */
+  done: Promise<void>;
+  /** Stops the download (the restore failed for another reason); `done` then rejects. */
+  cancel(reason: Error): void;
+}
+
 /**
- * Downloads an artifact into `dir` and checks its size and sha256 before anything reads
- * it: a copy that does not match its record is refused (exit 3) and removed.
+ * Downloads an artifact into `dir` and checks it before anything reads it. A copy that
+ * does not match its record is refused (exit 3) and removed; a reader of it fails with
+ * the same error, so a restore that already started loading stops and cleans up.
  */
-export async function fetchVerified(
+export function fetchArtifact(target: Target, key: string, artifact: ArtifactEntry, dir: string, onBytes?: (done: number, total: number) => void): Fetched {
+  const path = join(dir, artifact.name);
+  const gate = new VerifiedBytes();
+  const cancelled = new AbortController();
+  const done = download(target, key, artifact, path, gate, cancelled.signal, onBytes).catch(async (err: unknown) => {
+    gate.fail(err as Error);
+    await rm(path, { force: true });
+    throw err;
+  });
+  // Callers await `done`; until then a failure is reported through the reader.
+  done.catch(() => undefined);
+  return { done, open: () => verifiedReader(path, gate), cancel: (reason) => cancelled.abort(reason) };
+}
+
+async function download(
   target: Target,
   key: string,
   artifact: ArtifactEntry,
-  dir: string,
+  path: string,
+  gate: VerifiedBytes,
+  signal: AbortSignal,
   onBytes?: (done: number, total: number) => void,
-): Promise<{ path: string; open: () => Readable }> {
-  const path = join(dir, artifact.name);
-  const digest = new DigestStream();
-  if (onBytes) digest.on("data", () => onBytes(digest.bytes, artifact.size));
+): Promise<void> {
+  const pieces = usablePieces(artifact.pieces, artifact.size);
+  const hasher = pieces ? new PieceHasher(pieces.size) : undefined;
+  const whole = createHash("sha256");
+  const mismatch = (what: string) =>
+    new IntegrityError(`${artifact.name} from ${target.name} does not match its record: ${what}; restore refused`);
   const file = await open(path, "wx", 0o600);
+  let position = 0;
   try {
-    await pipeline(await target.get(key), digest, file.createWriteStream({ highWaterMark: 1 << 20 }));
+    const source = await target.get(key);
+    const stop = () => source.destroy(signal.reason as Error);
+    signal.addEventListener("abort", stop, { once: true });
+    if (signal.aborted) stop();
+    for await (const chunk of source) {
+      const bytes = chunk as Buffer;
+      if (position + bytes.length > artifact.size) throw mismatch(`more than the ${artifact.size} bytes recorded`);
+      whole.update(bytes);
+      await writeAll(file, bytes, position);
+      position += bytes.length;
+      if (hasher && pieces) {
+        const checked = hasher.hashes.length;
+        hasher.update(bytes);
+        for (let i = checked; i < hasher.hashes.length; i++) {
+          if (hasher.hashes[i] !== pieces.sha256[i]) throw mismatch(`sha256 of piece ${i + 1} of ${pieces.sha256.length} is ${hasher.hashes[i]}, expected ${pieces.sha256[i]}`);
+        }
+        gate.advance(hasher.hashes.length * pieces.size);
+      }
+      onBytes?.(position, artifact.size);
+    }
   } finally {
-    await file.close().catch(() => undefined);
+    await file.close();
   }
-  if (digest.bytes !== artifact.size || digest.hex() !== artifact.sha256) {
-    await rm(path, { force: true });
-    throw new IntegrityError(
-      `${artifact.name} from ${target.name} does not match its record: sha256 ${digest.hex()} (${digest.bytes} bytes), expected ${artifact.sha256} (${artifact.size} bytes); restore refused`,
-    );
+  const sha256 = whole.digest("hex");
+  if (position !== artifact.size || sha256 !== artifact.sha256) {
+    throw mismatch(`sha256 ${sha256} (${position} bytes), expected ${artifact.sha256} (${artifact.size} bytes)`);
   }
-  return { path, open: () => createReadStream(path, { highWaterMark: 1 << 20 }) };
+  gate.complete(position);
+}
+
+async function writeAll(file: FileHandle, bytes: Buffer, position: number): Promise<void> {
+  for (let written = 0; written < bytes.length; ) {
+    written += (await file.write(bytes, written, bytes.length - written, position + written)).bytesWritten;
+  }
+}
+
+/** How far the downloaded file has been checked; readers wait on it. */
+class VerifiedBytes {
+  private verified = 0;
+  private total: number | undefined;
+  private error: Error | undefined;
+  private waiters: (() => void)[] = [];
+
+  advance(upTo: number): void {
+    if (upTo > this.verified) {
+      this.verified = upTo;
+      this.wake();
+    }
+  }
+
+  complete(total: number): void {
+    this.verified = total;
+    this.total = total;
+    this.wake();
+  }
+
+  fail(error: Error): void {
+    this.error = error;
+    this.wake();
+  }
+
+  /** Resolves with an offset beyond `position` that is verified, or null at the end. */
+  async beyond(position: number): Promise<number | null> {
+    for (;;) {
+      if (this.error) throw this.error;
+      if (this.verified > position) return this.verified;
+      if (this.total !== undefined) return null;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+}
+
+const READ_SIZE = 1 << 20;
+
+/** Reads the file as far as it is verified, waiting for more while the download goes on. */
+function verifiedReader(path: string, gate: VerifiedBytes): Readable {
+  let handle: FileHandle | undefined;
+  let position = 0;
+  return new Readable({
+    highWaterMark: READ_SIZE,
+    read() {
+      void (async () => {
+        try {
+          const limit = await gate.beyond(position);
+          if (limit === null) return void this.push(null);
+          if (!handle) {
+            handle = await open(path, "r");
+            if (this.destroyed) return void (await handle.close());
+          }
+          const length = Math.min(READ_SIZE, limit - position);
+          const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(length), 0, length, position);
+          if (bytesRead === 0) throw new Error(`${path} ended before the verified length`);
+          position += bytesRead;
+          this.push(buffer.subarray(0, bytesRead));
+        } catch (err) {
+          this.destroy(err as Error);
+        }
+      })();
+    },
+    destroy(err, callback) {
+      const closing = handle ? handle.close() : Promise.resolve();
+      closing.then(() => callback(err), () => callback(err));
+    },
+  });
 }

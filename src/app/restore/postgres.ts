@@ -1,9 +1,10 @@
-import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { execa } from "execa";
+import { execa, type Result } from "execa";
 import type { PostgresJobConfig } from "../../config/schema.js";
 import { IntegrityError, OperationError, UsageError } from "../../errors.js";
 import type { DatabaseDetails, TableCount } from "../../manifest.js";
+import type { Compression } from "../../pipeline/compress.js";
+import { hasPipeFd } from "../../pipeline/pipe-fd.js";
 import { PgConnection } from "../../sources/pg-connection.js";
 
 export interface DatabaseTarget {
@@ -39,13 +40,11 @@ export async function prepareDatabase(job: PostgresJobConfig, name: string, clea
 }
 
 /** pg_restore from a custom-format stream; stops at the first error. */
-export async function pgRestore(target: DatabaseTarget, dump: Readable, clean: boolean, noOwner: boolean, signal: AbortSignal): Promise<void> {
+export async function pgRestore(target: DatabaseTarget, dump: Compression, clean: boolean, noOwner: boolean, signal: AbortSignal): Promise<void> {
   const args = ["--no-password", "--exit-on-error", `--dbname=${target.conn.urlFor(target.name)}`];
   if (clean) args.push("--clean", "--if-exists");
   if (noOwner) args.push("--no-owner", "--no-acl");
-  const proc = execa("pg_restore", args, { stdin: "pipe", buffer: { stdout: false, stderr: true }, env: target.conn.toolEnv(), cancelSignal: signal, reject: false });
-  const [fed, result] = await Promise.all([pipeline(dump, proc.stdin!).then(() => undefined, (err: unknown) => err), proc]);
-  if (fed && result.exitCode === 0) throw fed;
+  const result = await feedTool("pg_restore", args, target, dump, signal);
   if (result.exitCode !== 0) {
     const stderr = target.conn.mask(String(result.stderr ?? "")).trim().slice(-2000).replace(/\s*\n\s*/g, " | ");
     throw new OperationError(`pg_restore ${result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`}: ${stderr}`);
@@ -53,18 +52,40 @@ export async function pgRestore(target: DatabaseTarget, dump: Readable, clean: b
 }
 
 /** Replays roles and tablespaces (pg_dumpall --globals-only); existing roles make psql report, not fail. */
-export async function restoreGlobals(target: DatabaseTarget, sql: Readable, signal: AbortSignal): Promise<void> {
-  const proc = execa("psql", ["-X", "-q", "--no-password", `--dbname=${target.conn.urlFor(target.conn.defaultDatabase)}`], {
-    stdin: "pipe",
+export async function restoreGlobals(target: DatabaseTarget, sql: Compression, signal: AbortSignal): Promise<void> {
+  const args = ["-X", "-q", "--no-password", `--dbname=${target.conn.urlFor(target.conn.defaultDatabase)}`];
+  const result = await feedTool("psql", args, target, sql, signal);
+  if (result.exitCode !== 0) throw new OperationError(`restoring globals failed: ${target.conn.mask(String(result.stderr)).trim().slice(-2000)}`);
+}
+
+/**
+ * Runs a PostgreSQL tool with `input` on its stdin: zstd's pipe is handed over as is, so
+ * the plain dump goes from zstd to pg_restore without passing through this process.
+ * Resolves with the tool's result once the input was fully produced; a failed input
+ * (a decryption or decompression error) rejects even when the tool exited 0, because
+ * the tool then saw a truncated stream.
+ */
+async function feedTool(tool: string, args: string[], target: DatabaseTarget, input: Compression, signal: AbortSignal): Promise<Result> {
+  const direct = hasPipeFd(input.output);
+  const proc = execa(tool, args, {
+    stdin: direct ? input.output : "pipe",
     buffer: { stdout: false, stderr: true },
     env: target.conn.toolEnv(),
     cancelSignal: signal,
     reject: false,
   });
-  const [fed, result] = await Promise.all([pipeline(sql, proc.stdin!).then(() => undefined, (err: unknown) => err), proc]);
-  if (fed && result.exitCode === 0) throw fed;
-  if (result.exitCode !== 0) throw new OperationError(`restoring globals failed: ${target.conn.mask(String(result.stderr)).trim().slice(-2000)}`);
+  // The tool holds its own copy of the pipe; ours must close so zstd sees it break if the tool dies.
+  if (direct) input.output.destroy();
+  const feeding = direct ? Promise.resolve() : pipeline(input.output, proc.stdin!);
+  const [fed, produced, result] = await Promise.all([feeding.then(noError, asError), input.done.then(noError, asError), proc]);
+  // A corrupt stream is the cause whatever the tool made of it.
+  if (produced instanceof IntegrityError) throw produced;
+  if (result.exitCode === 0 && (produced ?? fed)) throw produced ?? fed;
+  return result;
 }
+
+const noError = (): undefined => undefined;
+const asError = (err: unknown): unknown => err;
 
 /** Compares every table's row count with what the manifest recorded at backup time. */
 export async function checkRowCounts(target: DatabaseTarget, expected: DatabaseDetails): Promise<TableCount[]> {

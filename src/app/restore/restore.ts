@@ -2,16 +2,16 @@ import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { parseManifest } from "../../catalog/catalog.js";
-import { OperationError, UsageError } from "../../errors.js";
+import { IntegrityError, OperationError, UsageError } from "../../errors.js";
 import type { ArtifactEntry, Manifest } from "../../manifest.js";
-import { createDecompressor } from "../../pipeline/compress.js";
+import { decompress, type Compression } from "../../pipeline/compress.js";
 import { createDecryptor, type Decryptor } from "../../pipeline/decrypt.js";
 import { backupPrefix, type Target } from "../../targets/target.js";
 import { jobOf, type AppContext } from "../context.js";
 import { backupView, listBackups } from "../list.js";
 import { readTargetManifests, rowFromManifest } from "../manifests.js";
 import { extractSafely } from "./extract.js";
-import { fetchVerified } from "./fetch.js";
+import { fetchArtifact, type Fetched } from "./fetch.js";
 import { checkRowCounts, dropDatabase, pgRestore, prepareDatabase, restoreGlobals, type DatabaseTarget } from "./postgres.js";
 import { selectBackup, selectCopy } from "./select.js";
 
@@ -48,14 +48,17 @@ export interface RestoreOutcome {
   location: string;
   destination: { database: string } | { directory: string };
   dry_run: boolean;
-  /** Milliseconds per phase: download (with sha256 check), restore (decrypt, decompress, load), check. */
+  /**
+   * Milliseconds per phase: download (with the sha256 checks), restore (decrypt, decompress,
+   * load), check. Download and restore overlap: loading starts on the first checked piece.
+   */
   phases: { download: number; restore: number; check: number };
   checked: string;
 }
 
 /**
- * Brings a backup back: picks it, downloads each artifact and checks its sha256 before
- * use, decrypts and decompresses as a stream, loads it (pg_restore into a new database,
+ * Brings a backup back: picks it, downloads each artifact and checks each piece's sha256
+ * before use, decrypts and decompresses as a stream, loads it (pg_restore into a new database,
  * or a safe extraction into a new directory) and checks the result against the manifest.
  * A failure removes what the restore created.
  */
@@ -106,13 +109,10 @@ export async function restore(ctx: AppContext, req: RestoreRequest, signal: Abor
   return outcome;
 }
 
-function plainStream(file: Readable, manifest: Manifest, decryptor: Decryptor | undefined, signal: AbortSignal): Promise<Readable> {
-  return (async () => {
-    const decrypted = decryptor ? await decryptor.decrypt(file) : file;
-    const decompressor = createDecompressor(manifest.compression.algorithm, signal);
-    decrypted.on("error", (err) => decompressor.destroy(err));
-    return decrypted.pipe(decompressor);
-  })();
+/** The artifact's plain bytes: decrypted in this process, decompressed by zstd (or zlib). */
+async function plainStream(file: Readable, manifest: Manifest, decryptor: Decryptor | undefined, signal: AbortSignal): Promise<Compression> {
+  const decrypted = decryptor ? await decryptor.decrypt(file) : file;
+  return decompress(manifest.compression.algorithm, decrypted, signal);
 }
 
 async function restoreFiles(
@@ -127,19 +127,29 @@ async function restoreFiles(
   onProgress: RestoreRequest["onProgress"],
 ): Promise<void> {
   const artifact = manifest.artifacts.find((a) => a.role === "files")!;
-  let t = Date.now();
-  const fetched = await fetchVerified(target, prefix + artifact.name, artifact, work, progressOf(onProgress, artifact.name));
-  outcome.phases.download = Date.now() - t;
+  // mkdir returns the first directory it made: a failed restore removes what it created.
+  const created = await mkdir(toDir, { recursive: true, mode: 0o700 });
+  const fetched = timedFetch(target, prefix, artifact, work, outcome, onProgress);
   onProgress?.({ phase: "restore", artifact: artifact.name });
-  await mkdir(toDir, { recursive: true, mode: 0o700 });
   try {
-    t = Date.now();
-    const plain = await plainStream(fetched.open(), manifest, decryptor, signal);
-    const checked = await extractSafely(plain, toDir, manifest.files, process.getuid?.() === 0);
+    const t = Date.now();
+    const checked = await loadChecked(
+      fetched,
+      async (plain) => {
+        const [extracted, decompressed] = await Promise.allSettled([extractSafely(plain.output, toDir, manifest.files, process.getuid?.() === 0), plain.done]);
+        if (extracted.status === "rejected") throw extracted.reason;
+        if (decompressed.status === "rejected") throw decompressed.reason;
+        return extracted.value;
+      },
+      manifest,
+      decryptor,
+      signal,
+    );
     outcome.phases.restore = Date.now() - t;
     outcome.checked = `${checked} file(s) match their sha256 in the manifest`;
   } catch (err) {
-    await emptyDir(toDir);
+    if (created) await rm(created, { recursive: true, force: true });
+    else await emptyDir(toDir);
     throw err;
   }
 }
@@ -168,18 +178,38 @@ async function restorePostgres(
   const globals = req.withGlobals ? manifest.artifacts.find((a) => a.role === "globals") : undefined;
   if (req.withGlobals && !globals) throw new UsageError(`backup ${manifest.id} has no globals (the job sets globals: false)`);
 
-  let t = Date.now();
-  const fetchedDump = await fetchVerified(target, prefix + artifact.name, artifact, work, progressOf(req.onProgress, artifact.name));
-  const fetchedGlobals = globals ? await fetchVerified(target, prefix + globals.name, globals, work, progressOf(req.onProgress, globals.name)) : undefined;
-  outcome.phases.download = Date.now() - t;
-  req.onProgress?.({ phase: "restore", artifact: artifact.name });
+  // Downloads start at once; the database is prepared meanwhile.
+  const fetchedGlobals = globals ? timedFetch(target, prefix, globals, work, outcome, req.onProgress) : undefined;
+  const fetchedDump = timedFetch(target, prefix, artifact, work, outcome, req.onProgress);
+  const fetches = [fetchedDump, ...(fetchedGlobals ? [fetchedGlobals] : [])];
+  try {
+    await loadDatabase(job, req, manifest, artifact, fetchedDump, fetchedGlobals, decryptor, outcome, signal);
+  } catch (err) {
+    // Nothing may go on writing into the work directory once the restore gave up.
+    for (const f of fetches) f.cancel(err as Error);
+    await Promise.allSettled(fetches.map((f) => f.done));
+    throw err;
+  }
+}
 
+async function loadDatabase(
+  job: Extract<ReturnType<typeof jobOf>, { type: "postgres" }>,
+  req: RestoreRequest,
+  manifest: Extract<Manifest, { kind: "postgres" }>,
+  artifact: ArtifactEntry,
+  fetchedDump: Fetched,
+  fetchedGlobals: Fetched | undefined,
+  decryptor: Decryptor | undefined,
+  outcome: RestoreOutcome,
+  signal: AbortSignal,
+): Promise<void> {
   const server = req.connection ? { ...job, connection: req.connection } : job;
   const db: DatabaseTarget = await prepareDatabase(server, req.toDb!, req.clean ?? false);
+  req.onProgress?.({ phase: "restore", artifact: artifact.name });
   try {
-    t = Date.now();
-    if (fetchedGlobals) await restoreGlobals(db, await plainStream(fetchedGlobals.open(), manifest, decryptor, signal), signal);
-    await pgRestore(db, await plainStream(fetchedDump.open(), manifest, decryptor, signal), req.clean ?? false, req.noOwner ?? false, signal);
+    let t = Date.now();
+    if (fetchedGlobals) await loadChecked(fetchedGlobals, (plain) => restoreGlobals(db, plain, signal), manifest, decryptor, signal);
+    await loadChecked(fetchedDump, (plain) => pgRestore(db, plain, req.clean ?? false, req.noOwner ?? false, signal), manifest, decryptor, signal);
     outcome.phases.restore = Date.now() - t;
     req.onProgress?.({ phase: "check", artifact: artifact.name });
     t = Date.now();
@@ -195,8 +225,34 @@ async function restorePostgres(
   }
 }
 
-function progressOf(onProgress: RestoreRequest["onProgress"], artifact: string) {
-  return onProgress ? (bytes: number, total: number) => onProgress({ phase: "download", artifact, bytes, total }) : undefined;
+/** Starts a download; `outcome.phases.download` becomes the time until the last one was checked. */
+function timedFetch(target: Target, prefix: string, artifact: ArtifactEntry, work: string, outcome: RestoreOutcome, onProgress: RestoreRequest["onProgress"]): Fetched {
+  const started = Date.now();
+  const onBytes = onProgress ? (bytes: number, total: number) => onProgress({ phase: "download", artifact: artifact.name, bytes, total }) : undefined;
+  const fetched = fetchArtifact(target, prefix + artifact.name, artifact, work, onBytes);
+  void fetched.done.then(() => (outcome.phases.download = Math.max(outcome.phases.download, Date.now() - started)), () => undefined);
+  return fetched;
+}
+
+/**
+ * Loads a fetched artifact while it downloads. A failed download check is the cause of
+ * whatever the loader made of the cut stream; a loader that fails on its own (a wrong
+ * key, pg_restore refusing) stops the download instead of waiting for it.
+ */
+async function loadChecked<T>(
+  fetched: Fetched,
+  load: (plain: Compression) => Promise<T>,
+  manifest: Manifest,
+  decryptor: Decryptor | undefined,
+  signal: AbortSignal,
+): Promise<T> {
+  const loading = plainStream(fetched.open(), manifest, decryptor, signal).then(load);
+  const [loaded] = await Promise.allSettled([loading]);
+  if (loaded.status === "rejected") fetched.cancel(loaded.reason instanceof Error ? loaded.reason : new Error(String(loaded.reason)));
+  const [downloaded] = await Promise.allSettled([fetched.done]);
+  if (downloaded.status === "rejected" && (loaded.status === "fulfilled" || downloaded.reason instanceof IntegrityError)) throw downloaded.reason;
+  if (loaded.status === "rejected") throw loaded.reason;
+  return loaded.value;
 }
 
 /** Without --from on a bare machine: the job's first local target, else its first target. */
