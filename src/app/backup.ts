@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { pipeline, Readable } from "node:stream";
-import type { CopyRow } from "../catalog/catalog.js";
+import { parseManifest, type CopyRow } from "../catalog/catalog.js";
 import type { JobConfig } from "../config/schema.js";
 import { describeError, OperationError } from "../errors.js";
 import { MANIFEST_FORMAT, manifestSize, type ArtifactEntry, type Manifest } from "../manifest.js";
@@ -75,7 +75,7 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
   try {
     const encryptor = job.encrypt ? await createEncryptor(job.encrypt) : undefined;
     const artifacts: ArtifactEntry[] = [];
-    const sink = artifactSink(job, encryptor, primary, secondaries, prefix, abort.signal, artifacts);
+    const sink = artifactSink(job, encryptor, primary, secondaries, prefix, abort.signal, artifacts, previousSizes(ctx, jobName));
     const source = await produce(job, { sink, signal: abort.signal });
     abort.signal.throwIfAborted();
 
@@ -183,6 +183,7 @@ function artifactSink(
   prefix: string,
   signal: AbortSignal,
   artifacts: ArtifactEntry[],
+  previous: Map<string, number>,
 ): ArtifactSink {
   return {
     async write(spec, raw, producerDone) {
@@ -204,8 +205,10 @@ function artifactSink(
         // pipeline, not pipe: a failed write destroys the stages upstream too, so nothing waits forever.
         pipeline(payload, pieces, () => undefined);
         fan = fanOut(pieces, live.length);
+        const primaryPut = target.put(prefix + name, fan.primary, { ready });
+        const expectedSize = previous.get(name);
         const copies = live.map((s, i) =>
-          s.target!.put(prefix + name, fan!.secondaries[i]!.stream, { ready }).then(
+          s.target!.put(prefix + name, fan!.secondaries[i]!.stream, { ready, sameBytesAs: primaryPut, ...(expectedSize ? { expectedSize } : {}) }).then(
             (put) => {
               s.storeVerified &&= put.storeVerified === true;
             },
@@ -214,7 +217,6 @@ function artifactSink(
             },
           ),
         );
-        const primaryPut = target.put(prefix + name, fan.primary, { ready });
         const [p, f] = await Promise.allSettled([primaryPut, fan.done]);
         // Secondaries finish their tail; their failures never fail the backup.
         await Promise.all(copies);
@@ -232,6 +234,12 @@ function artifactSink(
       return entry;
     },
   };
+}
+
+/** Each artifact's size in the job's newest backup: an S3 copy sizes its parts from it. */
+function previousSizes(ctx: AppContext, jobName: string): Map<string, number> {
+  const manifest = ctx.catalog.newestManifest(jobName);
+  return new Map(manifest ? parseManifest({ manifest }).artifacts.map((a) => [a.name, a.size]) : []);
 }
 
 function buildManifest(

@@ -81,7 +81,7 @@ async function replicateOne(ctx: AppContext, backup: BackupWithCopies, copy: Cop
     const to = ctx.targets.get(copy.target);
     let storeVerified = true;
     for (const artifact of manifest.artifacts) {
-      const put = await to.put(prefix + artifact.name, await from.get(prefix + artifact.name));
+      const put = await to.put(prefix + artifact.name, await from.get(prefix + artifact.name), { expectedSize: artifact.size });
       if (put.sha256 !== artifact.sha256) throw new Error(`${artifact.name} changed in transit: sha256 ${put.sha256}, expected ${artifact.sha256}`);
       storeVerified &&= put.storeVerified === true;
     }

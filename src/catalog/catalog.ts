@@ -174,6 +174,11 @@ export class Catalog {
     return row && { ...row, copies: this.copiesOf(row.id) };
   }
 
+  /** The manifest of the job's newest backup, if any. */
+  newestManifest(job: string): string | undefined {
+    return this.db.prepare<[string], { manifest: string }>(`SELECT manifest FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT 1`).get(job)?.manifest;
+  }
+
   /** Newest first. */
   listBackups(filter: { job?: string } = {}): BackupWithCopies[] {
     const rows = filter.job

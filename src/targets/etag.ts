@@ -5,8 +5,10 @@ import { Transform, type TransformCallback } from "node:stream";
  * Computes the ETag S3 gives an object uploaded in parts of `partSize` bytes: the MD5 of
  * the object for a single PUT, else MD5(MD5(part 1) ... MD5(part n)) + "-n". Comparing
  * it with the ETag the store returns proves the store received exactly these bytes,
- * without reading them back. Where a store's ETag is not an MD5 (SSE-KMS, some
- * S3-compatible stores), the comparison fails and the caller re-reads instead.
+ * without reading them back. Some S3-compatible stores (s3rver among them) give a
+ * multipart object the MD5 of its whole content instead, so both are computed. Where a
+ * store's ETag is not an MD5 (SSE-KMS, some S3-compatible stores), the comparison fails
+ * and the caller re-reads instead.
  */
 export class MultipartEtag extends Transform {
   private readonly whole = createHash("md5");

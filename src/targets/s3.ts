@@ -13,6 +13,18 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 /** Multipart part size and parts in flight: memory per upload is about their product. */
 const PART_SIZE = 8 * 1024 * 1024;
 const QUEUE_SIZE = 2;
+/** S3 allows 10,000 parts; part sizes leave room for an artifact twice as big as expected. */
+const MAX_PARTS = 10_000;
+
+/**
+ * 8 MiB parts hold objects up to 78 GiB; a bigger expected size gets bigger parts (so
+ * memory grows only beyond about 39 GiB). An artifact that outgrows even that fails its
+ * upload and is copied again from the local copy, whose exact size then sets the parts.
+ */
+export function partSizeFor(expectedSize: number | undefined): number {
+  const needed = Math.ceil(((expectedSize ?? 0) * 2) / MAX_PARTS / (1 << 20)) * (1 << 20);
+  return Math.max(PART_SIZE, needed);
+}
 /** DeleteObjects takes at most 1000 keys. */
 const DELETE_BATCH = 1000;
 
@@ -50,11 +62,13 @@ export class S3Target implements Target {
 
   async put(key: string, data: Readable, options: PutOptions = {}): Promise<PutResult> {
     const objectKey = this.objectKey(key);
-    const digest = new DigestStream();
-    const etag = new MultipartEtag(PART_SIZE);
-    const body = data.pipe(digest).pipe(etag);
-    data.once("error", (err) => digest.destroy(err));
-    digest.once("error", (err) => etag.destroy(err));
+    const partSize = partSizeFor(options.expectedSize);
+    // A fan-out branch carries the primary's bytes: its sha256 comes from there.
+    const digest = options.sameBytesAs ? undefined : new DigestStream();
+    const etag = new MultipartEtag(partSize);
+    const body = digest ? data.pipe(digest).pipe(etag) : data.pipe(etag);
+    data.once("error", (err) => (digest ?? etag).destroy(err));
+    digest?.once("error", (err) => etag.destroy(err));
     const params: PutObjectCommandInput = { Bucket: this.config.bucket, Key: objectKey, Body: body };
     if (this.config.storage_class) params.StorageClass = this.config.storage_class as PutObjectCommandInput["StorageClass"];
     const sse = this.config.server_side_encryption;
@@ -71,7 +85,7 @@ export class S3Target implements Target {
     try {
       const { client } = await this.connect();
       const { Upload } = await import("@aws-sdk/lib-storage");
-      const upload = new Upload({ client, params, partSize: PART_SIZE, queueSize: QUEUE_SIZE, leavePartsOnError: false });
+      const upload = new Upload({ client, params, partSize, queueSize: QUEUE_SIZE, leavePartsOnError: false });
       storedEtag = (await upload.done()).ETag;
     } catch (err) {
       // Stop the producer too: nobody will read the rest.
@@ -84,7 +98,11 @@ export class S3Target implements Target {
       await this.delete([key]).catch(() => undefined);
       throw err;
     }
-    return { size: digest.bytes, sha256: digest.hex(), storeVerified: etagMatches(storedEtag, etag.candidates()) };
+    const storeVerified = etagMatches(storedEtag, etag.candidates());
+    if (digest) return { size: digest.bytes, sha256: digest.hex(), storeVerified };
+    const twin = await options.sameBytesAs!;
+    if (twin.size !== etag.bytes) throw new OperationError(`target ${this.name}: ${objectKey} got ${etag.bytes} bytes, the primary copy ${twin.size}`);
+    return { size: etag.bytes, sha256: twin.sha256, storeVerified };
   }
 
   async get(key: string): Promise<Readable> {

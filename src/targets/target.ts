@@ -29,6 +29,13 @@ export interface PutOptions {
    * exited 0", so a truncated stream never becomes an object.
    */
   ready?: () => Promise<unknown>;
+  /**
+   * The stream carries exactly the bytes of another put (a branch of the same fan-out):
+   * the target may take that put's sha256 instead of hashing every byte again.
+   */
+  sameBytesAs?: Promise<PutResult>;
+  /** About how many bytes to expect, when known (the same artifact's size last time). */
+  expectedSize?: number;
 }
 
 /**

@@ -55,3 +55,20 @@ describe("rendering", () => {
   });
   it.each([[0, "0 B"], [1023, "1023 B"], [1024, "1.0 KiB"], [5 * 1024 ** 3, "5.0 GiB"]])("bytes(%d) = %s", (n, s) => expect(bytes(n)).toBe(s));
 });
+
+describe("S3 part sizes", () => {
+  const MiB = 1 << 20;
+  const GiB = 1 << 30;
+  it.each([
+    ["unknown size", undefined, 8 * MiB],
+    ["a small artifact", 100 * MiB, 8 * MiB],
+    ["39 GiB still fits 8 MiB parts twice over", 39 * GiB, 8 * MiB],
+    ["100 GiB", 100 * GiB, 21 * MiB],
+    ["1 TiB", 1024 * GiB, 210 * MiB],
+  ])("%s -> %d bytes per part", async (_name, expected, partSize) => {
+    const { partSizeFor } = await import("../../src/targets/s3.js");
+    expect(partSizeFor(expected)).toBe(partSize);
+    // Twice the expected size always fits in S3's 10,000 parts.
+    expect(((expected ?? 0) * 2) / partSizeFor(expected)).toBeLessThanOrEqual(10_000);
+  });
+});
