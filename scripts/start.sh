@@ -35,4 +35,4 @@ YAML
   fi
   echo "drd: no config at ${DRD_CONFIG:-/etc/drd/drd.yaml}; using the demo config $config" >&2
 fi
-exec "${run_as[@]}" node bin/drctl.js daemon --config "$config"
+exec "${run_as[@]}" bin/drctl.js daemon --config "$config"
