@@ -30,7 +30,7 @@ export interface DrillOutcome {
   rto_proven: boolean;
   started_at: string;
   duration_seconds: number;
-  phases: { download: number; restore: number; checks: number };
+  phases: { download: number; decrypt: number; restore: number; checks: number };
   checks: CheckResult[];
   certificates: CertificateInfo[];
   warnings: string[];
@@ -62,7 +62,7 @@ export async function runDrill(ctx: AppContext, jobName: string, options: { targ
     rto_proven: false,
     started_at: new Date(startedAt).toISOString(),
     duration_seconds: 0,
-    phases: { download: 0, restore: 0, checks: 0 },
+    phases: { download: 0, decrypt: 0, restore: 0, checks: 0 },
     checks: [],
     certificates: [],
     warnings: [],
@@ -161,6 +161,7 @@ async function restoreAndCheck(ctx: AppContext, jobName: string, job: JobConfig,
     );
     outcome.backup_id = restored.backup_id;
     outcome.phases.download = restored.phases.download;
+    outcome.phases.decrypt = restored.phases.decrypt;
     outcome.phases.restore = restored.phases.restore;
     outcome.checks.push({ check: "manifest", ok: true, detail: restored.checked });
     const t = ctx.now();

@@ -47,7 +47,7 @@ describe("drctl drill", () => {
     const row = db.prepare("SELECT backup_id, target, ok, phases FROM drills WHERE id = ?").get(outcome.id) as { phases: string };
     db.close();
     expect(row).toMatchObject({ backup_id: ids.database, target: "offsite", ok: 1 });
-    expect(Object.keys(JSON.parse(row.phases))).toEqual(["download", "restore", "checks", "rto_proven"]);
+    expect(Object.keys(JSON.parse(row.phases))).toEqual(["download", "decrypt", "restore", "checks", "rto_proven"]);
   });
 
   it("a failing check fails the drill with exit 3, and the scratch database is still dropped", async () => {

@@ -1,11 +1,12 @@
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { pipeline, type Readable } from "node:stream";
 import { parseManifest } from "../../catalog/catalog.js";
 import { IntegrityError, OperationError, UsageError } from "../../errors.js";
 import type { ArtifactEntry, Manifest } from "../../manifest.js";
 import { decompress, type Compression } from "../../pipeline/compress.js";
 import { createDecryptor, type Decryptor } from "../../pipeline/decrypt.js";
+import { SpanStream } from "../../pipeline/span.js";
 import { backupPrefix, type Target } from "../../targets/target.js";
 import { jobOf, type AppContext } from "../context.js";
 import { backupView, listBackups } from "../list.js";
@@ -49,10 +50,12 @@ export interface RestoreOutcome {
   destination: { database: string } | { directory: string };
   dry_run: boolean;
   /**
-   * Milliseconds per phase: download (with the sha256 checks), restore (decrypt, decompress,
-   * load), check. Download and restore overlap: loading starts on the first checked piece.
+   * Milliseconds per phase: download (with the sha256 checks), decrypt (first to last
+   * decrypted byte; 0 when not encrypted), restore (decompress and load, from start to
+   * end), check. The first three overlap: loading starts on the first checked piece, and
+   * decryption streams into the load.
    */
-  phases: { download: number; restore: number; check: number };
+  phases: { download: number; decrypt: number; restore: number; check: number };
   checked: string;
 }
 
@@ -85,7 +88,7 @@ export async function restore(ctx: AppContext, req: RestoreRequest, signal: Abor
     location: target.locate(prefix),
     destination: { directory: "" },
     dry_run: req.dryRun ?? false,
-    phases: { download: 0, restore: 0, check: 0 },
+    phases: { download: 0, decrypt: 0, restore: 0, check: 0 },
     checked: "",
   };
   if (job.type === "postgres") {
@@ -109,10 +112,12 @@ export async function restore(ctx: AppContext, req: RestoreRequest, signal: Abor
   return outcome;
 }
 
-/** The artifact's plain bytes: decrypted in this process, decompressed by zstd (or zlib). */
-async function plainStream(file: Readable, manifest: Manifest, decryptor: Decryptor | undefined, signal: AbortSignal): Promise<Compression> {
-  const decrypted = decryptor ? await decryptor.decrypt(file) : file;
-  return decompress(manifest.compression.algorithm, decrypted, signal);
+/** The artifact's plain bytes: decrypted in this process (its span timed), decompressed by zstd (or zlib). */
+async function plainStream(file: Readable, manifest: Manifest, decryptor: Decryptor | undefined, span: SpanStream, signal: AbortSignal): Promise<Compression> {
+  if (!decryptor) return decompress(manifest.compression.algorithm, file, signal);
+  // pipeline, not pipe: an error on either side reaches the other.
+  pipeline(await decryptor.decrypt(file), span, () => undefined);
+  return decompress(manifest.compression.algorithm, span, signal);
 }
 
 async function restoreFiles(
@@ -143,6 +148,7 @@ async function restoreFiles(
       },
       manifest,
       decryptor,
+      outcome,
       signal,
     );
     outcome.phases.restore = Date.now() - t;
@@ -208,8 +214,8 @@ async function loadDatabase(
   req.onProgress?.({ phase: "restore", artifact: artifact.name });
   try {
     let t = Date.now();
-    if (fetchedGlobals) await loadChecked(fetchedGlobals, (plain) => restoreGlobals(db, plain, signal), manifest, decryptor, signal);
-    await loadChecked(fetchedDump, (plain) => pgRestore(db, plain, req.clean ?? false, req.noOwner ?? false, signal), manifest, decryptor, signal);
+    if (fetchedGlobals) await loadChecked(fetchedGlobals, (plain) => restoreGlobals(db, plain, signal), manifest, decryptor, outcome, signal);
+    await loadChecked(fetchedDump, (plain) => pgRestore(db, plain, req.clean ?? false, req.noOwner ?? false, signal), manifest, decryptor, outcome, signal);
     outcome.phases.restore = Date.now() - t;
     req.onProgress?.({ phase: "check", artifact: artifact.name });
     t = Date.now();
@@ -244,14 +250,17 @@ async function loadChecked<T>(
   load: (plain: Compression) => Promise<T>,
   manifest: Manifest,
   decryptor: Decryptor | undefined,
+  outcome: RestoreOutcome,
   signal: AbortSignal,
 ): Promise<T> {
-  const loading = plainStream(fetched.open(), manifest, decryptor, signal).then(load);
+  const span = new SpanStream();
+  const loading = plainStream(fetched.open(), manifest, decryptor, span, signal).then(load);
   const [loaded] = await Promise.allSettled([loading]);
   if (loaded.status === "rejected") fetched.cancel(loaded.reason instanceof Error ? loaded.reason : new Error(String(loaded.reason)));
   const [downloaded] = await Promise.allSettled([fetched.done]);
   if (downloaded.status === "rejected" && (loaded.status === "fulfilled" || downloaded.reason instanceof IntegrityError)) throw downloaded.reason;
   if (loaded.status === "rejected") throw loaded.reason;
+  outcome.phases.decrypt += span.ms;
   return loaded.value;
 }
 

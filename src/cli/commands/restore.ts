@@ -61,6 +61,7 @@ export async function restoreCommand(ctx: AppContext, io: Output, job: string, f
   }
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   io.out(`restored ${outcome.backup_id} (${outcome.snapshot_at}) from ${outcome.from} into ${to}`);
-  io.out(`  download ${s(outcome.phases.download)}, restore ${s(outcome.phases.restore)}, check ${s(outcome.phases.check)}; ${outcome.checked}`);
+  const decrypt = outcome.phases.decrypt ? `, decrypt ${s(outcome.phases.decrypt)}` : "";
+  io.out(`  download ${s(outcome.phases.download)}${decrypt}, restore ${s(outcome.phases.restore)} (overlapping), check ${s(outcome.phases.check)}; ${outcome.checked}`);
   return 0;
 }
