@@ -9,17 +9,37 @@ import type { ArtifactPieces } from "../manifest.js";
  */
 export const PIECE_SIZE = 64 * 1024 * 1024;
 
-/** sha256 of consecutive `pieceSize`-byte pieces of a stream of buffers (the last may be shorter). */
+/** Digests of consecutive `pieceSize`-byte pieces of a stream of buffers (the last may be shorter). */
 export class PieceHasher {
-  readonly hashes: string[] = [];
-  private hash: Hash = createHash("sha256");
+  readonly digests: Buffer[] = [];
+  private hash: Hash;
   private filled = 0;
 
-  constructor(readonly pieceSize = PIECE_SIZE) {}
+  constructor(
+    readonly pieceSize = PIECE_SIZE,
+    private readonly algorithm = "sha256",
+  ) {
+    this.hash = createHash(algorithm);
+  }
+
+  /** The pieces' digests in hex. */
+  get hashes(): string[] {
+    return this.digests.map((d) => d.toString("hex"));
+  }
+
+  /** How many pieces are complete. */
+  get count(): number {
+    return this.digests.length;
+  }
+
+  /** The digest of the unfinished last piece so far, if it has any bytes. */
+  partial(): Buffer | undefined {
+    return this.filled > 0 ? this.hash.copy().digest() : undefined;
+  }
 
   /** Hashes `chunk`; returns how many pieces it completed. */
   update(chunk: Buffer): number {
-    const before = this.hashes.length;
+    const before = this.digests.length;
     let offset = 0;
     while (offset < chunk.length) {
       const take = Math.min(this.pieceSize - this.filled, chunk.length - offset);
@@ -28,7 +48,7 @@ export class PieceHasher {
       offset += take;
       if (this.filled === this.pieceSize) this.closePiece();
     }
-    return this.hashes.length - before;
+    return this.digests.length - before;
   }
 
   /** Closes the last, shorter piece, if any. */
@@ -37,8 +57,8 @@ export class PieceHasher {
   }
 
   private closePiece(): void {
-    this.hashes.push(this.hash.digest("hex"));
-    this.hash = createHash("sha256");
+    this.digests.push(this.hash.digest());
+    this.hash = createHash(this.algorithm);
     this.filled = 0;
   }
 }

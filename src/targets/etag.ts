@@ -1,5 +1,6 @@
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { Transform, type TransformCallback } from "node:stream";
+import { PieceHasher } from "../pipeline/pieces.js";
 
 /**
  * Computes the ETag S3 gives an object uploaded in parts of `partSize` bytes: the MD5 of
@@ -12,36 +13,25 @@ import { Transform, type TransformCallback } from "node:stream";
  */
 export class MultipartEtag extends Transform {
   private readonly whole = createHash("md5");
-  private part: Hash = createHash("md5");
-  private inPart = 0;
-  private readonly partDigests: Buffer[] = [];
+  private readonly parts: PieceHasher;
   private total = 0;
 
-  constructor(private readonly partSize: number) {
+  constructor(partSize: number) {
     super();
+    this.parts = new PieceHasher(partSize, "md5");
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.whole.update(chunk);
     this.total += chunk.length;
-    let offset = 0;
-    while (offset < chunk.length) {
-      const take = Math.min(this.partSize - this.inPart, chunk.length - offset);
-      this.part.update(chunk.subarray(offset, offset + take));
-      this.inPart += take;
-      offset += take;
-      if (this.inPart === this.partSize) {
-        this.partDigests.push(this.part.digest());
-        this.part = createHash("md5");
-        this.inPart = 0;
-      }
-    }
+    this.parts.update(chunk);
     done(null, chunk);
   }
 
   /** The ETags an upload of these bytes may have: single PUT, or multipart. */
   candidates(): string[] {
-    const digests = this.inPart > 0 || this.partDigests.length === 0 ? [...this.partDigests, this.part.copy().digest()] : this.partDigests;
+    const last = this.parts.partial();
+    const digests = last || this.parts.count === 0 ? [...this.parts.digests, last ?? createHash("md5").digest()] : this.parts.digests;
     const multipart = `${createHash("md5").update(Buffer.concat(digests)).digest("hex")}-${digests.length}`;
     return [this.whole.copy().digest("hex"), multipart];
   }

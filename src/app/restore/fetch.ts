@@ -67,12 +67,13 @@ async function download(
       await writeAll(file, bytes, position);
       position += bytes.length;
       if (hasher && pieces) {
-        const checked = hasher.hashes.length;
+        const checked = hasher.count;
         hasher.update(bytes);
-        for (let i = checked; i < hasher.hashes.length; i++) {
-          if (hasher.hashes[i] !== pieces.sha256[i]) throw mismatch(`sha256 of piece ${i + 1} of ${pieces.sha256.length} is ${hasher.hashes[i]}, expected ${pieces.sha256[i]}`);
+        for (let i = checked; i < hasher.count; i++) {
+          const hex = hasher.digests[i]!.toString("hex");
+          if (hex !== pieces.sha256[i]) throw mismatch(`sha256 of piece ${i + 1} of ${pieces.sha256.length} is ${hex}, expected ${pieces.sha256[i]}`);
         }
-        gate.advance(hasher.hashes.length * pieces.size);
+        gate.advance(hasher.count * pieces.size);
       }
       onBytes?.(position, artifact.size);
     }
