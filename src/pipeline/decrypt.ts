@@ -1,8 +1,10 @@
 import { readFile } from "node:fs/promises";
-import { Readable } from "node:stream";
+import { pipeline, type Readable } from "node:stream";
 import * as openpgp from "openpgp";
 import { IntegrityError, OperationError, UsageError } from "../errors.js";
 import { readSecretFile, type EncryptionInfo } from "./encrypt.js";
+import { MessageDecryptStream } from "./openpgp/message.js";
+import { isSessionAlgorithm, type SessionKey } from "./openpgp/seipd.js";
 
 export interface DecryptionSecret {
   keyFile?: string | undefined;
@@ -42,29 +44,27 @@ export async function createDecryptor(info: EncryptionInfo, secret: DecryptionSe
   return { decrypt: (cipher) => decryptStream(cipher, { decryptionKeys: [key] }, info) };
 }
 
+/** openpgp.js opens the session key packets; MessageDecryptStream decrypts the data. */
 async function decryptStream(
   cipher: Readable,
   secret: { passwords: string[] } | { decryptionKeys: openpgp.PrivateKey[] },
   info: EncryptionInfo,
 ): Promise<Readable> {
-  try {
-    const message = await openpgp.readMessage({ binaryMessage: Readable.toWeb(cipher) as unknown as ReadableStream<Uint8Array> });
-    const { data } = await openpgp.decrypt({ message, ...secret, format: "binary", config: { allowUnauthenticatedStream: true } });
-    const plain = Readable.fromWeb(data as unknown as import("node:stream/web").ReadableStream<Uint8Array>);
-    // Errors found while streaming (the MDC at the end) are integrity failures too.
-    const guarded = new Readable({ read() {} });
-    plain.on("data", (chunk: Buffer) => {
-      if (!guarded.push(chunk)) plain.pause();
-    });
-    guarded._read = () => plain.resume();
-    plain.on("end", () => guarded.push(null));
-    plain.on("error", (err) => guarded.destroy(decryptionError(err, info)));
-    guarded.on("close", () => plain.destroy());
-    return guarded;
-  } catch (err) {
-    throw decryptionError(err, info);
-  }
+  const unlock = async (sessionKeyPackets: Buffer): Promise<SessionKey> => {
+    const packets = await openpgp.PacketList.fromBinary(sessionKeyPackets, SESSION_KEY_PACKETS);
+    const [found] = await openpgp.decryptSessionKeys({ message: new openpgp.Message(packets), ...secret });
+    if (!found?.algorithm || !isSessionAlgorithm(found.algorithm)) throw new Error(`unsupported session cipher ${found?.algorithm ?? "(none)"}`);
+    return { algorithm: found.algorithm, key: found.data };
+  };
+  // pipeline, not pipe: a failure on either side ends the other.
+  return pipeline(cipher, new MessageDecryptStream(unlock, (err) => decryptionError(err, info)), () => undefined);
 }
+
+// openpgp.js looks packet classes up by tag in a plain object (its typings say Map).
+const SESSION_KEY_PACKETS = {
+  [openpgp.PublicKeyEncryptedSessionKeyPacket.tag]: openpgp.PublicKeyEncryptedSessionKeyPacket,
+  [openpgp.SymEncryptedSessionKeyPacket.tag]: openpgp.SymEncryptedSessionKeyPacket,
+} as unknown as Parameters<typeof openpgp.PacketList.fromBinary>[1];
 
 function decryptionError(err: unknown, info: EncryptionInfo): IntegrityError {
   const why = (err as Error).message ?? String(err);

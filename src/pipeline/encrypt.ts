@@ -1,8 +1,9 @@
 import { readFile } from "node:fs/promises";
-import { Readable } from "node:stream";
+import { pipeline, type Readable } from "node:stream";
 import * as openpgp from "openpgp";
 import type { EncryptConfig } from "../config/schema.js";
 import { OperationError } from "../errors.js";
+import { isSessionAlgorithm, SeipdEncryptStream } from "./openpgp/seipd.js";
 
 /** What a manifest records of how an artifact was encrypted: never the secret. */
 export type EncryptionInfo =
@@ -79,11 +80,19 @@ export async function createEncryptor(config: EncryptConfig): Promise<Encryptor>
   return { info: { method: "passphrase" }, encrypt: (plain) => encryptStream(plain, { passwords: [passphrase] }) };
 }
 
+/**
+ * openpgp.js makes the session key and its packets (public-key or passphrase); the data
+ * itself is encrypted by SeipdEncryptStream, with node:crypto on node streams.
+ */
 async function encryptStream(
   plain: Readable,
   to: { encryptionKeys: openpgp.PublicKey[] } | { passwords: string[] },
 ): Promise<Readable> {
-  const message = await openpgp.createMessage({ binary: Readable.toWeb(plain) as unknown as ReadableStream<Uint8Array> });
-  const encrypted = await openpgp.encrypt({ message, ...to, format: "binary", config: GPG_COMPATIBLE });
-  return Readable.fromWeb(encrypted as unknown as import("node:stream/web").ReadableStream<Uint8Array>);
+  const encryptionKeys = "encryptionKeys" in to ? to.encryptionKeys : [];
+  const session = await openpgp.generateSessionKey({ encryptionKeys, config: GPG_COMPATIBLE });
+  if (!isSessionAlgorithm(session.algorithm)) throw new OperationError(`the recipient keys prefer cipher ${session.algorithm}; drd encrypts with AES`);
+  const sessionPackets = await openpgp.encryptSessionKey({ ...session, ...to, format: "binary", config: GPG_COMPATIBLE });
+  const encrypt = new SeipdEncryptStream({ algorithm: session.algorithm, key: session.data }, Buffer.from(sessionPackets));
+  // pipeline, not pipe: a failure on either side ends the other.
+  return pipeline(plain, encrypt, () => undefined);
 }
