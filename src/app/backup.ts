@@ -72,10 +72,13 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
         return { name, target: undefined, error: describeError(err), storeVerified: false };
       }
     });
+  // Uploads to the other targets finishing (an S3 store completing a multipart upload)
+  // while the primary copy is committed and re-read; they never reject.
+  const secondaryTails: Promise<void>[] = [];
   try {
     const encryptor = job.encrypt ? await createEncryptor(job.encrypt) : undefined;
     const artifacts: ArtifactEntry[] = [];
-    const sink = artifactSink(job, encryptor, primary, secondaries, prefix, abort.signal, artifacts, previousSizes(ctx, jobName));
+    const sink = artifactSink(job, encryptor, primary, secondaries, prefix, abort.signal, artifacts, previousSizes(ctx, jobName), secondaryTails);
     const source = await produce(job, { sink, signal: abort.signal });
     abort.signal.throwIfAborted();
 
@@ -86,6 +89,7 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
 
     const check = await checkCopy(primary, manifest, manifestSha256);
     if (!check.ok) throw new OperationError(`the new copy on ${primary.name} failed its re-read: ${check.problem}`);
+    await Promise.all(secondaryTails);
     const finishedAt = ctx.now();
     ctx.catalog.recordBackup(
       {
@@ -117,6 +121,7 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     const interrupted = abort.signal.aborted;
     const message = interrupted ? `interrupted: ${describeError(abort.signal.reason ?? err)}` : describeError(err);
     abort.abort(err);
+    await Promise.all(secondaryTails);
     for (const t of [primary, ...secondaries.flatMap((s) => (s.target ? [s.target] : []))]) await removeQuietly(t, prefix);
     ctx.catalog.finishRun(run.id, interrupted ? "interrupted" : "failed", ctx.now(), message);
     ctx.catalog.addEvent({ at: ctx.now(), kind: "backup_failed", job: jobName, backup_id: backupId, detail: message });
@@ -184,6 +189,7 @@ function artifactSink(
   signal: AbortSignal,
   artifacts: ArtifactEntry[],
   previous: Map<string, number>,
+  secondaryTails: Promise<void>[],
 ): ArtifactSink {
   return {
     async write(spec, raw, producerDone) {
@@ -217,9 +223,9 @@ function artifactSink(
             },
           ),
         );
+        // Secondaries finish on their own; their failures never fail the backup.
+        secondaryTails.push(Promise.all(copies).then(() => undefined));
         const [p, f] = await Promise.allSettled([primaryPut, fan.done]);
-        // Secondaries finish their tail; their failures never fail the backup.
-        await Promise.all(copies);
         if (p.status === "rejected") throw p.reason;
         if (f.status === "rejected") throw f.reason;
         return p.value;

@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { Readable } from "node:stream";
-import type { PutObjectCommandInput, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import type { PutObjectCommandInput, S3Client, S3ServiceException, UploadPartCommandInput, UploadPartCommandOutput } from "@aws-sdk/client-s3";
 import type { S3TargetConfig } from "../config/schema.js";
 import { OperationError } from "../errors.js";
 import { DigestStream } from "../pipeline/digest.js";
-import { etagMatches, MultipartEtag } from "./etag.js";
+import { etagVerifies, PartMd5Stream } from "./etag.js";
 import { assertSafeKey, ObjectNotFoundError, type ObjectInfo, type PutOptions, type PutResult, type Target } from "./target.js";
 
 // drd pins its SDK version; the SDK's advice to upgrade Node would otherwise break one-line errors.
@@ -37,6 +37,8 @@ const DELETE_BATCH = 1000;
  */
 export class S3Target implements Target {
   private readonly prefix: string;
+  /** The ETag of every part the store took, by object key, for uploads in progress. */
+  private readonly partEtags = new Map<string, Map<number, string>>();
   private connection: Promise<{ client: S3Client; sdk: typeof import("@aws-sdk/client-s3") }> | undefined;
 
   constructor(
@@ -47,7 +49,11 @@ export class S3Target implements Target {
   }
 
   private connect(): Promise<{ client: S3Client; sdk: typeof import("@aws-sdk/client-s3") }> {
-    this.connection ??= import("@aws-sdk/client-s3").then((sdk) => ({ client: createClient(sdk, this.name, this.config), sdk }));
+    this.connection ??= import("@aws-sdk/client-s3").then((sdk) => {
+      const client = createClient(sdk, this.name, this.config);
+      watchUploads(client, this.partEtags);
+      return { client, sdk };
+    });
     return this.connection;
   }
 
@@ -65,7 +71,7 @@ export class S3Target implements Target {
     const partSize = partSizeFor(options.expectedSize);
     // A fan-out branch carries the primary's bytes: its sha256 comes from there.
     const digest = options.sameBytesAs ? undefined : new DigestStream();
-    const etag = new MultipartEtag(partSize);
+    const etag = new PartMd5Stream(partSize);
     const body = digest ? data.pipe(digest).pipe(etag) : data.pipe(etag);
     data.once("error", (err) => (digest ?? etag).destroy(err));
     digest?.once("error", (err) => etag.destroy(err));
@@ -82,6 +88,8 @@ export class S3Target implements Target {
       params.ObjectLockRetainUntilDate = new Date(Date.now() + lock.days * 86_400_000);
     }
     let storedEtag: string | undefined;
+    const partEtags = new Map<number, string>();
+    this.partEtags.set(objectKey, partEtags);
     try {
       const { client } = await this.connect();
       const { Upload } = await import("@aws-sdk/lib-storage");
@@ -91,6 +99,8 @@ export class S3Target implements Target {
       // Stop the producer too: nobody will read the rest.
       data.destroy();
       throw err instanceof OperationError ? err : this.error("upload", objectKey, err);
+    } finally {
+      this.partEtags.delete(objectKey);
     }
     try {
       await options.ready?.();
@@ -98,7 +108,7 @@ export class S3Target implements Target {
       await this.delete([key]).catch(() => undefined);
       throw err;
     }
-    const storeVerified = etagMatches(storedEtag, etag.candidates());
+    const storeVerified = etagVerifies({ object: storedEtag, parts: partEtags }, etag.digests());
     if (digest) return { size: digest.bytes, sha256: digest.hex(), storeVerified };
     const twin = await options.sameBytesAs!;
     if (twin.size !== etag.bytes) throw new OperationError(`target ${this.name}: ${objectKey} got ${etag.bytes} bytes, the primary copy ${twin.size}`);
@@ -193,6 +203,30 @@ function readCredential(path: string, what: string): string {
     throw new OperationError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
 }
+
+/**
+ * Two hooks on the uploads lib-storage makes. Each part's ETag is kept for the caller to
+ * check against its own MD5. And upload bodies are not hashed for the request signature
+ * (UNSIGNED-PAYLOAD, as S3 allows): the ETag check already proves every byte arrived,
+ * and signing would cost a third hash pass over every byte.
+ */
+function watchUploads(client: S3Client, partEtags: Map<string, Map<number, string>>): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (UPLOADS.has(context.commandName ?? "") && request.headers) request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
+      const result = await next(args);
+      if (context.commandName === "UploadPartCommand") {
+        const input = args.input as UploadPartCommandInput;
+        const etag = (result.output as UploadPartCommandOutput).ETag;
+        if (input.Key && input.PartNumber && etag) partEtags.get(input.Key)?.set(input.PartNumber, etag);
+      }
+      return result;
+    },
+    { step: "build", name: "drdUploads" },
+  );
+}
+const UPLOADS = new Set(["UploadPartCommand", "PutObjectCommand"]);
 
 function createClient(sdk: typeof import("@aws-sdk/client-s3"), name: string, config: S3TargetConfig): S3Client {
   const credentials =

@@ -110,14 +110,24 @@ describe("s3: the store's own checksum verifies an upload without reading it bac
   });
 
   it("a mismatch is reported as not verified, never as verified", async () => {
-    const { MultipartEtag, etagMatches } = await import("../../src/targets/etag.js");
-    const etag = new MultipartEtag(4);
-    etag.end(Buffer.from("0123456789"));
-    for await (const _ of etag) void _;
-    expect(etag.candidates()).toHaveLength(2);
-    expect(etagMatches('"0123456789abcdef0123456789abcdef"', etag.candidates())).toBe(false);
-    expect(etagMatches(undefined, etag.candidates())).toBe(false);
-    expect(etagMatches(`"${etag.candidates()[1]}"`, etag.candidates())).toBe(true);
+    const { PartMd5Stream, etagVerifies, compositeEtag } = await import("../../src/targets/etag.js");
+    const md5 = (b: string) => createHash("md5").update(b).digest("hex");
+    const parts = new PartMd5Stream(4);
+    parts.end(Buffer.from("0123456789"));
+    for await (const _ of parts) void _;
+    const ours = parts.digests();
+    expect(ours.map((d) => d.toString("hex"))).toEqual([md5("0123"), md5("4567"), md5("89")]);
+    const none = new Map<number, string>();
+    const each = new Map([[1, `"${md5("0123")}"`], [2, `"${md5("4567")}"`], [3, `"${md5("89")}"`]]);
+    // the composite ETag S3 gives a multipart object
+    expect(etagVerifies({ object: `"${compositeEtag(ours)}"`, parts: none }, ours)).toBe(true);
+    // a whole-object MD5 (s3rver): every part's own ETag must match
+    expect(etagVerifies({ object: `"${md5("0123456789")}"`, parts: each }, ours)).toBe(true);
+    expect(etagVerifies({ object: `"${md5("0123456789")}"`, parts: none }, ours)).toBe(false);
+    expect(etagVerifies({ object: `"${md5("0123456789")}"`, parts: new Map([...each, [2, `"${md5("4568")}"`]]) }, ours)).toBe(false);
+    expect(etagVerifies({ object: `"${md5("0123456789")}"`, parts: new Map([[1, each.get(1)!], [2, each.get(2)!]]) }, ours)).toBe(false);
+    expect(etagVerifies({ object: '"0123456789abcdef0123456789abcdef"', parts: none }, ours)).toBe(false);
+    expect(etagVerifies({ object: undefined, parts: each }, ours)).toBe(false);
   });
 });
 
