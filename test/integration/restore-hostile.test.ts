@@ -47,6 +47,7 @@ describe("restoring a hostile archive", () => {
     const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
     manifest.artifacts[0].sha256 = sha(compressed);
     manifest.artifacts[0].size = compressed.length;
+    manifest.artifacts[0].pieces = { size: 64 * 1024 * 1024, sha256: [sha(compressed)] };
     manifest.files.entries = [];
     const text = `${JSON.stringify(manifest, null, 2)}\n`;
     writeFileSync(join(dir, "manifest.json"), text);

@@ -98,7 +98,7 @@ describe("fetchArtifact", () => {
     expect(readdirSync(work)).toEqual([]);
   });
 
-  it("a damaged last piece (shorter than the rest) is caught by the whole sha256 before its bytes are handed over", async () => {
+  it("a damaged last piece (shorter than the rest) is caught by its sha256 before its bytes are handed over", async () => {
     const data = randomBytes(2 * MiB + 500);
     const artifact = store("tail.bin", data);
     const corrupt = Buffer.from(data);
@@ -109,6 +109,33 @@ describe("fetchArtifact", () => {
     await expect(fetched.done).rejects.toBeInstanceOf(IntegrityError);
     expect(error).toBeInstanceOf(IntegrityError);
     expect(bytes.length).toBeLessThanOrEqual(2 * MiB);
+  });
+
+  it("without pieces (an older manifest): the whole sha256 is checked before any byte is handed over", async () => {
+    const data = randomBytes(3 * MiB);
+    const { pieces: _unused, ...artifact } = store("old.bin", data);
+    const good = fetchArtifact(target, "old.bin", artifact, mkdtempSync(join(dir, "work-")));
+    expect((await readAll(good)).bytes.equals(data)).toBe(true);
+    await good.done;
+
+    const corrupt = Buffer.from(data);
+    corrupt[MiB]! ^= 0x01;
+    writeFileSync(join(dir, "store", "old.bin"), corrupt);
+    const bad = fetchArtifact(target, "old.bin", artifact, mkdtempSync(join(dir, "work-")));
+    const { bytes, error } = await readAll(bad);
+    await expect(bad.done).rejects.toThrow(/old\.bin from local does not match its record: sha256 [0-9a-f]{64} \(3145728 bytes\), expected/);
+    expect(error).toBeInstanceOf(IntegrityError);
+    expect(bytes.length).toBe(0);
+  });
+
+  it("a copy shorter than recorded is refused", async () => {
+    const data = randomBytes(2 * MiB);
+    const artifact = store("short.bin", data);
+    writeFileSync(join(dir, "store", "short.bin"), data.subarray(0, MiB + 5));
+    const fetched = fetchArtifact(target, "short.bin", artifact, mkdtempSync(join(dir, "work-")));
+    const { error } = await readAll(fetched);
+    await expect(fetched.done).rejects.toThrow(/1048581 bytes, expected 2097152/);
+    expect(error).toBeInstanceOf(IntegrityError);
   });
 
   it("a copy longer than recorded is refused", async () => {
