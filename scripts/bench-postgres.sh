@@ -6,8 +6,9 @@
 #   (c) pg_dump | gzip                     the seed script's database line
 # Restore: `drctl restore --from offsite` (s3rver on loopback) beside the same steps with stock
 #   tools: download the object, gpg --decrypt, zstd -d | pg_restore into a new database.
-# Reports wall time (the fastest of ROUNDS interleaved runs, default 3), peak RSS (largest
-# single process, GNU time, the largest of any run) and ratios drd/baseline.
+# Reports wall time (ROUNDS interleaved runs, default 5: the fastest and every one), peak RSS
+# (largest single process, GNU time, the largest of any run) and ratios drd/baseline read
+# two ways: between the fastest runs, and within each round (median of the rounds).
 #
 # Usage: npm run bench [-- ROWS]   (default 4,500,000 rows: about 1 GiB on disk)
 # Data is mixed and realistic: words, numbers, timestamps, json, hashes; not pgbench.
@@ -86,7 +87,7 @@ YAML
 write_config "$WORK/drd.yaml" "[local]" "{ copies: 1, media: 1, offsite: 0 }"
 write_config "$WORK/drd-s3.yaml" "[local, offsite]" "{ copies: 2, media: 2, offsite: 1 }"
 
-ROUNDS="${ROUNDS:-3}"
+ROUNDS="${ROUNDS:-5}"
 # run_once NAME COMMAND [DB]: prints "name wall_s rss_kib bytes s3rver_cpu_s". The runs of
 # all commands are interleaved, round after round, so a slow spell of a shared machine
 # hits every command alike; the report takes each command's fastest run and largest RSS.
@@ -160,7 +161,23 @@ console.log("\n| restore from s3 | wall s (best) | every run | peak RSS MiB | dr
 console.log("|---|---:|---|---:|---:|");
 console.log(`| drctl restore --from offsite (download + sha256 per piece, decrypt, pg_restore, row counts) | ${r.r_drd.wall.toFixed(1)} | ${all("r_drd")} | ${(r.r_drd.rss / 1024).toFixed(0)} | - |`);
 console.log(`| stock: curl, gpg --decrypt, zstd -d \\| pg_restore | ${r.r_stock.wall.toFixed(1)} | ${all("r_stock")} | ${(r.r_stock.rss / 1024).toFixed(0)} | ${(r.r_drd.wall / r.r_stock.wall).toFixed(2)}x |`);
-console.log(`\nrestore targets: ratio <= 1.0: ${(r.r_drd.wall / r.r_stock.wall).toFixed(2)}x; peak RSS < 200 MiB: ${(r.r_drd.rss / 1024).toFixed(0)} MiB`);
-console.log(`\nthe s3 copy adds ${((r.s3.wall / r.drd.wall - 1) * 100).toFixed(0)}% to the local-only backup (target: under 20%); s3rver itself used ${r.s3.s3cpu.toFixed(1)} CPU-s of the same 2 cores in that run`);
-console.log(`targets: drd/(a) <= 1.5x: ${(r.drd.wall / r.a.wall).toFixed(2)}x; drd/(b) <= 0.35x: ${(r.drd.wall / r.b.wall).toFixed(2)}x; peak RSS < 200 MiB: ${(r.drd.rss / 1024).toFixed(0)} MiB`);
+// Two readings of each ratio: the fastest runs of the two commands, and the ratio within
+// each round (runs minutes apart, so closer in time), of which the median is given.
+const median = (xs) => {
+  const s = [...xs].sort((x, y) => x - y);
+  return (s[Math.floor((s.length - 1) / 2)] + s[Math.ceil((s.length - 1) / 2)]) / 2;
+};
+const ratio = (x, y) => {
+  const rounds = r[x].walls.map((w, i) => w / r[y].walls[i]);
+  return { best: r[x].wall / r[y].wall, median: median(rounds), rounds };
+};
+const show = (q, pct = false) => {
+  const f = (v) => (pct ? `${((v - 1) * 100).toFixed(0)}%` : `${v.toFixed(2)}x`);
+  return `${f(q.best)} (best runs); per round ${q.rounds.map(f).join(", ")}, median ${f(q.median)}`;
+};
+console.log(`\nrestore, drd / stock (target <= 1.0x): ${show(ratio("r_drd", "r_stock"))}; peak RSS (target < 200 MiB): ${(r.r_drd.rss / 1024).toFixed(0)} MiB`);
+console.log(`\nbackup, drd / (a) (target <= 1.5x): ${show(ratio("drd", "a"))}`);
+console.log(`backup, drd / (b) (target <= 0.35x): ${show(ratio("drd", "b"))}`);
+console.log(`backup peak RSS (target < 200 MiB): ${(r.drd.rss / 1024).toFixed(0)} MiB; with the s3 copy: ${(r.s3.rss / 1024).toFixed(0)} MiB`);
+console.log(`what the s3 copy adds to the local-only backup (target: under 20%): ${show(ratio("s3", "drd"), true)}; s3rver itself used ${r.s3.s3cpu.toFixed(1)} CPU-s of the same 2 cores in the fastest run`);
 JS
