@@ -5,6 +5,7 @@ import { pipeline } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import { OperationError } from "../errors.js";
 import { DigestStream } from "../pipeline/digest.js";
+import { WriteBehind } from "./write-behind.js";
 import { assertSafeKey, ObjectNotFoundError, type ObjectInfo, type PutOptions, type PutResult, type Target } from "./target.js";
 
 /**
@@ -47,7 +48,7 @@ export class LocalTarget implements Target {
     try {
       const digest = new DigestStream();
       // flush: the stream fsyncs the file before it closes it.
-      await pipeline(data, digest, file.createWriteStream({ flush: true, highWaterMark: 1 << 20 })).catch((err) => {
+      await pipeline(data, digest, new WriteBehind(file), file.createWriteStream({ flush: true, highWaterMark: 1 << 20 })).catch((err) => {
         throw err?.code && err.syscall ? storageError(this.name, "write", tempPath, err) : err;
       });
       await options.ready?.();
