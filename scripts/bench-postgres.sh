@@ -49,10 +49,19 @@ gpg --batch --passphrase '' --quick-gen-key 'drd bench <bench@example.invalid>' 
 gpg --batch --armor --export bench@example.invalid > "$WORK/public.asc"
 gpg --batch --armor --pinentry-mode loopback --passphrase '' --export-secret-keys bench@example.invalid > "$WORK/secret.asc"
 
-# An S3-protocol server on loopback (s3rver, in its own process) for the local+s3 run.
+# An S3-protocol server on loopback (s3rver, in its own process) for the local+s3 run. Its
+# CompleteMultipartUpload re-reads, re-hashes and rewrites the whole object after the last
+# part while the client waits (a real S3 answers at once): each one's duration is logged.
 S3PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 node --input-type=module -e "
   import S3rver from 's3rver';
+  import FilesystemStore from 's3rver/lib/stores/filesystem.js';
+  import { appendFileSync } from 'node:fs';
+  const complete = FilesystemStore.prototype.putObjectMultipart;
+  FilesystemStore.prototype.putObjectMultipart = async function (...args) {
+    const t0 = Date.now();
+    try { return await complete.apply(this, args); } finally { appendFileSync('$WORK/s3-complete.log', (Date.now() - t0) + '\\n'); }
+  };
   import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   await new S3rver({ port: $S3PORT, address: '127.0.0.1', silent: true, directory: '$WORK/s3' }).run();
@@ -92,14 +101,17 @@ ROUNDS="${ROUNDS:-5}"
 # all commands are interleaved, round after round, so a slow spell of a shared machine
 # hits every command alike; the report takes each command's fastest run and largest RSS.
 s3_cpu() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$S3PID/stat"; }
+# Seconds s3rver spent in CompleteMultipartUpload so far.
+s3_complete() { awk '{ s += $1 } END { printf "%.2f", s / 1000 }' "$WORK/s3-complete.log" 2>/dev/null || echo 0; }
 run_once() {
-  local name=$1 cmd=$2 before out bytes
+  local name=$1 cmd=$2 before out bytes completing
   before=$(s3_cpu)
+  completing=$(s3_complete)
   /usr/bin/time -o "$WORK/time" -f '%e %M' bash -o pipefail -c "$cmd" >/dev/null 2>"$WORK/err" || { echo "$name failed:" >&2; cat "$WORK/err" >&2; exit 1; }
   out=$(tail -1 "$WORK/time")
   bytes=$(du -cb "$WORK/out" "$WORK/backups" 2>/dev/null | tail -1 | cut -f1)
   rm -rf "$WORK/out"/* "$WORK/backups"/* "$WORK/state" "$WORK/s3/drd-bench"/*
-  echo "$name $out $bytes $(awk "BEGIN{print $(s3_cpu) - $before}")"
+  echo "$name $out $bytes $(awk "BEGIN{print $(s3_cpu) - $before}") $(awk "BEGIN{print $(s3_complete) - $completing}")"
 }
 
 pg_dump -Fc -Z0 -d "$URL" > /dev/null   # warm-up: page cache and hint bits
@@ -142,8 +154,8 @@ node - "$results" "$SIZE" <<'JS'
 const [, , text, size] = process.argv;
 const r = {};
 for (const line of text.trim().split("\n")) {
-  const [n, wall, rss, bytes, s3cpu] = line.split(" ");
-  const run = { wall: +wall, rss: +rss, bytes: +bytes, s3cpu: +s3cpu };
+  const [n, wall, rss, bytes, s3cpu, s3complete] = line.split(" ");
+  const run = { wall: +wall, rss: +rss, bytes: +bytes, s3cpu: +s3cpu, s3complete: +(s3complete ?? 0) };
   const best = r[n];
   // The fastest run of each command, with the largest RSS seen in any of its runs.
   r[n] = !best ? { ...run, walls: [run.wall] } : { ...(run.wall < best.wall ? run : best), rss: Math.max(best.rss, run.rss), walls: [...best.walls, run.wall] };
@@ -179,5 +191,5 @@ console.log(`\nrestore, drd / stock (target <= 1.0x): ${show(ratio("r_drd", "r_s
 console.log(`\nbackup, drd / (a) (target <= 1.5x): ${show(ratio("drd", "a"))}`);
 console.log(`backup, drd / (b) (target <= 0.35x): ${show(ratio("drd", "b"))}`);
 console.log(`backup peak RSS (target < 200 MiB): ${(r.drd.rss / 1024).toFixed(0)} MiB; with the s3 copy: ${(r.s3.rss / 1024).toFixed(0)} MiB`);
-console.log(`what the s3 copy adds to the local-only backup (target: under 20%): ${show(ratio("s3", "drd"), true)}; s3rver itself used ${r.s3.s3cpu.toFixed(1)} CPU-s of the same 2 cores in the fastest run`);
+console.log(`what the s3 copy adds to the local-only backup (target: under 20%): ${show(ratio("s3", "drd"), true)}; s3rver itself used ${r.s3.s3cpu.toFixed(1)} CPU-s of the same 2 cores in the fastest run, ${r.s3.s3complete.toFixed(1)} s of it completing the multipart upload after the last part`);
 JS
