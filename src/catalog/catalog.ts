@@ -209,20 +209,23 @@ export class Catalog {
 
   /** What retention needs, without manifests: every backup of a job with its copies' states. */
   retentionView(job: string): { id: string; snapshot_at: number; copies: Pick<CopyRow, "target" | "state" | "written_at">[] }[] {
+    // Rows as arrays: no object per row, which matters at 100,000 backups.
     const rows = this.db
-      .prepare<[string], { id: string; snapshot_at: number; target: string | null; state: CopyState | null; written_at: number | null }>(
+      .prepare<[string], [string, number, string | null, CopyState | null, number | null]>(
         `SELECT b.id, b.snapshot_at, c.target, c.state, c.written_at
            FROM backups b LEFT JOIN copies c ON c.backup_id = b.id
           WHERE b.job = ? ORDER BY b.snapshot_at DESC, b.id DESC`,
       )
+      .raw(true)
       .all(job);
-    const out = new Map<string, { id: string; snapshot_at: number; copies: Pick<CopyRow, "target" | "state" | "written_at">[] }>();
-    for (const r of rows) {
-      let b = out.get(r.id);
-      if (!b) out.set(r.id, (b = { id: r.id, snapshot_at: r.snapshot_at, copies: [] }));
-      if (r.target && r.state) b.copies.push({ target: r.target, state: r.state, written_at: r.written_at });
+    const out: { id: string; snapshot_at: number; copies: Pick<CopyRow, "target" | "state" | "written_at">[] }[] = [];
+    for (const [id, snapshotAt, target, state, writtenAt] of rows) {
+      // Rows of one backup are adjacent (ordered by snapshot, then id).
+      let b = out[out.length - 1];
+      if (!b || b.id !== id) out.push((b = { id, snapshot_at: snapshotAt, copies: [] }));
+      if (target && state) b.copies.push({ target, state, written_at: writtenAt });
     }
-    return [...out.values()];
+    return out;
   }
 
   /** Artifact names of some backups, for deleting their objects. */

@@ -95,6 +95,11 @@ export function planRetention(candidates: readonly RetentionCandidate[], rules: 
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 function partsIn(ms: number, timezone: string) {
+  // The default zone needs no Intl formatting, which costs microseconds per call.
+  if (timezone === "UTC") {
+    const d = new Date(ms);
+    return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours() };
+  }
   let f = formatters.get(timezone);
   if (!f) {
     f = new Intl.DateTimeFormat("en-CA", { timeZone: timezone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit" });

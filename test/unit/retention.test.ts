@@ -94,3 +94,15 @@ describe("calendar buckets", () => {
     expect(bucketOf(Date.parse(iso), granularity, tz)).toBe(bucket);
   });
 });
+
+describe("calendar buckets in UTC", () => {
+  it("the fast path for UTC gives the buckets Intl gives for Etc/UTC, across years, leap days and week 53", () => {
+    const start = Date.parse("2015-12-25T00:00:00Z");
+    for (let i = 0; i < 3000; i++) {
+      const ms = start + i * 3_700_000 * 7; // every ~26 h, drifting through the hours
+      for (const g of ["hourly", "daily", "weekly", "monthly", "yearly"] as const) {
+        expect(bucketOf(ms, g, "UTC")).toBe(bucketOf(ms, g, "Etc/UTC"));
+      }
+    }
+  });
+});
