@@ -32,11 +32,6 @@ export class PieceHasher {
     return this.digests.length;
   }
 
-  /** The digest of the unfinished last piece so far, if it has any bytes. */
-  partial(): Buffer | undefined {
-    return this.filled > 0 ? this.hash.copy().digest() : undefined;
-  }
-
   /** Hashes `chunk`; returns how many pieces it completed. */
   update(chunk: Buffer): number {
     const before = this.digests.length;
@@ -63,11 +58,18 @@ export class PieceHasher {
   }
 }
 
-/** Passes bytes through unchanged while hashing them in pieces. */
+/** Passes bytes through unchanged while counting them and hashing them in pieces. */
 export class PieceDigestStream extends Transform {
-  private readonly hasher = new PieceHasher();
+  private readonly hasher: PieceHasher;
+  bytes = 0;
+
+  constructor(pieceSize = PIECE_SIZE, algorithm = "sha256") {
+    super();
+    this.hasher = new PieceHasher(pieceSize, algorithm);
+  }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
     this.hasher.update(chunk);
     done(null, chunk);
   }
@@ -75,6 +77,11 @@ export class PieceDigestStream extends Transform {
   override _flush(done: TransformCallback): void {
     this.hasher.finish();
     done();
+  }
+
+  /** Each piece's digest, the last (shorter) one included; valid once the stream has finished. */
+  get digests(): Buffer[] {
+    return this.hasher.digests;
   }
 
   /** Valid once the stream has finished. */

@@ -4,7 +4,8 @@ import type { PutObjectCommandInput, S3Client, S3ServiceException, UploadPartCom
 import type { S3TargetConfig } from "../config/schema.js";
 import { OperationError } from "../errors.js";
 import { DigestStream } from "../pipeline/digest.js";
-import { etagVerifies, PartMd5Stream } from "./etag.js";
+import { PieceDigestStream } from "../pipeline/pieces.js";
+import { etagVerifies } from "./etag.js";
 import { assertSafeKey, ObjectNotFoundError, type ObjectInfo, type PutOptions, type PutResult, type Target } from "./target.js";
 
 // drd pins its SDK version; the SDK's advice to upgrade Node would otherwise break one-line errors.
@@ -71,7 +72,8 @@ export class S3Target implements Target {
     const partSize = partSizeFor(options.expectedSize);
     // A fan-out branch carries the primary's bytes: its sha256 comes from there.
     const digest = options.sameBytesAs ? undefined : new DigestStream();
-    const etag = new PartMd5Stream(partSize);
+    // Each part's MD5: what the store computes itself for every part it receives.
+    const etag = new PieceDigestStream(partSize, "md5");
     const body = digest ? data.pipe(digest).pipe(etag) : data.pipe(etag);
     data.once("error", (err) => (digest ?? etag).destroy(err));
     digest?.once("error", (err) => etag.destroy(err));
@@ -108,7 +110,7 @@ export class S3Target implements Target {
       await this.delete([key]).catch(() => undefined);
       throw err;
     }
-    const storeVerified = etagVerifies({ object: storedEtag, parts: partEtags }, etag.digests());
+    const storeVerified = etagVerifies({ object: storedEtag, parts: partEtags }, etag.digests);
     if (digest) return { size: digest.bytes, sha256: digest.hex(), storeVerified };
     const twin = await options.sameBytesAs!;
     if (twin.size !== etag.bytes) throw new OperationError(`target ${this.name}: ${objectKey} got ${etag.bytes} bytes, the primary copy ${twin.size}`);

@@ -48,10 +48,26 @@ async function download(
   signal: AbortSignal,
   onBytes?: (done: number, total: number) => void,
 ): Promise<void> {
-  const pieces = usablePieces(artifact.pieces, artifact.size);
-  const hasher = new PieceHasher(pieces?.size ?? Number.MAX_SAFE_INTEGER);
+  // Without usable pieces (an older manifest) the whole artifact is one piece: nothing is
+  // handed over before its sha256 matched.
+  const recorded = usablePieces(artifact.pieces, artifact.size);
+  const whole = recorded === undefined;
+  const pieces = recorded ?? { size: Math.max(artifact.size, 1), sha256: [artifact.sha256] };
+  const hasher = new PieceHasher(pieces.size);
   const mismatch = (what: string) =>
     new IntegrityError(`${artifact.name} from ${target.name} does not match its record: ${what}; restore refused`);
+  let checked = 0;
+  const checkPieces = () => {
+    for (; checked < hasher.count; checked++) {
+      const hex = hasher.digests[checked]!.toString("hex");
+      if (hex === pieces.sha256[checked]) continue;
+      throw mismatch(
+        whole
+          ? `sha256 ${hex} (${received} bytes), expected ${artifact.sha256} (${artifact.size} bytes)`
+          : `sha256 of piece ${checked + 1} of ${pieces.sha256.length} is ${hex}, expected ${pieces.sha256[checked]}`,
+      );
+    }
+  };
   const file = await open(path, "wx", 0o600);
   let received = 0;
   let written = 0;
@@ -64,7 +80,7 @@ async function download(
     await writeAll(file, held, written);
     written += bytes;
     held = [];
-    if (pieces) gate.advance(Math.min(hasher.count * pieces.size, written));
+    gate.advance(Math.min(checked * pieces.size, written));
   };
   try {
     const source = await target.get(key);
@@ -75,31 +91,22 @@ async function download(
       const bytes = chunk as Buffer;
       if (received + bytes.length > artifact.size) throw mismatch(`more than the ${artifact.size} bytes recorded`);
       received += bytes.length;
-      const checked = hasher.count;
+      const before = checked;
       hasher.update(bytes);
-      for (let i = checked; pieces && i < hasher.count; i++) {
-        const hex = hasher.digests[i]!.toString("hex");
-        if (hex !== pieces.sha256[i]) throw mismatch(`sha256 of piece ${i + 1} of ${pieces.sha256.length} is ${hex}, expected ${pieces.sha256[i]}`);
-      }
+      checkPieces();
       held.push(bytes);
-      if (received - written >= WRITE_SIZE || hasher.count > checked) await flush();
+      if (received - written >= WRITE_SIZE || checked > before) await flush();
       onBytes?.(received, artifact.size);
     }
     await flush();
   } finally {
     await file.close();
   }
-  hasher.finish();
   if (received !== artifact.size) throw mismatch(`${received} bytes, expected ${artifact.size}`);
-  if (pieces) {
-    // Every piece's sha256 matched the manifest, which pins them as it pins the artifact's.
-    const last = hasher.count - 1;
-    const hex = hasher.digests[last]?.toString("hex");
-    if (last >= 0 && hex !== pieces.sha256[last]) throw mismatch(`sha256 of piece ${last + 1} of ${pieces.sha256.length} is ${hex}, expected ${pieces.sha256[last]}`);
-  } else {
-    const sha256 = hasher.digests[0]?.toString("hex") ?? createHash("sha256").digest("hex");
-    if (sha256 !== artifact.sha256) throw mismatch(`sha256 ${sha256} (${received} bytes), expected ${artifact.sha256} (${artifact.size} bytes)`);
-  }
+  hasher.finish();
+  checkPieces();
+  // An empty artifact has no piece to check; its recorded sha256 must be that of nothing.
+  if (received === 0 && artifact.sha256 !== createHash("sha256").digest("hex")) throw mismatch(`0 bytes, expected sha256 ${artifact.sha256}`);
   gate.complete(received);
 }
 
