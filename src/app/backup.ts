@@ -7,7 +7,7 @@ import { MANIFEST_FORMAT, manifestSize, type ArtifactEntry, type Manifest } from
 import { compress, compressionExtension } from "../pipeline/compress.js";
 import { fanOut, type FanOut } from "../pipeline/fan-out.js";
 import { sha256Hex } from "../pipeline/digest.js";
-import { PieceDigestStream } from "../pipeline/pieces.js";
+import { PieceDigestStream, pieceSizeFor } from "../pipeline/pieces.js";
 import { createEncryptor, type Encryptor } from "../pipeline/encrypt.js";
 import { backupFiles } from "../sources/files.js";
 import { backupPostgres } from "../sources/postgres.js";
@@ -205,14 +205,14 @@ function artifactSink(
       };
       const live = secondaries.filter((s) => s.target && !s.error);
       let fan: FanOut | undefined;
-      const pieces = new PieceDigestStream();
+      const expectedSize = previous.get(name);
+      const pieces = new PieceDigestStream(pieceSizeFor(expectedSize));
       const stored = (async () => {
         const payload = encryptor ? await encryptor.encrypt(compression.output) : compression.output;
         // pipeline, not pipe: a failed write destroys the stages upstream too, so nothing waits forever.
         pipeline(payload, pieces, () => undefined);
         fan = fanOut(pieces, live.length);
         const primaryPut = target.put(prefix + name, fan.primary, { ready });
-        const expectedSize = previous.get(name);
         const copies = live.map((s, i) =>
           s.target!.put(prefix + name, fan!.secondaries[i]!.stream, { ready, sameBytesAs: primaryPut, ...(expectedSize ? { expectedSize } : {}) }).then(
             (put) => {
@@ -242,7 +242,7 @@ function artifactSink(
   };
 }
 
-/** Each artifact's size in the job's newest backup: an S3 copy sizes its parts from it. */
+/** Each artifact's size in the job's newest backup: the manifest sizes its pieces from it, an S3 copy its parts. */
 function previousSizes(ctx: AppContext, jobName: string): Map<string, number> {
   const manifest = ctx.catalog.newestManifest(jobName);
   return new Map(manifest ? parseManifest({ manifest }).artifacts.map((a) => [a.name, a.size]) : []);

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { fetchArtifact } from "../../src/app/restore/fetch.js";
 import { IntegrityError } from "../../src/errors.js";
 import type { ArtifactEntry } from "../../src/manifest.js";
-import { PieceHasher, usablePieces } from "../../src/pipeline/pieces.js";
+import { PieceHasher, pieceSizeFor, usablePieces } from "../../src/pipeline/pieces.js";
 import { LocalTarget } from "../../src/targets/local.js";
 
 const MiB = 1 << 20;
@@ -34,6 +34,22 @@ describe("PieceHasher", () => {
     }
     hasher.finish();
     expect(hasher.hashes).toEqual(piecesOf(data, MiB));
+  });
+});
+
+describe("pieceSizeFor", () => {
+  const GiB = 1 << 30;
+  it.each([
+    ["a first backup (size unknown)", undefined, 16 * MiB],
+    ["a small artifact", 300 * MiB, 16 * MiB],
+    ["16 GiB: 1024 pieces of 16 MiB", 16 * GiB, 16 * MiB],
+    ["just over 16 GiB", 16 * GiB + 1, 32 * MiB],
+    ["1 TiB", 1024 * GiB, 1024 * MiB],
+  ])("%s -> %d bytes per piece", (_name, expected, size) => {
+    expect(pieceSizeFor(expected)).toBe(size);
+    // The first piece, what loading waits for, stays small for what most restores move,
+    // and a manifest never holds much more than 1024 piece hashes.
+    expect(Math.ceil((expected ?? 0) / size)).toBeLessThanOrEqual(1024);
   });
 });
 
