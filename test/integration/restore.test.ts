@@ -30,7 +30,7 @@ describe("drctl restore", () => {
     const other = await GpgHome.create();
     await other.exportSecret(ws.path("wrong-secret.asc"));
     await other.remove();
-    await freshDatabase(cluster, "rsrc", "CREATE TABLE hosts AS SELECT g AS id, md5(g::text) AS name FROM generate_series(1, 3000) g; CREATE TABLE empty_t (x int)");
+    await freshDatabase(cluster, "rsrc", "CREATE TABLE hosts AS SELECT g AS id, md5(g::text) AS name FROM generate_series(1, 3000) g; CREATE INDEX hosts_name ON hosts (name); CREATE TABLE empty_t (x int)");
     await writeLocalAndS3Config(ws, port, "restore", {
       database: { type: "postgres", connection: pgUrl("rsrc"), encrypt: { recipients: [ws.path("public.asc")] }, ...BOTH_TARGETS },
       config: { type: "files", paths: [src], ...BOTH_TARGETS },
@@ -67,6 +67,29 @@ describe("drctl restore", () => {
     expect(run.exitCode).toBe(0);
     expect(JSON.parse(run.stdout).checked).toBe("2 table(s) have the row counts recorded at backup time");
     expect(await psql(cluster, db, "SELECT count(*) FROM hosts")).toBe("3000");
+  });
+
+  it("restores with --jobs 2: pg_restore in parallel from a plain dump in state_dir, which it removes", async () => {
+    const db = "restored_jobs";
+    await psql(cluster, "postgres", `DROP DATABASE IF EXISTS ${db}`);
+    const run = await ws.drctl(["restore", "database", "--from", "offsite", "--to-db", db, "--jobs", "2", "--key", ws.path("secret.asc"), "--json"]);
+    expect(problems(run.stderr)).toBe("");
+    expect(run.exitCode).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ destination: { database: db, jobs: 2 }, checked: "2 table(s) have the row counts recorded at backup time" });
+    expect(await psql(cluster, db, "SELECT count(*) FROM hosts")).toBe("3000");
+    expect(await psql(cluster, db, "SELECT indexname FROM pg_indexes WHERE tablename = 'hosts'")).toBe("hosts_name");
+    expect(readdirSync(ws.stateDir).filter((e) => e.startsWith("restore-"))).toEqual([]);
+  });
+
+  it.each([
+    ["0 sessions", ["database", "--to-db", "restored_never", "--jobs", "0"], /--jobs must be a whole number from 1 to 64/],
+    ["not a number", ["database", "--to-db", "restored_never", "--jobs", "two"], /--jobs must be a whole number from 1 to 64/],
+    ["a files job", ["config", "--to-dir", "/nonexistent/never", "--jobs", "2"], /--jobs is for database restores/],
+  ])("refuses --jobs with %s: exit 2, nothing created", async (_name, args, message) => {
+    const run = await ws.drctl(["restore", ...args, "--key", ws.path("secret.asc")]);
+    expect(problems(run.stderr)).toMatch(message);
+    expect(run.exitCode).toBe(2);
+    expect(await psql(cluster, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'restored_never'")).toBe("0");
   });
 
   it("refuses an existing non-empty database without --clean, and replaces it with --clean", async () => {

@@ -1,8 +1,10 @@
+import { createWriteStream } from "node:fs";
+import { statfs } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { execa, type Result } from "execa";
 import type { PostgresJobConfig } from "../../config/schema.js";
 import { IntegrityError, OperationError, UsageError } from "../../errors.js";
-import type { DatabaseDetails, TableCount } from "../../manifest.js";
+import type { ArtifactEntry, DatabaseDetails, Manifest, TableCount } from "../../manifest.js";
 import type { Compression } from "../../pipeline/compress.js";
 import { hasPipeFd } from "../../pipeline/pipe-fd.js";
 import { PgConnection } from "../../sources/pg-connection.js";
@@ -39,15 +41,51 @@ export async function prepareDatabase(job: PostgresJobConfig, name: string, clea
   return { conn, name, created: false };
 }
 
-/** pg_restore from a custom-format stream; stops at the first error. */
-export async function pgRestore(target: DatabaseTarget, dump: Compression, clean: boolean, noOwner: boolean, signal: AbortSignal): Promise<void> {
+/**
+ * What pg_restore reads: the plain dump as a stream (one process, loading while the backup
+ * still downloads), or as a file, which lets pg_restore load tables and build indexes in
+ * `jobs` parallel sessions (a custom-format dump must be seekable for that).
+ */
+export type DumpFile = { file: string; jobs: number };
+export type DumpInput = { stream: Compression } | DumpFile;
+
+/** pg_restore into `target`; stops at the first error. */
+export async function pgRestore(target: DatabaseTarget, dump: DumpInput, clean: boolean, noOwner: boolean, signal: AbortSignal): Promise<void> {
   const args = ["--no-password", "--exit-on-error", `--dbname=${target.conn.urlFor(target.name)}`];
   if (clean) args.push("--clean", "--if-exists");
   if (noOwner) args.push("--no-owner", "--no-acl");
-  const result = await feedTool("pg_restore", args, target, dump, signal);
+  const result =
+    "stream" in dump
+      ? await feedTool("pg_restore", args, target, dump.stream, signal)
+      : await execa("pg_restore", [...args, `--jobs=${dump.jobs}`, dump.file], { stdin: "ignore", stdout: "ignore", env: target.conn.toolEnv(), cancelSignal: signal, reject: false });
   if (result.exitCode !== 0) {
     const stderr = target.conn.mask(String(result.stderr ?? "")).trim().slice(-2000).replace(/\s*\n\s*/g, " | ");
     throw new OperationError(`pg_restore ${result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`}: ${stderr}`);
+  }
+}
+
+/** Writes the decompressed dump to `path` (for pg_restore --jobs); a decompression or decryption failure is the error. */
+export async function writePlainDump(plain: Compression, path: string): Promise<void> {
+  const [written, produced] = await Promise.allSettled([pipeline(plain.output, createWriteStream(path, { flags: "wx", mode: 0o600 })), plain.done]);
+  if (produced.status === "rejected") throw produced.reason;
+  if (written.status === "rejected") throw new OperationError(`cannot write the plain dump for pg_restore --jobs to ${path}: ${(written.reason as NodeJS.ErrnoException).code ?? written.reason}`);
+}
+
+/**
+ * pg_restore --jobs reads a plain dump from the work directory, beside the downloaded
+ * artifact. The database's size at backup time stands in for the dump's size (a dump holds
+ * no indexes, so it is usually smaller): refusing up front beats a full disk mid-restore.
+ */
+export async function assertRoomForPlainDump(work: string, manifest: Extract<Manifest, { kind: "postgres" }>, artifact: ArtifactEntry): Promise<void> {
+  const database = manifest.postgres.databases.find((d) => d.name === artifact.database);
+  const needed = (database?.size_bytes ?? 0) + artifact.size;
+  const fs = await statfs(work);
+  const free = fs.bavail * fs.bsize;
+  if (free < needed) {
+    const mib = (n: number) => `${Math.ceil(n / 2 ** 20)} MiB`;
+    throw new OperationError(
+      `--jobs writes the plain dump beside the download in ${work.replace(/\/[^/]*$/, "")}: about ${mib(needed)} needed (the database was ${mib(database?.size_bytes ?? 0)}), ${mib(free)} free; restore without --jobs (it streams), or free space`,
+    );
   }
 }
 

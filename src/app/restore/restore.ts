@@ -13,7 +13,7 @@ import { backupView, listBackups } from "../list.js";
 import { readTargetManifests, rowFromManifest } from "../manifests.js";
 import { extractSafely } from "./extract.js";
 import { fetchArtifact, type Fetched } from "./fetch.js";
-import { checkRowCounts, dropDatabase, pgRestore, prepareDatabase, restoreGlobals, type DatabaseTarget } from "./postgres.js";
+import { assertRoomForPlainDump, checkRowCounts, dropDatabase, pgRestore, prepareDatabase, restoreGlobals, writePlainDump, type DatabaseTarget, type DumpFile } from "./postgres.js";
 import { selectBackup, selectCopy } from "./select.js";
 
 export interface RestoreRequest {
@@ -29,6 +29,8 @@ export interface RestoreRequest {
   clean?: boolean;
   withGlobals?: boolean;
   noOwner?: boolean;
+  /** postgres: pg_restore sessions; above 1 the plain dump is written to the work directory first (pg_restore --jobs needs a file). */
+  jobs?: number;
   dryRun?: boolean;
   /** postgres: the server to restore to, when not the job's own (drills' scratch server). */
   connection?: string;
@@ -47,7 +49,7 @@ export interface RestoreOutcome {
   snapshot_at: string;
   from: string;
   location: string;
-  destination: { database: string } | { directory: string };
+  destination: { database: string; jobs: number } | { directory: string };
   dry_run: boolean;
   /**
    * Milliseconds per phase: download (with the sha256 checks), decrypt (first to last
@@ -58,6 +60,9 @@ export interface RestoreOutcome {
   phases: { download: number; decrypt: number; restore: number; check: number };
   checked: string;
 }
+
+/** pg_restore --jobs: more sessions than this only queue on the server's locks and cores. */
+const MAX_JOBS = 64;
 
 /**
  * Brings a backup back: picks it, downloads each artifact and checks each piece's sha256
@@ -93,8 +98,11 @@ export async function restore(ctx: AppContext, req: RestoreRequest, signal: Abor
   };
   if (job.type === "postgres") {
     if (!req.toDb) throw new UsageError("give --to-db NAME: drd restores into a database you name and never touches the live one by default");
-    outcome.destination = { database: req.toDb };
+    const jobs = req.jobs ?? 1;
+    if (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS) throw new UsageError(`--jobs must be a whole number from 1 to ${MAX_JOBS}`);
+    outcome.destination = { database: req.toDb, jobs };
   } else {
+    if (req.jobs !== undefined) throw new UsageError("--jobs is for database restores: a files backup is extracted as one stream");
     if (!req.toDir) throw new UsageError("give --to-dir DIR (a new or empty directory)");
     outcome.destination = { directory: req.toDir };
     await assertEmptyDir(req.toDir);
@@ -184,12 +192,15 @@ async function restorePostgres(
   const globals = req.withGlobals ? manifest.artifacts.find((a) => a.role === "globals") : undefined;
   if (req.withGlobals && !globals) throw new UsageError(`backup ${manifest.id} has no globals (the job sets globals: false)`);
 
+  const jobs = req.jobs ?? 1;
+  if (jobs > 1) await assertRoomForPlainDump(work, manifest, artifact);
   // Downloads start at once; the database is prepared meanwhile.
   const fetchedGlobals = globals ? timedFetch(target, prefix, globals, work, outcome, req.onProgress) : undefined;
   const fetchedDump = timedFetch(target, prefix, artifact, work, outcome, req.onProgress);
   const fetches = [fetchedDump, ...(fetchedGlobals ? [fetchedGlobals] : [])];
   try {
-    await loadDatabase(job, req, manifest, artifact, fetchedDump, fetchedGlobals, decryptor, outcome, signal);
+    const dump = jobs > 1 ? { file: join(work, "plain.dump"), jobs } : undefined;
+    await loadDatabase(job, req, manifest, artifact, fetchedDump, fetchedGlobals, decryptor, dump, outcome, signal);
   } catch (err) {
     // Nothing may go on writing into the work directory once the restore gave up.
     for (const f of fetches) f.cancel(err as Error);
@@ -206,6 +217,7 @@ async function loadDatabase(
   fetchedDump: Fetched,
   fetchedGlobals: Fetched | undefined,
   decryptor: Decryptor | undefined,
+  dumpFile: DumpFile | undefined,
   outcome: RestoreOutcome,
   signal: AbortSignal,
 ): Promise<void> {
@@ -215,7 +227,13 @@ async function loadDatabase(
   try {
     let t = Date.now();
     if (fetchedGlobals) await loadChecked(fetchedGlobals, (plain) => restoreGlobals(db, plain, signal), manifest, decryptor, outcome, signal);
-    await loadChecked(fetchedDump, (plain) => pgRestore(db, plain, req.clean ?? false, req.noOwner ?? false, signal), manifest, decryptor, outcome, signal);
+    const load = async (plain: Compression) => {
+      if (!dumpFile) return pgRestore(db, { stream: plain }, req.clean ?? false, req.noOwner ?? false, signal);
+      // Every byte of the file was checked on the way in: the stream ends only after the last piece matched.
+      await writePlainDump(plain, dumpFile.file);
+      return pgRestore(db, dumpFile, req.clean ?? false, req.noOwner ?? false, signal);
+    };
+    await loadChecked(fetchedDump, load, manifest, decryptor, outcome, signal);
     outcome.phases.restore = Date.now() - t;
     req.onProgress?.({ phase: "check", artifact: artifact.name });
     t = Date.now();

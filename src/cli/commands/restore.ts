@@ -17,6 +17,7 @@ export interface RestoreFlags {
   clean?: boolean;
   withGlobals?: boolean;
   noOwner?: boolean;
+  jobs?: string;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -40,6 +41,7 @@ export async function restoreCommand(ctx: AppContext, io: Output, job: string, f
   set("clean", flags.clean);
   set("withGlobals", flags.withGlobals);
   set("noOwner", flags.noOwner);
+  set("jobs", flags.jobs === undefined ? undefined : /^\d+$/.test(flags.jobs) ? Number(flags.jobs) : NaN);
   set("dryRun", flags.dryRun);
   // Progress goes to stderr; --json keeps stdout for the result alone.
   const progress = flags.dryRun ? undefined : restoreProgress(io);
@@ -54,7 +56,8 @@ export async function restoreCommand(ctx: AppContext, io: Output, job: string, f
     io.out(json(outcome));
     return 0;
   }
-  const to = "database" in outcome.destination ? `database ${outcome.destination.database}` : outcome.destination.directory;
+  const d = outcome.destination;
+  const to = "database" in d ? `database ${d.database}${d.jobs > 1 ? ` (pg_restore --jobs ${d.jobs})` : ""}` : d.directory;
   if (outcome.dry_run) {
     io.out(`would restore ${outcome.backup_id} (${outcome.snapshot_at}) from ${outcome.from} (${outcome.location}) into ${to}`);
     return 0;
