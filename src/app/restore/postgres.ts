@@ -1,5 +1,6 @@
 import { createWriteStream } from "node:fs";
 import { statfs } from "node:fs/promises";
+import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { execa, type Result } from "execa";
 import type { PostgresJobConfig } from "../../config/schema.js";
@@ -55,9 +56,7 @@ export async function pgRestore(target: DatabaseTarget, dump: DumpInput, clean: 
   if (clean) args.push("--clean", "--if-exists");
   if (noOwner) args.push("--no-owner", "--no-acl");
   const result =
-    "stream" in dump
-      ? await feedTool("pg_restore", args, target, dump.stream, signal)
-      : await execa("pg_restore", [...args, `--jobs=${dump.jobs}`, dump.file], { stdin: "ignore", stdout: "ignore", env: target.conn.toolEnv(), cancelSignal: signal, reject: false });
+    "stream" in dump ? await feedTool("pg_restore", args, target, dump.stream, signal) : await feedTool("pg_restore", [...args, `--jobs=${dump.jobs}`, dump.file], target, undefined, signal);
   if (result.exitCode !== 0) {
     const stderr = target.conn.mask(String(result.stderr ?? "")).trim().slice(-2000).replace(/\s*\n\s*/g, " | ");
     throw new OperationError(`pg_restore ${result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`}: ${stderr}`);
@@ -84,7 +83,7 @@ export async function assertRoomForPlainDump(work: string, manifest: Extract<Man
   if (free < needed) {
     const mib = (n: number) => `${Math.ceil(n / 2 ** 20)} MiB`;
     throw new OperationError(
-      `--jobs writes the plain dump beside the download in ${work.replace(/\/[^/]*$/, "")}: about ${mib(needed)} needed (the database was ${mib(database?.size_bytes ?? 0)}), ${mib(free)} free; restore without --jobs (it streams), or free space`,
+      `--jobs writes the plain dump beside the download in ${dirname(work)}: about ${mib(needed)} needed (the database was ${mib(database?.size_bytes ?? 0)}), ${mib(free)} free; restore without --jobs (it streams), or free space`,
     );
   }
 }
@@ -97,21 +96,22 @@ export async function restoreGlobals(target: DatabaseTarget, sql: Compression, s
 }
 
 /**
- * Runs a PostgreSQL tool with `input` on its stdin: zstd's pipe is handed over as is, so
- * the plain dump goes from zstd to pg_restore without passing through this process.
- * Resolves with the tool's result once the input was fully produced; a failed input
- * (a decryption or decompression error) rejects even when the tool exited 0, because
- * the tool then saw a truncated stream.
+ * Runs a PostgreSQL tool with `input` on its stdin (or nothing, when the tool reads a
+ * file): zstd's pipe is handed over as is, so the plain dump goes from zstd to pg_restore
+ * without passing through this process. Resolves with the tool's result once the input
+ * was fully produced; a failed input (a decryption or decompression error) rejects even
+ * when the tool exited 0, because the tool then saw a truncated stream.
  */
-async function feedTool(tool: string, args: string[], target: DatabaseTarget, input: Compression, signal: AbortSignal): Promise<Result> {
-  const direct = hasPipeFd(input.output);
+async function feedTool(tool: string, args: string[], target: DatabaseTarget, input: Compression | undefined, signal: AbortSignal): Promise<Result> {
+  const direct = input !== undefined && hasPipeFd(input.output);
   const proc = execa(tool, args, {
-    stdin: direct ? input.output : "pipe",
+    stdin: input === undefined ? "ignore" : direct ? input.output : "pipe",
     buffer: { stdout: false, stderr: true },
     env: target.conn.toolEnv(),
     cancelSignal: signal,
     reject: false,
   });
+  if (!input) return proc;
   // The tool holds its own copy of the pipe; ours must close so zstd sees it break if the tool dies.
   if (direct) input.output.destroy();
   const feeding = direct ? Promise.resolve() : pipeline(input.output, proc.stdin!);
