@@ -4,8 +4,10 @@
 #   (a) pg_dump -Fc -Z0 > /dev/null        the limit: pg_dump's own speed
 #   (b) pg_dump -Fc | gpg --encrypt        the shell pipeline with built-in compression
 #   (c) pg_dump | gzip                     the seed script's database line
-# Restore: `drctl restore --from offsite` (s3rver on loopback) beside the same steps with stock
-#   tools: download the object, gpg --decrypt, zstd -d | pg_restore into a new database.
+# Restore: `drctl restore --from offsite` (s3rver on loopback), with one session and with
+#   --jobs 2, beside the same steps with stock tools: download the object, gpg --decrypt,
+#   zstd -d | pg_restore into a new database; and the stock parallel way, zstd -d to a file
+#   and pg_restore -j 2 (it needs a seekable file).
 # Reports wall time (ROUNDS interleaved runs, default 5: the fastest and every one), peak RSS
 # (largest single process, GNU time, the largest of any run) and ratios drd/baseline read
 # two ways: between the fastest runs, and within each round (median of the rounds).
@@ -147,6 +149,8 @@ $(
     echo "restore round $round of $ROUNDS" >&2
     restore_once "r_drd" "bin/drctl.js --config $WORK/drd-s3.yaml restore bench --from offsite --backup $BID --to-db @DB@ --key $WORK/secret.asc"
     restore_once "r_stock" "curl -sf -o $WORK/out/dump.zst.gpg '$OBJ' && gpg --batch --decrypt $WORK/out/dump.zst.gpg > $WORK/out/dump.zst && psql -XAtq -d postgresql://postgres@127.0.0.1:$PORT/postgres -c 'CREATE DATABASE @DB@' && zstd -dc $WORK/out/dump.zst | pg_restore -d postgresql://postgres@127.0.0.1:$PORT/@DB@"
+    restore_once "r_drd_j2" "bin/drctl.js --config $WORK/drd-s3.yaml restore bench --from offsite --backup $BID --to-db @DB@ --key $WORK/secret.asc --jobs 2"
+    restore_once "r_stock_j2" "curl -sf -o $WORK/out/dump.zst.gpg '$OBJ' && gpg --batch --decrypt $WORK/out/dump.zst.gpg > $WORK/out/dump.zst && psql -XAtq -d postgresql://postgres@127.0.0.1:$PORT/postgres -c 'CREATE DATABASE @DB@' && zstd -dq $WORK/out/dump.zst -o $WORK/out/dump && pg_restore -j 2 -d postgresql://postgres@127.0.0.1:$PORT/@DB@ $WORK/out/dump"
   done
 )"
 
@@ -173,6 +177,8 @@ console.log("\n| restore from s3 | wall s (best) | every run | peak RSS MiB | dr
 console.log("|---|---:|---|---:|---:|");
 console.log(`| drctl restore --from offsite (download + sha256 per piece, decrypt, pg_restore, row counts) | ${r.r_drd.wall.toFixed(1)} | ${all("r_drd")} | ${(r.r_drd.rss / 1024).toFixed(0)} | - |`);
 console.log(`| stock: curl, gpg --decrypt, zstd -d \\| pg_restore | ${r.r_stock.wall.toFixed(1)} | ${all("r_stock")} | ${(r.r_stock.rss / 1024).toFixed(0)} | ${(r.r_drd.wall / r.r_stock.wall).toFixed(2)}x |`);
+console.log(`| drctl restore --from offsite --jobs 2 (rows divided between two sessions) | ${r.r_drd_j2.wall.toFixed(1)} | ${all("r_drd_j2")} | ${(r.r_drd_j2.rss / 1024).toFixed(0)} | - |`);
+console.log(`| stock, parallel: curl, gpg --decrypt, zstd -d to a file, pg_restore -j 2 | ${r.r_stock_j2.wall.toFixed(1)} | ${all("r_stock_j2")} | ${(r.r_stock_j2.rss / 1024).toFixed(0)} | ${(r.r_drd_j2.wall / r.r_stock_j2.wall).toFixed(2)}x (--jobs 2) |`);
 // Two readings of each ratio: the fastest runs of the two commands, and the ratio within
 // each round (runs minutes apart, so closer in time), of which the median is given.
 const median = (xs) => {
@@ -188,6 +194,7 @@ const show = (q, pct = false) => {
   return `${f(q.best)} (best runs); per round ${q.rounds.map(f).join(", ")}, median ${f(q.median)}`;
 };
 console.log(`\nrestore, drd / stock (target <= 1.0x): ${show(ratio("r_drd", "r_stock"))}; peak RSS (target < 200 MiB): ${(r.r_drd.rss / 1024).toFixed(0)} MiB`);
+console.log(`restore, drd --jobs 2 / stock: ${show(ratio("r_drd_j2", "r_stock"))}; / stock pg_restore -j 2: ${show(ratio("r_drd_j2", "r_stock_j2"))}; peak RSS ${(r.r_drd_j2.rss / 1024).toFixed(0)} MiB`);
 console.log(`\nbackup, drd / (a) (target <= 1.5x): ${show(ratio("drd", "a"))}`);
 console.log(`backup, drd / (b) (target <= 0.35x): ${show(ratio("drd", "b"))}`);
 console.log(`backup peak RSS (target < 200 MiB): ${(r.drd.rss / 1024).toFixed(0)} MiB; with the s3 copy: ${(r.s3.rss / 1024).toFixed(0)} MiB`);

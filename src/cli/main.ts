@@ -96,7 +96,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--clean", "postgres: replace the contents of an existing database")
     .option("--with-globals", "postgres: restore roles and tablespaces first")
     .option("--no-owner", "postgres: do not restore owners and privileges")
-    .option("--jobs <n>", "postgres: pg_restore sessions in parallel (writes the plain dump to state_dir first)")
+    .option("--jobs <n>", "postgres: load in N sessions, every table's rows divided among them (default 1)")
     .option("--dry-run", "print the plan, change nothing")
     .option("--json", "print JSON")
     .action(async (job: string, flags: RestoreFlags & { owner?: boolean }) =>

@@ -69,7 +69,7 @@ describe("drctl restore", () => {
     expect(await psql(cluster, db, "SELECT count(*) FROM hosts")).toBe("3000");
   });
 
-  it("restores with --jobs 2: pg_restore in parallel from a plain dump in state_dir, which it removes", async () => {
+  it("restores with --jobs 2 from s3: rows, then the index, and nothing left in state_dir", async () => {
     const db = "restored_jobs";
     await psql(cluster, "postgres", `DROP DATABASE IF EXISTS ${db}`);
     const run = await ws.drctl(["restore", "database", "--from", "offsite", "--to-db", db, "--jobs", "2", "--key", ws.path("secret.asc"), "--json"]);

@@ -1,14 +1,14 @@
-import { createWriteStream } from "node:fs";
-import { statfs } from "node:fs/promises";
-import { dirname } from "node:path";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { execa, type Result } from "execa";
 import type { PostgresJobConfig } from "../../config/schema.js";
 import { IntegrityError, OperationError, UsageError } from "../../errors.js";
-import type { ArtifactEntry, DatabaseDetails, Manifest, TableCount } from "../../manifest.js";
+import type { DatabaseDetails, TableCount } from "../../manifest.js";
 import type { Compression } from "../../pipeline/compress.js";
 import { hasPipeFd } from "../../pipeline/pipe-fd.js";
 import { PgConnection } from "../../sources/pg-connection.js";
+import { restoreScriptParts } from "./restore-script.js";
+import { loadInSessions } from "./session-load.js";
 
 export interface DatabaseTarget {
   conn: PgConnection;
@@ -42,49 +42,37 @@ export async function prepareDatabase(job: PostgresJobConfig, name: string, clea
   return { conn, name, created: false };
 }
 
-/**
- * What pg_restore reads: the plain dump as a stream (one process, loading while the backup
- * still downloads), or as a file, which lets pg_restore load tables and build indexes in
- * `jobs` parallel sessions (a custom-format dump must be seekable for that).
- */
-export type DumpFile = { file: string; jobs: number };
-export type DumpInput = { stream: Compression } | DumpFile;
+export interface LoadOptions {
+  clean: boolean;
+  noOwner: boolean;
+  /** Sessions loading the database: 1 is pg_restore's own; more run pg_restore's script in that many. */
+  jobs: number;
+}
 
-/** pg_restore into `target`; stops at the first error. */
-export async function pgRestore(target: DatabaseTarget, dump: DumpInput, clean: boolean, noOwner: boolean, signal: AbortSignal): Promise<void> {
-  const args = ["--no-password", "--exit-on-error", `--dbname=${target.conn.urlFor(target.name)}`];
-  if (clean) args.push("--clean", "--if-exists");
-  if (noOwner) args.push("--no-owner", "--no-acl");
-  const result =
-    "stream" in dump ? await feedTool("pg_restore", args, target, dump.stream, signal) : await feedTool("pg_restore", [...args, `--jobs=${dump.jobs}`, dump.file], target, undefined, signal);
+/**
+ * pg_restore into `target` from the plain dump stream; stops at the first error. With one
+ * job pg_restore loads it itself. With more, pg_restore writes its script and drd runs it
+ * (session-load.ts): pg_restore --jobs would need the dump as a file on disk and still
+ * loads each table in one session, while this divides every table's rows among the jobs.
+ */
+export async function pgRestore(target: DatabaseTarget, plain: Compression, options: LoadOptions, signal: AbortSignal): Promise<void> {
+  const args = ["--no-password", "--exit-on-error"];
+  if (options.clean) args.push("--clean", "--if-exists");
+  if (options.noOwner) args.push("--no-owner", "--no-acl");
+  let result: Result;
+  if (options.jobs === 1) {
+    result = await feedTool("pg_restore", [...args, `--dbname=${target.conn.urlFor(target.name)}`], target, plain, signal);
+  } else {
+    const sessions = await Promise.all(Array.from({ length: options.jobs }, () => target.conn.client(target.name)));
+    try {
+      result = await feedTool("pg_restore", [...args, "--file=-"], target, plain, signal, (script) => loadInSessions(restoreScriptParts(script), sessions));
+    } finally {
+      await Promise.allSettled(sessions.map((s) => s.end()));
+    }
+  }
   if (result.exitCode !== 0) {
     const stderr = target.conn.mask(String(result.stderr ?? "")).trim().slice(-2000).replace(/\s*\n\s*/g, " | ");
     throw new OperationError(`pg_restore ${result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`}: ${stderr}`);
-  }
-}
-
-/** Writes the decompressed dump to `path` (for pg_restore --jobs); a decompression or decryption failure is the error. */
-export async function writePlainDump(plain: Compression, path: string): Promise<void> {
-  const [written, produced] = await Promise.allSettled([pipeline(plain.output, createWriteStream(path, { flags: "wx", mode: 0o600 })), plain.done]);
-  if (produced.status === "rejected") throw produced.reason;
-  if (written.status === "rejected") throw new OperationError(`cannot write the plain dump for pg_restore --jobs to ${path}: ${(written.reason as NodeJS.ErrnoException).code ?? written.reason}`);
-}
-
-/**
- * pg_restore --jobs reads a plain dump from the work directory, beside the downloaded
- * artifact. The database's size at backup time stands in for the dump's size (a dump holds
- * no indexes, so it is usually smaller): refusing up front beats a full disk mid-restore.
- */
-export async function assertRoomForPlainDump(work: string, manifest: Extract<Manifest, { kind: "postgres" }>, artifact: ArtifactEntry): Promise<void> {
-  const database = manifest.postgres.databases.find((d) => d.name === artifact.database);
-  const needed = (database?.size_bytes ?? 0) + artifact.size;
-  const fs = await statfs(work);
-  const free = fs.bavail * fs.bsize;
-  if (free < needed) {
-    const mib = (n: number) => `${Math.ceil(n / 2 ** 20)} MiB`;
-    throw new OperationError(
-      `--jobs writes the plain dump beside the download in ${dirname(work)}: about ${mib(needed)} needed (the database was ${mib(database?.size_bytes ?? 0)}), ${mib(free)} free; restore without --jobs (it streams), or free space`,
-    );
   }
 }
 
@@ -96,28 +84,40 @@ export async function restoreGlobals(target: DatabaseTarget, sql: Compression, s
 }
 
 /**
- * Runs a PostgreSQL tool with `input` on its stdin (or nothing, when the tool reads a
- * file): zstd's pipe is handed over as is, so the plain dump goes from zstd to pg_restore
- * without passing through this process. Resolves with the tool's result once the input
- * was fully produced; a failed input (a decryption or decompression error) rejects even
- * when the tool exited 0, because the tool then saw a truncated stream.
+ * Runs a PostgreSQL tool with `input` on its stdin: zstd's pipe is handed over as is, so
+ * the plain dump goes from zstd to the tool without passing through this process. With
+ * `consume`, the tool's stdout goes there, and a consumer that fails stops the tool.
+ * Resolves with the tool's result once the input was fully produced; a failed input (a
+ * decryption or decompression error) rejects even when the tool exited 0, because the
+ * tool then saw a truncated stream.
  */
-async function feedTool(tool: string, args: string[], target: DatabaseTarget, input: Compression | undefined, signal: AbortSignal): Promise<Result> {
-  const direct = input !== undefined && hasPipeFd(input.output);
+async function feedTool(tool: string, args: string[], target: DatabaseTarget, input: Compression, signal: AbortSignal, consume?: (stdout: Readable) => Promise<void>): Promise<Result> {
+  const direct = hasPipeFd(input.output);
   const proc = execa(tool, args, {
-    stdin: input === undefined ? "ignore" : direct ? input.output : "pipe",
+    stdin: direct ? input.output : "pipe",
     buffer: { stdout: false, stderr: true },
     env: target.conn.toolEnv(),
     cancelSignal: signal,
     reject: false,
   });
-  if (!input) return proc;
   // The tool holds its own copy of the pipe; ours must close so zstd sees it break if the tool dies.
   if (direct) input.output.destroy();
   const feeding = direct ? Promise.resolve() : pipeline(input.output, proc.stdin!);
-  const [fed, produced, result] = await Promise.all([feeding.then(noError, asError), input.done.then(noError, asError), proc]);
-  // A corrupt stream is the cause whatever the tool made of it.
+  let stopped = false;
+  const consuming = consume?.(proc.stdout!).catch((err: unknown) => {
+    stopped = proc.kill();
+    throw err;
+  });
+  const [fed, produced, result, consumed] = await Promise.all([
+    feeding.then(noError, asError),
+    input.done.then(noError, asError),
+    proc,
+    consuming?.then(noError, asError),
+  ]);
+  // A corrupt stream is the cause whatever the tool made of it; then the tool's own failure.
   if (produced instanceof IntegrityError) throw produced;
+  if (result.exitCode !== 0 && !stopped) return result;
+  if (consumed) throw consumed;
   if (result.exitCode === 0 && (produced ?? fed)) throw produced ?? fed;
   return result;
 }

@@ -13,7 +13,7 @@ import { backupView, listBackups } from "../list.js";
 import { readTargetManifests, rowFromManifest } from "../manifests.js";
 import { extractSafely } from "./extract.js";
 import { fetchArtifact, type Fetched } from "./fetch.js";
-import { assertRoomForPlainDump, checkRowCounts, dropDatabase, pgRestore, prepareDatabase, restoreGlobals, writePlainDump, type DatabaseTarget, type DumpFile } from "./postgres.js";
+import { checkRowCounts, dropDatabase, pgRestore, prepareDatabase, restoreGlobals, type DatabaseTarget } from "./postgres.js";
 import { selectBackup, selectCopy } from "./select.js";
 
 export interface RestoreRequest {
@@ -29,7 +29,7 @@ export interface RestoreRequest {
   clean?: boolean;
   withGlobals?: boolean;
   noOwner?: boolean;
-  /** postgres: pg_restore sessions; above 1 the plain dump is written to the work directory first (pg_restore --jobs needs a file). */
+  /** postgres: sessions loading the database; above 1, every table's rows are divided among them. */
   jobs?: number;
   dryRun?: boolean;
   /** postgres: the server to restore to, when not the job's own (drills' scratch server). */
@@ -61,7 +61,7 @@ export interface RestoreOutcome {
   checked: string;
 }
 
-/** pg_restore --jobs: more sessions than this only queue on the server's locks and cores. */
+/** More sessions than this only queue on the server's locks and cores. */
 const MAX_JOBS = 64;
 
 /**
@@ -192,15 +192,12 @@ async function restorePostgres(
   const globals = req.withGlobals ? manifest.artifacts.find((a) => a.role === "globals") : undefined;
   if (req.withGlobals && !globals) throw new UsageError(`backup ${manifest.id} has no globals (the job sets globals: false)`);
 
-  const jobs = req.jobs ?? 1;
-  if (jobs > 1) await assertRoomForPlainDump(work, manifest, artifact);
   // Downloads start at once; the database is prepared meanwhile.
   const fetchedGlobals = globals ? timedFetch(target, prefix, globals, work, outcome, req.onProgress) : undefined;
   const fetchedDump = timedFetch(target, prefix, artifact, work, outcome, req.onProgress);
   const fetches = [fetchedDump, ...(fetchedGlobals ? [fetchedGlobals] : [])];
   try {
-    const dump = jobs > 1 ? { file: join(work, "plain.dump"), jobs } : undefined;
-    await loadDatabase(job, req, manifest, artifact, fetchedDump, fetchedGlobals, decryptor, dump, outcome, signal);
+    await loadDatabase(job, req, manifest, artifact, fetchedDump, fetchedGlobals, decryptor, outcome, signal);
   } catch (err) {
     // Nothing may go on writing into the work directory once the restore gave up.
     for (const f of fetches) f.cancel(err as Error);
@@ -217,7 +214,6 @@ async function loadDatabase(
   fetchedDump: Fetched,
   fetchedGlobals: Fetched | undefined,
   decryptor: Decryptor | undefined,
-  dumpFile: DumpFile | undefined,
   outcome: RestoreOutcome,
   signal: AbortSignal,
 ): Promise<void> {
@@ -227,13 +223,8 @@ async function loadDatabase(
   try {
     let t = Date.now();
     if (fetchedGlobals) await loadChecked(fetchedGlobals, (plain) => restoreGlobals(db, plain, signal), manifest, decryptor, outcome, signal);
-    const load = async (plain: Compression) => {
-      if (!dumpFile) return pgRestore(db, { stream: plain }, req.clean ?? false, req.noOwner ?? false, signal);
-      // Every byte of the file was checked on the way in: the stream ends only after the last piece matched.
-      await writePlainDump(plain, dumpFile.file);
-      return pgRestore(db, dumpFile, req.clean ?? false, req.noOwner ?? false, signal);
-    };
-    await loadChecked(fetchedDump, load, manifest, decryptor, outcome, signal);
+    const options = { clean: req.clean ?? false, noOwner: req.noOwner ?? false, jobs: req.jobs ?? 1 };
+    await loadChecked(fetchedDump, (plain) => pgRestore(db, plain, options, signal), manifest, decryptor, outcome, signal);
     outcome.phases.restore = Date.now() - t;
     req.onProgress?.({ phase: "check", artifact: artifact.name });
     t = Date.now();

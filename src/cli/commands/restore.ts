@@ -57,7 +57,7 @@ export async function restoreCommand(ctx: AppContext, io: Output, job: string, f
     return 0;
   }
   const d = outcome.destination;
-  const to = "database" in d ? `database ${d.database}${d.jobs > 1 ? ` (pg_restore --jobs ${d.jobs})` : ""}` : d.directory;
+  const to = "database" in d ? `database ${d.database}${d.jobs > 1 ? ` (${d.jobs} sessions)` : ""}` : d.directory;
   if (outcome.dry_run) {
     io.out(`would restore ${outcome.backup_id} (${outcome.snapshot_at}) from ${outcome.from} (${outcome.location}) into ${to}`);
     return 0;
