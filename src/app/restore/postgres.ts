@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { execa, type Result } from "execa";
+import type pg from "pg";
 import type { PostgresJobConfig } from "../../config/schema.js";
 import { IntegrityError, OperationError, UsageError } from "../../errors.js";
 import type { DatabaseDetails, TableCount } from "../../manifest.js";
@@ -49,31 +50,43 @@ export interface LoadOptions {
   jobs: number;
 }
 
+/** Loads plain dump streams into a database; holds its sessions until closed. */
+export interface Loader {
+  load(plain: Compression, signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
- * pg_restore into `target` from the plain dump stream; stops at the first error. With one
- * job pg_restore loads it itself. With more, pg_restore writes its script and drd runs it
- * (session-load.ts): pg_restore --jobs would need the dump as a file on disk and still
- * loads each table in one session, while this divides every table's rows among the jobs.
+ * How a dump gets into `target`; stops at the first error. With one job pg_restore loads
+ * it itself. With more, pg_restore writes its script and drd runs it (session-load.ts):
+ * pg_restore --jobs would need the dump as a file on disk and still loads each table in
+ * one session, while this divides every table's rows among the jobs. The sessions are
+ * opened here, before any dump streams: waiting for them with zstd already running would
+ * let Node take bytes from zstd's pipe that pg_restore then never sees.
  */
-export async function pgRestore(target: DatabaseTarget, plain: Compression, options: LoadOptions, signal: AbortSignal): Promise<void> {
+export async function openLoader(target: DatabaseTarget, options: LoadOptions): Promise<Loader> {
   const args = ["--no-password", "--exit-on-error"];
   if (options.clean) args.push("--clean", "--if-exists");
   if (options.noOwner) args.push("--no-owner", "--no-acl");
-  let result: Result;
-  if (options.jobs === 1) {
-    result = await feedTool("pg_restore", [...args, `--dbname=${target.conn.urlFor(target.name)}`], target, plain, signal);
-  } else {
-    const sessions = await Promise.all(Array.from({ length: options.jobs }, () => target.conn.client(target.name)));
-    try {
-      result = await feedTool("pg_restore", [...args, "--file=-"], target, plain, signal, (script) => loadInSessions(restoreScriptParts(script), sessions));
-    } finally {
-      await Promise.allSettled(sessions.map((s) => s.end()));
+  const sessions: pg.Client[] = [];
+  const close = async () => void (await Promise.allSettled(sessions.map((s) => s.end())));
+  try {
+    if (options.jobs > 1) for (let i = 0; i < options.jobs; i++) sessions.push(await target.conn.client(target.name));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const load = async (plain: Compression, signal: AbortSignal) => {
+    const result =
+      sessions.length === 0
+        ? await feedTool("pg_restore", [...args, `--dbname=${target.conn.urlFor(target.name)}`], target, plain, signal)
+        : await feedTool("pg_restore", [...args, "--file=-"], target, plain, signal, (script) => loadInSessions(restoreScriptParts(script), sessions));
+    if (result.exitCode !== 0) {
+      const stderr = target.conn.mask(String(result.stderr ?? "")).trim().slice(-2000).replace(/\s*\n\s*/g, " | ");
+      throw new OperationError(`pg_restore ${result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`}: ${stderr}`);
     }
-  }
-  if (result.exitCode !== 0) {
-    const stderr = target.conn.mask(String(result.stderr ?? "")).trim().slice(-2000).replace(/\s*\n\s*/g, " | ");
-    throw new OperationError(`pg_restore ${result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`}: ${stderr}`);
-  }
+  };
+  return { load, close };
 }
 
 /** Replays roles and tablespaces (pg_dumpall --globals-only); existing roles make psql report, not fail. */

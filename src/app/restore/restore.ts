@@ -13,7 +13,7 @@ import { backupView, listBackups } from "../list.js";
 import { readTargetManifests, rowFromManifest } from "../manifests.js";
 import { extractSafely } from "./extract.js";
 import { fetchArtifact, type Fetched } from "./fetch.js";
-import { checkRowCounts, dropDatabase, pgRestore, prepareDatabase, restoreGlobals, type DatabaseTarget } from "./postgres.js";
+import { checkRowCounts, dropDatabase, openLoader, prepareDatabase, restoreGlobals, type DatabaseTarget } from "./postgres.js";
 import { selectBackup, selectCopy } from "./select.js";
 
 export interface RestoreRequest {
@@ -223,8 +223,12 @@ async function loadDatabase(
   try {
     let t = Date.now();
     if (fetchedGlobals) await loadChecked(fetchedGlobals, (plain) => restoreGlobals(db, plain, signal), manifest, decryptor, outcome, signal);
-    const options = { clean: req.clean ?? false, noOwner: req.noOwner ?? false, jobs: req.jobs ?? 1 };
-    await loadChecked(fetchedDump, (plain) => pgRestore(db, plain, options, signal), manifest, decryptor, outcome, signal);
+    const loader = await openLoader(db, { clean: req.clean ?? false, noOwner: req.noOwner ?? false, jobs: req.jobs ?? 1 });
+    try {
+      await loadChecked(fetchedDump, (plain) => loader.load(plain, signal), manifest, decryptor, outcome, signal);
+    } finally {
+      await loader.close();
+    }
     outcome.phases.restore = Date.now() - t;
     req.onProgress?.({ phase: "check", artifact: artifact.name });
     t = Date.now();
