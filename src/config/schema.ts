@@ -132,6 +132,7 @@ const drill = z
     schedule: cron.optional(),
     from: name("target").optional().meta({ description: "Target the drill restores from; default the job's first offsite target." }),
     connection: z.string().optional().meta({ description: "postgres jobs: server where scratch databases are created; default the job's server." }),
+    jobs: z.int().min(1).max(64).optional().meta({ description: "postgres jobs: sessions the drill loads with, as `drctl restore --jobs`; default 1." }),
     checks: z.array(drillCheck).default([]),
     max_age: duration.optional().meta({ description: "RTO is in breach without a good drill this recent." }),
     key_file: absolutePath.optional().meta({ description: "Private key that decrypts this job's backups (only on a drill host, or by explicit choice)." }),
@@ -228,6 +229,8 @@ export const configSchema = z
         ctx.addIssue({ code: "custom", path: ["jobs", jobName, "targets"], message: "a target is listed twice" });
       if (j.drill?.from && !j.targets.includes(j.drill.from))
         ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill", "from"], message: `"${j.drill.from}" is not one of this job's targets` });
+      if (j.drill?.jobs !== undefined && j.type !== "postgres")
+        ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill", "jobs"], message: "is for postgres jobs: a files drill extracts one stream" });
       if (j.drill?.key_file && j.drill.passphrase_file)
         ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill"], message: "give key_file or passphrase_file, not both" });
     }

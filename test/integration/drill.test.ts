@@ -21,7 +21,7 @@ describe("drctl drill", () => {
     await freshDatabase(cluster, "drillsrc", "CREATE TABLE hosts AS SELECT generate_series(1, 250) AS id");
     await writeLocalAndS3Config(ws, port, "drill", {
       database: { type: "postgres", connection: pgUrl("drillsrc"), globals: false, ...BOTH_TARGETS,
-        drill: { from: "offsite", connection: pgUrl("postgres"), checks: [{ sql: "select count(*) > 0 from hosts" }] } },
+        drill: { from: "offsite", connection: pgUrl("postgres"), jobs: 2, checks: [{ sql: "select count(*) > 0 from hosts" }] } },
       badcheck: { type: "postgres", connection: pgUrl("drillsrc"), globals: false, ...BOTH_TARGETS,
         drill: { checks: [{ sql: "select count(*) > 1000 from hosts" }] } },
       certificates: { type: "files", paths: [certs], encrypt: { passphrase_file: ws.path("pass") }, ...BOTH_TARGETS,

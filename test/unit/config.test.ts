@@ -64,6 +64,8 @@ describe("config validation", () => {
     ["an unknown compression", (c: any) => (c.jobs.database.compression = "lz4"), expect.stringMatching(/^jobs\.database\.compression: /)],
     ["a drill from a target the job does not use", (c: any) => (c.jobs.database.drill = { from: "elsewhere" }),
       'jobs.database.drill.from: "elsewhere" is not one of this job\'s targets'],
+    ["drill sessions for a files job", (c: any) => (c.jobs.files = { type: "files", paths: ["/etc/app"], schedule: "0 * * * *", rpo: "1h", targets: ["local"], drill: { jobs: 2 } }), "jobs.files.drill.jobs: is for postgres jobs: a files drill extracts one stream"],
+    ["no drill sessions", (c: any) => (c.jobs.database.drill = { jobs: 0 }), expect.stringMatching(/^jobs\.database\.drill\.jobs: /)],
     ["a job name with a slash", (c: any) => (c.jobs["a/b"] = c.jobs.database), expect.stringMatching(/^jobs\.a\/b: job names use letters/)],
     ["an unknown time zone", (c: any) => (c.timezone = "Mars/Olympus"), "timezone: unknown time zone"],
   ])("reports %s at its path", (_what, mutate, expected) => {
