@@ -1,4 +1,6 @@
+import Database from "better-sqlite3";
 import { execa } from "execa";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { GpgHome } from "../helpers/gpg.js";
 import { freshDatabase, psql } from "../helpers/postgres-cluster.js";
@@ -74,5 +76,21 @@ describe("drctl restore --jobs", () => {
     expect(run.exitCode).toBe(1);
     expect(problems(run.stderr)).toMatch(/^drctl: restoring failed at "CREATE TYPE public\.mood AS ENUM \(": type "mood" already exists$/);
     expect(await psql(cluster, "jobs_taken", "SELECT count(*) FROM pg_class WHERE relname = 'events'")).toBe("0");
+  });
+
+  // Last: it alters the catalog's manifest. One session counts with count(*); more use the rows the server reported loading.
+  it.each([1, 2])("with %i session(s): row counts that differ from the manifest fail the restore (exit 3), nothing left", async (jobs) => {
+    const catalog = new Database(join(ws.stateDir, "catalog.sqlite"));
+    const { id, manifest } = catalog.prepare("SELECT id, manifest FROM backups").get() as { id: string; manifest: string };
+    const m = JSON.parse(manifest);
+    m.postgres.databases[0].tables.find((t: { table: string }) => t.table === "events").rows = 40001;
+    catalog.prepare("UPDATE backups SET manifest = ? WHERE id = ?").run(JSON.stringify(m), id);
+    catalog.close();
+    const db = `jobs_miscount_${jobs}`;
+    await psql(cluster, "postgres", `DROP DATABASE IF EXISTS ${db}`);
+    const run = await ws.drctl(["restore", "database", "--to-db", db, "--jobs", String(jobs), "--key", ws.path("secret.asc")]);
+    expect(run.exitCode).toBe(3);
+    expect(problems(run.stderr)).toBe("drctl: restored row counts differ from the backup's: public.events: 40000 rows, expected 40001");
+    expect(await psql(cluster, "postgres", `SELECT count(*) FROM pg_database WHERE datname = '${db}'`)).toBe("0");
   });
 });

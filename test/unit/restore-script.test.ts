@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ScriptSplitter, type ScriptPart } from "../../src/app/restore/restore-script.js";
+import { copyTable, ScriptSplitter, type ScriptPart } from "../../src/app/restore/restore-script.js";
 
 // The layout pg_restore -f - writes (PostgreSQL 15), trimmed to what the splitter relies on.
 const SCRIPT = [
@@ -136,5 +136,17 @@ describe("splitting pg_restore's script", () => {
     ["a script cut inside a table's rows", SCRIPT.slice(0, SCRIPT.indexOf("tab\\there")), /ended in the middle of a table's rows/],
   ])("refuses %s", (_name, script, message) => {
     expect(() => split([Buffer.from(script)])).toThrow(message);
+  });
+});
+
+describe("the table a COPY line loads", () => {
+  it.each([
+    ["COPY public.events (id, at) FROM stdin;", { schema: "public", table: "events" }],
+    ['COPY "My Schema"."odd ""name"" . x" (a) FROM stdin;', { schema: "My Schema", table: 'odd "name" . x' }],
+    ["COPY public.no_columns  FROM stdin;", { schema: "public", table: "no_columns" }],
+    ["COPY events (id) FROM stdin;", undefined],
+    ["SELECT 1;", undefined],
+  ])("%s", (statement, table) => {
+    expect(copyTable(statement)).toEqual(table);
   });
 });

@@ -158,3 +158,11 @@ function findEndOfCopy(buf: Buffer, pos: number): number {
   const at = buf.indexOf("\n\\.\n", pos);
   return at < 0 ? -1 : at + 1;
 }
+
+/** The table a `COPY schema.table (columns) FROM stdin;` line loads, its names unquoted. */
+export function copyTable(statement: string): { schema: string; table: string } | undefined {
+  const m = /^COPY ("(?:[^"]|"")+"|[^\s."]+)\.("(?:[^"]|"")+"|[^\s."(]+)[ (]/.exec(statement);
+  if (!m) return undefined;
+  const unquote = (id: string) => (id.startsWith('"') ? id.slice(1, -1).replace(/""/g, '"') : id);
+  return { schema: unquote(m[1]!), table: unquote(m[2]!) };
+}

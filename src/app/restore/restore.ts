@@ -224,8 +224,9 @@ async function loadDatabase(
     let t = Date.now();
     if (fetchedGlobals) await loadChecked(fetchedGlobals, (plain) => restoreGlobals(db, plain, signal), manifest, decryptor, outcome, signal);
     const loader = await openLoader(db, { clean: req.clean ?? false, noOwner: req.noOwner ?? false, jobs: req.jobs ?? 1 });
+    let loaded: Map<string, number> | undefined;
     try {
-      await loadChecked(fetchedDump, (plain) => loader.load(plain, signal), manifest, decryptor, outcome, signal);
+      loaded = await loadChecked(fetchedDump, (plain) => loader.load(plain, signal), manifest, decryptor, outcome, signal);
     } finally {
       await loader.close();
     }
@@ -233,7 +234,7 @@ async function loadDatabase(
     req.onProgress?.({ phase: "check", artifact: artifact.name });
     t = Date.now();
     const expected = manifest.postgres.databases.find((d) => d.name === artifact.database);
-    const tables = expected ? await checkRowCounts(db, expected) : [];
+    const tables = expected ? await checkRowCounts(db, expected, loaded) : [];
     outcome.phases.check = Date.now() - t;
     outcome.checked = `${tables.length} table(s) have the row counts recorded at backup time`;
   } catch (err) {

@@ -3,7 +3,7 @@ import { finished } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom, type CopyStreamQuery } from "pg-copy-streams";
 import { OperationError } from "../../errors.js";
-import type { ScriptPart } from "./restore-script.js";
+import { copyTable, type ScriptPart } from "./restore-script.js";
 
 /** Rows go to a session in writes of about this much (fewer, larger writes cost this process less). */
 const ROWS_PER_TURN = 1024 * 1024;
@@ -15,10 +15,12 @@ const COPY_BUFFER = 2 * ROWS_PER_TURN;
  * each table's rows divided among all of them, a COPY per session, so one big table loads
  * on as many server processes as there are sessions. An entry runs only after everything
  * before it finished, as with pg_restore: indexes and constraints come after the rows.
- * The first error stops the load.
+ * The first error stops the load. Resolves with the rows the server reported taking, by
+ * table ("schema.table", as the manifest counts them).
  */
-export async function loadInSessions(parts: AsyncIterable<ScriptPart>, sessions: pg.Client[]): Promise<void> {
+export async function loadInSessions(parts: AsyncIterable<ScriptPart>, sessions: pg.Client[]): Promise<Map<string, number>> {
   const main = sessions[0]!;
+  const loaded = new Map<string, number>();
   let copy: TableCopy | undefined;
   for await (const part of parts) {
     switch (part.kind) {
@@ -35,11 +37,16 @@ export async function loadInSessions(parts: AsyncIterable<ScriptPart>, sessions:
         await copy!.write(part.data);
         break;
       case "copy-end":
-        await copy!.end();
+        {
+          const rows = await copy!.end();
+          const table = copyTable(copy!.statement);
+          if (table) loaded.set(`${table.schema}.${table.table}`, (loaded.get(`${table.schema}.${table.table}`) ?? 0) + rows);
+        }
         copy = undefined;
         break;
     }
   }
+  return loaded;
 }
 
 async function run(session: pg.Client, sql: string): Promise<void> {
@@ -60,7 +67,7 @@ class TableCopy {
   private fail!: (err: unknown) => void;
 
   constructor(
-    private readonly statement: string,
+    readonly statement: string,
     private readonly sessions: pg.Client[],
   ) {
     this.copies = sessions.map(() => undefined);
@@ -76,12 +83,13 @@ class TableCopy {
     if (this.pendingBytes >= ROWS_PER_TURN) await this.sendTurn();
   }
 
-  /** Sends what is left, ends every COPY (an empty table still gets one) and waits for the server to take them. */
-  async end(): Promise<void> {
+  /** Sends what is left, ends every COPY (an empty table still gets one), waits for the server to take them; resolves with their rows. */
+  async end(): Promise<number> {
     if (this.pendingBytes > 0 || this.copies.every((c) => c === undefined)) await this.sendTurn();
     const open = this.copies.filter((c): c is CopyStreamQuery => c !== undefined);
     for (const c of open) c.end();
     await Promise.race([Promise.all(open.map((c) => finished(c))), this.failure]);
+    return open.reduce((sum, c) => sum + c.rowCount, 0);
   }
 
   /** A turn's rows, to the next session whose COPY is not waiting for the server (else simply the next). */
