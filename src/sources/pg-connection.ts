@@ -61,6 +61,8 @@ export class PgConnection {
     const config = { ...parseIntoClientConfig(this.urlFor(database)), application_name: "drd" };
     if (this.password !== undefined) config.password = this.password;
     const client = new pg.Client(config);
+    // A connection the server drops while idle fails the next query; unheard, it would end the process.
+    client.on("error", () => undefined);
     try {
       await client.connect();
     } catch (err) {

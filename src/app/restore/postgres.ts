@@ -70,7 +70,9 @@ export async function openLoader(target: DatabaseTarget, options: LoadOptions): 
   if (options.clean) args.push("--clean", "--if-exists");
   if (options.noOwner) args.push("--no-owner", "--no-acl");
   const sessions: pg.Client[] = [];
-  const close = async () => void (await Promise.allSettled(sessions.map((s) => s.end())));
+  const close = async () => {
+    await Promise.allSettled(sessions.map((s) => s.end()));
+  };
   try {
     if (options.jobs > 1) for (let i = 0; i < options.jobs; i++) sessions.push(await target.conn.client(target.name));
   } catch (err) {

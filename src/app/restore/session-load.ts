@@ -36,14 +36,14 @@ export async function loadInSessions(parts: AsyncIterable<ScriptPart>, sessions:
       case "rows":
         await copy!.write(part.data);
         break;
-      case "copy-end":
-        {
-          const rows = await copy!.end();
-          const table = copyTable(copy!.statement);
-          if (table) loaded.set(`${table.schema}.${table.table}`, (loaded.get(`${table.schema}.${table.table}`) ?? 0) + rows);
-        }
+      case "copy-end": {
+        const rows = await copy!.end();
+        const table = copyTable(copy!.statement);
+        const key = table && `${table.schema}.${table.table}`;
+        if (key) loaded.set(key, (loaded.get(key) ?? 0) + rows);
         copy = undefined;
         break;
+      }
     }
   }
   return loaded;
@@ -57,27 +57,34 @@ async function run(session: pg.Client, sql: string): Promise<void> {
   }
 }
 
-/** One table's rows, sent in turns of about 1 MiB to a COPY on each session (opened when first needed). */
+/**
+ * One table's rows, sent in turns of about 1 MiB to a COPY on each session (opened when
+ * first needed). Each session's COPY runs in a transaction that commits only once every
+ * session's COPY of the table succeeded: a failed load never leaves part of a table.
+ */
 class TableCopy {
   private readonly copies: (CopyStreamQuery | undefined)[];
   private current = -1;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Rejects with the first COPY's error; `failed` holds it, so no rows go to a COPY that already ended. */
   private readonly failure: Promise<never>;
-  private fail!: (err: unknown) => void;
+  private failed: Error | undefined;
+  private reject!: (err: Error) => void;
 
   constructor(
     readonly statement: string,
     private readonly sessions: pg.Client[],
   ) {
     this.copies = sessions.map(() => undefined);
-    this.failure = new Promise<never>((_, reject) => (this.fail = reject));
+    this.failure = new Promise<never>((_, reject) => (this.reject = reject));
     // Seen only through write() and end(); never an unhandled rejection on its own.
     this.failure.catch(() => undefined);
   }
 
   /** Takes rows (whole rows only); sends them once a turn's worth is here. */
   async write(rows: Buffer): Promise<void> {
+    if (this.failed) throw this.failed;
     this.pending.push(rows);
     this.pendingBytes += rows.length;
     if (this.pendingBytes >= ROWS_PER_TURN) await this.sendTurn();
@@ -85,11 +92,13 @@ class TableCopy {
 
   /** Sends what is left, ends every COPY (an empty table still gets one), waits for the server to take them; resolves with their rows. */
   async end(): Promise<number> {
+    if (this.failed) throw this.failed;
     if (this.pendingBytes > 0 || this.copies.every((c) => c === undefined)) await this.sendTurn();
-    const open = this.copies.filter((c): c is CopyStreamQuery => c !== undefined);
-    for (const c of open) c.end();
-    await Promise.race([Promise.all(open.map((c) => finished(c))), this.failure]);
-    return open.reduce((sum, c) => sum + c.rowCount, 0);
+    const open = this.copies.flatMap((c, i) => (c ? [{ copy: c, session: this.sessions[i]! }] : []));
+    for (const { copy } of open) copy.end();
+    await Promise.race([Promise.all(open.map(({ copy }) => finished(copy))), this.failure]);
+    await Promise.all(open.map(({ session }) => run(session, "COMMIT")));
+    return open.reduce((sum, { copy }) => sum + copy.rowCount, 0);
   }
 
   /** A turn's rows, to the next session whose COPY is not waiting for the server (else simply the next). */
@@ -104,7 +113,7 @@ class TableCopy {
       }
     }
     this.current = next;
-    const copy = this.open(next);
+    const copy = await this.open(next);
     // Written as they came (one COPY message each), not joined: joining would copy every byte once more.
     let room = true;
     for (const rows of this.pending) room = copy.write(rows);
@@ -113,11 +122,15 @@ class TableCopy {
     if (!room) await Promise.race([once(copy, "drain"), this.failure]);
   }
 
-  private open(i: number): CopyStreamQuery {
+  private async open(i: number): Promise<CopyStreamQuery> {
     let copy = this.copies[i];
     if (!copy) {
+      await run(this.sessions[i]!, "BEGIN");
       copy = this.sessions[i]!.query(copyFrom(this.statement, { highWaterMark: COPY_BUFFER }));
-      copy.once("error", (err) => this.fail(new OperationError(`loading rows failed at "${this.statement.slice(0, 80)}": ${describe(err)}`, { cause: err })));
+      copy.once("error", (err) => {
+        this.failed ??= new OperationError(`loading rows failed at "${this.statement.slice(0, 80)}": ${describe(err)}`, { cause: err });
+        this.reject(this.failed);
+      });
       this.copies[i] = copy;
     }
     return copy;
