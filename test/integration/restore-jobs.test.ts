@@ -69,6 +69,14 @@ describe("drctl restore --jobs", () => {
     expect(await schemaOf("jobs_3")).toBe(await schemaOf("jsrc"));
   });
 
+  it("with --clean replaces what an earlier restore left, in 2 sessions", async () => {
+    await psql(cluster, "jobs_3", "DELETE FROM events WHERE id % 2 = 0; CREATE TABLE stray (x int)");
+    const run = await ws.drctl(["restore", "database", "--to-db", "jobs_3", "--clean", "--jobs", "2", "--key", ws.path("secret.asc")]);
+    expect(problems(run.stderr)).toBe("");
+    expect(run.exitCode).toBe(0);
+    expect(await psql(cluster, "jobs_3", FINGERPRINT)).toBe(await psql(cluster, "jsrc", FINGERPRINT));
+  });
+
   it("stops at the first failing statement with exit 1 naming it, and leaves the database as it found it", async () => {
     // No tables (so no --clean needed), but a type the dump creates too.
     await freshDatabase(cluster, "jobs_taken", "CREATE TYPE mood AS ENUM ('other')");
