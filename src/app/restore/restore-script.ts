@@ -147,9 +147,13 @@ export class ScriptSplitter {
   }
 }
 
-/** Whether `sql` holds anything besides blank lines and comments. */
+/** The first line of `sql` that is neither blank nor a comment: where its first statement starts. */
+export function firstStatementLine(sql: string): string | undefined {
+  return sql.split("\n").find((l) => l.trim() !== "" && !l.startsWith("--"));
+}
+
 function hasStatement(sql: string): boolean {
-  return sql.split("\n").some((l) => l.trim() !== "" && !l.startsWith("--"));
+  return firstStatementLine(sql) !== undefined;
 }
 
 /** Where the "\." line that ends a table's rows starts, if in `buf` at or after `pos` (a row start). */

@@ -3,7 +3,7 @@ import { finished } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom, type CopyStreamQuery } from "pg-copy-streams";
 import { OperationError } from "../../errors.js";
-import { copyTable, type ScriptPart } from "./restore-script.js";
+import { copyTable, firstStatementLine, type ScriptPart } from "./restore-script.js";
 
 /** Rows go to a session in writes of about this much (fewer, larger writes cost this process less). */
 const ROWS_PER_TURN = 1024 * 1024;
@@ -138,7 +138,7 @@ class TableCopy {
 }
 
 function firstStatement(sql: string): string {
-  const line = sql.split("\n").find((l) => l.trim() !== "" && !l.startsWith("--")) ?? "";
+  const line = firstStatementLine(sql) ?? "";
   return line.length > 80 ? `${line.slice(0, 77)}...` : line;
 }
 
