@@ -71,6 +71,12 @@ interface ManifestBase {
   id: string;
   job: string;
   host: string;
+  /**
+   * The job's backup before this one when it was made (null for the first): with job, id
+   * and host under the signature, a backup cannot be moved to another place or dropped
+   * from the middle of the sequence unnoticed.
+   */
+  previous_id?: string | null;
   drd_version: string;
   snapshot_at: string;
   finished_at: string;

@@ -2,11 +2,15 @@ import { execa } from "execa";
 import type { TestProject } from "vitest/node";
 import { startCluster } from "./helpers/postgres-cluster.js";
 import { S3Server } from "./helpers/s3.js";
+import { createSigningKeys } from "./helpers/signing.js";
+import { rmSync } from "node:fs";
 
 declare module "vitest" {
   export interface ProvidedContext {
     pgPort: number;
     s3Port: number;
+    /** A signing key pair every test config signs with (signing-secret.asc, signing-public.asc). */
+    signingKeyDir: string;
   }
 }
 
@@ -16,10 +20,13 @@ export default async function setup(project: TestProject) {
   await execa("npx", ["tsc", "-p", "tsconfig.json"], { cwd: new URL("..", import.meta.url).pathname });
   const cluster = await startCluster();
   const s3 = await new S3Server().start();
+  const keys = await createSigningKeys();
   project.provide("pgPort", cluster.port);
   project.provide("s3Port", s3.port);
+  project.provide("signingKeyDir", keys);
   return async () => {
     await cluster.stop();
     await s3.remove();
+    rmSync(keys, { recursive: true, force: true });
   };
 }

@@ -11,8 +11,8 @@ import { PieceDigestStream, pieceSizeFor } from "../pipeline/pieces.js";
 import { createEncryptor, type Encryptor } from "../pipeline/encrypt.js";
 import { backupFiles } from "../sources/files.js";
 import { backupPostgres } from "../sources/postgres.js";
-import type { ArtifactSink, SourceContext, SourceResult } from "../sources/source.js";
-import { backupPrefix, MANIFEST_NAME, type Target } from "../targets/target.js";
+import type { ArtifactSink, ArtifactSpec, SourceContext, SourceResult } from "../sources/source.js";
+import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME, type Target } from "../targets/target.js";
 import { newBackupId } from "./backup-id.js";
 import { checkCopy } from "./check-copy.js";
 import { jobOf, type AppContext } from "./context.js";
@@ -20,6 +20,7 @@ import { isProcessAlive } from "./process.js";
 import { recoverInterruptedRuns } from "./recover.js";
 import { commitCopy, replicatePending } from "./replicate.js";
 import { VERSION } from "../version.js";
+import { loadSigner } from "../trust/signing.js";
 
 export interface BackupOutcome {
   id: string;
@@ -72,24 +73,28 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
         return { name, target: undefined, error: describeError(err), storeVerified: false };
       }
     });
-  // Uploads to the other targets finishing (an S3 store completing a multipart upload)
-  // while the primary copy is committed and re-read; they never reject.
-  const secondaryTails: Promise<void>[] = [];
+  // Its secondaries' uploads go on finishing (an S3 store completing a multipart upload)
+  // while the primary copy is committed and re-read.
+  let sink: TargetSink | undefined;
   try {
     const encryptor = job.encrypt ? await createEncryptor(job.encrypt) : undefined;
-    const artifacts: ArtifactEntry[] = [];
-    const sink = artifactSink(job, encryptor, primary, secondaries, prefix, abort.signal, artifacts, previousSizes(ctx, jobName), secondaryTails);
+    const signer = ctx.config.signing ? await loadSigner(ctx.config.signing.key_file) : undefined;
+    const previous = ctx.catalog.newestBackup(jobName);
+    sink = new TargetSink({ job, encryptor, primary, secondaries, prefix, signal: abort.signal, previousSizes: previousSizes(previous?.manifest) });
     const source = await produce(job, { sink, signal: abort.signal });
     abort.signal.throwIfAborted();
 
-    const manifest = buildManifest(jobName, backupId, job, encryptor, artifacts, source, startedAt, ctx.now());
+    const manifest = buildManifest({ id: backupId, job: jobName, config: job, encryptor, artifacts: sink.artifacts, source, previousId: previous?.id ?? null, startedAt, finishedAt: ctx.now() });
     const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
     const manifestSha256 = sha256Hex(manifestText);
+    // The signature goes first: the manifest, written last, is what makes a backup exist.
+    const signature = signer ? await signer.sign(manifestText) : null;
+    if (signature) await primary.put(prefix + SIGNATURE_NAME, Readable.from([Buffer.from(signature)]));
     await primary.put(prefix + MANIFEST_NAME, Readable.from([Buffer.from(manifestText)]));
 
-    const check = await checkCopy(primary, manifest, manifestSha256);
+    const check = await checkCopy(primary, manifest, manifestSha256, signature);
     if (!check.ok) throw new OperationError(`the new copy on ${primary.name} failed its re-read: ${check.problem}`);
-    await Promise.all(secondaryTails);
+    await Promise.all(sink?.secondaryTails ?? []);
     const finishedAt = ctx.now();
     ctx.catalog.recordBackup(
       {
@@ -103,6 +108,7 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
         sha256: manifestSha256,
         encryption: manifest.encryption ? JSON.stringify(manifest.encryption) : null,
         manifest: manifestText,
+        signature,
       },
       job.targets.map((t) => ({
         backup_id: backupId,
@@ -121,7 +127,7 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     const interrupted = abort.signal.aborted;
     const message = interrupted ? `interrupted: ${describeError(abort.signal.reason ?? err)}` : describeError(err);
     abort.abort(err);
-    await Promise.all(secondaryTails);
+    await Promise.all(sink?.secondaryTails ?? []);
     for (const t of [primary, ...secondaries.flatMap((s) => (s.target ? [s.target] : []))]) await removeQuietly(t, prefix);
     ctx.catalog.finishRun(run.id, interrupted ? "interrupted" : "failed", ctx.now(), message);
     ctx.catalog.addEvent({ at: ctx.now(), kind: "backup_failed", job: jobName, backup_id: backupId, detail: message });
@@ -176,101 +182,111 @@ interface Secondary {
   storeVerified: boolean;
 }
 
+interface SinkOptions {
+  job: JobConfig;
+  encryptor: Encryptor | undefined;
+  primary: Target;
+  secondaries: Secondary[];
+  prefix: string;
+  signal: AbortSignal;
+  /** Each artifact's size last time, by name: sizes its pieces and S3 parts. */
+  previousSizes: Map<string, number>;
+}
+
 /**
  * raw -> compression -> encryption -> every target at once, streamed; each stage runs
  * concurrently. The primary sets the pace; a secondary that fails or stalls is cut loose.
+ * Collects the artifacts written, and the secondaries' uploads still finishing.
  */
-function artifactSink(
-  job: JobConfig,
-  encryptor: Encryptor | undefined,
-  target: Target,
-  secondaries: Secondary[],
-  prefix: string,
-  signal: AbortSignal,
-  artifacts: ArtifactEntry[],
-  previous: Map<string, number>,
-  secondaryTails: Promise<void>[],
-): ArtifactSink {
-  return {
-    async write(spec, raw, producerDone) {
-      if (raw === null || raw === undefined) {
-        await producerDone();
-        throw new OperationError(`no output stream for ${spec.baseName}`);
-      }
-      const name = `${spec.baseName}${compressionExtension(job.compression)}${encryptor ? ".gpg" : ""}`;
-      const compression = compress(job.compression, raw, signal);
-      const ready = async () => {
-        await compression.done;
-        await producerDone();
-      };
-      const live = secondaries.filter((s) => s.target && !s.error);
-      let fan: FanOut | undefined;
-      const expectedSize = previous.get(name);
-      const pieces = new PieceDigestStream(pieceSizeFor(expectedSize));
-      const stored = (async () => {
-        const payload = encryptor ? await encryptor.encrypt(compression.output) : compression.output;
-        // pipeline, not pipe: a failed write destroys the stages upstream too, so nothing waits forever.
-        pipeline(payload, pieces, () => undefined);
-        fan = fanOut(pieces, live.length);
-        const primaryPut = target.put(prefix + name, fan.primary, { ready });
-        const copies = live.map((s, i) =>
-          s.target!.put(prefix + name, fan!.secondaries[i]!.stream, { ready, sameBytesAs: primaryPut, ...(expectedSize ? { expectedSize } : {}) }).then(
-            (put) => {
-              s.storeVerified &&= put.storeVerified === true;
-            },
-            (err: unknown) => {
-              s.error = fan!.secondaries[i]!.detached?.message ?? describeError(err);
-            },
-          ),
-        );
-        // Secondaries finish on their own; their failures never fail the backup.
-        secondaryTails.push(Promise.all(copies).then(() => undefined));
-        const [p, f] = await Promise.allSettled([primaryPut, fan.done]);
-        if (p.status === "rejected") throw p.reason;
-        if (f.status === "rejected") throw f.reason;
-        return p.value;
-      })();
-      // Wait for both even when one fails, so no stage is left running.
-      const [c, s] = await Promise.allSettled([compression.done, stored]);
-      if (s.status === "rejected") throw s.reason;
-      if (c.status === "rejected") throw c.reason;
-      const entry: ArtifactEntry = { name, role: spec.role, format: spec.format, size: s.value.size, sha256: s.value.sha256, pieces: pieces.pieces() };
-      if (spec.database !== undefined) entry.database = spec.database;
-      artifacts.push(entry);
-      return entry;
-    },
-  };
+class TargetSink implements ArtifactSink {
+  readonly artifacts: ArtifactEntry[] = [];
+  /** Uploads to the other targets finishing on their own; they never reject. */
+  readonly secondaryTails: Promise<void>[] = [];
+
+  constructor(private readonly o: SinkOptions) {}
+
+  async write(spec: ArtifactSpec, raw: Readable, producerDone: () => Promise<unknown>): Promise<ArtifactEntry> {
+    const { job, encryptor, primary, secondaries, prefix, signal } = this.o;
+    if (raw === null || raw === undefined) {
+      await producerDone();
+      throw new OperationError(`no output stream for ${spec.baseName}`);
+    }
+    const name = `${spec.baseName}${compressionExtension(job.compression)}${encryptor ? ".gpg" : ""}`;
+    const compression = compress(job.compression, raw, signal);
+    const ready = async () => {
+      await compression.done;
+      await producerDone();
+    };
+    const live = secondaries.filter((s) => s.target && !s.error);
+    let fan: FanOut | undefined;
+    const expectedSize = this.o.previousSizes.get(name);
+    const pieces = new PieceDigestStream(pieceSizeFor(expectedSize));
+    const stored = (async () => {
+      const payload = encryptor ? await encryptor.encrypt(compression.output) : compression.output;
+      // pipeline, not pipe: a failed write destroys the stages upstream too, so nothing waits forever.
+      pipeline(payload, pieces, () => undefined);
+      fan = fanOut(pieces, live.length);
+      const primaryPut = primary.put(prefix + name, fan.primary, { ready });
+      const copies = live.map((s, i) =>
+        s.target!.put(prefix + name, fan!.secondaries[i]!.stream, { ready, sameBytesAs: primaryPut, ...(expectedSize ? { expectedSize } : {}) }).then(
+          (put) => {
+            s.storeVerified &&= put.storeVerified === true;
+          },
+          (err: unknown) => {
+            s.error = fan!.secondaries[i]!.detached?.message ?? describeError(err);
+          },
+        ),
+      );
+      // Secondaries finish on their own; their failures never fail the backup.
+      this.secondaryTails.push(Promise.all(copies).then(() => undefined));
+      const [p, f] = await Promise.allSettled([primaryPut, fan.done]);
+      if (p.status === "rejected") throw p.reason;
+      if (f.status === "rejected") throw f.reason;
+      return p.value;
+    })();
+    // Wait for both even when one fails, so no stage is left running.
+    const [c, st] = await Promise.allSettled([compression.done, stored]);
+    if (st.status === "rejected") throw st.reason;
+    if (c.status === "rejected") throw c.reason;
+    const entry: ArtifactEntry = { name, role: spec.role, format: spec.format, size: st.value.size, sha256: st.value.sha256, pieces: pieces.pieces() };
+    if (spec.database !== undefined) entry.database = spec.database;
+    this.artifacts.push(entry);
+    return entry;
+  }
 }
 
 /** Each artifact's size in the job's newest backup: the manifest sizes its pieces from it, an S3 copy its parts. */
-function previousSizes(ctx: AppContext, jobName: string): Map<string, number> {
-  const manifest = ctx.catalog.newestManifest(jobName);
+function previousSizes(manifest: string | undefined): Map<string, number> {
   return new Map(manifest ? parseManifest({ manifest }).artifacts.map((a) => [a.name, a.size]) : []);
 }
 
-function buildManifest(
-  jobName: string,
-  id: string,
-  job: JobConfig,
-  encryptor: Encryptor | undefined,
-  artifacts: ArtifactEntry[],
-  source: SourceResult,
-  startedAt: number,
-  finishedAt: number,
-): Manifest {
+interface ManifestParts {
+  id: string;
+  job: string;
+  config: JobConfig;
+  encryptor: Encryptor | undefined;
+  artifacts: ArtifactEntry[];
+  source: SourceResult;
+  previousId: string | null;
+  startedAt: number;
+  finishedAt: number;
+}
+
+function buildManifest(p: ManifestParts): Manifest {
   const base = {
     format: MANIFEST_FORMAT,
-    id,
-    job: jobName,
+    id: p.id,
+    job: p.job,
     host: hostname(),
+    previous_id: p.previousId,
     drd_version: VERSION,
-    snapshot_at: new Date(startedAt).toISOString(),
-    finished_at: new Date(finishedAt).toISOString(),
-    compression: { algorithm: job.compression.algorithm, level: job.compression.level ?? null },
-    encryption: encryptor?.info ?? null,
-    artifacts,
+    snapshot_at: new Date(p.startedAt).toISOString(),
+    finished_at: new Date(p.finishedAt).toISOString(),
+    compression: { algorithm: p.config.compression.algorithm, level: p.config.compression.level ?? null },
+    encryption: p.encryptor?.info ?? null,
+    artifacts: p.artifacts,
   } as const;
-  return source.kind === "postgres" ? { ...base, kind: "postgres", postgres: source.postgres } : { ...base, kind: "files", files: source.files };
+  return p.source.kind === "postgres" ? { ...base, kind: "postgres", postgres: p.source.postgres } : { ...base, kind: "files", files: p.source.files };
 }
 
 function safeLocate(ctx: AppContext, target: string, key: string): string {

@@ -1,7 +1,8 @@
 import { pipeline } from "node:stream/promises";
 import type { Manifest } from "../manifest.js";
 import { DigestStream } from "../pipeline/digest.js";
-import { backupPrefix, MANIFEST_NAME, ObjectNotFoundError, type Target } from "../targets/target.js";
+import { sha256Hex } from "../pipeline/digest.js";
+import { backupPrefix, MANIFEST_NAME, ObjectNotFoundError, SIGNATURE_NAME, type Target } from "../targets/target.js";
 
 export type CopyCheck =
   | { ok: true }
@@ -9,11 +10,13 @@ export type CopyCheck =
 
 /**
  * Re-reads every object of one copy and compares each with the sha256 the backup
- * recorded: the manifest with the backup's sha256, each artifact with its manifest entry.
+ * recorded: the manifest with the backup's sha256 (and its signature with the one recorded),
+ * each artifact with its manifest entry.
  */
-export async function checkCopy(target: Target, manifest: Manifest, manifestSha256: string): Promise<CopyCheck> {
+export async function checkCopy(target: Target, manifest: Manifest, manifestSha256: string, signature?: string | null): Promise<CopyCheck> {
   const prefix = backupPrefix(manifest.job, manifest.id);
   const expected = [
+    ...(signature ? [{ name: SIGNATURE_NAME, sha256: sha256Hex(signature), size: undefined as number | undefined }] : []),
     { name: MANIFEST_NAME, sha256: manifestSha256, size: undefined as number | undefined },
     ...manifest.artifacts.map((a) => ({ name: a.name, sha256: a.sha256, size: a.size as number | undefined })),
   ];

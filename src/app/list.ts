@@ -21,7 +21,10 @@ export interface BackupView {
   finished_at: string;
   size: number;
   sha256: string;
-  state: "complete";
+  /** complete; untrusted: read from a target, its manifest not signed by a trusted key for where it lies. */
+  state: "complete" | "untrusted";
+  /** Why it is untrusted, when it is. */
+  untrusted_reason?: string;
   encrypted: boolean;
   policy_ok: boolean;
   policy: PolicyVerdict;
@@ -69,5 +72,8 @@ export function listBackups(ctx: AppContext, job?: string): BackupView[] {
 
 /** The same, read from a target's manifests instead of the catalog (a bare machine). */
 export async function listBackupsOnTarget(ctx: AppContext, target: string, job?: string): Promise<BackupView[]> {
-  return (await readTargetManifests(ctx, target, job)).map((r) => backupView(ctx.config, rowFromManifest(ctx, target, r)));
+  return (await readTargetManifests(ctx, target, job)).map((r) => {
+    const view = backupView(ctx.config, rowFromManifest(ctx, target, r));
+    return r.trust.trusted ? view : { ...view, state: "untrusted", untrusted_reason: r.trust.reason };
+  });
 }

@@ -2,7 +2,7 @@ import type { Config } from "../config/schema.js";
 import { describeError } from "../errors.js";
 import { planRetention } from "../policy/retention.js";
 import { evaluateCopies } from "../policy/three-two-one.js";
-import { backupPrefix, MANIFEST_NAME } from "../targets/target.js";
+import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME } from "../targets/target.js";
 import { jobOf, type AppContext } from "./context.js";
 
 export interface PruneAction {
@@ -96,7 +96,7 @@ async function removeInChunks(ctx: AppContext, targetName: string, ids: string[]
     const names = ctx.catalog.artifactNames(chunk);
     const prefixes = chunk.flatMap((id) => (names.has(id) ? [{ prefix: backupPrefix(names.get(id)!.job, id), names: names.get(id)!.names }] : []));
     // Manifests first: a deletion cut short leaves objects that no longer look like a backup.
-    const keys = [...prefixes.map((p) => p.prefix + MANIFEST_NAME), ...prefixes.flatMap((p) => p.names.map((n) => p.prefix + n))];
+    const keys = [...prefixes.flatMap((p) => [p.prefix + MANIFEST_NAME, p.prefix + SIGNATURE_NAME]), ...prefixes.flatMap((p) => p.names.map((n) => p.prefix + n))];
     try {
       await target.delete(keys);
     } catch (err) {

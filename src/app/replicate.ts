@@ -3,7 +3,7 @@ import { parseManifest } from "../catalog/catalog.js";
 import { describeError } from "../errors.js";
 import { retryDelayMs } from "../policy/backoff.js";
 import { Readable } from "node:stream";
-import { backupPrefix, MANIFEST_NAME, type Target } from "../targets/target.js";
+import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME, type Target } from "../targets/target.js";
 import { checkCopy } from "./check-copy.js";
 import type { AppContext } from "./context.js";
 
@@ -53,10 +53,11 @@ export async function replicatePending(
  */
 export async function commitCopy(ctx: AppContext, backup: BackupWithCopies, targetName: string, to: Target, artifactsStoreVerified: boolean): Promise<void> {
   const prefix = backupPrefix(backup.job, backup.id);
+  if (backup.signature) await to.put(prefix + SIGNATURE_NAME, Readable.from([Buffer.from(backup.signature)]));
   const put = await to.put(prefix + MANIFEST_NAME, Readable.from([Buffer.from(backup.manifest)]));
   const writtenAt = ctx.now();
   if (!(artifactsStoreVerified && put.storeVerified && put.sha256 === backup.sha256)) {
-    const check = await checkCopy(to, parseManifest(backup), backup.sha256);
+    const check = await checkCopy(to, parseManifest(backup), backup.sha256, backup.signature);
     if (!check.ok) throw new Error(`re-read failed: ${check.problem}`);
   }
   ctx.catalog.updateCopy(backup.id, targetName, {

@@ -40,7 +40,7 @@ export async function verifyBackups(ctx: AppContext, request: VerifyRequest): Pr
       if (copy.state === "pending" || copy.state === "deleted") continue;
       let result: CopyVerification;
       try {
-        const check = await checkCopy(ctx.targets.get(copy.target), manifest, backup.sha256);
+        const check = await checkCopy(ctx.targets.get(copy.target), manifest, backup.sha256, backup.signature);
         result = check.ok
           ? { backup_id: backup.id, target: copy.target, ok: true, state: "verified", problem: null }
           : { backup_id: backup.id, target: copy.target, ok: false, state: check.state, problem: check.problem };

@@ -40,6 +40,8 @@ export interface BackupRow {
   sha256: string;
   encryption: string | null;
   manifest: string;
+  /** Armored detached signature of `manifest`; null for backups made without `signing`. */
+  signature: string | null;
 }
 
 export interface DrillRow {
@@ -121,8 +123,8 @@ export class Catalog {
       .transaction(() => {
         this.db
           .prepare(
-            `INSERT INTO backups (id, job, kind, run_id, snapshot_at, finished_at, size, sha256, encryption, manifest)
-             VALUES (@id, @job, @kind, @run_id, @snapshot_at, @finished_at, @size, @sha256, @encryption, @manifest)`,
+            `INSERT INTO backups (id, job, kind, run_id, snapshot_at, finished_at, size, sha256, encryption, manifest, signature)
+             VALUES (@id, @job, @kind, @run_id, @snapshot_at, @finished_at, @size, @sha256, @encryption, @manifest, @signature)`,
           )
           .run(backup);
         const insert = this.db.prepare(
@@ -174,9 +176,9 @@ export class Catalog {
     return row && { ...row, copies: this.copiesOf(row.id) };
   }
 
-  /** The manifest of the job's newest backup, if any. */
-  newestManifest(job: string): string | undefined {
-    return this.db.prepare<[string], { manifest: string }>(`SELECT manifest FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT 1`).get(job)?.manifest;
+  /** The id and manifest of the job's newest backup, if any. */
+  newestBackup(job: string): { id: string; manifest: string } | undefined {
+    return this.db.prepare<[string], { id: string; manifest: string }>(`SELECT id, manifest FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT 1`).get(job);
   }
 
   /** Newest first. */

@@ -80,4 +80,8 @@ export const MIGRATIONS: readonly string[] = [
   -- The process running a drill, so a later one can clean up after a drill whose process died.
   ALTER TABLE drills ADD COLUMN pid INTEGER;
   `,
+  `
+  -- The detached OpenPGP signature of the manifest (armored), written beside it on every target.
+  ALTER TABLE backups ADD COLUMN signature TEXT;
+  `,
 ];

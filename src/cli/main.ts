@@ -97,7 +97,8 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--with-globals", "postgres: restore roles and tablespaces first")
     .option("--no-owner", "postgres: do not restore owners and privileges")
     .option("--jobs <n>", "postgres: load in N sessions, every table's rows divided among them (default 1)")
-    .option("--dry-run", "print the plan, change nothing")
+    .option("--allow-unsigned", "restore a backup whose manifest is not signed by a trusted key (made before signing); recorded")
+    .option("--dry-run", "make every check a real restore makes before writing (backup, key, target, destination), change nothing")
     .option("--json", "print JSON")
     .action(async (job: string, flags: RestoreFlags & { owner?: boolean }) =>
       set(await (await import("./commands/restore.js")).restoreCommand(context(program), io, job, { ...flags, noOwner: flags.owner === false }, shutdown.signal)),
@@ -124,13 +125,26 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .command("rebuild")
     .description("add to the catalog every backup found on a target (after losing the server)")
     .requiredOption("--from <target>", "the target whose manifests to read")
+    .option("--allow-unsigned", "also add backups whose manifests are not signed by a trusted key (made before signing); recorded")
     .option("--json", "print JSON")
-    .action(async (opts: { from: string; json?: boolean }) => {
+    .action(async (opts: { from: string; json?: boolean; allowUnsigned?: boolean }) => {
       const { rebuildCatalog } = await import("../app/manifests.js");
-      const result = await rebuildCatalog(context(program), opts.from);
-      io.out(opts.json ? JSON.stringify(result, null, 2) : `catalog rebuilt from ${opts.from}: ${result.added} backup(s) added, ${result.copies} copy record(s) added, ${result.known} already known; run drctl verify --target ${opts.from} to re-read them`);
+      const result = await rebuildCatalog(context(program), opts.from, { allowUnsigned: opts.allowUnsigned ?? false });
+      if (opts.json) io.out(JSON.stringify(result, null, 2));
+      else {
+        io.out(`catalog rebuilt from ${opts.from}: ${result.added} backup(s) added, ${result.copies} copy record(s) added, ${result.known} already known; run drctl verify --target ${opts.from} to re-read them`);
+        for (const u of result.untrusted) io.err(`drctl: warning: ${u.id} is untrusted (${u.reason}): ${opts.allowUnsigned ? "added because --allow-unsigned was given" : "left out"}`);
+      }
       set(0);
     });
+
+  program
+    .command("keys")
+    .description("signing key tools")
+    .command("init")
+    .description("create the manifest signing key pair and say what to keep where")
+    .option("--dir <dir>", "where to write the key files", "/etc/drd/keys")
+    .action(async (opts: { dir: string }) => set(await (await import("./commands/keys-init.js")).keysInitCommand(io, opts.dir)));
 
   const config = program.command("config").description("config tools");
   config

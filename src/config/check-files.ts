@@ -21,6 +21,8 @@ export function fileProblems(config: Config): string[] {
       need(t.secret_access_key_file, `targets.${name}.secret_access_key_file`);
     }
   }
+  need(config.signing?.key_file, "signing.key_file");
+  config.trust?.forEach((t, i) => t.startsWith("/") && need(t, `trust[${i}]`));
   for (const [name, job] of Object.entries(config.jobs)) {
     if (job.type === "postgres") need(job.password_file, `jobs.${name}.password_file`);
     if (job.encrypt && "recipients" in job.encrypt) job.encrypt.recipients.forEach((r, i) => need(r, `jobs.${name}.encrypt.recipients[${i}]`));

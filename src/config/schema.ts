@@ -216,6 +216,22 @@ export const configSchema = z
       .default({ copies: 2, media: 2, offsite: 1 })
       .meta({ description: "The 2-1 of 3-2-1." }),
     jobs: z.record(name("job"), job),
+    signing: z
+      .strictObject({
+        key_file: absolutePath.meta({ description: "Private OpenPGP key (0600) that signs every manifest; `drctl keys init` makes one. It only vouches for what this server wrote: it decrypts nothing." }),
+      })
+      .optional()
+      .meta({ description: "Manifest signing: readers accept a backup from a target only when its manifest is signed by a key in `trust`." }),
+    trust: z
+      .array(
+        z.union([
+          absolutePath,
+          z.string().regex(/^[0-9A-Fa-f ]{40,}$/, { message: "must be a public key file (absolute path) or a key fingerprint (40 hex digits)" }),
+        ]),
+      )
+      .min(1)
+      .optional()
+      .meta({ description: "Public key files (or the fingerprint of `signing`'s key) whose manifest signatures restores, drills, `list --from` and `catalog rebuild` accept. Default: the key of `signing`." }),
     alerts: z.array(alert).default([]),
     metrics: z.strictObject({ listen: z.string().regex(/^[^:]+:\d+$/) }).optional(),
   })

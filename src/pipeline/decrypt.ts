@@ -41,6 +41,11 @@ export async function createDecryptor(info: EncryptionInfo, secret: DecryptionSe
     throw new UsageError(`${secret.keyFile} holds no usable private key: ${(err as Error).message}`);
   }
   if (!key.isDecrypted()) throw new UsageError(`the private key in ${secret.keyFile} is protected by a passphrase; export an unprotected copy for restores`);
+  // Checked before any download: a wrong key would otherwise look like a damaged archive.
+  const fingerprints = key.getKeys().map((k) => k.getFingerprint().toUpperCase());
+  if (!fingerprints.some((f) => info.recipients.includes(f))) {
+    throw new IntegrityError(`the key in ${secret.keyFile} (${fingerprints[0]}) cannot decrypt this backup: it is encrypted to ${info.recipients.join(", ")}; give the private key of one of those`);
+  }
   return { decrypt: (cipher) => decryptStream(cipher, { decryptionKeys: [key] }, info) };
 }
 

@@ -1,6 +1,3 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import pg from "pg";
 import { parseIntoClientConfig } from "pg-connection-string";
 import { OperationError } from "../errors.js";
@@ -8,29 +5,24 @@ import { readSecretFile } from "../pipeline/encrypt.js";
 
 /**
  * How drd reaches one PostgreSQL server: the libpq URL from the config (never with a
- * password) plus, when `password_file` is set, a private pgpass file for the client
- * tools so the password never appears on a command line or in a log.
+ * password) plus, when `password_file` is set, the password held in memory: given to
+ * drd's own sessions directly and to the client tools in their environment (PGPASSWORD,
+ * which on Linux only the same user and root can read). It never appears on a command
+ * line or in a log, and no file holds it, so no way out of a command can leave it behind.
  */
 export class PgConnection {
   private constructor(
     readonly url: URL,
     private readonly password: string | undefined,
-    private readonly pgpassDir: string | undefined,
   ) {}
 
   static async open(connection: string, passwordFile?: string): Promise<PgConnection> {
     const url = new URL(connection);
-    if (!passwordFile) return new PgConnection(url, undefined, undefined);
-    const password = await readSecretFile(passwordFile, "password");
-    const dir = await mkdtemp(join(tmpdir(), "drd-pg-"));
-    const escaped = password.replace(/\\/g, "\\\\").replace(/:/g, "\\:");
-    await writeFile(join(dir, "pgpass"), `*:*:*:*:${escaped}\n`, { mode: 0o600 });
-    return new PgConnection(url, password, dir);
+    return new PgConnection(url, passwordFile ? await readSecretFile(passwordFile, "password") : undefined);
   }
 
-  async close(): Promise<void> {
-    if (this.pgpassDir) await rm(this.pgpassDir, { recursive: true, force: true });
-  }
+  /** Kept for callers that pair open() with close(): nothing on disk to remove. */
+  async close(): Promise<void> {}
 
   /** The default database: the one named in the URL, else the user's name, as libpq does. */
   get defaultDatabase(): string {
@@ -46,9 +38,9 @@ export class PgConnection {
     return u.href;
   }
 
-  /** Environment for pg_dump and friends: the private pgpass, no prompts. */
+  /** Environment for pg_dump and friends: the password, if any (their commands run with --no-password: no prompts). */
   toolEnv(): Record<string, string> {
-    return this.pgpassDir ? { PGPASSFILE: join(this.pgpassDir, "pgpass") } : {};
+    return this.password !== undefined ? { PGPASSWORD: this.password } : {};
   }
 
   /** The URL as shown to a user (it never holds a password). */

@@ -2,6 +2,8 @@ import type { Readable } from "node:stream";
 
 /** Where a backup's objects live: `<job>/<backup id>/<artifact>`; the manifest is written last. */
 export const MANIFEST_NAME = "manifest.json";
+/** The manifest's detached OpenPGP signature, written just before it. */
+export const SIGNATURE_NAME = "manifest.json.sig";
 
 export function backupPrefix(job: string, backupId: string): string {
   return `${job}/${backupId}/`;

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { execa } from "execa";
 import { inject } from "vitest";
 import { stringify } from "yaml";
+import { signingKeyFiles } from "./signing.js";
 
 export const REPO = new URL("../..", import.meta.url).pathname;
 
@@ -18,8 +19,11 @@ export class Workspace {
     return join(this.dir, ...parts);
   }
 
+  /** Writes the config; it signs with the test run's key unless `signing` is given (null: no signing). */
   writeConfig(config: Record<string, unknown>): string {
-    writeFileSync(this.configPath, stringify(config));
+    const full: Record<string, unknown> = { signing: { key_file: signingKeyFiles().secret }, ...config };
+    if (full.signing === null) delete full.signing;
+    writeFileSync(this.configPath, stringify(full));
     return this.configPath;
   }
 

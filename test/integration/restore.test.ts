@@ -106,7 +106,10 @@ describe("drctl restore", () => {
     await psql(cluster, "postgres", "DROP DATABASE IF EXISTS restored_wrongkey");
     const run = await ws.drctl(["restore", "database", "--to-db", "restored_wrongkey", "--key", ws.path("wrong-secret.asc")]);
     expect(run.exitCode).toBe(3);
-    expect(problems(run.stderr)).toMatch(/^drctl: decryption failed: .*\(the backup is encrypted to [0-9A-F]{40}\)$/);
+    // Checked against the recipients before anything is downloaded: which key was given, which would do.
+    expect(problems(run.stderr)).toMatch(/^drctl: the key in \S+wrong-secret\.asc \([0-9A-F]{40}\) cannot decrypt this backup: it is encrypted to [0-9A-F]{40}; give the private key of one of those$/);
+    const dry = await ws.drctl(["restore", "database", "--to-db", "restored_wrongkey", "--key", ws.path("wrong-secret.asc"), "--dry-run"]);
+    expect(dry.exitCode).toBe(3);
     expect(await psql(cluster, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'restored_wrongkey'")).toBe("0");
   });
 

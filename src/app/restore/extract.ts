@@ -1,57 +1,37 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { chmod, lstat } from "node:fs/promises";
-import { posix } from "node:path";
+import { constants } from "node:fs";
+import { lstat, open, readlink, realpath, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
 import { IntegrityError } from "../../errors.js";
-import type { FilesDetails } from "../../manifest.js";
+import type { FileEntry, FilesDetails } from "../../manifest.js";
+import { EntryRules, manifestMismatch, pathParts } from "./entry-rules.js";
 
 /**
- * Why an archive entry must not be extracted under the target directory, or undefined.
- * Nothing may land outside it: absolute paths, `..`, entries that pass through a symlink
- * and hard links that point out are refused. Symlinks themselves are restored verbatim
- * (their targets are data: /etc often links into /etc/ssl/certs) and never followed.
+ * Extracts a tar stream into `dir` (new or empty), refusing hostile entries (EntryRules),
+ * then checks the result against the manifest: the same entries, every file's sha256, and
+ * the recorded modes set. Returns how many files matched.
  */
-export function entryProblem(path: string, type: string, linkpath: string | undefined, symlinks: ReadonlySet<string>): string | undefined {
-  const clean = path.replace(/\/+$/, "");
-  if (clean.startsWith("/") || /^[A-Za-z]:/.test(clean)) return `absolute path ${path}`;
-  const parts = clean.split("/");
-  if (parts.includes("..")) return `path with .. ${path}`;
-  for (let i = 1; i < parts.length; i++) {
-    const ancestor = parts.slice(0, i).join("/");
-    if (symlinks.has(ancestor)) return `${path} would be written through the symlink ${ancestor}`;
-  }
-  if (symlinks.has(clean) && type !== "SymbolicLink") return `${path} would be written through the symlink ${clean}`;
-  if (type === "Link") {
-    if (!linkpath || linkpath.startsWith("/") || posix.normalize(linkpath).split("/").includes("..")) return `hard link ${path} points outside: ${linkpath}`;
-  }
-  if (!["File", "OldFile", "Directory", "SymbolicLink", "Link"].includes(type)) return `unsupported entry type ${type} for ${path}`;
-  return undefined;
-}
-
-/** Extracts a tar stream into `dir`, refusing hostile entries, then checks every file against the manifest. */
 export async function extractSafely(plain: Readable, dir: string, files: FilesDetails | undefined, asRoot: boolean): Promise<number> {
-  const symlinks = new Set<string>();
+  const rules = new EntryRules();
   let refused: string | undefined;
   const unpack = tar.x({
     cwd: dir,
     strict: true,
-    // Paths are checked by entryProblem; this keeps symlink targets as archived.
+    // Paths are checked by EntryRules; this keeps symlink targets as archived.
     preservePaths: true,
     preserveOwner: asRoot,
     filter: (path, entry) => {
       const e = entry as tar.ReadEntry;
-      const problem = refused ?? entryProblem(path, e.type, e.linkpath, symlinks);
+      const problem = refused ?? rules.check(path, e.type, e.linkpath);
       if (problem) {
         // Skip this and every later entry, and let extraction run to its end: when it
         // settles, every write already started is finished and the caller can remove it.
         refused ??= problem;
         return false;
       }
-      if (e.type === "SymbolicLink") symlinks.add(path.replace(/\/+$/, ""));
       return true;
     },
   });
@@ -62,30 +42,82 @@ export async function extractSafely(plain: Readable, dir: string, files: FilesDe
     throw err instanceof IntegrityError ? err : new IntegrityError(`the archive is damaged: ${(err as Error).message}`);
   }
   if (refused) throw new IntegrityError(`hostile archive refused: ${refused}`);
-  return files ? checkAgainstManifest(dir, files) : 0;
+  if (!files) return 0;
+  const mismatch = manifestMismatch(rules.accepted, files.entries);
+  if (mismatch) throw new IntegrityError(`the archive does not match its manifest: ${mismatch}`);
+  return checkAgainstManifest(dir, files);
 }
 
 /**
  * Checks every regular file's sha256 against the manifest and sets every file's and
  * directory's mode to the recorded one (the process umask would otherwise narrow them).
+ * Each path is opened below `dir` without following a symlink anywhere on the way, so a
+ * manifest can never make this read or chmod a file outside.
  */
 async function checkAgainstManifest(dir: string, files: FilesDetails): Promise<number> {
-  let checked = 0;
+  const root = await realpath(dir);
   for (const entry of [...files.entries].reverse()) {
-    if (entry.type === "file" || entry.type === "directory") await chmod(join(dir, entry.path), entry.mode & 0o7777).catch(() => undefined);
+    if (entry.type !== "file" && entry.type !== "directory") continue;
+    const handle = await openInside(root, entry);
+    try {
+      await handle.chmod(entry.mode & 0o7777);
+    } finally {
+      await handle.close();
+    }
   }
+  let checked = 0;
   for (const entry of files.entries) {
+    if (entry.type === "symlink") await checkSymlink(root, entry);
     if (entry.type !== "file") continue;
-    const path = join(dir, entry.path);
-    const info = await lstat(path).catch(() => undefined);
-    if (!info?.isFile()) throw new IntegrityError(`restored ${entry.path} is missing`);
+    const handle = await openInside(root, entry);
     const hash = createHash("sha256");
-    await pipeline(createReadStream(path), async function* (source) {
-      for await (const chunk of source) hash.update(chunk as Buffer);
-    });
+    try {
+      for await (const chunk of handle.createReadStream({ autoClose: false, highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+    } finally {
+      await handle.close();
+    }
     const sha = hash.digest("hex");
     if (sha !== entry.sha256) throw new IntegrityError(`restored ${entry.path} does not match the manifest: sha256 ${sha}, expected ${entry.sha256}`);
     checked++;
   }
   return checked;
+}
+
+/** The entry's parent, resolved: it must be the same path below `root`, i.e. no symlink on the way. */
+async function parentInside(root: string, entry: FileEntry): Promise<{ parent: string; name: string | undefined }> {
+  const parts = pathParts(entry.path);
+  if (typeof parts === "string") throw new IntegrityError(`the manifest lists an unsafe path: ${parts}`);
+  const expected = join(root, ...parts.slice(0, -1));
+  const parent = await realpath(expected).catch(() => undefined);
+  if (parent === undefined) throw new IntegrityError(`restored ${entry.path} is missing`);
+  if (parent !== expected) throw new IntegrityError(`restored ${entry.path} lies below a symlink (${parent}); restore refused`);
+  return { parent, name: parts[parts.length - 1] };
+}
+
+async function openInside(root: string, entry: FileEntry): Promise<FileHandle> {
+  const { parent, name } = await parentInside(root, entry);
+  const flags = constants.O_RDONLY | constants.O_NOFOLLOW | (entry.type === "directory" ? constants.O_DIRECTORY : 0);
+  let handle: FileHandle;
+  try {
+    handle = await open(name === undefined ? root : join(parent, name), flags);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new IntegrityError(`restored ${entry.path} is missing`);
+    throw new IntegrityError(`restored ${entry.path} is not the ${entry.type} the manifest lists (${code})`);
+  }
+  const info = await handle.stat();
+  if (entry.type === "file" ? !info.isFile() : !info.isDirectory()) {
+    await handle.close();
+    throw new IntegrityError(`restored ${entry.path} is not the ${entry.type} the manifest lists`);
+  }
+  return handle;
+}
+
+async function checkSymlink(root: string, entry: FileEntry): Promise<void> {
+  const { parent, name } = await parentInside(root, entry);
+  const path = join(parent, name ?? "");
+  const info = await lstat(path).catch(() => undefined);
+  if (!info?.isSymbolicLink()) throw new IntegrityError(`restored ${entry.path} is not the symlink the manifest lists`);
+  const link = await readlink(path);
+  if (entry.link !== undefined && link !== entry.link) throw new IntegrityError(`restored symlink ${entry.path} points at ${link}, the manifest says ${entry.link}`);
 }

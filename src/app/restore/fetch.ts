@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { open, rm, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { IntegrityError } from "../../errors.js";
+import { IntegrityError, OperationError } from "../../errors.js";
 import type { ArtifactEntry } from "../../manifest.js";
 import { PieceHasher, usablePieces } from "../../pipeline/pieces.js";
 import type { Target } from "../../targets/target.js";
@@ -29,7 +29,8 @@ export function fetchArtifact(target: Target, key: string, artifact: ArtifactEnt
   const path = join(dir, artifact.name);
   const gate = new VerifiedBytes();
   const cancelled = new AbortController();
-  const done = download(target, key, artifact, path, gate, cancelled.signal, onBytes).catch(async (err: unknown) => {
+  const done = download(target, key, artifact, path, gate, cancelled.signal, onBytes).catch(async (cause: unknown) => {
+    const err = unreachable(target, artifact, cause, cancelled.signal);
     gate.fail(err as Error);
     await rm(path, { force: true });
     throw err;
@@ -37,6 +38,17 @@ export function fetchArtifact(target: Target, key: string, artifact: ArtifactEnt
   // Callers await `done`; until then a failure is reported through the reader.
   done.catch(() => undefined);
   return { done, open: () => verifiedReader(path, gate), cancel: (reason) => cancelled.abort(reason) };
+}
+
+/**
+ * A download that failed for any reason but a mismatch or a cancel is an operation failure
+ * (exit 1) naming the target and the cause: an unreachable store is never "damaged data".
+ */
+function unreachable(target: Target, artifact: ArtifactEntry, err: unknown, cancelled: AbortSignal): unknown {
+  if (err instanceof IntegrityError || (cancelled.aborted && err === cancelled.reason)) return err;
+  const e = err as NodeJS.ErrnoException;
+  const why = err instanceof OperationError ? e.message : (e.code ?? e.message ?? String(err));
+  return new OperationError(`could not reach target ${target.name} to download ${artifact.name}: ${why}`, { cause: err });
 }
 
 async function download(

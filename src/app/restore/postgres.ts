@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { execa, type Result } from "execa";
@@ -13,38 +14,99 @@ import { loadInSessions } from "./session-load.js";
 
 export interface DatabaseTarget {
   conn: PgConnection;
+  /** The database loaded into. */
   name: string;
+  /** drd created it: a failed restore drops it. */
   created: boolean;
+  /** With --clean over an existing database: the one `name` replaces once every check passed. */
+  replaces?: string;
 }
 
-/** Creates `name` on the job's server, or reuses it when empty (or with `clean`); never a live database by accident. */
-export async function prepareDatabase(job: PostgresJobConfig, name: string, clean: boolean): Promise<DatabaseTarget> {
-  const conn = await PgConnection.open(job.connection, job.password_file);
+/** Whether `name` exists on the server and how many tables it has. */
+async function tablesIn(conn: PgConnection, name: string): Promise<number | undefined> {
   const admin = await conn.client(conn.defaultDatabase);
   try {
-    const exists = (await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name])).rowCount === 1;
-    if (!exists) {
-      await admin.query(`CREATE DATABASE ${quoteIdent(name)}`);
-      return { conn, name, created: true };
-    }
+    if ((await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name])).rowCount !== 1) return undefined;
   } finally {
     await admin.end();
   }
   const db = await conn.client(name);
   try {
-    const tables = Number(
+    return Number(
       (await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'`)).rows[0]!.n,
     );
-    if (tables > 0 && !clean) throw new UsageError(`database "${name}" exists and has ${tables} table(s); restore into a new name, or pass --clean to replace its contents`);
   } finally {
     await db.end();
   }
-  return { conn, name, created: false };
+}
+
+function refuseNonEmpty(name: string, tables: number | undefined, clean: boolean): void {
+  if (tables !== undefined && tables > 0 && !clean) throw new UsageError(`database "${name}" exists and has ${tables} table(s); restore into a new name, or pass --clean to replace it`);
+}
+
+/** What a dry run checks of the destination: the server answers, and an existing database is refused as the real run would. */
+export async function inspectDatabase(job: PostgresJobConfig, name: string, clean: boolean): Promise<void> {
+  const conn = await PgConnection.open(job.connection, job.password_file);
+  try {
+    refuseNonEmpty(name, await tablesIn(conn, name), clean);
+  } finally {
+    await conn.close();
+  }
+}
+
+/**
+ * Where a restore loads: `name`, created when it does not exist or reused when empty. An
+ * existing non-empty database is replaced only with `clean`, and then never in place: the
+ * dump goes into a new database that swapDatabase puts under the name after the checks.
+ */
+export async function prepareDatabase(job: PostgresJobConfig, name: string, clean: boolean): Promise<DatabaseTarget> {
+  const conn = await PgConnection.open(job.connection, job.password_file);
+  try {
+    const tables = await tablesIn(conn, name);
+    refuseNonEmpty(name, tables, clean);
+    if (tables !== undefined && tables === 0) return { conn, name, created: false };
+    const into = tables === undefined ? name : `drd_new_${randomBytes(6).toString("hex")}`;
+    const admin = await conn.client(conn.defaultDatabase);
+    try {
+      await admin.query(`CREATE DATABASE ${quoteIdent(into)}`);
+    } finally {
+      await admin.end();
+    }
+    return tables === undefined ? { conn, name, created: true } : { conn, name: into, created: true, replaces: name };
+  } catch (err) {
+    await conn.close();
+    throw err;
+  }
+}
+
+/**
+ * Puts the restored database under the name it replaces: the old one is renamed aside
+ * (its sessions ended: --clean asked to replace it), the new one takes the name, and the
+ * old one is dropped. If the second rename fails the old one gets its name back.
+ */
+export async function swapDatabase(target: DatabaseTarget): Promise<void> {
+  const live = target.replaces!;
+  const aside = `drd_old_${randomBytes(6).toString("hex")}`;
+  const admin = await target.conn.client(target.conn.defaultDatabase);
+  try {
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [live]);
+    await admin.query(`ALTER DATABASE ${quoteIdent(live)} RENAME TO ${quoteIdent(aside)}`);
+    try {
+      await admin.query(`ALTER DATABASE ${quoteIdent(target.name)} RENAME TO ${quoteIdent(live)}`);
+    } catch (err) {
+      await admin.query(`ALTER DATABASE ${quoteIdent(aside)} RENAME TO ${quoteIdent(live)}`);
+      throw new OperationError(`could not put the restored database under the name ${live}: ${(err as Error).message}; ${live} is unchanged`);
+    }
+    target.name = live;
+    target.created = false;
+    await admin.query(`DROP DATABASE ${quoteIdent(aside)} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
 }
 
 export interface LoadOptions {
-  clean: boolean;
   noOwner: boolean;
   /** Sessions loading the database: 1 is pg_restore's own; more run pg_restore's script in that many. */
   jobs: number;
@@ -67,7 +129,6 @@ export interface Loader {
  */
 export async function openLoader(target: DatabaseTarget, options: LoadOptions): Promise<Loader> {
   const args = ["--no-password", "--exit-on-error"];
-  if (options.clean) args.push("--clean", "--if-exists");
   if (options.noOwner) args.push("--no-owner", "--no-acl");
   const sessions: pg.Client[] = [];
   const close = async () => {

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline, type Readable } from "node:stream";
 import { parseManifest } from "../../catalog/catalog.js";
+import type { PostgresJobConfig } from "../../config/schema.js";
 import { IntegrityError, OperationError, UsageError } from "../../errors.js";
 import type { ArtifactEntry, Manifest } from "../../manifest.js";
 import { decompress, type Compression } from "../../pipeline/compress.js";
@@ -9,11 +10,11 @@ import { createDecryptor, type Decryptor } from "../../pipeline/decrypt.js";
 import { SpanStream } from "../../pipeline/span.js";
 import { backupPrefix, type Target } from "../../targets/target.js";
 import { jobOf, type AppContext } from "../context.js";
-import { backupView, listBackups } from "../list.js";
-import { readTargetManifests, rowFromManifest } from "../manifests.js";
+import { backupView, listBackups, type BackupView } from "../list.js";
+import { readTargetManifests, rowFromManifest, type ManifestRecord } from "../manifests.js";
 import { extractSafely } from "./extract.js";
 import { fetchArtifact, type Fetched } from "./fetch.js";
-import { checkRowCounts, dropDatabase, openLoader, prepareDatabase, restoreGlobals, type DatabaseTarget } from "./postgres.js";
+import { checkRowCounts, dropDatabase, inspectDatabase, openLoader, prepareDatabase, restoreGlobals, swapDatabase, type DatabaseTarget } from "./postgres.js";
 import { selectBackup, selectCopy } from "./select.js";
 
 export interface RestoreRequest {
@@ -32,6 +33,8 @@ export interface RestoreRequest {
   /** postgres: sessions loading the database; above 1, every table's rows are divided among them. */
   jobs?: number;
   dryRun?: boolean;
+  /** Restore a backup read from a target whose manifest is not signed by a trusted key (made before signing). */
+  allowUnsigned?: boolean;
   /** postgres: the server to restore to, when not the job's own (drills' scratch server). */
   connection?: string;
   /** Told what the restore is doing; the CLI draws a progress bar or log lines from it. */
@@ -59,6 +62,8 @@ export interface RestoreOutcome {
    */
   phases: { download: number; decrypt: number; restore: number; check: number };
   checked: string;
+  /** What the operator should know although the restore went ahead (an unsigned backup restored). */
+  warnings: string[];
 }
 
 /** More sessions than this only queue on the server's locks and cores. */
@@ -68,22 +73,16 @@ const MAX_JOBS = 64;
  * Brings a backup back: picks it, downloads each artifact and checks each piece's sha256
  * before use, decrypts and decompresses as a stream, loads it (pg_restore into a new database,
  * or a safe extraction into a new directory) and checks the result against the manifest.
- * A failure removes what the restore created.
+ * A failure removes what the restore created. A dry run makes every check a real run makes
+ * before writing (the backup trusted, the key, the copy reachable, the destination) and stops.
  */
 export async function restore(ctx: AppContext, req: RestoreRequest, signal: AbortSignal): Promise<RestoreOutcome> {
   const job = jobOf(ctx, req.job);
-  // Without a catalog (a bare machine), the target's manifests say what there is.
-  const fromCatalog = listBackups(ctx, req.job).length > 0;
-  const records = fromCatalog ? [] : await readTargetManifests(ctx, req.from ?? bareSource(ctx, job.targets), req.job);
-  const backups = fromCatalog ? listBackups(ctx, req.job) : records.map((r) => backupView(ctx.config, rowFromManifest(ctx, req.from ?? bareSource(ctx, job.targets), r)));
-  const picked = selectBackup(backups, { ...(req.backupId ? { backupId: req.backupId } : {}), ...(req.at !== undefined ? { at: req.at } : {}) });
-  if (typeof picked === "string") throw new OperationError(`cannot restore ${req.job}: ${picked}`);
-  const from = selectCopy(picked, req.from, (t) => ctx.config.targets[t]?.type === "local");
-  if (!from) throw new OperationError(`backup ${picked.id} has no usable copy${req.from ? ` on ${req.from}` : ""}`);
-  const manifest = fromCatalog ? parseManifest(ctx.catalog.getBackup(picked.id)!) : records.find((r) => r.manifest.id === picked.id)!.manifest;
+  if (req.from !== undefined && !(req.from in ctx.config.targets)) throw new UsageError(`unknown target "${req.from}" (targets: ${Object.keys(ctx.config.targets).join(", ")})`);
+  const chosen = await chooseBackup(ctx, req);
+  const { manifest, from } = chosen;
   const target = ctx.targets.get(from);
   const prefix = backupPrefix(manifest.job, manifest.id);
-
   const outcome: RestoreOutcome = {
     backup_id: manifest.id,
     job: manifest.job,
@@ -95,6 +94,7 @@ export async function restore(ctx: AppContext, req: RestoreRequest, signal: Abor
     dry_run: req.dryRun ?? false,
     phases: { download: 0, decrypt: 0, restore: 0, check: 0 },
     checked: "",
+    warnings: chosen.warnings,
   };
   if (job.type === "postgres") {
     if (!req.toDb) throw new UsageError("give --to-db NAME: drd restores into a database you name and never touches the live one by default");
@@ -107,58 +107,149 @@ export async function restore(ctx: AppContext, req: RestoreRequest, signal: Abor
     outcome.destination = { directory: req.toDir };
     await assertEmptyDir(req.toDir);
   }
-  if (req.dryRun) return outcome;
-
+  // The key is checked against the backup's recipients before a byte is downloaded.
   const decryptor = manifest.encryption ? await createDecryptor(manifest.encryption, { keyFile: req.keyFile, passphraseFile: req.passphraseFile }) : undefined;
+  if (req.dryRun) {
+    await assertReachable(target, prefix, manifest);
+    if (job.type === "postgres") await inspectDatabase(serverOf(job, req), req.toDb!, req.clean ?? false);
+    return outcome;
+  }
+  if (chosen.warnings.length > 0) ctx.catalog.addEvent({ at: ctx.now(), kind: "restore_untrusted", job: manifest.job, backup_id: manifest.id, target: from, detail: chosen.warnings.join("; ") });
+
   const work = await mkdtemp(join(ctx.config.state_dir, "restore-"));
+  const run = new ArtifactLoader({ target, prefix, manifest, decryptor, work, outcome, signal, onProgress: req.onProgress });
   try {
-    if (manifest.kind === "files") await restoreFiles(target, prefix, manifest, decryptor, req.toDir!, work, outcome, signal, req.onProgress);
-    else if (job.type === "postgres") await restorePostgres(job, target, prefix, manifest, decryptor, req, work, outcome, signal);
+    if (manifest.kind === "files") await restoreFiles(run, manifest, req.toDir!);
+    else if (job.type === "postgres") await restorePostgres(run, manifest, serverOf(job, req), req);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
   return outcome;
 }
 
-/** The artifact's plain bytes: decrypted in this process (its span timed), decompressed by zstd (or zlib). */
-async function plainStream(file: Readable, manifest: Manifest, decryptor: Decryptor | undefined, span: SpanStream, signal: AbortSignal): Promise<Compression> {
-  if (!decryptor) return decompress(manifest.compression.algorithm, file, signal);
-  // pipeline, not pipe: an error on either side reaches the other.
-  pipeline(await decryptor.decrypt(file), span, () => undefined);
-  return decompress(manifest.compression.algorithm, span, signal);
+function serverOf(job: PostgresJobConfig, req: RestoreRequest): PostgresJobConfig {
+  return req.connection ? { ...job, connection: req.connection } : job;
 }
 
-async function restoreFiles(
-  target: Target,
-  prefix: string,
-  manifest: Extract<Manifest, { kind: "files" }>,
-  decryptor: Decryptor | undefined,
-  toDir: string,
-  work: string,
-  outcome: RestoreOutcome,
-  signal: AbortSignal,
-  onProgress: RestoreRequest["onProgress"],
-): Promise<void> {
+interface Chosen {
+  manifest: Manifest;
+  from: string;
+  warnings: string[];
+}
+
+/**
+ * The backup and the target to read it from. With a catalog, its record (written by this
+ * server) is the truth. Without one (a bare machine), the target's manifests are, and only
+ * those signed by a trusted key for the place they lie are used without --allow-unsigned.
+ */
+async function chooseBackup(ctx: AppContext, req: RestoreRequest): Promise<Chosen> {
+  const job = jobOf(ctx, req.job);
+  const selection = { ...(req.backupId ? { backupId: req.backupId } : {}), ...(req.at !== undefined ? { at: req.at } : {}) };
+  const known = listBackups(ctx, req.job);
+  if (known.length > 0) {
+    const picked = selectBackup(known, selection);
+    if (typeof picked === "string") throw new OperationError(`cannot restore ${req.job}: ${picked}`);
+    const from = selectCopy(picked, req.from, (t) => ctx.config.targets[t]?.type === "local");
+    if (!from) throw new OperationError(`backup ${picked.id} has no usable copy${req.from ? ` on ${req.from}` : ""}`);
+    return { manifest: parseManifest(ctx.catalog.getBackup(picked.id)!), from, warnings: [] };
+  }
+  const from = req.from ?? bareSource(ctx, job.targets);
+  const records = await readTargetManifests(ctx, from, req.job);
+  const views: BackupView[] = records.map((r) => backupView(ctx.config, rowFromManifest(ctx, from, r)));
+  const picked = selectBackup(views, selection);
+  if (typeof picked === "string") throw new OperationError(`cannot restore ${req.job} from ${from}: ${picked}`);
+  const record = records.find((r) => r.manifest.id === picked.id)!;
+  return { manifest: record.manifest, from, warnings: trustWarnings(record, records, from, req.allowUnsigned ?? false) };
+}
+
+function trustWarnings(record: ManifestRecord, all: ManifestRecord[], from: string, allowUnsigned: boolean): string[] {
+  if (record.trust.trusted) return [];
+  const id = `${record.manifest.job}/${record.manifest.id}`;
+  if (allowUnsigned) return [`backup ${id} on ${from} is untrusted (${record.trust.reason}); restored because --allow-unsigned was given`];
+  const trusted = all.find((r) => r.trust.trusted);
+  const instead = trusted ? `; the newest trusted backup is ${trusted.manifest.id} (--backup ${trusted.manifest.id})` : "";
+  throw new IntegrityError(`backup ${id} on ${from} is untrusted: ${record.trust.reason}; restore refused (--allow-unsigned restores a backup made before signing)${instead}`);
+}
+
+/** Every artifact of the copy is there with its recorded size: a dry run's "the store answers". */
+async function assertReachable(target: Target, prefix: string, manifest: Manifest): Promise<void> {
+  for (const artifact of manifest.artifacts) {
+    const info = await target.stat(prefix + artifact.name);
+    if (!info) throw new IntegrityError(`${artifact.name} is missing from ${target.locate(prefix)}`);
+    if (info.size !== artifact.size) throw new IntegrityError(`${artifact.name} on ${target.name} has ${info.size} bytes, the manifest records ${artifact.size}`);
+  }
+}
+
+/** The parts of one restore that every artifact's download, decryption and load share. */
+interface LoaderParts {
+  target: Target;
+  prefix: string;
+  manifest: Manifest;
+  decryptor: Decryptor | undefined;
+  work: string;
+  outcome: RestoreOutcome;
+  signal: AbortSignal;
+  onProgress: RestoreRequest["onProgress"];
+}
+
+/** Fetches artifacts and loads each while it downloads, timing the phases into `outcome`. */
+class ArtifactLoader {
+  constructor(readonly p: LoaderParts) {}
+
+  /** Starts a download; the download phase becomes the time until the last one was checked. */
+  fetch(artifact: ArtifactEntry): Fetched {
+    const { target, prefix, work, outcome, onProgress } = this.p;
+    const started = Date.now();
+    const onBytes = onProgress ? (bytes: number, total: number) => onProgress({ phase: "download", artifact: artifact.name, bytes, total }) : undefined;
+    const fetched = fetchArtifact(target, prefix + artifact.name, artifact, work, onBytes);
+    void fetched.done.then(() => (outcome.phases.download = Math.max(outcome.phases.download, Date.now() - started)), () => undefined);
+    return fetched;
+  }
+
+  /**
+   * Loads a fetched artifact while it downloads. A download that failed on its own (a
+   * damaged piece, an unreachable store) is the cause of whatever the loader made of the
+   * cut stream; a loader that fails on its own (a wrong key, pg_restore refusing) stops
+   * the download instead of waiting for it.
+   */
+  async load<T>(fetched: Fetched, load: (plain: Compression) => Promise<T>): Promise<T> {
+    const span = new SpanStream();
+    const loading = this.plain(fetched.open(), span).then(load);
+    const [loaded] = await Promise.allSettled([loading]);
+    const loadError = loaded.status === "rejected" ? (loaded.reason instanceof Error ? loaded.reason : new Error(String(loaded.reason))) : undefined;
+    if (loadError) fetched.cancel(loadError);
+    const [downloaded] = await Promise.allSettled([fetched.done]);
+    if (downloaded.status === "rejected" && downloaded.reason !== loadError) throw downloaded.reason;
+    if (loaded.status === "rejected") throw loaded.reason;
+    this.p.outcome.phases.decrypt += span.ms;
+    return loaded.value;
+  }
+
+  /** The artifact's plain bytes: decrypted in this process (its span timed), decompressed by zstd (or zlib). */
+  private async plain(file: Readable, span: SpanStream): Promise<Compression> {
+    const { manifest, decryptor, signal } = this.p;
+    if (!decryptor) return decompress(manifest.compression.algorithm, file, signal);
+    // pipeline, not pipe: an error on either side reaches the other.
+    pipeline(await decryptor.decrypt(file), span, () => undefined);
+    return decompress(manifest.compression.algorithm, span, signal);
+  }
+}
+
+async function restoreFiles(run: ArtifactLoader, manifest: Extract<Manifest, { kind: "files" }>, toDir: string): Promise<void> {
+  const { outcome, onProgress } = run.p;
   const artifact = manifest.artifacts.find((a) => a.role === "files")!;
   // mkdir returns the first directory it made: a failed restore removes what it created.
   const created = await mkdir(toDir, { recursive: true, mode: 0o700 });
-  const fetched = timedFetch(target, prefix, artifact, work, outcome, onProgress);
+  const fetched = run.fetch(artifact);
   onProgress?.({ phase: "restore", artifact: artifact.name });
   try {
     const t = Date.now();
-    const checked = await loadChecked(
-      fetched,
-      async (plain) => {
-        const [extracted, decompressed] = await Promise.allSettled([extractSafely(plain.output, toDir, manifest.files, process.getuid?.() === 0), plain.done]);
-        if (extracted.status === "rejected") throw extracted.reason;
-        if (decompressed.status === "rejected") throw decompressed.reason;
-        return extracted.value;
-      },
-      manifest,
-      decryptor,
-      outcome,
-      signal,
-    );
+    const checked = await run.load(fetched, async (plain) => {
+      const [extracted, decompressed] = await Promise.allSettled([extractSafely(plain.output, toDir, manifest.files, process.getuid?.() === 0), plain.done]);
+      if (extracted.status === "rejected") throw extracted.reason;
+      if (decompressed.status === "rejected") throw decompressed.reason;
+      return extracted.value;
+    });
     outcome.phases.restore = Date.now() - t;
     outcome.checked = `${checked} file(s) match their sha256 in the manifest`;
   } catch (err) {
@@ -168,17 +259,7 @@ async function restoreFiles(
   }
 }
 
-async function restorePostgres(
-  job: Extract<ReturnType<typeof jobOf>, { type: "postgres" }>,
-  target: Target,
-  prefix: string,
-  manifest: Manifest,
-  decryptor: Decryptor | undefined,
-  req: RestoreRequest,
-  work: string,
-  outcome: RestoreOutcome,
-  signal: AbortSignal,
-): Promise<void> {
+async function restorePostgres(run: ArtifactLoader, manifest: Manifest, server: PostgresJobConfig, req: RestoreRequest): Promise<void> {
   if (manifest.kind !== "postgres") throw new OperationError(`backup ${manifest.id} is not a database dump`);
   const dumps = manifest.artifacts.filter((a) => a.role === "database");
   const artifact: ArtifactEntry | undefined = req.database ? dumps.find((a) => a.database === req.database) : dumps.length === 1 ? dumps[0] : undefined;
@@ -193,11 +274,11 @@ async function restorePostgres(
   if (req.withGlobals && !globals) throw new UsageError(`backup ${manifest.id} has no globals (the job sets globals: false)`);
 
   // Downloads start at once; the database is prepared meanwhile.
-  const fetchedGlobals = globals ? timedFetch(target, prefix, globals, work, outcome, req.onProgress) : undefined;
-  const fetchedDump = timedFetch(target, prefix, artifact, work, outcome, req.onProgress);
+  const fetchedGlobals = globals ? run.fetch(globals) : undefined;
+  const fetchedDump = run.fetch(artifact);
   const fetches = [fetchedDump, ...(fetchedGlobals ? [fetchedGlobals] : [])];
   try {
-    await loadDatabase(job, req, manifest, artifact, fetchedDump, fetchedGlobals, decryptor, outcome, signal);
+    await loadDatabase(run, { manifest, artifact, fetchedDump, fetchedGlobals, server, req });
   } catch (err) {
     // Nothing may go on writing into the work directory once the restore gave up.
     for (const f of fetches) f.cancel(err as Error);
@@ -206,35 +287,40 @@ async function restorePostgres(
   }
 }
 
-async function loadDatabase(
-  job: Extract<ReturnType<typeof jobOf>, { type: "postgres" }>,
-  req: RestoreRequest,
-  manifest: Extract<Manifest, { kind: "postgres" }>,
-  artifact: ArtifactEntry,
-  fetchedDump: Fetched,
-  fetchedGlobals: Fetched | undefined,
-  decryptor: Decryptor | undefined,
-  outcome: RestoreOutcome,
-  signal: AbortSignal,
-): Promise<void> {
-  const server = req.connection ? { ...job, connection: req.connection } : job;
-  const db: DatabaseTarget = await prepareDatabase(server, req.toDb!, req.clean ?? false);
-  req.onProgress?.({ phase: "restore", artifact: artifact.name });
+interface DatabaseLoad {
+  manifest: Extract<Manifest, { kind: "postgres" }>;
+  artifact: ArtifactEntry;
+  fetchedDump: Fetched;
+  fetchedGlobals: Fetched | undefined;
+  server: PostgresJobConfig;
+  req: RestoreRequest;
+}
+
+/**
+ * Loads into the named database when drd creates it. To replace an existing one (--clean),
+ * it loads into a new database beside it and swaps the names only after every check passed:
+ * a failure at any point leaves the old database as it was.
+ */
+async function loadDatabase(run: ArtifactLoader, d: DatabaseLoad): Promise<void> {
+  const { outcome, signal, onProgress } = run.p;
+  const db: DatabaseTarget = await prepareDatabase(d.server, d.req.toDb!, d.req.clean ?? false);
+  onProgress?.({ phase: "restore", artifact: d.artifact.name });
   try {
     let t = Date.now();
-    if (fetchedGlobals) await loadChecked(fetchedGlobals, (plain) => restoreGlobals(db, plain, signal), manifest, decryptor, outcome, signal);
-    const loader = await openLoader(db, { clean: req.clean ?? false, noOwner: req.noOwner ?? false, jobs: req.jobs ?? 1 });
+    if (d.fetchedGlobals) await run.load(d.fetchedGlobals, (plain) => restoreGlobals(db, plain, signal));
+    const loader = await openLoader(db, { noOwner: d.req.noOwner ?? false, jobs: d.req.jobs ?? 1 });
     let loaded: Map<string, number> | undefined;
     try {
-      loaded = await loadChecked(fetchedDump, (plain) => loader.load(plain, signal), manifest, decryptor, outcome, signal);
+      loaded = await run.load(d.fetchedDump, (plain) => loader.load(plain, signal));
     } finally {
       await loader.close();
     }
     outcome.phases.restore = Date.now() - t;
-    req.onProgress?.({ phase: "check", artifact: artifact.name });
+    onProgress?.({ phase: "check", artifact: d.artifact.name });
     t = Date.now();
-    const expected = manifest.postgres.databases.find((d) => d.name === artifact.database);
+    const expected = d.manifest.postgres.databases.find((x) => x.name === d.artifact.database);
     const tables = expected ? await checkRowCounts(db, expected, loaded) : [];
+    if (db.replaces) await swapDatabase(db);
     outcome.phases.check = Date.now() - t;
     outcome.checked = `${tables.length} table(s) have the row counts recorded at backup time`;
   } catch (err) {
@@ -243,39 +329,6 @@ async function loadDatabase(
   } finally {
     await db.conn.close();
   }
-}
-
-/** Starts a download; `outcome.phases.download` becomes the time until the last one was checked. */
-function timedFetch(target: Target, prefix: string, artifact: ArtifactEntry, work: string, outcome: RestoreOutcome, onProgress: RestoreRequest["onProgress"]): Fetched {
-  const started = Date.now();
-  const onBytes = onProgress ? (bytes: number, total: number) => onProgress({ phase: "download", artifact: artifact.name, bytes, total }) : undefined;
-  const fetched = fetchArtifact(target, prefix + artifact.name, artifact, work, onBytes);
-  void fetched.done.then(() => (outcome.phases.download = Math.max(outcome.phases.download, Date.now() - started)), () => undefined);
-  return fetched;
-}
-
-/**
- * Loads a fetched artifact while it downloads. A failed download check is the cause of
- * whatever the loader made of the cut stream; a loader that fails on its own (a wrong
- * key, pg_restore refusing) stops the download instead of waiting for it.
- */
-async function loadChecked<T>(
-  fetched: Fetched,
-  load: (plain: Compression) => Promise<T>,
-  manifest: Manifest,
-  decryptor: Decryptor | undefined,
-  outcome: RestoreOutcome,
-  signal: AbortSignal,
-): Promise<T> {
-  const span = new SpanStream();
-  const loading = plainStream(fetched.open(), manifest, decryptor, span, signal).then(load);
-  const [loaded] = await Promise.allSettled([loading]);
-  if (loaded.status === "rejected") fetched.cancel(loaded.reason instanceof Error ? loaded.reason : new Error(String(loaded.reason)));
-  const [downloaded] = await Promise.allSettled([fetched.done]);
-  if (downloaded.status === "rejected" && (loaded.status === "fulfilled" || downloaded.reason instanceof IntegrityError)) throw downloaded.reason;
-  if (loaded.status === "rejected") throw loaded.reason;
-  outcome.phases.decrypt += span.ms;
-  return loaded.value;
 }
 
 /** Without --from on a bare machine: the job's first local target, else its first target. */
@@ -294,4 +347,3 @@ async function assertEmptyDir(dir: string): Promise<void> {
 async function emptyDir(dir: string): Promise<void> {
   for (const entry of await readdir(dir).catch(() => [])) await rm(join(dir, entry), { recursive: true, force: true });
 }
-

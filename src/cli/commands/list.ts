@@ -17,7 +17,7 @@ export async function listCommand(ctx: AppContext, io: Output, job: string | und
   }
   io.out(
     table(
-      ["ID", "JOB", "KIND", "SNAPSHOT", "SIZE", "POLICY", "COPIES"],
+      ["ID", "JOB", "KIND", "SNAPSHOT", "SIZE", "POLICY", "COPIES", ...(opts.from ? ["TRUST"] : [])],
       backups.map((b) => [
         b.id,
         b.job,
@@ -26,6 +26,7 @@ export async function listCommand(ctx: AppContext, io: Output, job: string | und
         bytes(b.size),
         b.policy_ok ? "ok" : `short: ${b.policy.missing.join(", ")}`,
         b.copies.map((c) => `${c.target}:${c.state}`).join(" "),
+        ...(opts.from ? [b.state === "untrusted" ? `untrusted: ${b.untrusted_reason}` : "signed"] : []),
       ]),
     ),
   );

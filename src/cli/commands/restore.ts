@@ -19,6 +19,7 @@ export interface RestoreFlags {
   noOwner?: boolean;
   jobs?: string;
   dryRun?: boolean;
+  allowUnsigned?: boolean;
   json?: boolean;
 }
 
@@ -43,6 +44,7 @@ export async function restoreCommand(ctx: AppContext, io: Output, job: string, f
   set("noOwner", flags.noOwner);
   set("jobs", flags.jobs === undefined ? undefined : /^\d+$/.test(flags.jobs) ? Number(flags.jobs) : NaN);
   set("dryRun", flags.dryRun);
+  set("allowUnsigned", flags.allowUnsigned);
   // Progress goes to stderr; --json keeps stdout for the result alone.
   const progress = flags.dryRun ? undefined : restoreProgress(io);
   if (progress) request.onProgress = progress.onProgress;
@@ -52,6 +54,7 @@ export async function restoreCommand(ctx: AppContext, io: Output, job: string, f
   } finally {
     progress?.stop();
   }
+  for (const w of outcome.warnings) io.err(`drctl: warning: ${w}`);
   if (flags.json) {
     io.out(json(outcome));
     return 0;

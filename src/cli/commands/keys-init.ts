@@ -1,0 +1,37 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { OperationError, UsageError } from "../../errors.js";
+import { generateSigningKey } from "../../trust/signing.js";
+import type { Output } from "../io.js";
+
+/** `drctl keys init`: a new manifest signing key pair; never overwrites a key. */
+export async function keysInitCommand(io: Output, dir: string): Promise<number> {
+  if (!dir.startsWith("/")) throw new UsageError("--dir must be an absolute path");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const key = await generateSigningKey(`drd manifest signing (${hostname()})`);
+  const secretPath = join(dir, "signing-secret.asc");
+  const publicPath = join(dir, "signing-public.asc");
+  const write = (path: string, text: string, mode: number) =>
+    writeFile(path, text, { mode, flag: "wx" }).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === "EEXIST" ? new UsageError(`${path} exists: drd never replaces a key (move it away first)`) : new OperationError(`cannot write ${path}: ${err.code ?? err.message}`);
+    });
+  await write(secretPath, key.privateKey, 0o600);
+  await write(publicPath, key.publicKey, 0o644);
+  io.out(
+    [
+      `signing key ${key.fingerprint}`,
+      `  ${secretPath}  (0600) the private key: stays on this server, readable by drd only; it signs manifests and decrypts nothing`,
+      `  ${publicPath}  the public key: copy it to every machine that restores or drills (and keep a copy with your recovery papers)`,
+      "",
+      "in the config on this server:",
+      `  signing: { key_file: ${secretPath} }`,
+      "on a restore or drill host (same config, or at least):",
+      `  trust: [${publicPath}]`,
+      "",
+      "unlike the encryption key, whose private half belongs off this server, the signing key is",
+      "on it by design: it proves a backup was written by this server, not planted in the storage.",
+    ].join("\n"),
+  );
+  return 0;
+}
