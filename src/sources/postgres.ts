@@ -130,7 +130,16 @@ async function settled(proc: ResultPromise, tool: string, conn: PgConnection): P
   throw new OperationError(`${tool} ${how}${missing}${tail ? `: ${tail.replace(/\s*\n\s*/g, " | ")}` : ""}`);
 }
 
-/** Database names may hold any character; artifact names must not. */
+/**
+ * Database names may hold any character; artifact names must not. Every other byte of the
+ * name's UTF-8 becomes %XX (and "%" itself is one of them), so two databases never share a
+ * file name and the name can be read back.
+ */
 export function safeFileName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_.-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`).replace(/^\./, "%2e");
+  let out = "";
+  for (const byte of Buffer.from(name, "utf8")) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9_-]/.test(c) || (c === "." && out !== "") ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
 }

@@ -40,10 +40,18 @@ describe("backup ids", () => {
 });
 
 describe("names that become paths", () => {
-  it.each([["app", "app"], ["my db", "my%20db"], ["../x", "%2e.%2fx"], ["a/b", "a%2fb"], ["ünï", "%fc%6e%ef".replace("%6e", "n")]])(
+  it.each([["app", "app"], ["my db", "my%20db"], ["../x", "%2E.%2Fx"], ["a/b", "a%2Fb"], ["ünï", "%C3%BCn%C3%AF"], ["100%", "100%25"], ["\u0129", "%C4%A9"]])(
     "database %j is stored as %j",
     (name, file) => expect(safeFileName(name)).toBe(file),
   );
+
+  it("no two database names share a file name (each is read back from it)", () => {
+    // Before: "\u0129" and "\u0012" + "9" both became "%129" (one hex digit too many or too few).
+    const names = ["\u0129", "\u0012" + "9", "é", "%e9", "%C3%A9", "a b", "a%20b", ".x", "%2ex", "A", "a", "日本", "x.y", "x%2Ey"];
+    const files = names.map(safeFileName);
+    expect(new Set(files).size).toBe(names.length);
+    for (const [i, f] of files.entries()) expect(Buffer.from(decodeURIComponent(f), "utf8").toString()).toBe(names[i]);
+  });
 
   it.each(["a/b/c", "job/id/manifest.json"])("accepts key %j", (k) => expect(() => assertSafeKey(k)).not.toThrow());
   it.each(["", "/abs", "a/../b", "a//b", "./a", "a/"])("refuses key %j", (k) => expect(() => assertSafeKey(k)).toThrow(/unsafe object key/));
