@@ -16,7 +16,7 @@ import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME, type Target } from "../tar
 import { newBackupId } from "./backup-id.js";
 import { checkCopy } from "./check-copy.js";
 import { jobOf, type AppContext } from "./context.js";
-import { isProcessAlive } from "./process.js";
+import { BOOT_ID, isClaimAlive } from "./process.js";
 import { recoverInterruptedRuns } from "./recover.js";
 import { commitCopy, replicatePending } from "./replicate.js";
 import { VERSION } from "../version.js";
@@ -53,8 +53,8 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
   const startedAt = ctx.now();
   const backupId = newBackupId(jobName, startedAt);
   const claim = ctx.catalog.startRun(
-    { job: jobName, backup_id: backupId, trigger: options.trigger ?? "manual", pid: process.pid, started_at: startedAt },
-    isProcessAlive,
+    { job: jobName, backup_id: backupId, trigger: options.trigger ?? "manual", pid: process.pid, boot_id: BOOT_ID, started_at: startedAt },
+    isClaimAlive,
   );
   if ("busy" in claim) throw new OperationError(`job ${jobName} is already running (pid ${claim.busy.pid}, run ${claim.busy.id})`);
   const run = claim.started;

@@ -1,5 +1,4 @@
 import { Catalog } from "../catalog/catalog.js";
-import { loadConfig } from "../config/load.js";
 import type { Config, JobConfig } from "../config/schema.js";
 import { UsageError } from "../errors.js";
 import { TargetRegistry } from "../targets/factory.js";
@@ -10,11 +9,6 @@ export interface AppContext {
   catalog: Catalog;
   targets: TargetRegistry;
   now: () => number;
-}
-
-export function openContext(configPath: string): AppContext {
-  const config = loadConfig(configPath);
-  return contextFor(config);
 }
 
 export function contextFor(config: Config): AppContext {

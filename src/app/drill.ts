@@ -8,7 +8,7 @@ import { findCertificates, type CertificateInfo } from "./certificates.js";
 import { checkCopy } from "./check-copy.js";
 import { jobOf, type AppContext } from "./context.js";
 import { listBackups } from "./list.js";
-import { isProcessAlive } from "./process.js";
+import { BOOT_ID, isClaimAlive } from "./process.js";
 import { dropDatabase } from "./restore/postgres.js";
 import { restore } from "./restore/restore.js";
 import { selectBackup } from "./restore/select.js";
@@ -52,7 +52,7 @@ export async function runDrill(ctx: AppContext, jobName: string, options: { targ
   const from = options.target ?? job.drill?.from ?? job.targets.find((t) => ctx.config.targets[t]?.offsite) ?? job.targets[0]!;
   await removeAbandonedScratch(ctx, jobName, job);
   const startedAt = ctx.now();
-  const id = ctx.catalog.startDrill(jobName, startedAt, process.pid);
+  const id = ctx.catalog.startDrill(jobName, startedAt, process.pid, BOOT_ID);
   const outcome: DrillOutcome = {
     id,
     job: jobName,
@@ -104,7 +104,7 @@ function scratchDatabaseName(job: string, drillId: number): string {
  */
 async function removeAbandonedScratch(ctx: AppContext, jobName: string, job: JobConfig): Promise<void> {
   for (const drill of ctx.catalog.unfinishedDrills(jobName)) {
-    if (drill.pid !== null && isProcessAlive(drill.pid)) continue;
+    if (isClaimAlive(drill)) continue;
     if (job.type === "postgres") {
       const conn = await PgConnection.open(job.drill?.connection ?? job.connection, job.password_file);
       await dropDatabase({ conn, name: scratchDatabaseName(jobName, drill.id), created: true }).catch(() => undefined);
@@ -166,7 +166,8 @@ async function restoreAndCheck(ctx: AppContext, jobName: string, job: JobConfig,
     outcome.checks.push({ check: "manifest", ok: true, detail: restored.checked });
     const t = ctx.now();
     for (const check of job.drill?.checks ?? []) {
-      outcome.checks.push("sql" in check ? await sqlCheck(job, connection!, scratchDb, check.sql) : await commandCheck(check.command, scratchDir, job, connection, scratchDb));
+      signal.throwIfAborted();
+      outcome.checks.push("sql" in check ? await sqlCheck(job, connection!, scratchDb, check.sql, signal) : await commandCheck(check.command, scratchDir, job, connection, scratchDb, signal));
     }
     if (scratchDir) {
       outcome.certificates = await findCertificates(scratchDir, ctx.now());
@@ -192,32 +193,43 @@ async function restoreAndCheck(ctx: AppContext, jobName: string, job: JobConfig,
   }
 }
 
-async function sqlCheck(job: JobConfig, connection: string, db: string, sql: string): Promise<CheckResult> {
+/** A drill check stopped by shutdown: the drill fails as interrupted, not as a failed check. */
+function interrupted(signal: AbortSignal): OperationError {
+  return new OperationError(`interrupted: ${describeError(signal.reason)}`);
+}
+
+async function sqlCheck(job: JobConfig, connection: string, db: string, sql: string, signal: AbortSignal): Promise<CheckResult> {
   const conn = await PgConnection.open(connection, job.type === "postgres" ? job.password_file : undefined);
   try {
     const client = await conn.client(db);
+    // Ending the session cancels the query on the server: shutdown never waits for a slow check.
+    const stop = () => void client.end().catch(() => undefined);
+    signal.addEventListener("abort", stop, { once: true });
     try {
       const res = await client.query({ text: sql, rowMode: "array" });
       const value = res.rows[0]?.[0];
       return { check: sql, ok: value === true, detail: `returned ${JSON.stringify(value ?? null)}` };
     } catch (err) {
+      if (signal.aborted) throw interrupted(signal);
       return { check: sql, ok: false, detail: describeError(err) };
     } finally {
-      await client.end();
+      signal.removeEventListener("abort", stop);
+      await client.end().catch(() => undefined);
     }
   } finally {
     await conn.close();
   }
 }
 
-async function commandCheck(command: string[], dir: string | undefined, job: JobConfig, connection: string | undefined, db: string): Promise<CheckResult> {
+async function commandCheck(command: string[], dir: string | undefined, job: JobConfig, connection: string | undefined, db: string, signal: AbortSignal): Promise<CheckResult> {
   const env: Record<string, string> = dir ? { DRD_DRILL_DIR: dir } : {};
   if (job.type === "postgres" && connection) {
     const conn = await PgConnection.open(connection);
     env.DRD_DRILL_DATABASE_URL = conn.urlFor(db);
     await conn.close();
   }
-  const result = await execa(command[0]!, command.slice(1), { cwd: dir, env, reject: false, timeout: 600_000, stdin: "ignore" });
+  const result = await execa(command[0]!, command.slice(1), { cwd: dir, env, reject: false, timeout: 600_000, stdin: "ignore", cancelSignal: signal, forceKillAfterDelay: 2_000 });
+  if (signal.aborted) throw interrupted(signal);
   const tail = `${result.stderr ?? ""}`.trim().slice(-300);
   return { check: command.join(" "), ok: result.exitCode === 0, detail: result.exitCode === 0 ? "exit 0" : `exit ${result.exitCode ?? result.signal}${tail ? `: ${tail}` : ""}` };
 }

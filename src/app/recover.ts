@@ -1,46 +1,57 @@
+import { describeError } from "../errors.js";
 import { backupPrefix } from "../targets/target.js";
 import type { AppContext } from "./context.js";
-import { isProcessAlive } from "./process.js";
+import { BOOTED_AT, isClaimAlive, isProcessAlive } from "./process.js";
 
 export interface RecoveryReport {
   interruptedRuns: number;
   removedObjects: number;
+  /** Targets that could not be cleaned now (unreachable): retried at the next recovery. */
+  deferred: string[];
 }
 
 /**
- * Cleans up after runs whose process died (kill -9, power loss): marks them interrupted,
- * removes the objects of backups that never reached the catalog and the temporary files
- * of interrupted writes. Runs before every backup and when the daemon starts.
+ * Cleans up after runs whose process died (kill -9, power loss, a reboot): marks them
+ * interrupted, removes the objects of backups that never reached the catalog and the
+ * temporary files of interrupted writes. Runs before every backup and when the daemon
+ * starts. A target that cannot be reached does not stop the rest (nor the backup that
+ * called this): the run stays marked for cleanup and the next recovery tries again.
  */
 export async function recoverInterruptedRuns(ctx: AppContext): Promise<RecoveryReport> {
-  const report: RecoveryReport = { interruptedRuns: 0, removedObjects: 0 };
+  const report: RecoveryReport = { interruptedRuns: 0, removedObjects: 0, deferred: [] };
   for (const run of ctx.catalog.runningRuns()) {
-    // A live pid, this process's included, is a run in progress (the daemon runs several).
-    if (isProcessAlive(run.pid)) continue;
-    ctx.catalog.finishRun(run.id, "interrupted", ctx.now(), "the drd process ended during the run (killed or crashed)");
+    // A live claim, this process's included, is a run in progress (the daemon runs several).
+    if (isClaimAlive(run)) continue;
+    ctx.catalog.finishRun(run.id, "interrupted", ctx.now(), "the drd process ended during the run (killed, crashed or rebooted)");
+    ctx.catalog.setCleanupPending(run.id, true);
     ctx.catalog.addEvent({ at: ctx.now(), kind: "run_interrupted", job: run.job, backup_id: run.backup_id });
     report.interruptedRuns++;
+  }
+  for (const run of ctx.catalog.runsAwaitingCleanup()) {
     const job = ctx.config.jobs[run.job];
-    if (!job || ctx.catalog.getBackup(run.backup_id)) continue;
-    for (const name of job.targets) {
-      const target = safeTarget(ctx, name);
-      if (!target) continue;
-      const leftovers = await target.list(backupPrefix(run.job, run.backup_id));
-      await target.delete(leftovers.map((o) => o.key));
-      report.removedObjects += leftovers.length;
+    let complete = true;
+    if (job && !ctx.catalog.getBackup(run.backup_id)) {
+      for (const name of job.targets) {
+        try {
+          const target = ctx.targets.get(name);
+          const leftovers = await target.list(backupPrefix(run.job, run.backup_id));
+          await target.delete(leftovers.map((o) => o.key));
+          report.removedObjects += leftovers.length;
+        } catch (err) {
+          complete = false;
+          report.deferred.push(`${name}: ${describeError(err)}`);
+        }
+      }
     }
+    if (complete) ctx.catalog.setCleanupPending(run.id, false);
   }
   for (const name of Object.keys(ctx.config.targets)) {
-    const target = safeTarget(ctx, name);
-    if (target) report.removedObjects += await target.removeLeftovers(isProcessAlive);
+    try {
+      // A temporary file from before this boot has no live writer, whatever its pid is now.
+      report.removedObjects += await ctx.targets.get(name).removeLeftovers((pid, writtenAt) => writtenAt >= BOOTED_AT && isProcessAlive(pid));
+    } catch (err) {
+      report.deferred.push(`${name}: ${describeError(err)}`);
+    }
   }
   return report;
-}
-
-function safeTarget(ctx: AppContext, name: string) {
-  try {
-    return ctx.targets.get(name);
-  } catch {
-    return undefined;
-  }
 }

@@ -68,6 +68,8 @@ export async function commitCopy(ctx: AppContext, backup: BackupWithCopies, targ
     error: null,
     next_attempt_at: null,
   });
+  // The target is back: what waits for it need not sit out its backoff.
+  ctx.catalog.makePendingDue(targetName);
 }
 
 async function replicateOne(ctx: AppContext, backup: BackupWithCopies, copy: CopyRow): Promise<ReplicationResult> {

@@ -11,10 +11,13 @@ export interface RunRow {
   backup_id: string;
   trigger: "manual" | "schedule";
   pid: number;
+  boot_id: string | null;
   started_at: number;
   finished_at: number | null;
   state: RunState;
   error: string | null;
+  /** 1 while objects of the interrupted run may still lie on a target that could not be reached. */
+  cleanup_pending: number;
 }
 
 export interface CopyRow {
@@ -56,6 +59,7 @@ export interface DrillRow {
   details: string | null;
   error: string | null;
   pid: number | null;
+  boot_id: string | null;
 }
 
 export interface BackupWithCopies extends BackupRow {
@@ -79,19 +83,19 @@ export class Catalog {
    * The check and the insert share one write transaction so two starts cannot both win.
    */
   startRun(
-    run: Pick<RunRow, "job" | "backup_id" | "trigger" | "pid" | "started_at">,
-    isAlive: (pid: number) => boolean,
+    run: Pick<RunRow, "job" | "backup_id" | "trigger" | "pid" | "boot_id" | "started_at">,
+    isAlive: (run: RunRow) => boolean,
   ): { started: RunRow } | { busy: RunRow } {
     return this.db
       .transaction(() => {
         const running = this.db
           .prepare<[string], RunRow>(`SELECT * FROM runs WHERE state = 'running' AND job = ?`)
           .all(run.job)
-          .find((r) => isAlive(r.pid));
+          .find((r) => isAlive(r));
         if (running) return { busy: running };
         const info = this.db
           .prepare(
-            `INSERT INTO runs (job, backup_id, trigger, pid, started_at, state) VALUES (@job, @backup_id, @trigger, @pid, @started_at, 'running')`,
+            `INSERT INTO runs (job, backup_id, trigger, pid, boot_id, started_at, state) VALUES (@job, @backup_id, @trigger, @pid, @boot_id, @started_at, 'running')`,
           )
           .run(run);
         return { started: this.getRun(Number(info.lastInsertRowid))! };
@@ -105,6 +109,15 @@ export class Catalog {
 
   runningRuns(): RunRow[] {
     return this.db.prepare<[], RunRow>(`SELECT * FROM runs WHERE state = 'running' ORDER BY id`).all();
+  }
+
+  /** Interrupted runs whose objects could not all be removed yet. */
+  runsAwaitingCleanup(): RunRow[] {
+    return this.db.prepare<[], RunRow>(`SELECT * FROM runs WHERE cleanup_pending = 1 ORDER BY id`).all();
+  }
+
+  setCleanupPending(id: number, pending: boolean): void {
+    this.db.prepare(`UPDATE runs SET cleanup_pending = ? WHERE id = ?`).run(pending ? 1 : 0, id);
   }
 
   lastRuns(job: string, limit = 10): RunRow[] {
@@ -136,15 +149,15 @@ export class Catalog {
       .immediate();
   }
 
-  startDrill(job: string, at: number, pid: number): number {
-    return Number(this.db.prepare(`INSERT INTO drills (job, started_at, pid) VALUES (?, ?, ?)`).run(job, at, pid).lastInsertRowid);
+  startDrill(job: string, at: number, pid: number, bootId: string): number {
+    return Number(this.db.prepare(`INSERT INTO drills (job, started_at, pid, boot_id) VALUES (?, ?, ?, ?)`).run(job, at, pid, bootId).lastInsertRowid);
   }
 
   unfinishedDrills(job: string): DrillRow[] {
     return this.db.prepare<[string], DrillRow>(`SELECT * FROM drills WHERE job = ? AND finished_at IS NULL ORDER BY id`).all(job);
   }
 
-  finishDrill(id: number, result: Omit<DrillRow, "id" | "job" | "started_at" | "pid">): void {
+  finishDrill(id: number, result: Omit<DrillRow, "id" | "job" | "started_at" | "pid" | "boot_id">): void {
     this.db
       .prepare(`UPDATE drills SET backup_id = @backup_id, target = @target, finished_at = @finished_at, ok = @ok, phases = @phases, details = @details, error = @error WHERE id = @id`)
       .run({ ...result, id });
@@ -169,6 +182,11 @@ export class Catalog {
     this.db
       .prepare(`UPDATE copies SET ${sets.join(", ")} WHERE backup_id = @backup_id AND target = @target`)
       .run({ ...change, backup_id: backupId, target });
+  }
+
+  /** Every pending copy on `target` becomes due now: the target answered again. Returns how many. */
+  makePendingDue(target: string): number {
+    return this.db.prepare(`UPDATE copies SET next_attempt_at = NULL WHERE target = ? AND state = 'pending' AND next_attempt_at IS NOT NULL`).run(target).changes;
   }
 
   getBackup(id: string): BackupWithCopies | undefined {

@@ -84,4 +84,11 @@ export const MIGRATIONS: readonly string[] = [
   -- The detached OpenPGP signature of the manifest (armored), written beside it on every target.
   ALTER TABLE backups ADD COLUMN signature TEXT;
   `,
+  `
+  -- Claims name the boot as well as the pid (pids are reused after a reboot), and a run
+  -- whose leftovers could not be removed yet (a target unreachable) is cleaned up later.
+  ALTER TABLE runs ADD COLUMN boot_id TEXT;
+  ALTER TABLE runs ADD COLUMN cleanup_pending INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE drills ADD COLUMN boot_id TEXT;
+  `,
 ];

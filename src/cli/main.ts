@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
-import { openContext, type AppContext } from "../app/context.js";
-import { resolveConfigPath } from "../config/load.js";
+import { contextFor, type AppContext } from "../app/context.js";
+import { assertStateDirOwner } from "../app/state-owner.js";
+import { loadConfig, resolveConfigPath } from "../config/load.js";
 import { describeError, exitCodeOf, type ExitCode } from "../errors.js";
 import { VERSION } from "../version.js";
 import type { RestoreFlags } from "./commands/restore.js";
@@ -24,7 +25,12 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
 
   let exitCode: ExitCode = 0;
   let ctx: AppContext | undefined;
-  const context = (program: Command): AppContext => (ctx ??= openContext(resolveConfigPath(program.opts().config)));
+  const context = (program: Command): AppContext => {
+    if (ctx) return ctx;
+    const config = loadConfig(resolveConfigPath(program.opts().config));
+    assertStateDirOwner(config.state_dir, program.opts().allowRoot === true);
+    return (ctx = contextFor(config));
+  };
   const set = (code: number): void => {
     exitCode = code as ExitCode;
   };
@@ -33,16 +39,16 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .description("drd: backups that are replicated, measured and proven to restore")
     .version(VERSION)
     .option("--config <path>", "config file (default: $DRD_CONFIG, then /etc/drd/drd.yaml)")
+    .option("--allow-root", "run as root, or as a user other than the state dir's owner (not recommended)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError(false);
 
   program
     .command("daemon")
-    .description("the long-running scheduler (what systemd starts)")
-    .option("--allow-root", "run even as root (not recommended)")
-    .action(async (opts: { allowRoot?: boolean }) =>
-      set(await (await import("./commands/daemon.js")).daemonCommand(resolveConfigPath(program.opts().config), { ...opts, shutdown: shutdown.signal })),
+    .description("the long-running scheduler (what systemd starts); --allow-root to run as root")
+    .action(async () =>
+      set(await (await import("./commands/daemon.js")).daemonCommand(resolveConfigPath(program.opts().config), { allowRoot: program.opts().allowRoot === true, shutdown: shutdown.signal })),
     );
 
   program

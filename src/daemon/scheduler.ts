@@ -11,6 +11,15 @@ import type { Logger } from "./logger.js";
 
 const RETRY_CHECK_MS = 60_000;
 
+/** What the scheduler runs: the same use cases as the commands. Swappable so a test can make one fail. */
+export interface ScheduledWork {
+  backup: typeof runBackup;
+  prune: typeof prune;
+  drill: typeof runDrill;
+  replicate: typeof replicatePending;
+}
+const USE_CASES: ScheduledWork = { backup: runBackup, prune, drill: runDrill, replicate: replicatePending };
+
 /**
  * The long-running scheduler: one cron task per job, each calling the same backup use
  * case as `drctl backup`. A job never overlaps itself. Runs missed while the daemon was
@@ -26,11 +35,12 @@ export class Scheduler {
   constructor(
     private readonly ctx: AppContext,
     private readonly log: Logger,
+    private readonly work: ScheduledWork = USE_CASES,
   ) {}
 
   async start(): Promise<void> {
     const recovered = await recoverInterruptedRuns(this.ctx);
-    if (recovered.interruptedRuns > 0 || recovered.removedObjects > 0) this.log.warn(recovered, "cleaned up after interrupted runs");
+    if (recovered.interruptedRuns > 0 || recovered.removedObjects > 0 || recovered.deferred.length > 0) this.log.warn(recovered, "cleaned up after interrupted runs");
     const { config } = this.ctx;
     for (const [name, job] of Object.entries(config.jobs)) {
       const task = cron.schedule(job.schedule, () => this.run(name, "schedule"), {
@@ -56,17 +66,23 @@ export class Scheduler {
     this.retryTimer = setInterval(() => void this.retryPending(), RETRY_CHECK_MS);
   }
 
-  /** Runs `work` unless stopping; `stop()` waits for everything started here. */
-  private track(work: () => Promise<unknown>): Promise<unknown> {
+  /**
+   * Runs `work` unless stopping; `stop()` waits for everything started here. Whatever
+   * the work throws (a SQLite error, prune failing after a backup) is logged and the
+   * daemon goes on: one failed task never ends the process.
+   */
+  private track(what: string, work: () => Promise<unknown>): Promise<unknown> {
     if (this.abort.signal.aborted) return Promise.resolve();
-    const done = work();
+    const done = Promise.resolve()
+      .then(work)
+      .catch((err: unknown) => this.log.error({ task: what, error: describeError(err) }, "scheduled task failed"));
     this.running.add(done);
     void done.finally(() => this.running.delete(done));
     return done;
   }
 
   private drill(job: string): Promise<unknown> {
-    return this.track(() => runDrill(this.ctx, job, { signal: this.abort.signal }).then(
+    return this.track(`drill:${job}`, () => this.work.drill(this.ctx, job, { signal: this.abort.signal }).then(
       (o) => (o.ok ? this.log.info.bind(this.log) : this.log.error.bind(this.log))(
         { job, drill: o.id, ok: o.ok, backup: o.backup_id, from: o.from, seconds: o.duration_seconds, rto_proven: o.rto_proven, error: o.error, warnings: o.warnings },
         "drill done",
@@ -76,7 +92,7 @@ export class Scheduler {
   }
 
   private retryPending(): Promise<unknown> {
-    return this.track(() => replicatePending(this.ctx).then(
+    return this.track("replicate", () => this.work.replicate(this.ctx).then(
       (results) => {
         for (const r of results) (r.state === "verified" ? this.log.info.bind(this.log) : this.log.warn.bind(this.log))(r, "copy retried");
       },
@@ -86,11 +102,11 @@ export class Scheduler {
 
   private run(job: string, reason: "schedule" | "catch-up"): Promise<unknown> {
     const started = Date.now();
-    return this.track(() => runBackup(this.ctx, job, { trigger: "schedule", signal: this.abort.signal }).then(
+    return this.track(`backup:${job}`, () => this.work.backup(this.ctx, job, { trigger: "schedule", signal: this.abort.signal }).then(
       async (outcome) => {
         this.log.info({ job, reason, backup: outcome.id, bytes: outcome.size, ms: Date.now() - started, copies: outcome.copies }, "backup done");
         // Retention after each good backup: the planner never removes what the new one has not replaced.
-        const pruned = await prune(this.ctx, { job });
+        const pruned = await this.work.prune(this.ctx, { job });
         if (pruned.removed > 0 || pruned.skipped > 0 || pruned.errors.length > 0)
           this.log.info({ job, removed: pruned.removed, skipped: pruned.skipped, errors: pruned.errors }, "pruned");
       },

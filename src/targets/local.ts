@@ -115,15 +115,17 @@ export class LocalTarget implements Target {
     for (const parent of parents) await fsyncDir(parent).catch(() => undefined);
   }
 
-  async removeLeftovers(isAlive: (pid: number) => boolean): Promise<number> {
+  async removeLeftovers(isWriterAlive: (pid: number, writtenAt: number) => boolean): Promise<number> {
     const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch(() => []);
     let removed = 0;
     for (const entry of entries) {
+      if (!entry.isFile() || !entry.name.includes(TEMP_MARKER)) continue;
+      const path = join(entry.parentPath, entry.name);
       const writer = TEMP_PID.exec(entry.name);
-      if (entry.isFile() && entry.name.includes(TEMP_MARKER) && !(writer && isAlive(Number(writer[1])))) {
-        await rm(join(entry.parentPath, entry.name), { force: true });
-        removed++;
-      }
+      const writtenAt = (await stat(path).catch(() => undefined))?.mtimeMs ?? 0;
+      if (writer && isWriterAlive(Number(writer[1]), writtenAt)) continue;
+      await rm(path, { force: true });
+      removed++;
     }
     // Then the backup directories those leftovers emptied, deepest first.
     const dirs = entries.filter((e) => e.isDirectory()).map((e) => join(e.parentPath, e.name));

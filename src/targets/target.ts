@@ -54,8 +54,12 @@ export interface Target {
   stat(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): Promise<ObjectInfo[]>;
   delete(keys: string[]): Promise<void>;
-  /** Removes what interrupted puts of dead processes left behind; returns how many were removed. */
-  removeLeftovers(isAlive: (pid: number) => boolean): Promise<number>;
+  /**
+   * Removes what interrupted puts of dead processes left behind; returns how many were
+   * removed. `isWriterAlive` tells whether the process `pid` that last wrote at `writtenAt`
+   * (ms) may still be writing.
+   */
+  removeLeftovers(isWriterAlive: (pid: number, writtenAt: number) => boolean): Promise<number>;
 }
 
 export class ObjectNotFoundError extends Error {

@@ -1,3 +1,4 @@
+import Database from "better-sqlite3";
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -100,6 +101,25 @@ describe("drctl restore", () => {
     const clean = await ws.drctl(["restore", "database", "--to-db", "restored_clean", "--clean", "--key", ws.path("secret.asc")]);
     expect(problems(clean.stderr)).toBe("");
     expect(await psql(cluster, "restored_clean", "SELECT count(*) FROM hosts")).toBe("3000");
+  });
+
+  it("--clean never leaves a database half-replaced: a restore whose check fails leaves the old one as it was", async () => {
+    await freshDatabase(cluster, "restored_keep", "CREATE TABLE hosts (id int, name text); INSERT INTO hosts VALUES (1, 'old but good')");
+    const db = new Database(join(ws.stateDir, "catalog.sqlite"));
+    const row = db.prepare("SELECT manifest FROM backups WHERE id = ?").get(ids.database) as { manifest: string };
+    const wrong = JSON.parse(row.manifest);
+    wrong.postgres.databases[0].tables.find((t: { table: string }) => t.table === "hosts").rows = 2999;
+    db.prepare("UPDATE backups SET manifest = ? WHERE id = ?").run(JSON.stringify(wrong), ids.database);
+    try {
+      const run = await ws.drctl(["restore", "database", "--to-db", "restored_keep", "--clean", "--key", ws.path("secret.asc")]);
+      expect(problems(run.stderr)).toMatch(/restored row counts differ from the backup's: public\.hosts: 3000 rows, expected 2999/);
+      expect(run.exitCode).toBe(3);
+    } finally {
+      db.prepare("UPDATE backups SET manifest = ? WHERE id = ?").run(row.manifest, ids.database);
+      db.close();
+    }
+    expect(await psql(cluster, "restored_keep", "SELECT name FROM hosts")).toBe("old but good");
+    expect(await psql(cluster, "postgres", "SELECT count(*) FROM pg_database WHERE datname LIKE 'drd_new_%' OR datname LIKE 'drd_old_%'")).toBe("0");
   });
 
   it("a wrong key: exit 3 naming the recipients, and no database left behind", async () => {
