@@ -32,7 +32,7 @@ const cron = z
     const problem = cronProblem(expr);
     if (problem) ctx.addIssue({ code: "custom", message: `invalid cron expression ${JSON.stringify(expr)}: ${problem}` });
   })
-  .meta({ description: "A five-field cron expression (minute hour day-of-month month day-of-week), in `timezone`." });
+  .meta({ description: "A cron expression in `timezone`: five fields (minute hour day-of-month month day-of-week), six with a leading seconds field, or @hourly, @daily, @weekly, @monthly, @yearly. With both day fields restricted, a day matching either runs (as Vixie cron)." });
 
 const retention = z
   .strictObject({

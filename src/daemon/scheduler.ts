@@ -1,4 +1,3 @@
-import cron, { type ScheduledTask } from "node-cron";
 import { runBackup } from "../app/backup.js";
 import { runDrill } from "../app/drill.js";
 import type { AppContext } from "../app/context.js";
@@ -7,6 +6,7 @@ import { prune } from "../app/prune.js";
 import { replicatePending } from "../app/replicate.js";
 import { describeError } from "../errors.js";
 import { missedSlot } from "../policy/schedule.js";
+import { CronTimer } from "./cron-timer.js";
 import type { Logger } from "./logger.js";
 
 const RETRY_CHECK_MS = 60_000;
@@ -27,7 +27,7 @@ const USE_CASES: ScheduledWork = { backup: runBackup, prune, drill: runDrill, re
  * themselves and are recorded interrupted) and waits for them.
  */
 export class Scheduler {
-  private readonly tasks: ScheduledTask[] = [];
+  private readonly tasks: CronTimer[] = [];
   private readonly running = new Set<Promise<unknown>>();
   private readonly abort = new AbortController();
   private retryTimer: NodeJS.Timeout | undefined;
@@ -43,11 +43,7 @@ export class Scheduler {
     if (recovered.interruptedRuns > 0 || recovered.removedObjects > 0 || recovered.deferred.length > 0) this.log.warn(recovered, "cleaned up after interrupted runs");
     const { config } = this.ctx;
     for (const [name, job] of Object.entries(config.jobs)) {
-      const task = cron.schedule(job.schedule, () => this.run(name, "schedule"), {
-        name: `backup:${name}`,
-        timezone: config.timezone,
-        noOverlap: true,
-      });
+      const task = new CronTimer(job.schedule, config.timezone, () => this.run(name, "schedule"));
       this.tasks.push(task);
       const last = this.ctx.catalog.listBackups({ job: name })[0]?.snapshot_at;
       const missed = missedSlot(job.schedule, config.timezone, last, this.ctx.now());
@@ -55,11 +51,11 @@ export class Scheduler {
         this.log.info({ job: name, missed: new Date(missed).toISOString() }, "running a backup missed while drd was down");
         void this.run(name, "catch-up");
       }
-      this.log.info({ job: name, schedule: job.schedule, next: task.getNextRun()?.toISOString() }, "scheduled");
+      this.log.info({ job: name, schedule: job.schedule, next: task.next.toISOString() }, "scheduled");
       if (job.drill?.schedule) {
-        const drill = cron.schedule(job.drill.schedule, () => this.drill(name), { name: `drill:${name}`, timezone: config.timezone, noOverlap: true });
+        const drill = new CronTimer(job.drill.schedule, config.timezone, () => this.drill(name));
         this.tasks.push(drill);
-        this.log.info({ job: name, drill: job.drill.schedule, next: drill.getNextRun()?.toISOString() }, "drill scheduled");
+        this.log.info({ job: name, drill: job.drill.schedule, next: drill.next.toISOString() }, "drill scheduled");
       }
     }
     // Copies left pending by an outage are retried once their backoff has passed.
@@ -116,7 +112,7 @@ export class Scheduler {
 
   async stop(reason: string): Promise<void> {
     clearInterval(this.retryTimer);
-    for (const task of this.tasks) await task.destroy();
+    for (const task of this.tasks) task.stop();
     this.abort.abort(new Error(reason));
     await Promise.allSettled([...this.running]);
   }

@@ -1,8 +1,9 @@
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NobodyDrctl } from "../helpers/unprivileged.js";
+import { signingKeyFiles } from "../helpers/signing.js";
 import { Workspace } from "../helpers/workspace.js";
 
 describe("files jobs as an unprivileged user", () => {
@@ -24,7 +25,10 @@ describe("files jobs as an unprivileged user", () => {
     nobody.give(ws.stateDir);
     nobody.give(ws.backupDir);
     const common = { type: "files", paths: [src], schedule: "0 * * * *", rpo: "1h", targets: ["local"] };
-    ws.withJobs({ strict: common, lenient: { ...common, skip_unreadable: true } });
+    // The signing key belongs to the user drd runs as, 0600, as in production.
+    copyFileSync(signingKeyFiles().secret, ws.path("signing-secret.asc"));
+    nobody.give(ws.path("signing-secret.asc"));
+    ws.withJobs({ strict: common, lenient: { ...common, skip_unreadable: true } }, { signing: { key_file: ws.path("signing-secret.asc") } });
     chmodSync(ws.configPath, 0o644);
   });
   afterAll(() => {

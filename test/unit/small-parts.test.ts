@@ -21,7 +21,7 @@ describe("cron expressions", () => {
   it.each([
     ["*/15 * * * *", undefined], ["0 4 * * 0", undefined], ["0 4 * * 7", undefined], ["0 0 1 */3 *", undefined], ["5,35 8-18 * * 1-5", undefined],
     ["*/60 * * * *", "step 60 is out of range"], ["0 */25 * * *", "step 25 is out of range"], ["*/0 * * * *", "step 0 is out of range"],
-    ["0 0 * * 8", "Constraint error"], ["@hourly", "expected 5 fields"], ["0 0 30 2 *", "Invalid explicit day of month"],
+    ["0 0 * * 8", "Constraint error"], ["@hourly", undefined], ["@reboot", "unknown alias"], ["0 * * * * * *", "expected 5 fields"], ["0 0 30 2 *", "Invalid explicit day of month"],
   ])("%s", (expr, problem) => {
     if (problem === undefined) expect(cronProblem(expr)).toBeUndefined();
     else expect(cronProblem(expr)).toContain(problem);
