@@ -18,7 +18,7 @@ import { checkCopy } from "./check-copy.js";
 import { jobOf, type AppContext } from "./context.js";
 import { BOOT_ID, isClaimAlive } from "./process.js";
 import { recoverInterruptedRuns } from "./recover.js";
-import { commitCopy, replicatePending } from "./replicate.js";
+import { commitCopy, replicatePending, type WrittenArtifacts } from "./replicate.js";
 import { VERSION } from "../version.js";
 import { loadSigner } from "../trust/signing.js";
 
@@ -68,9 +68,9 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     .filter((t) => t !== primary.name)
     .map((name) => {
       try {
-        return { name, target: ctx.targets.get(name), error: undefined, storeVerified: true };
+        return { name, target: ctx.targets.get(name), error: undefined, written: { storeVerified: true, versions: {} } };
       } catch (err) {
-        return { name, target: undefined, error: describeError(err), storeVerified: false };
+        return { name, target: undefined, error: describeError(err), written: { storeVerified: false, versions: {} } };
       }
     });
   // Its secondaries' uploads go on finishing (an S3 store completing a multipart upload)
@@ -92,7 +92,7 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     if (signature) await primary.put(prefix + SIGNATURE_NAME, Readable.from([Buffer.from(signature)]));
     await primary.put(prefix + MANIFEST_NAME, Readable.from([Buffer.from(manifestText)]));
 
-    const check = await checkCopy(primary, manifest, manifestSha256, signature);
+    const check = await checkCopy(primary, manifest, { sha256: manifestSha256, signature });
     if (!check.ok) throw new OperationError(`the new copy on ${primary.name} failed its re-read: ${check.problem}`);
     await Promise.all(sink?.secondaryTails ?? []);
     const finishedAt = ctx.now();
@@ -141,7 +141,7 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
   const recorded = ctx.catalog.getBackup(backupId)!;
   for (const s of secondaries) {
     if (!s.target || s.error) continue;
-    await commitCopy(ctx, recorded, s.name, s.target, s.storeVerified).catch((err: unknown) =>
+    await commitCopy(ctx, recorded, s.name, s.target, s.written).catch((err: unknown) =>
       ctx.catalog.updateCopy(backupId, s.name, { error: describeError(err) }),
     );
   }
@@ -179,7 +179,8 @@ interface Secondary {
   target: Target | undefined;
   /** Set once an artifact failed or stalled there; the copy is then made later from the primary. */
   error: string | undefined;
-  storeVerified: boolean;
+  /** What its uploads established: the store's checksums matched, the versions it gave. */
+  written: WrittenArtifacts;
 }
 
 interface SinkOptions {
@@ -230,7 +231,8 @@ class TargetSink implements ArtifactSink {
       const copies = live.map((s, i) =>
         s.target!.put(prefix + name, fan!.secondaries[i]!.stream, { ready, sameBytesAs: primaryPut, ...(expectedSize ? { expectedSize } : {}) }).then(
           (put) => {
-            s.storeVerified &&= put.storeVerified === true;
+            s.written.storeVerified &&= put.storeVerified === true;
+            if (put.version) s.written.versions[name] = put.version;
           },
           (err: unknown) => {
             s.error = fan!.secondaries[i]!.detached?.message ?? describeError(err);

@@ -13,17 +13,25 @@ export type CopyCheck =
  * recorded: the manifest with the backup's sha256 (and its signature with the one recorded),
  * each artifact with its manifest entry.
  */
-export async function checkCopy(target: Target, manifest: Manifest, manifestSha256: string, signature?: string | null): Promise<CopyCheck> {
+export interface CopyRecord {
+  /** sha256 of the manifest text. */
+  sha256: string;
+  signature?: string | null;
+  /** The store's version of each object, by name, where it gave one: that version is read. */
+  versions?: Record<string, string>;
+}
+
+export async function checkCopy(target: Target, manifest: Manifest, record: CopyRecord): Promise<CopyCheck> {
   const prefix = backupPrefix(manifest.job, manifest.id);
   const expected = [
-    ...(signature ? [{ name: SIGNATURE_NAME, sha256: sha256Hex(signature), size: undefined as number | undefined }] : []),
-    { name: MANIFEST_NAME, sha256: manifestSha256, size: undefined as number | undefined },
+    ...(record.signature ? [{ name: SIGNATURE_NAME, sha256: sha256Hex(record.signature), size: undefined as number | undefined }] : []),
+    { name: MANIFEST_NAME, sha256: record.sha256, size: undefined as number | undefined },
     ...manifest.artifacts.map((a) => ({ name: a.name, sha256: a.sha256, size: a.size as number | undefined })),
   ];
   for (const object of expected) {
     const digest = new DigestStream();
     try {
-      await pipeline(await target.get(prefix + object.name), digest, async function* (source) {
+      await pipeline(await target.get(prefix + object.name, record.versions?.[object.name]), digest, async function* (source) {
         for await (const _ of source) void _;
       });
     } catch (err) {

@@ -12,7 +12,7 @@ import { BOOT_ID, isClaimAlive } from "./process.js";
 import { dropDatabase } from "./restore/postgres.js";
 import { restore } from "./restore/restore.js";
 import { selectBackup } from "./restore/select.js";
-import { parseManifest } from "../catalog/catalog.js";
+import { copyVersions, parseManifest } from "../catalog/catalog.js";
 
 export interface CheckResult {
   check: string;
@@ -131,7 +131,7 @@ async function integrityOnly(ctx: AppContext, job: string, from: string, outcome
   outcome.backup_id = picked.id;
   const t = ctx.now();
   const backup = ctx.catalog.getBackup(picked.id)!;
-  const check = await checkCopy(ctx.targets.get(from), parseManifest(backup), backup.sha256, backup.signature);
+  const check = await checkCopy(ctx.targets.get(from), parseManifest(backup), { sha256: backup.sha256, signature: backup.signature, versions: copyVersions(backup.copies.find((c) => c.target === from)) });
   outcome.phases.download = ctx.now() - t;
   outcome.checks.push({ check: "sha256 of every object", ok: check.ok, detail: check.ok ? "match" : check.problem });
   outcome.warnings.push("encrypted backup and no drill key_file or passphrase_file: integrity checked, restore (RTO) not proven");

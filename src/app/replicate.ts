@@ -1,5 +1,5 @@
 import type { BackupWithCopies, CopyRow } from "../catalog/catalog.js";
-import { parseManifest } from "../catalog/catalog.js";
+import { copyVersions, parseManifest } from "../catalog/catalog.js";
 import { describeError } from "../errors.js";
 import { retryDelayMs } from "../policy/backoff.js";
 import { Readable } from "node:stream";
@@ -51,16 +51,29 @@ export async function replicatePending(
  * target, a backup exists only once it is complete), then marks the copy verified: by the
  * store's own checksum of every object when those all matched ours, else by re-reading.
  */
-export async function commitCopy(ctx: AppContext, backup: BackupWithCopies, targetName: string, to: Target, artifactsStoreVerified: boolean): Promise<void> {
+export interface WrittenArtifacts {
+  /** The store's own checksums matched ours for every artifact. */
+  storeVerified: boolean;
+  /** The version the store gave each artifact, by name (versioned buckets). */
+  versions: Record<string, string>;
+}
+
+export async function commitCopy(ctx: AppContext, backup: BackupWithCopies, targetName: string, to: Target, artifacts: WrittenArtifacts): Promise<void> {
   const prefix = backupPrefix(backup.job, backup.id);
-  if (backup.signature) await to.put(prefix + SIGNATURE_NAME, Readable.from([Buffer.from(backup.signature)]));
+  const versions = { ...artifacts.versions };
+  if (backup.signature) {
+    const sig = await to.put(prefix + SIGNATURE_NAME, Readable.from([Buffer.from(backup.signature)]));
+    if (sig.version) versions[SIGNATURE_NAME] = sig.version;
+  }
   const put = await to.put(prefix + MANIFEST_NAME, Readable.from([Buffer.from(backup.manifest)]));
+  if (put.version) versions[MANIFEST_NAME] = put.version;
   const writtenAt = ctx.now();
-  if (!(artifactsStoreVerified && put.storeVerified && put.sha256 === backup.sha256)) {
-    const check = await checkCopy(to, parseManifest(backup), backup.sha256, backup.signature);
+  if (!(artifacts.storeVerified && put.storeVerified && put.sha256 === backup.sha256)) {
+    const check = await checkCopy(to, parseManifest(backup), { sha256: backup.sha256, signature: backup.signature, versions });
     if (!check.ok) throw new Error(`re-read failed: ${check.problem}`);
   }
   ctx.catalog.updateCopy(backup.id, targetName, {
+    versions: Object.keys(versions).length > 0 ? JSON.stringify(versions) : null,
     state: "verified",
     location: to.locate(prefix),
     written_at: writtenAt,
@@ -82,13 +95,15 @@ async function replicateOne(ctx: AppContext, backup: BackupWithCopies, copy: Cop
     if (sources.length === 0) throw new Error("no verified copy to copy from");
     const from = ctx.targets.get(sources[0]!.target);
     const to = ctx.targets.get(copy.target);
-    let storeVerified = true;
+    const sourceVersions = copyVersions(sources[0]);
+    const written: WrittenArtifacts = { storeVerified: true, versions: {} };
     for (const artifact of manifest.artifacts) {
-      const put = await to.put(prefix + artifact.name, await from.get(prefix + artifact.name), { expectedSize: artifact.size });
+      const put = await to.put(prefix + artifact.name, await from.get(prefix + artifact.name, sourceVersions[artifact.name]), { expectedSize: artifact.size });
       if (put.sha256 !== artifact.sha256) throw new Error(`${artifact.name} changed in transit: sha256 ${put.sha256}, expected ${artifact.sha256}`);
-      storeVerified &&= put.storeVerified === true;
+      written.storeVerified &&= put.storeVerified === true;
+      if (put.version) written.versions[artifact.name] = put.version;
     }
-    await commitCopy(ctx, backup, copy.target, to, storeVerified);
+    await commitCopy(ctx, backup, copy.target, to, written);
     return { backup_id: backup.id, target: copy.target, state: "verified", error: null };
   } catch (err) {
     const attempts = copy.attempts + 1;

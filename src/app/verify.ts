@@ -1,4 +1,4 @@
-import { parseManifest } from "../catalog/catalog.js";
+import { copyVersions, parseManifest } from "../catalog/catalog.js";
 import { describeError, UsageError } from "../errors.js";
 import { backupView } from "./list.js";
 import { checkCopy } from "./check-copy.js";
@@ -40,7 +40,7 @@ export async function verifyBackups(ctx: AppContext, request: VerifyRequest): Pr
       if (copy.state === "pending" || copy.state === "deleted") continue;
       let result: CopyVerification;
       try {
-        const check = await checkCopy(ctx.targets.get(copy.target), manifest, backup.sha256, backup.signature);
+        const check = await checkCopy(ctx.targets.get(copy.target), manifest, { sha256: backup.sha256, signature: backup.signature, versions: copyVersions(copy) });
         result = check.ok
           ? { backup_id: backup.id, target: copy.target, ok: true, state: "verified", problem: null }
           : { backup_id: backup.id, target: copy.target, ok: false, state: check.state, problem: check.problem };

@@ -30,6 +30,8 @@ export interface CopyRow {
   error: string | null;
   attempts: number;
   next_attempt_at: number | null;
+  /** JSON object: object name -> the version the store gave it (versioned S3 buckets); null elsewhere. */
+  versions?: string | null;
 }
 
 export interface BackupRow {
@@ -289,6 +291,11 @@ export class Catalog {
       .prepare(`INSERT INTO events (at, kind, job, backup_id, target, detail) VALUES (@at, @kind, @job, @backup_id, @target, @detail)`)
       .run({ job: null, backup_id: null, target: null, detail: null, ...event });
   }
+}
+
+/** The versions recorded for a copy's objects, by object name ({} when the store gives none). */
+export function copyVersions(copy: Pick<CopyRow, "versions"> | undefined): Record<string, string> {
+  return copy?.versions ? (JSON.parse(copy.versions) as Record<string, string>) : {};
 }
 
 export function parseManifest(row: Pick<BackupRow, "manifest">): Manifest {

@@ -91,4 +91,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN cleanup_pending INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE drills ADD COLUMN boot_id TEXT;
   `,
+  `
+  -- The store's version of each object of a copy (JSON: name -> version id), where it gives one.
+  ALTER TABLE copies ADD COLUMN versions TEXT;
+  `,
 ];

@@ -157,7 +157,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .command("check")
     .description("validate the config; print every problem with its path")
     .option("--json", "print JSON")
-    .action(async (opts: { json?: boolean }) => set((await import("./commands/config-check.js")).configCheckCommand(io, resolveConfigPath(program.opts().config), opts)));
+    .action(async (opts: { json?: boolean }) => set(await (await import("./commands/config-check.js")).configCheckCommand(io, resolveConfigPath(program.opts().config), opts)));
 
   try {
     await program.parseAsync(argv, { from: "node" });

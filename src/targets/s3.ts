@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import type { PutObjectCommandInput, S3Client, S3ServiceException, UploadPartCommandInput, UploadPartCommandOutput } from "@aws-sdk/client-s3";
@@ -40,6 +41,8 @@ export class S3Target implements Target {
   private readonly prefix: string;
   /** The ETag of every part the store took, by object key, for uploads in progress. */
   private readonly partEtags = new Map<string, Map<number, string>>();
+  /** Each upload's per-part MD5s as they are computed, by object key: the Content-MD5 of locked uploads. */
+  private readonly partMd5s = new Map<string, PieceDigestStream>();
   private connection: Promise<{ client: S3Client; sdk: typeof import("@aws-sdk/client-s3") }> | undefined;
 
   constructor(
@@ -52,7 +55,7 @@ export class S3Target implements Target {
   private connect(): Promise<{ client: S3Client; sdk: typeof import("@aws-sdk/client-s3") }> {
     this.connection ??= import("@aws-sdk/client-s3").then((sdk) => {
       const client = createClient(sdk, this.name, this.config);
-      watchUploads(client, this.partEtags);
+      watchUploads(client, { partEtags: this.partEtags, partMd5s: this.config.object_lock ? this.partMd5s : undefined });
       return { client, sdk };
     });
     return this.connection;
@@ -90,19 +93,24 @@ export class S3Target implements Target {
       params.ObjectLockRetainUntilDate = new Date(Date.now() + lock.days * 86_400_000);
     }
     let storedEtag: string | undefined;
+    let version: string | undefined;
     const partEtags = new Map<number, string>();
     this.partEtags.set(objectKey, partEtags);
+    this.partMd5s.set(objectKey, etag);
     try {
       const { client } = await this.connect();
       const { Upload } = await import("@aws-sdk/lib-storage");
       const upload = new Upload({ client, params, partSize, queueSize: QUEUE_SIZE, leavePartsOnError: false });
-      storedEtag = (await upload.done()).ETag;
+      const done = await upload.done();
+      storedEtag = done.ETag;
+      version = done.VersionId;
     } catch (err) {
       // Stop the producer too: nobody will read the rest.
       data.destroy();
       throw err instanceof OperationError ? err : this.error("upload", objectKey, err);
     } finally {
       this.partEtags.delete(objectKey);
+      this.partMd5s.delete(objectKey);
     }
     try {
       await options.ready?.();
@@ -111,17 +119,18 @@ export class S3Target implements Target {
       throw err;
     }
     const storeVerified = etagVerifies({ object: storedEtag, parts: partEtags }, etag.digests);
-    if (digest) return { size: digest.bytes, sha256: digest.hex(), storeVerified };
+    const versioned = version ? { version } : {};
+    if (digest) return { size: digest.bytes, sha256: digest.hex(), storeVerified, ...versioned };
     const twin = await options.sameBytesAs!;
     if (twin.size !== etag.bytes) throw new OperationError(`target ${this.name}: ${objectKey} got ${etag.bytes} bytes, the primary copy ${twin.size}`);
-    return { size: etag.bytes, sha256: twin.sha256, storeVerified };
+    return { size: etag.bytes, sha256: twin.sha256, storeVerified, ...versioned };
   }
 
-  async get(key: string): Promise<Readable> {
+  async get(key: string, version?: string): Promise<Readable> {
     const objectKey = this.objectKey(key);
     const { client, sdk } = await this.connect();
     try {
-      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.config.bucket, Key: objectKey }));
+      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.config.bucket, Key: objectKey, ...(version ? { VersionId: version } : {}) }));
       return res.Body as Readable;
     } catch (err) {
       if (isNotFound(err)) throw new ObjectNotFoundError(this.locate(key));
@@ -180,6 +189,29 @@ export class S3Target implements Target {
     }
   }
 
+  /**
+   * Why the bucket may not keep the Object Lock this target asks for, or undefined: locked
+   * uploads into a bucket without Object Lock are stored without retention (or refused),
+   * and without versioning an overwrite replaces a backup. A HEAD-like read of the bucket's
+   * lock configuration; it writes nothing.
+   */
+  async lockProblem(): Promise<string | undefined> {
+    const lock = this.config.object_lock;
+    if (!lock) return undefined;
+    const { client, sdk } = await this.connect();
+    const bucket = this.config.bucket;
+    try {
+      const res = await client.send(new sdk.GetObjectLockConfigurationCommand({ Bucket: bucket }));
+      if (res.ObjectLockConfiguration?.ObjectLockEnabled === "Enabled") return undefined;
+      return `bucket ${bucket} does not have Object Lock enabled: uploads ask for ${lock.mode} retention of ${lock.days} days that it will not keep`;
+    } catch (err) {
+      const e = err as S3ServiceException;
+      if (e.name === "ObjectLockConfigurationNotFoundError")
+        return `bucket ${bucket} has no Object Lock configuration: uploads ask for ${lock.mode} retention of ${lock.days} days that it will not keep (create the bucket with Object Lock, which also enables versioning)`;
+      return `could not read the Object Lock configuration of bucket ${bucket} (${this.error("read", bucket, err).message.replace(/^.*: /, "")}): drd cannot tell whether the lock it asks for is kept`;
+    }
+  }
+
   /** Nothing to sweep: an S3 object is visible only once complete, and failed multipart uploads are aborted. */
   async removeLeftovers(): Promise<number> {
     return 0;
@@ -207,16 +239,24 @@ function readCredential(path: string, what: string): string {
 }
 
 /**
- * Two hooks on the uploads lib-storage makes. Each part's ETag is kept for the caller to
- * check against its own MD5. And upload bodies are not hashed for the request signature
+ * Hooks on the uploads lib-storage makes. Each part's ETag is kept for the caller to
+ * check against its own MD5. Upload bodies are not hashed for the request signature
  * (UNSIGNED-PAYLOAD, as S3 allows): the ETag check already proves every byte arrived,
- * and signing would cost a third hash pass over every byte.
+ * and signing would cost a third hash pass over every byte. On a target with Object Lock
+ * every PutObject and UploadPart carries Content-MD5, which AWS requires of locked uploads
+ * (the SDK, set to send checksums only when an operation is marked as needing one, does
+ * not): the MD5 drd computed for the ETag check, taken from `partMd5s` by part number.
  */
-function watchUploads(client: S3Client, partEtags: Map<string, Map<number, string>>): void {
+function watchUploads(client: S3Client, hooks: { partEtags: Map<string, Map<number, string>>; partMd5s: Map<string, PieceDigestStream> | undefined }): void {
+  const { partEtags, partMd5s } = hooks;
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const request = args.request as { headers?: Record<string, string> };
-      if (UPLOADS.has(context.commandName ?? "") && request.headers) request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
+      const request = args.request as { headers?: Record<string, string>; body?: unknown };
+      const command = context.commandName ?? "";
+      if (UPLOADS.has(command) && request.headers) {
+        request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
+        if (partMd5s) request.headers["content-md5"] = contentMd5(args.input as UploadPartCommandInput, request.body, partMd5s);
+      }
       const result = await next(args);
       if (context.commandName === "UploadPartCommand") {
         const input = args.input as UploadPartCommandInput;
@@ -229,6 +269,17 @@ function watchUploads(client: S3Client, partEtags: Map<string, Map<number, strin
   );
 }
 const UPLOADS = new Set(["UploadPartCommand", "PutObjectCommand"]);
+
+/** The request body's MD5 in base64: the part's from the upload's own hashing, else hashed here. */
+function contentMd5(input: { Key?: string; PartNumber?: number }, body: unknown, partMd5s: Map<string, PieceDigestStream>): string {
+  const bytes = body instanceof Uint8Array ? body : typeof body === "string" ? Buffer.from(body) : undefined;
+  const known = partMd5s.get(input.Key ?? "")?.digests[(input.PartNumber ?? 1) - 1];
+  if (known && bytes) return known.toString("base64");
+  if (bytes) return createHash("md5").update(bytes).digest("base64");
+  if (body === undefined || body === null) return createHash("md5").digest("base64");
+  // A streamed body cannot be hashed before it is sent; lib-storage sends buffers, so this is a bug.
+  throw new OperationError(`cannot send Content-MD5 for ${input.Key}: the body is a stream`);
+}
 
 function createClient(sdk: typeof import("@aws-sdk/client-s3"), name: string, config: S3TargetConfig): S3Client {
   const credentials =

@@ -17,6 +17,8 @@ export interface PutResult {
    * sent (S3: the MD5 ETag), so the copy is verified without reading it back.
    */
   storeVerified?: boolean;
+  /** The version the store gave the object (a versioned S3 bucket): reads ask for exactly it. */
+  version?: string;
 }
 
 export interface ObjectInfo {
@@ -49,8 +51,11 @@ export interface Target {
   /** Human-readable place of a key, as recorded in the catalog (a path or an s3:// URL). */
   locate(key: string): string;
   put(key: string, data: Readable, options?: PutOptions): Promise<PutResult>;
-  /** Rejects with ObjectNotFoundError when the key does not exist. */
-  get(key: string): Promise<Readable>;
+  /**
+   * Rejects with ObjectNotFoundError when the key does not exist. With `version` (one a put
+   * returned), that version and no other: an overwrite in a versioned bucket cannot replace it.
+   */
+  get(key: string, version?: string): Promise<Readable>;
   stat(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): Promise<ObjectInfo[]>;
   delete(keys: string[]): Promise<void>;

@@ -25,11 +25,18 @@ export interface Fetched {
  * does not match its record is refused (exit 3) and removed; a reader of it fails with
  * the same error, so a restore that already started loading stops and cleans up.
  */
-export function fetchArtifact(target: Target, key: string, artifact: ArtifactEntry, dir: string, onBytes?: (done: number, total: number) => void): Fetched {
+export interface FetchOptions {
+  /** The store's version of the object, when the catalog recorded one: that version is read. */
+  version?: string | undefined;
+  onBytes?: ((done: number, total: number) => void) | undefined;
+}
+
+export function fetchArtifact(target: Target, key: string, artifact: ArtifactEntry, dir: string, options: FetchOptions = {}): Fetched {
+  const { onBytes } = options;
   const path = join(dir, artifact.name);
   const gate = new VerifiedBytes();
   const cancelled = new AbortController();
-  const done = download(target, key, artifact, path, gate, cancelled.signal, onBytes).catch(async (cause: unknown) => {
+  const done = download({ target, key, version: options.version }, artifact, path, gate, cancelled.signal, onBytes).catch(async (cause: unknown) => {
     const err = unreachable(target, artifact, cause, cancelled.signal);
     gate.fail(err as Error);
     await rm(path, { force: true });
@@ -52,14 +59,14 @@ function unreachable(target: Target, artifact: ArtifactEntry, err: unknown, canc
 }
 
 async function download(
-  target: Target,
-  key: string,
+  object: { target: Target; key: string; version: string | undefined },
   artifact: ArtifactEntry,
   path: string,
   gate: VerifiedBytes,
   signal: AbortSignal,
   onBytes?: (done: number, total: number) => void,
 ): Promise<void> {
+  const { target } = object;
   // Without usable pieces (an older manifest) the whole artifact is one piece: nothing is
   // handed over before its sha256 matched.
   const recorded = usablePieces(artifact.pieces, artifact.size);
@@ -95,7 +102,7 @@ async function download(
     gate.advance(Math.min(checked * pieces.size, written));
   };
   try {
-    const source = await target.get(key);
+    const source = await target.get(object.key, object.version);
     const stop = () => source.destroy(signal.reason as Error);
     signal.addEventListener("abort", stop, { once: true });
     if (signal.aborted) stop();

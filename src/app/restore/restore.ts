@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline, type Readable } from "node:stream";
-import { parseManifest } from "../../catalog/catalog.js";
+import { copyVersions, parseManifest } from "../../catalog/catalog.js";
 import type { PostgresJobConfig } from "../../config/schema.js";
 import { IntegrityError, OperationError, UsageError } from "../../errors.js";
 import type { ArtifactEntry, Manifest } from "../../manifest.js";
@@ -117,7 +117,7 @@ export async function restore(ctx: AppContext, req: RestoreRequest, signal: Abor
   if (chosen.warnings.length > 0) ctx.catalog.addEvent({ at: ctx.now(), kind: "restore_untrusted", job: manifest.job, backup_id: manifest.id, target: from, detail: chosen.warnings.join("; ") });
 
   const work = await mkdtemp(join(ctx.config.state_dir, "restore-"));
-  const run = new ArtifactLoader({ target, prefix, manifest, decryptor, work, outcome, signal, onProgress: req.onProgress });
+  const run = new ArtifactLoader({ target, prefix, manifest, decryptor, work, outcome, signal, onProgress: req.onProgress, versions: chosen.versions });
   try {
     if (manifest.kind === "files") await restoreFiles(run, manifest, req.toDir!);
     else if (job.type === "postgres") await restorePostgres(run, manifest, serverOf(job, req), req);
@@ -135,6 +135,7 @@ interface Chosen {
   manifest: Manifest;
   from: string;
   warnings: string[];
+  versions: Record<string, string>;
 }
 
 /**
@@ -151,7 +152,8 @@ async function chooseBackup(ctx: AppContext, req: RestoreRequest): Promise<Chose
     if (typeof picked === "string") throw new OperationError(`cannot restore ${req.job}: ${picked}`);
     const from = selectCopy(picked, req.from, (t) => ctx.config.targets[t]?.type === "local");
     if (!from) throw new OperationError(`backup ${picked.id} has no usable copy${req.from ? ` on ${req.from}` : ""}`);
-    return { manifest: parseManifest(ctx.catalog.getBackup(picked.id)!), from, warnings: [] };
+    const backup = ctx.catalog.getBackup(picked.id)!;
+    return { manifest: parseManifest(backup), from, warnings: [], versions: copyVersions(backup.copies.find((c) => c.target === from)) };
   }
   const from = req.from ?? bareSource(ctx, job.targets);
   const records = await readTargetManifests(ctx, from, req.job);
@@ -159,7 +161,7 @@ async function chooseBackup(ctx: AppContext, req: RestoreRequest): Promise<Chose
   const picked = selectBackup(views, selection);
   if (typeof picked === "string") throw new OperationError(`cannot restore ${req.job} from ${from}: ${picked}`);
   const record = records.find((r) => r.manifest.id === picked.id)!;
-  return { manifest: record.manifest, from, warnings: trustWarnings(record, records, from, req.allowUnsigned ?? false) };
+  return { manifest: record.manifest, from, warnings: trustWarnings(record, records, from, req.allowUnsigned ?? false), versions: {} };
 }
 
 function trustWarnings(record: ManifestRecord, all: ManifestRecord[], from: string, allowUnsigned: boolean): string[] {
@@ -190,6 +192,8 @@ interface LoaderParts {
   outcome: RestoreOutcome;
   signal: AbortSignal;
   onProgress: RestoreRequest["onProgress"];
+  /** The store's version of each object of the copy, when the catalog recorded them. */
+  versions: Record<string, string>;
 }
 
 /** Fetches artifacts and loads each while it downloads, timing the phases into `outcome`. */
@@ -201,7 +205,7 @@ class ArtifactLoader {
     const { target, prefix, work, outcome, onProgress } = this.p;
     const started = Date.now();
     const onBytes = onProgress ? (bytes: number, total: number) => onProgress({ phase: "download", artifact: artifact.name, bytes, total }) : undefined;
-    const fetched = fetchArtifact(target, prefix + artifact.name, artifact, work, onBytes);
+    const fetched = fetchArtifact(target, prefix + artifact.name, artifact, work, { onBytes, version: this.p.versions[artifact.name] });
     void fetched.done.then(() => (outcome.phases.download = Math.max(outcome.phases.download, Date.now() - started)), () => undefined);
     return fetched;
   }

@@ -1,0 +1,102 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { RecordingProxy, type Recorded } from "../helpers/recording-proxy.js";
+import { createBucket, s3TargetConfig } from "../helpers/s3.js";
+import { problems, Workspace } from "../helpers/workspace.js";
+
+/** Object data sent to the store: PutObject and UploadPart (not CreateMultipartUpload, Complete, Get). */
+const uploads = (requests: Recorded[]) => requests.filter((r) => r.method === "PUT");
+
+describe("S3 Object Lock and versions: the requests drd builds", () => {
+  const ws = new Workspace();
+  let proxy: RecordingProxy;
+
+  beforeAll(async () => {
+    proxy = await new RecordingProxy(inject("s3Port")).listen();
+    mkdirSync(ws.path("src"), { recursive: true });
+    writeFileSync(ws.path("src", "small.conf"), "x = 1\n");
+    // Incompressible, so the artifact takes several 8 MiB parts: a multipart upload.
+    writeFileSync(ws.path("src", "big.bin"), randomBytes(20 * 1024 * 1024));
+    const bucket = await createBucket(inject("s3Port"), "lock");
+    ws.writeConfig({
+      state_dir: ws.stateDir,
+      targets: {
+        local: { type: "local", path: ws.backupDir },
+        offsite: s3TargetConfig(ws.dir, proxy.port, bucket, { object_lock: { mode: "COMPLIANCE", days: 30 } }),
+      },
+      policy: { copies: 2, media: 2, offsite: 1 },
+      jobs: { config: { type: "files", paths: [ws.path("src")], schedule: "0 * * * *", rpo: "1h", targets: ["local", "offsite"] } },
+    });
+  });
+  afterAll(async () => {
+    await proxy.close();
+    ws.remove();
+  });
+
+  it("every locked PutObject and UploadPart carries a Content-MD5 that matches its body, and the lock headers", async () => {
+    proxy.versioned = true;
+    const run = await ws.drctl(["backup", "config", "--json"]);
+    expect(problems(run.stderr)).toBe("");
+    expect(run.exitCode).toBe(0);
+    const sent = uploads(proxy.requests);
+    const parts = sent.filter((r) => r.url.includes("partNumber="));
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    expect(sent.filter((r) => !r.url.includes("partNumber=")).length).toBeGreaterThanOrEqual(2); // manifest and signature
+    for (const r of sent) {
+      expect(r.headers["content-md5"], `${r.method} ${r.url}`).toBe(r.bodyMd5);
+      expect(r.headers["x-amz-content-sha256"]).toBe("UNSIGNED-PAYLOAD");
+    }
+    const starts = proxy.requests.filter((r) => r.method === "POST" && r.url.includes("uploads"));
+    for (const r of [...starts, ...sent.filter((x) => !x.url.includes("partNumber="))]) {
+      expect(r.headers["x-amz-object-lock-mode"]).toBe("COMPLIANCE");
+      expect(Date.parse(String(r.headers["x-amz-object-lock-retain-until-date"])) - Date.now()).toBeGreaterThan(29 * 86_400_000);
+    }
+  });
+
+  it("records the version the store gave each object, and verify and restore read exactly those", async () => {
+    const db = new Database(join(ws.stateDir, "catalog.sqlite"));
+    const row = db.prepare("SELECT versions FROM copies WHERE target = 'offsite'").get() as { versions: string };
+    db.close();
+    const versions = JSON.parse(row.versions) as Record<string, string>;
+    expect(Object.keys(versions).sort()).toEqual(["files.tar.zst", "manifest.json", "manifest.json.sig"]);
+    const gets = () => proxy.requests.filter((r) => r.method === "GET" && !r.url.includes("list-type"));
+
+    proxy.requests.length = 0;
+    expect((await ws.drctl(["verify", "--target", "offsite"])).exitCode).toBe(0);
+    expect(gets().map((r) => new URL(r.url, "http://x").searchParams.get("versionId")).sort()).toEqual(Object.values(versions).sort());
+
+    proxy.requests.length = 0;
+    const to = ws.path("restored");
+    const restore = await ws.drctl(["restore", "config", "--from", "offsite", "--to-dir", to]);
+    expect(problems(restore.stderr)).toBe("");
+    expect(gets().map((r) => new URL(r.url, "http://x").searchParams.get("versionId"))).toEqual([versions["files.tar.zst"]]);
+  });
+
+  it("without object_lock nothing changes: no Content-MD5 sent", async () => {
+    const plain = new Workspace();
+    try {
+      const bucket = await createBucket(inject("s3Port"), "nolock");
+      plain.writeConfig({
+        state_dir: plain.stateDir,
+        targets: { local: { type: "local", path: plain.backupDir }, offsite: s3TargetConfig(plain.dir, proxy.port, bucket) },
+        policy: { copies: 2, media: 2, offsite: 1 },
+        jobs: { config: { type: "files", paths: [ws.path("src", "small.conf")], schedule: "0 * * * *", rpo: "1h", targets: ["local", "offsite"] } },
+      });
+      proxy.requests.length = 0;
+      expect((await plain.drctl(["backup", "config"])).exitCode).toBe(0);
+      expect(uploads(proxy.requests).length).toBeGreaterThan(0);
+      expect(uploads(proxy.requests).every((r) => r.headers["content-md5"] === undefined)).toBe(true);
+    } finally {
+      plain.remove();
+    }
+  });
+
+  it("config check warns (exit 0) when the bucket does not say it keeps the lock", async () => {
+    const run = await ws.drctl(["config", "check"]);
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toMatch(/^targets\.offsite\.object_lock: warning: (bucket \S+ (has no|does not have) Object Lock|could not read the Object Lock configuration of bucket \S+ \()/m);
+  });
+});
