@@ -27,8 +27,10 @@ jobs:
     schedule: "0 * * * *"
     rpo: 1h
     targets: [local]
+signing: { key_file: $demo/keys/signing-secret.asc }
 YAML
   fi
+  [ -f "$demo/keys/signing-secret.asc" ] || bin/drctl.js keys init --dir "$demo/keys" >/dev/null
   if [ "$(id -u)" -eq 0 ]; then
     chown -R nobody "$demo"
     run_as=(runuser -u nobody --)

@@ -2,13 +2,15 @@ import { copyVersions, parseManifest } from "../catalog/catalog.js";
 import { describeError, UsageError } from "../errors.js";
 import { backupView } from "./list.js";
 import { checkCopy } from "./check-copy.js";
+import { readTargetManifests } from "./manifests.js";
 import { jobOf, type AppContext } from "./context.js";
 
 export interface CopyVerification {
   backup_id: string;
   target: string;
   ok: boolean;
-  state: "verified" | "corrupt" | "missing" | "unreachable";
+  /** untrusted: a backup on the target whose manifest no trusted key signed for where it lies (planted, moved or replayed). */
+  state: "verified" | "corrupt" | "missing" | "unreachable" | "untrusted";
   problem: string | null;
 }
 
@@ -63,7 +65,37 @@ export async function verifyBackups(ctx: AppContext, request: VerifyRequest): Pr
       ctx.catalog.addEvent({ at: ctx.now(), kind: "policy_lost", job: backup.job, backup_id: backup.id, detail: backupView(ctx.config, after).policy.missing.join(", ") });
     }
   }
+  if (!request.backupId) results.push(...(await untrustedOnTargets(ctx, request)));
   return results;
+}
+
+/**
+ * With signing in use, every manifest on the verified targets is checked as a bare machine
+ * would: one that no trusted key signed for the place it lies was put there by someone else
+ * (a forged backup, or a genuine one moved to another job or id).
+ */
+async function untrustedOnTargets(ctx: AppContext, request: VerifyRequest): Promise<CopyVerification[]> {
+  if (!ctx.config.signing && !ctx.config.trust) return [];
+  const jobs = request.job ? [request.job] : Object.keys(ctx.config.jobs);
+  const targets = [...new Set(jobs.flatMap((j) => ctx.config.jobs[j]!.targets))].filter((t) => !request.target || t === request.target);
+  const out: CopyVerification[] = [];
+  for (const target of targets) {
+    for (const job of jobs.filter((j) => ctx.config.jobs[j]!.targets.includes(target))) {
+      let records;
+      try {
+        records = await readTargetManifests(ctx, target, job);
+      } catch (err) {
+        out.push({ backup_id: `${job}/*`, target, ok: false, state: "unreachable", problem: describeError(err) });
+        continue;
+      }
+      for (const r of records) {
+        if (r.trust.trusted) continue;
+        out.push({ backup_id: r.manifest.id, target, ok: false, state: "untrusted", problem: r.trust.reason });
+        ctx.catalog.addEvent({ at: ctx.now(), kind: "copy_untrusted", job: r.manifest.job, backup_id: r.manifest.id, target, detail: r.trust.reason });
+      }
+    }
+  }
+  return out;
 }
 
 function notFound(id: string): never {

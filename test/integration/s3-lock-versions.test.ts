@@ -66,13 +66,16 @@ describe("S3 Object Lock and versions: the requests drd builds", () => {
 
     proxy.requests.length = 0;
     expect((await ws.drctl(["verify", "--target", "offsite"])).exitCode).toBe(0);
-    expect(gets().map((r) => new URL(r.url, "http://x").searchParams.get("versionId")).sort()).toEqual(Object.values(versions).sort());
+    // Each recorded object is re-read at its version (the scan for planted manifests also reads them by name).
+    const versionOf = (r: Recorded) => new URL(r.url, "http://x").searchParams.get("versionId");
+    expect(gets().map(versionOf).filter(Boolean).sort()).toEqual(Object.values(versions).sort());
+    expect(gets().filter((r) => r.url.includes("files.tar.zst")).map(versionOf)).toEqual([versions["files.tar.zst"]]);
 
     proxy.requests.length = 0;
     const to = ws.path("restored");
     const restore = await ws.drctl(["restore", "config", "--from", "offsite", "--to-dir", to]);
     expect(problems(restore.stderr)).toBe("");
-    expect(gets().map((r) => new URL(r.url, "http://x").searchParams.get("versionId"))).toEqual([versions["files.tar.zst"]]);
+    expect(gets().map(versionOf)).toEqual([versions["files.tar.zst"]]);
   });
 
   it("without object_lock nothing changes: no Content-MD5 sent", async () => {

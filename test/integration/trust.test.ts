@@ -116,6 +116,21 @@ describe("signed manifests: a backup planted in the storage is refused on a bare
     }
   });
 
+  it("verify reports a backup planted on a target as untrusted (exit 3), the genuine ones verified", async () => {
+    expect((await ws.drctl(["catalog", "rebuild", "--from", "local"])).exitCode).toBe(0);
+    const id = await plant(() => undefined);
+    try {
+      const run = await ws.drctl(["verify", "--job", "config", "--target", "local", "--json"]);
+      expect(run.exitCode).toBe(3);
+      const results = JSON.parse(run.stdout) as { backup_id: string; state: string; problem: string | null }[];
+      expect(results.filter((r) => r.state === "verified").map((r) => r.backup_id).sort()).toEqual([...ids].sort());
+      expect(results.find((r) => r.backup_id === id)).toMatchObject({ state: "untrusted", problem: expect.stringMatching(/signed for config\/\S+, not for config\/\S+ \(moved or replayed\)/) });
+    } finally {
+      rmSync(dirOf(id), { recursive: true, force: true });
+      rmSync(ws.stateDir, { recursive: true, force: true });
+    }
+  });
+
   it("--allow-unsigned restores a backup made before signing, with a warning", async () => {
     const id = await plant((dir) => rmSync(join(dir, "manifest.json.sig")));
     const m = JSON.parse(readFileSync(join(dirOf(id), "manifest.json"), "utf8"));

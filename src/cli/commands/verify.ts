@@ -3,7 +3,7 @@ import { verifyBackups } from "../../app/verify.js";
 import type { Output } from "../io.js";
 import { json, table } from "../render.js";
 
-/** Exit 3 when any copy is corrupt or missing; 1 when a copy could not be read at all. */
+/** Exit 3 when any copy is corrupt or missing, or a backup on a target is untrusted; 1 when a copy could not be read at all. */
 export async function verifyCommand(
   ctx: AppContext,
   io: Output,
@@ -17,6 +17,10 @@ export async function verifyCommand(
   else io.out(table(["BACKUP", "TARGET", "RESULT", "PROBLEM"], results.map((r) => [r.backup_id, r.target, r.state, r.problem ?? ""])));
   if (results.some((r) => r.state === "corrupt" || r.state === "missing")) {
     if (!opts.json) io.err("drctl: integrity failure: a copy does not match its recorded sha256");
+    return 3;
+  }
+  if (results.some((r) => r.state === "untrusted")) {
+    if (!opts.json) io.err("drctl: integrity failure: a backup on a target is not signed by a trusted key for where it lies");
     return 3;
   }
   return results.some((r) => !r.ok) ? 1 : 0;
