@@ -51,6 +51,10 @@ describe("an unreachable store is an operation failure, and state stays right th
       expect(problems(restore.stderr)).not.toMatch(/damaged|TAR_BAD_ARCHIVE/);
       expect(restore.exitCode).toBe(1);
       expect(existsSync(to)).toBe(false);
+      // A dry run asks the store too, and exits as the real run would.
+      const dry = await ws.drctl(["restore", "config", "--from", "offsite", "--to-dir", to, "--dry-run"]);
+      expect(problems(dry.stderr)).toMatch(/^drctl: target offsite: cannot stat s3:\/\/\S+files\.tar\.zst: .*ECONNREFUSED/);
+      expect(dry.exitCode).toBe(1);
 
       const drill = await ws.drctl(["drill", "database", "--json"]);
       expect(drill.exitCode).toBe(1);

@@ -97,6 +97,10 @@ describe("drctl restore", () => {
     const refused = await ws.drctl(["restore", "database", "--to-db", "rsrc", "--key", ws.path("secret.asc")]);
     expect(refused.exitCode).toBe(2);
     expect(problems(refused.stderr)).toMatch(/database "rsrc" exists and has 2 table\(s\)/);
+    const dry = await ws.drctl(["restore", "database", "--to-db", "rsrc", "--key", ws.path("secret.asc"), "--dry-run"]);
+    expect(problems(dry.stderr)).toMatch(/database "rsrc" exists and has 2 table\(s\)/);
+    expect(dry.exitCode).toBe(2);
+    expect((await ws.drctl(["restore", "database", "--to-db", "rsrc", "--clean", "--key", ws.path("secret.asc"), "--dry-run"])).exitCode).toBe(0);
     await freshDatabase(cluster, "restored_clean", "CREATE TABLE hosts (id int, name text); INSERT INTO hosts VALUES (1, 'stale')");
     const clean = await ws.drctl(["restore", "database", "--to-db", "restored_clean", "--clean", "--key", ws.path("secret.asc")]);
     expect(problems(clean.stderr)).toBe("");
