@@ -20,6 +20,9 @@ import { BOOT_ID, isClaimAlive } from "./process.js";
 import { recoverInterruptedRuns } from "./recover.js";
 import { commitCopy, replicatePending, type WrittenArtifacts } from "./replicate.js";
 import { VERSION } from "../version.js";
+import { alertMessage } from "../alerts/message.js";
+import { backupView } from "./list.js";
+import { notify } from "./notify.js";
 import { loadSigner } from "../trust/signing.js";
 
 export interface BackupOutcome {
@@ -131,6 +134,8 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     for (const t of [primary, ...secondaries.flatMap((s) => (s.target ? [s.target] : []))]) await removeQuietly(t, prefix);
     ctx.catalog.finishRun(run.id, interrupted ? "interrupted" : "failed", ctx.now(), message);
     ctx.catalog.addEvent({ at: ctx.now(), kind: "backup_failed", job: jobName, backup_id: backupId, detail: message });
+    // A backup stopped by shutdown is not a failure to page anyone about.
+    if (!interrupted) notify(ctx, alertMessage("backup_failed", jobName, `backup of ${jobName} failed: ${message}`, { backup_id: backupId, error: message }, ctx.now()));
     throw err instanceof OperationError && !interrupted ? err : new OperationError(`backup of ${jobName} failed: ${message}`, { cause: err });
   } finally {
     options.signal?.removeEventListener("abort", onOuterAbort);
@@ -148,6 +153,11 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
   await replicatePending(ctx, { backupId, force: true });
   await replicatePending(ctx, { job: jobName });
   const backup = ctx.catalog.getBackup(backupId)!;
+  const verdict = backupView(ctx.config, backup).policy;
+  if (!verdict.ok) {
+    const pending = backup.copies.filter((c) => c.state === "pending").map((c) => `${c.target}${c.error ? ` (${c.error})` : ""}`);
+    notify(ctx, alertMessage("policy_violation", jobName, `backup ${backupId} of ${jobName} does not meet the policy: ${verdict.missing.join(", ")}${pending.length ? `; pending: ${pending.join(", ")}` : ""}`, { backup_id: backupId, missing: verdict.missing }, ctx.now()));
+  }
   return {
     id: backupId,
     job: jobName,

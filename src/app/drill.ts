@@ -13,6 +13,8 @@ import { dropDatabase } from "./restore/postgres.js";
 import { restore } from "./restore/restore.js";
 import { selectBackup } from "./restore/select.js";
 import { copyVersions, parseManifest } from "../catalog/catalog.js";
+import { alertMessage } from "../alerts/message.js";
+import { notify } from "./notify.js";
 
 export interface CheckResult {
   check: string;
@@ -90,6 +92,8 @@ export async function runDrill(ctx: AppContext, jobName: string, options: { targ
       error: outcome.error,
     });
     ctx.catalog.addEvent({ at: ctx.now(), kind: outcome.ok ? "drill_ok" : "drill_failed", job: jobName, ...(outcome.backup_id ? { backup_id: outcome.backup_id } : {}), target: from, detail: outcome.error ?? undefined });
+    if (!outcome.ok && !options.signal.aborted)
+      notify(ctx, alertMessage("drill_failed", jobName, `drill of ${jobName} from ${from} failed: ${outcome.error}`, { drill_id: id, backup_id: outcome.backup_id, from, failure: outcome.failure, error: outcome.error }, ctx.now()));
   }
   return outcome;
 }

@@ -1,4 +1,4 @@
-import type { BackupWithCopies } from "../catalog/catalog.js";
+import type { BackupWithCopies, CopyRow } from "../catalog/catalog.js";
 import type { Config } from "../config/schema.js";
 import { evaluateCopies, type PolicyVerdict } from "../policy/three-two-one.js";
 import type { AppContext } from "./context.js";
@@ -33,15 +33,20 @@ export interface BackupView {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function backupView(config: Config, b: BackupWithCopies): BackupView {
-  const policy = evaluateCopies(
-    b.copies.map((c) => ({
+/** The 3-2-1 verdict on a backup's copies, with each target's media and offsite flag from the config. */
+export function policyVerdict(config: Config, copies: readonly Pick<CopyRow, "target" | "state">[]): PolicyVerdict {
+  return evaluateCopies(
+    copies.map((c) => ({
       state: c.state,
       media: config.targets[c.target]?.media ?? `unknown:${c.target}`,
       offsite: config.targets[c.target]?.offsite ?? false,
     })),
     config.policy,
   );
+}
+
+export function backupView(config: Config, b: BackupWithCopies): BackupView {
+  const policy = policyVerdict(config, b.copies);
   return {
     id: b.id,
     job: b.job,

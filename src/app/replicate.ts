@@ -2,6 +2,8 @@ import type { BackupWithCopies, CopyRow } from "../catalog/catalog.js";
 import { copyVersions, parseManifest } from "../catalog/catalog.js";
 import { describeError } from "../errors.js";
 import { retryDelayMs } from "../policy/backoff.js";
+import { alertMessage } from "../alerts/message.js";
+import { notify } from "./notify.js";
 import { Readable } from "node:stream";
 import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME, type Target } from "../targets/target.js";
 import { checkCopy } from "./check-copy.js";
@@ -13,6 +15,9 @@ export interface ReplicationResult {
   state: "verified" | "pending";
   error: string | null;
 }
+
+/** Failed attempts of a copy after which someone is told. */
+export const COPY_ALERT_ATTEMPTS = 3;
 
 /** Copies being written by this process, so the daemon's timer and a backup never write the same one twice at once. */
 const inFlight = new Set<string>();
@@ -110,6 +115,9 @@ async function replicateOne(ctx: AppContext, backup: BackupWithCopies, copy: Cop
     const error = describeError(err);
     ctx.catalog.updateCopy(backup.id, copy.target, { error, attempts, next_attempt_at: ctx.now() + retryDelayMs(attempts) });
     ctx.catalog.addEvent({ at: ctx.now(), kind: "copy_failed", job: backup.job, backup_id: backup.id, target: copy.target, detail: error });
+    // Worth a human once the retries have not helped; once per copy.
+    if (attempts === COPY_ALERT_ATTEMPTS)
+      notify(ctx, alertMessage("copy_failed", backup.job, `the copy of ${backup.id} to ${copy.target} is still pending after ${attempts} attempts: ${error}`, { backup_id: backup.id, target: copy.target, attempts, error }, ctx.now()));
     return { backup_id: backup.id, target: copy.target, state: "pending", error };
   }
 }

@@ -95,4 +95,43 @@ export const MIGRATIONS: readonly string[] = [
   -- The store's version of each object of a copy (JSON: name -> version id), where it gives one.
   ALTER TABLE copies ADD COLUMN versions TEXT;
   `,
+  `
+  -- Recovery objectives: each job's current RPO and RTO state, every change of it, and the
+  -- alerts to deliver (an outbox: a restart neither re-sends what was delivered nor forgets
+  -- what was not).
+  CREATE TABLE objective_state (
+    job         TEXT    NOT NULL,
+    objective   TEXT    NOT NULL CHECK (objective IN ('rpo', 'rto')),
+    state       TEXT    NOT NULL,
+    since       INTEGER NOT NULL,
+    value_ms    INTEGER,
+    notified_at INTEGER,
+    PRIMARY KEY (job, objective)
+  );
+  CREATE TABLE objective_transitions (
+    id         INTEGER PRIMARY KEY,
+    job        TEXT    NOT NULL,
+    objective  TEXT    NOT NULL,
+    from_state TEXT,
+    to_state   TEXT    NOT NULL,
+    at         INTEGER NOT NULL,
+    value_ms   INTEGER,
+    -- the worst age (or duration) the state being left reached
+    prev_max_ms INTEGER,
+    detail     TEXT
+  );
+  CREATE INDEX transitions_by_job ON objective_transitions (job, objective, at);
+  CREATE TABLE alert_outbox (
+    id              INTEGER PRIMARY KEY,
+    channel         TEXT    NOT NULL,
+    event           TEXT    NOT NULL,
+    created_at      INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    delivered_at    INTEGER,
+    error           TEXT
+  );
+  CREATE INDEX outbox_due ON alert_outbox (next_attempt_at) WHERE delivered_at IS NULL;
+  CREATE INDEX events_by_time ON events (at);
+  `,
 ];

@@ -13,6 +13,19 @@ import { processOutput, type Output } from "./io.js";
  * imported when that command runs, so `drctl backup` of a local job never loads the S3
  * SDK, the scheduler or the restore code: start-up is part of every backup's wall time.
  */
+const CHANGES_OBJECTIVES = new Set(["backup", "drill", "verify", "replicate", "prune", "restore"]);
+
+async function settle(ctx: AppContext, io: Output): Promise<void> {
+  const { evaluateObjectives } = await import("../app/objectives.js");
+  const { deliverDue } = await import("../app/notify.js");
+  try {
+    evaluateObjectives(ctx);
+    for (const r of await deliverDue(ctx)) if (!r.ok) io.err(`drctl: warning: alert ${r.event} not delivered to ${r.channel} (${r.error}); the daemon retries it`);
+  } catch (err) {
+    io.err(`drctl: warning: objectives not evaluated: ${describeError(err)}`);
+  }
+}
+
 export async function main(argv: string[], io: Output = processOutput): Promise<ExitCode> {
   process.umask(0o077);
   const shutdown = new AbortController();
@@ -67,6 +80,35 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--from <target>", "read the target's manifests instead of the catalog (a bare machine)")
     .option("--json", "print JSON")
     .action(async (job: string | undefined, opts: { json?: boolean; from?: string }) => set(await (await import("./commands/list.js")).listCommand(context(program), io, job, opts)));
+
+  program
+    .command("status")
+    .description("per job: the newest good backup's age against the RPO, copies, the last drill against the RTO, and the window figures")
+    .argument("[job]")
+    .option("--window <duration>", "the window of the figures (default 30d)")
+    .option("--check", "exit 1 when any job is in breach of its RPO or RTO (for cron and monitoring)")
+    .option("--json", "print JSON")
+    .action(async (job: string | undefined, opts: { json?: boolean; check?: boolean; window?: string }) =>
+      set((await import("./commands/status.js")).statusCommand(context(program), io, job, opts)),
+    );
+
+  program
+    .command("events")
+    .description("what the catalog recorded: failures, breaches and recoveries, alerts, restores, drills, prunes")
+    .option("--job <job>", "only this job's")
+    .option("--since <time>", "from this time (ISO 8601) or this long ago (2h, 7d)")
+    .option("--limit <n>", "the newest N (default 1000)")
+    .option("--json", "print JSON")
+    .action(async (opts: { job?: string; since?: string; limit?: string; json?: boolean }) => set((await import("./commands/events.js")).eventsCommand(context(program), io, opts)));
+
+  program
+    .command("alerts")
+    .description("alert tools")
+    .command("test")
+    .description("send a test event through each alert channel now and report each outcome")
+    .option("--channel <name>", "only this channel")
+    .option("--json", "print JSON")
+    .action(async (opts: { channel?: string; json?: boolean }) => set(await (await import("./commands/alerts-test.js")).alertsTestCommand(context(program), io, opts)));
 
   program
     .command("verify")
@@ -170,6 +212,9 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
       exitCode = exitCodeOf(err);
     }
   } finally {
+    // A run by hand, failed or not, changes objectives as a scheduled one does: evaluated,
+    // and its alerts sent now (what cannot be delivered stays in the outbox for the daemon).
+    if (ctx && CHANGES_OBJECTIVES.has(program.args[0] ?? "")) await settle(ctx, io);
     ctx?.catalog.close();
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);

@@ -22,6 +22,13 @@ export function fileProblems(config: Config): string[] {
     }
   }
   need(config.signing?.key_file, "signing.key_file");
+  config.alerts.forEach((a, i) => {
+    if (a.type === "webhook") {
+      need(a.headers_file, `alerts[${i}].headers_file`);
+      need(a.secret_file, `alerts[${i}].secret_file`);
+    }
+    if (a.type === "email") need(a.smtp.password_file, `alerts[${i}].smtp.password_file`);
+  });
   config.trust?.forEach((t, i) => t.startsWith("/") && need(t, `trust[${i}]`));
   for (const [name, job] of Object.entries(config.jobs)) {
     if (job.type === "postgres") need(job.password_file, `jobs.${name}.password_file`);

@@ -193,9 +193,54 @@ const filesJob = z
 
 const job = z.discriminatedUnion("type", [postgresJob, filesJob]);
 
+export const ALERT_EVENTS = [
+  "rpo_breach",
+  "rpo_recovered",
+  "rto_breach",
+  "rto_recovered",
+  "backup_failed",
+  "copy_failed",
+  "policy_violation",
+  "verify_failed",
+  "drill_failed",
+] as const;
+
+const alertCommon = {
+  name: name("alert").optional().meta({ description: "Name for `drctl alerts test --channel`; default `<type>-<n>` (its place in the list, from 1)." }),
+  events: z.array(z.enum(ALERT_EVENTS)).min(1).optional().meta({ description: "Only these events; default all." }),
+  jobs: z.array(name("job")).min(1).optional().meta({ description: "Only events of these jobs; default all." }),
+  timeout: duration.default(10).meta({ description: "How long one delivery may take before it counts as failed (retried with backoff)." }),
+};
+
 const alert = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("webhook"), url: z.url(), headers_file: absolutePath.optional() }),
-  z.strictObject({ type: z.literal("command"), command: z.array(z.string()).min(1) }),
+  z
+    .strictObject({
+      type: z.literal("webhook"),
+      url: z.url(),
+      headers_file: absolutePath.optional().meta({ description: "File of `Name: value` lines sent as headers (e.g. Authorization)." }),
+      secret_file: absolutePath.optional().meta({ description: "File holding a secret: each POST then carries X-Drd-Signature: sha256=<HMAC-SHA256 of the body>." }),
+      ...alertCommon,
+    })
+    .meta({ description: "A JSON POST: event, job, severity, message, details, timestamp, host." }),
+  z
+    .strictObject({ type: z.literal("command"), command: z.array(z.string()).min(1), ...alertCommon })
+    .meta({ description: "A command run with the event as JSON on stdin and DRD_EVENT, DRD_JOB, DRD_SEVERITY, DRD_MESSAGE set; it must exit 0." }),
+  z
+    .strictObject({
+      type: z.literal("email"),
+      smtp: z.strictObject({
+        host: z.string().min(1),
+        port: z.int().min(1).max(65535).default(587),
+        secure: z.boolean().optional().meta({ description: "TLS from the start (port 465); default: true on 465, else STARTTLS when offered." }),
+        user: z.string().optional(),
+        password_file: absolutePath.optional(),
+        require_tls: z.boolean().default(true).meta({ description: "Refuse to send without TLS (STARTTLS). Set false only for a relay on the same host." }),
+      }),
+      from: z.string().min(3).default("drd@localhost"),
+      to: z.array(z.string().min(3)).min(1),
+      ...alertCommon,
+    })
+    .meta({ description: "Mail through an SMTP server." }),
 ]);
 
 export const configSchema = z
@@ -232,7 +277,12 @@ export const configSchema = z
       .min(1)
       .optional()
       .meta({ description: "Public key files (or the fingerprint of `signing`'s key) whose manifest signatures restores, drills, `list --from` and `catalog rebuild` accept. Default: the key of `signing`." }),
-    alerts: z.array(alert).default([]),
+    alerts: z.array(alert).default([]).meta({ description: "Where events go. Every delivery passes through an outbox in the catalog and is retried with backoff." }),
+    renotify: duration.default(4 * 3600).meta({ description: "While a breach stays open, notify again this often." }),
+    heartbeat: z
+      .strictObject({ url: z.url().meta({ description: "Called every minute while every job meets its objectives; its `/fail` form when one does not." }) })
+      .optional()
+      .meta({ description: "A dead man's switch (healthchecks.io, Uptime Kuma push): silence means drd is down." }),
     metrics: z.strictObject({ listen: z.string().regex(/^[^:]+:\d+$/) }).optional(),
   })
   .superRefine((config, ctx) => {
@@ -250,6 +300,15 @@ export const configSchema = z
       if (j.drill?.key_file && j.drill.passphrase_file)
         ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill"], message: "give key_file or passphrase_file, not both" });
     }
+    const names = new Set<string>();
+    config.alerts.forEach((a, i) => {
+      a.jobs?.forEach((j, k) => {
+        if (!(j in config.jobs)) ctx.addIssue({ code: "custom", path: ["alerts", i, "jobs", k], message: `unknown job "${j}"` });
+      });
+      const n = a.name ?? `${a.type}-${i + 1}`;
+      if (names.has(n)) ctx.addIssue({ code: "custom", path: ["alerts", i, "name"], message: `another alert is named "${n}"` });
+      names.add(n);
+    });
   });
 
 function isTimeZone(tz: string): boolean {
@@ -271,3 +330,5 @@ export type FilesJobConfig = Extract<JobConfig, { type: "files" }>;
 export type CompressionConfig = JobConfig["compression"];
 export type EncryptConfig = NonNullable<JobConfig["encrypt"]>;
 export type RetentionConfig = NonNullable<TargetConfig["retention"]>;
+export type AlertConfig = Config["alerts"][number];
+export type AlertEvent = (typeof ALERT_EVENTS)[number];

@@ -7,6 +7,7 @@ import { replicatePending } from "../app/replicate.js";
 import { describeError } from "../errors.js";
 import { missedSlot } from "../policy/schedule.js";
 import { CronTimer } from "./cron-timer.js";
+import { ObjectiveWatch } from "./watch.js";
 import type { Logger } from "./logger.js";
 
 const RETRY_CHECK_MS = 60_000;
@@ -31,12 +32,15 @@ export class Scheduler {
   private readonly running = new Set<Promise<unknown>>();
   private readonly abort = new AbortController();
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly watch: ObjectiveWatch;
 
   constructor(
     private readonly ctx: AppContext,
     private readonly log: Logger,
     private readonly work: ScheduledWork = USE_CASES,
-  ) {}
+  ) {
+    this.watch = new ObjectiveWatch(ctx, log);
+  }
 
   async start(): Promise<void> {
     const recovered = await recoverInterruptedRuns(this.ctx);
@@ -60,6 +64,7 @@ export class Scheduler {
     }
     // Copies left pending by an outage are retried once their backoff has passed.
     this.retryTimer = setInterval(() => void this.retryPending(), RETRY_CHECK_MS);
+    this.watch.start();
   }
 
   /**
@@ -71,7 +76,9 @@ export class Scheduler {
     if (this.abort.signal.aborted) return Promise.resolve();
     const done = Promise.resolve()
       .then(work)
-      .catch((err: unknown) => this.log.error({ task: what, error: describeError(err) }, "scheduled task failed"));
+      .catch((err: unknown) => this.log.error({ task: what, error: describeError(err) }, "scheduled task failed"))
+      // Every run may change an objective: evaluated at once, not at the next tick.
+      .finally(() => this.watch.kick());
     this.running.add(done);
     void done.finally(() => this.running.delete(done));
     return done;
@@ -115,5 +122,6 @@ export class Scheduler {
     for (const task of this.tasks) task.stop();
     this.abort.abort(new Error(reason));
     await Promise.allSettled([...this.running]);
+    await this.watch.stop();
   }
 }

@@ -11,6 +11,9 @@ export interface Cluster {
   dataDir: string;
   url(database?: string, user?: string): string;
   stop(): Promise<void>;
+  /** Stops the server and keeps its data (an outage); `resume` starts it again on the same port. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 /** A role that must authenticate with a password (scram), for password_file tests. */
@@ -55,16 +58,20 @@ export async function startCluster(): Promise<Cluster> {
     [`host all ${PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256`, "local all all trust", "host all all 127.0.0.1/32 trust", ""].join("\n"),
   );
   const port = await freePort();
-  await asPostgres(`${BIN}/pg_ctl`, [
-    "-D", dataDir, "-w", "-l", join(dataDir, "server.log"),
-    "-o", `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`,
-    "start",
-  ]);
+  const start = () =>
+    asPostgres(`${BIN}/pg_ctl`, [
+      "-D", dataDir, "-w", "-l", join(dataDir, "server.log"),
+      "-o", `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`,
+      "start",
+    ]);
+  await start();
   const cluster: Cluster = {
     port,
     socketDir,
     dataDir,
     url: (database = "postgres", user = "postgres") => `postgresql://${user}@127.0.0.1:${port}/${database}`,
+    pause: async () => void (await asPostgres(`${BIN}/pg_ctl`, ["-D", dataDir, "-m", "fast", "-w", "stop"])),
+    resume: async () => void (await start()),
     stop: async () => {
       await asPostgres(`${BIN}/pg_ctl`, ["-D", dataDir, "-m", "immediate", "-w", "stop"]).catch(() => undefined);
       rmSync(root, { recursive: true, force: true });

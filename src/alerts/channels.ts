@@ -1,0 +1,83 @@
+import { createHmac } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { execa } from "execa";
+import type { AlertConfig } from "../config/schema.js";
+import { readSecretFile } from "../pipeline/encrypt.js";
+import type { AlertMessage } from "./message.js";
+
+/**
+ * Sends one message through one channel (durations in the config are seconds); rejects with a one-line reason when the channel
+ * did not take it (an HTTP status other than 2xx, a command's exit code, an SMTP error),
+ * so the outbox retries it. Secrets (the webhook secret, the SMTP password) are read from
+ * their files at send time and appear in no message.
+ */
+export async function deliver(channel: AlertConfig, m: AlertMessage): Promise<void> {
+  switch (channel.type) {
+    case "webhook":
+      return webhook(channel, m);
+    case "command":
+      return command(channel, m);
+    case "email":
+      return email(channel, m);
+  }
+}
+
+async function webhook(c: Extract<AlertConfig, { type: "webhook" }>, m: AlertMessage): Promise<void> {
+  const body = JSON.stringify(m);
+  const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "drd" };
+  if (c.headers_file) Object.assign(headers, parseHeaders(await readFile(c.headers_file, "utf8")));
+  if (c.secret_file) headers["x-drd-signature"] = `sha256=${createHmac("sha256", await readSecretFile(c.secret_file, "webhook secret")).update(body).digest("hex")}`;
+  let res: Response;
+  try {
+    res = await fetch(c.url, { method: "POST", headers, body, signal: AbortSignal.timeout(c.timeout * 1000) });
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string } };
+    throw new Error(e.name === "TimeoutError" ? `no answer within ${c.timeout} s` : (e.cause?.code ?? e.message));
+  }
+  await res.body?.cancel();
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+}
+
+function parseHeaders(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const i = line.indexOf(":");
+    if (line.trim() && i > 0) out[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+async function command(c: Extract<AlertConfig, { type: "command" }>, m: AlertMessage): Promise<void> {
+  const env = { DRD_EVENT: m.event, DRD_JOB: m.job ?? "", DRD_SEVERITY: m.severity, DRD_MESSAGE: m.message, DRD_TIMESTAMP: m.timestamp, DRD_HOST: m.host };
+  const result = await execa(c.command[0]!, c.command.slice(1), { input: JSON.stringify(m), env, reject: false, timeout: c.timeout * 1000, forceKillAfterDelay: 2_000 });
+  if (result.timedOut) throw new Error(`no exit within ${c.timeout} s`);
+  if (result.exitCode !== 0) throw new Error(`${c.command[0]} exited ${result.exitCode ?? result.signal}${result.stderr ? `: ${String(result.stderr).trim().split("\n").pop()}` : ""}`);
+}
+
+async function email(c: Extract<AlertConfig, { type: "email" }>, m: AlertMessage): Promise<void> {
+  const { createTransport } = await import("nodemailer");
+  const secure = c.smtp.secure ?? c.smtp.port === 465;
+  const auth = c.smtp.user ? { user: c.smtp.user, pass: c.smtp.password_file ? await readSecretFile(c.smtp.password_file, "SMTP password") : "" } : undefined;
+  const transport = createTransport({
+    host: c.smtp.host,
+    port: c.smtp.port,
+    secure,
+    requireTLS: !secure && c.smtp.require_tls,
+    ...(auth ? { auth } : {}),
+    connectionTimeout: c.timeout * 1000,
+    greetingTimeout: c.timeout * 1000,
+    socketTimeout: c.timeout * 1000,
+  });
+  try {
+    await transport.sendMail({
+      from: c.from,
+      to: c.to,
+      subject: `[drd ${m.severity}] ${m.event}${m.job ? ` ${m.job}` : ""} on ${m.host}`,
+      text: `${m.message}\n\nevent: ${m.event}\njob: ${m.job ?? "-"}\nseverity: ${m.severity}\nhost: ${m.host}\ntime: ${m.timestamp}\n\n${JSON.stringify(m.details, null, 2)}\n`,
+    });
+  } catch (err) {
+    throw new Error((err as Error).message.split("\n")[0]);
+  } finally {
+    transport.close();
+  }
+}

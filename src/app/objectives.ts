@@ -1,0 +1,161 @@
+import { alertMessage } from "../alerts/message.js";
+import type { CopyRow } from "../catalog/catalog.js";
+import { ObjectiveStore, type Objective } from "../catalog/objectives.js";
+import type { JobConfig } from "../config/schema.js";
+import { rpoVerdict, rtoVerdict, type DrillFact, type RpoVerdict, type RtoVerdict } from "../policy/objectives.js";
+import type { AppContext } from "./context.js";
+import { policyVerdict } from "./list.js";
+import { notify } from "./notify.js";
+
+/** Without `drill.max_age`, RTO is in breach when no drill proved a restore in 8 days. */
+export const DEFAULT_DRILL_MAX_AGE_MS = 8 * 86_400_000;
+
+export interface GoodBackup {
+  id: string;
+  snapshot_at: number;
+}
+
+export interface LastDrill {
+  id: number;
+  at: number;
+  ok: boolean;
+  rto_proven: boolean;
+  duration_ms: number;
+  from: string | null;
+  error: string | null;
+}
+
+export interface JobAssessment {
+  job: string;
+  rpoMs: number;
+  rtoMs: number | null;
+  lastGood: GoodBackup | undefined;
+  rpo: RpoVerdict;
+  rto: RtoVerdict;
+  lastDrill: LastDrill | undefined;
+}
+
+/** How many newest backups are looked at for one that meets the policy; the catalog may hold 100,000. */
+const GOOD_BACKUP_SCAN = 500;
+const DRILL_SCAN = 100;
+
+/** A job's objectives now, from the catalog: the newest backup that meets the policy, and its drills. */
+export function assessJob(ctx: AppContext, name: string, job: JobConfig, now: number): JobAssessment {
+  const lastGood = newestGoodBackup(ctx, name);
+  const firstRun = ctx.catalog.db.prepare<[string], { at: number | null }>(`SELECT min(started_at) AS at FROM runs WHERE job = ?`).get(name)?.at ?? undefined;
+  const drills = ctx.catalog.db
+    .prepare<[string, number], { id: number; started_at: number; finished_at: number; ok: number; phases: string | null; target: string | null; error: string | null }>(
+      `SELECT id, started_at, finished_at, ok, phases, target, error FROM drills WHERE job = ? AND finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT ?`,
+    )
+    .all(name, DRILL_SCAN);
+  const facts: DrillFact[] = drills.map((d) => ({
+    at: d.finished_at,
+    ok: d.ok === 1,
+    rtoProven: d.ok === 1 && (d.phases ? (JSON.parse(d.phases) as { rto_proven?: boolean }).rto_proven === true : false),
+    durationMs: d.finished_at - d.started_at,
+  }));
+  const newest = drills[0];
+  return {
+    job: name,
+    rpoMs: job.rpo * 1000,
+    rtoMs: job.rto === undefined ? null : job.rto * 1000,
+    lastGood,
+    rpo: rpoVerdict({ now, rpoMs: job.rpo * 1000, lastGoodSnapshotAt: lastGood?.snapshot_at, firstRunAt: firstRun }),
+    rto: rtoVerdict({ now, rtoMs: job.rto === undefined ? null : job.rto * 1000, maxAgeMs: job.drill?.max_age === undefined ? DEFAULT_DRILL_MAX_AGE_MS : job.drill.max_age * 1000, drills: facts }),
+    lastDrill: newest && {
+      id: newest.id,
+      at: newest.finished_at,
+      ok: newest.ok === 1,
+      rto_proven: facts[0]!.rtoProven,
+      duration_ms: facts[0]!.durationMs,
+      from: newest.target,
+      error: newest.error,
+    },
+  };
+}
+
+function newestGoodBackup(ctx: AppContext, job: string): GoodBackup | undefined {
+  const copiesOf = ctx.catalog.db.prepare<[string], Pick<CopyRow, "target" | "state">>(`SELECT target, state FROM copies WHERE backup_id = ?`);
+  const rows = ctx.catalog.db
+    .prepare<[string, number], GoodBackup>(`SELECT id, snapshot_at FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT ?`)
+    .iterate(job, GOOD_BACKUP_SCAN);
+  for (const row of rows) {
+    if (policyVerdict(ctx.config, copiesOf.all(row.id)).ok) {
+      (rows as unknown as { return?: () => void }).return?.();
+      return row;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Assesses every job, records each change of an objective's state (with the age or
+ * duration that caused it) and raises the alerts: a breach once when it opens, again every
+ * `renotify` while it stays open, and its recovery once. One transaction per job, so two
+ * drctl processes evaluating at once record a change once.
+ */
+export function evaluateObjectives(ctx: AppContext): JobAssessment[] {
+  const store = new ObjectiveStore(ctx.catalog.db);
+  const out: JobAssessment[] = [];
+  for (const [name, job] of Object.entries(ctx.config.jobs)) {
+    ctx.catalog.db
+      .transaction(() => {
+        const now = ctx.now();
+        const a = assessJob(ctx, name, job, now);
+        out.push(a);
+        track(ctx, store, name, "rpo", a.rpo.state, a.rpo.ageMs, now, rpoWords(a));
+        track(ctx, store, name, "rto", a.rto.state, a.rto.proven?.durationMs ?? null, now, rtoWords(a));
+      })
+      .immediate();
+  }
+  return out;
+}
+
+function track(ctx: AppContext, store: ObjectiveStore, job: string, objective: Objective, state: string, valueMs: number | null, now: number, words: { breach: string; recovered: string }): void {
+  const current = store.current(job, objective);
+  if (current?.state === state) {
+    store.touch(job, objective, valueMs);
+    if (state === "breach" && now - (current.notified_at ?? current.since) >= ctx.config.renotify * 1000) {
+      notify(ctx, alertMessage(`${objective}_breach`, job, `still: ${words.breach}`, { objective, since: new Date(current.since).toISOString(), value_seconds: seconds(valueMs), renotify: true }, now));
+      store.markNotified(job, objective, now);
+    }
+    return;
+  }
+  // The recovery carries the worst age (or duration) the breach reached.
+  const worst = current?.state === "breach" ? Math.max(current.value_ms ?? 0, valueMs ?? 0) : valueMs;
+  store.change({ job, objective, state, since: now, value_ms: valueMs }, current, state === "breach" ? words.breach : null);
+  if (state === "breach") {
+    notify(ctx, alertMessage(`${objective}_breach`, job, words.breach, { objective, from: current?.state ?? null, value_seconds: seconds(valueMs) }, now));
+    store.markNotified(job, objective, now);
+  } else if (current?.state === "breach" && state === "ok") {
+    const lasted = now - current.since;
+    notify(ctx, alertMessage(`${objective}_recovered`, job, `${words.recovered} (the breach lasted ${human(lasted)})`, { objective, breach_seconds: seconds(lasted), worst_seconds: seconds(worst) }, now));
+  }
+}
+
+function rpoWords(a: JobAssessment): { breach: string; recovered: string } {
+  const rpo = human(a.rpoMs);
+  return {
+    breach: a.lastGood
+      ? `${a.job}: the newest backup that meets the policy is ${human(a.rpo.ageMs ?? 0)} old, over its RPO of ${rpo}`
+      : `${a.job}: no backup has met the policy since the job was first run ${human(a.rpo.ageMs ?? 0)} ago (RPO ${rpo})`,
+    recovered: `${a.job} is within its RPO of ${rpo} again: backup ${a.lastGood?.id ?? "?"} meets the policy`,
+  };
+}
+
+function rtoWords(a: JobAssessment): { breach: string; recovered: string } {
+  return {
+    breach: `${a.job}: RTO not met: ${a.rto.reason ?? "unknown"}`,
+    recovered: `${a.job} meets its RTO again: a drill restored it in ${human(a.rto.proven?.durationMs ?? 0)}`,
+  };
+}
+
+const seconds = (ms: number | null) => (ms === null ? null : Math.round(ms / 1000));
+
+export function human(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172_800) return `${(s / 3600).toFixed(1)} h`;
+  return `${(s / 86_400).toFixed(1)} d`;
+}

@@ -1,0 +1,100 @@
+import { ObjectiveStore } from "../catalog/objectives.js";
+import { UsageError } from "../errors.js";
+import { windowFigures } from "../policy/objectives.js";
+import { nextSlot } from "../policy/schedule.js";
+import type { AppContext } from "./context.js";
+import { policyVerdict } from "./list.js";
+import { assessJob, type JobAssessment } from "./objectives.js";
+
+export interface JobStatus {
+  job: string;
+  /** The newest backup that meets the policy: what RPO is measured from. */
+  last_backup_id: string | null;
+  last_backup_at: string | null;
+  age_seconds: number | null;
+  rpo_seconds: number;
+  rpo_state: JobAssessment["rpo"]["state"];
+  /** The newest backup that landed, whether or not it meets the policy yet. */
+  newest_backup_id: string | null;
+  policy_ok: boolean | null;
+  copies: { target: string; state: string; verified_at: string | null; error: string | null }[];
+  next_backup_at: string;
+  next_drill_at: string | null;
+  last_drill: { at: string; ok: boolean; duration_seconds: number; from: string | null; rto_proven: boolean; error: string | null } | null;
+  rto_seconds: number | null;
+  rto_state: JobAssessment["rto"]["state"];
+  rto_reason: string | null;
+  /** The newest drill that proved a restore: the measured RTO. */
+  measured_rto_seconds: number | null;
+  window: {
+    seconds: number;
+    rpo: { share_ok: number | null; breaches: number; longest_breach_seconds: number; worst_age_seconds: number | null };
+    rto: { drills_passed: number; drills_failed: number; slowest_seconds: number | null };
+  };
+}
+
+const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+const secs = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : Math.round(ms / 100) / 10);
+
+/** Per job: the objectives now and over the last `windowMs`, from the catalog alone (it starts no work). */
+export function jobStatuses(ctx: AppContext, options: { job?: string; windowMs: number }): JobStatus[] {
+  if (options.job && !(options.job in ctx.config.jobs)) throw new UsageError(`unknown job "${options.job}" (jobs: ${Object.keys(ctx.config.jobs).join(", ")})`);
+  const now = ctx.now();
+  const from = now - options.windowMs;
+  const store = new ObjectiveStore(ctx.catalog.db);
+  return Object.entries(ctx.config.jobs)
+    .filter(([name]) => !options.job || name === options.job)
+    .map(([name, job]) => {
+      const a = assessJob(ctx, name, job, now);
+      const newest = ctx.catalog.db.prepare<[string], { id: string }>(`SELECT id FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT 1`).get(name);
+      const newestView = newest ? ctx.catalog.getBackup(newest.id) : undefined;
+      const rpoTransitions = store.transitions(name, "rpo", from);
+      const rpoFigures = windowFigures(rpoTransitions.map((t) => ({ at: t.at, to: t.to_state })), from, now);
+      const current = store.current(name, "rpo");
+      const ages = [
+        ...rpoTransitions.filter((t) => t.at > from).flatMap((t) => [t.value_ms, t.prev_max_ms]),
+        current?.value_ms,
+        a.rpo.ageMs,
+      ].filter((v): v is number => typeof v === "number");
+      const drills = ctx.catalog.db
+        .prepare<[string, number], { ok: number; ms: number }>(`SELECT ok, finished_at - started_at AS ms FROM drills WHERE job = ? AND finished_at IS NOT NULL AND finished_at > ?`)
+        .all(name, from);
+      const passed = drills.filter((d) => d.ok === 1);
+      const policy = newestView ? policyVerdict(ctx.config, newestView.copies).ok : null;
+      return {
+        job: name,
+        last_backup_id: a.lastGood?.id ?? null,
+        last_backup_at: iso(a.lastGood?.snapshot_at),
+        age_seconds: a.lastGood ? secs(a.rpo.ageMs) : null,
+        rpo_seconds: job.rpo,
+        rpo_state: a.rpo.state,
+        newest_backup_id: newest?.id ?? null,
+        policy_ok: policy,
+        copies: (newestView?.copies ?? []).map((c) => ({ target: c.target, state: c.state, verified_at: iso(c.verified_at), error: c.error })),
+        next_backup_at: iso(nextSlot(job.schedule, ctx.config.timezone, now))!,
+        next_drill_at: job.drill?.schedule ? iso(nextSlot(job.drill.schedule, ctx.config.timezone, now)) : null,
+        last_drill: a.lastDrill
+          ? { at: iso(a.lastDrill.at)!, ok: a.lastDrill.ok, duration_seconds: secs(a.lastDrill.duration_ms)!, from: a.lastDrill.from, rto_proven: a.lastDrill.rto_proven, error: a.lastDrill.error }
+          : null,
+        rto_seconds: job.rto ?? null,
+        rto_state: a.rto.state,
+        rto_reason: a.rto.reason,
+        measured_rto_seconds: secs(a.rto.proven?.durationMs),
+        window: {
+          seconds: options.windowMs / 1000,
+          rpo: {
+            share_ok: rpoFigures.share_ok === null ? null : Math.round(rpoFigures.share_ok * 10_000) / 10_000,
+            breaches: rpoFigures.breaches,
+            longest_breach_seconds: secs(rpoFigures.longest_breach_ms)!,
+            worst_age_seconds: ages.length ? secs(Math.max(...ages)) : null,
+          },
+          rto: { drills_passed: passed.length, drills_failed: drills.length - passed.length, slowest_seconds: passed.length ? secs(Math.max(...passed.map((d) => d.ms))) : null },
+        },
+      };
+    });
+}
+
+/** Whether any job is in breach of an objective (what `status --check` exits 1 on). */
+export function anyBreach(statuses: readonly JobStatus[]): boolean {
+  return statuses.some((s) => s.rpo_state === "breach" || s.rto_state === "breach");
+}

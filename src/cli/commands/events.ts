@@ -1,0 +1,42 @@
+import type { AppContext } from "../../app/context.js";
+import { parseDuration } from "../../config/duration.js";
+import { UsageError } from "../../errors.js";
+import type { Output } from "../io.js";
+import { json, table } from "../render.js";
+
+interface EventRow {
+  at: number;
+  kind: string;
+  job: string | null;
+  backup_id: string | null;
+  target: string | null;
+  detail: string | null;
+}
+
+/** `drctl events`: what the catalog recorded, oldest first: failures, breaches and recoveries, alerts, restores, drills, prunes. */
+export function eventsCommand(ctx: AppContext, io: Output, opts: { job?: string; since?: string; limit?: string; json?: boolean }): number {
+  const since = opts.since === undefined ? 0 : sinceTime(opts.since, ctx.now());
+  const limit = opts.limit === undefined ? 1000 : Number(opts.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError("--limit must be a whole number above 0");
+  const rows = ctx.catalog.db
+    .prepare<{ job: string | null; since: number; limit: number }, EventRow>(
+      `SELECT at, kind, job, backup_id, target, detail FROM (
+         SELECT * FROM events WHERE at >= @since AND (@job IS NULL OR job = @job) ORDER BY at DESC, id DESC LIMIT @limit
+       ) ORDER BY at, id`,
+    )
+    .all({ job: opts.job ?? null, since, limit });
+  const shown = rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
+  if (opts.json) io.out(json(shown));
+  else if (shown.length === 0) io.out("no events");
+  else io.out(table(["TIME", "EVENT", "JOB", "BACKUP", "TARGET", "DETAIL"], shown.map((r) => [r.at, r.kind, r.job ?? "", r.backup_id ?? "", r.target ?? "", r.detail ?? ""])));
+  return 0;
+}
+
+/** `--since`: a time (ISO 8601) or a duration back from now (`2h`, `7d`). */
+function sinceTime(text: string, now: number): number {
+  const ago = parseDuration(text);
+  if (ago !== undefined) return now - ago * 1000;
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) throw new UsageError(`--since: give a time (2026-11-23T10:00:00Z) or a duration back from now (2h, 7d), not ${JSON.stringify(text)}`);
+  return at;
+}

@@ -1,0 +1,70 @@
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { SMTPServer } from "smtp-server";
+
+/** A webhook receiver on 127.0.0.1 that records every POST; it can go down and come back on the same port. */
+export class WebhookReceiver {
+  private server: Server | undefined;
+  port = 0;
+  readonly received: { headers: IncomingHttpHeaders; body: string; json: { event: string; job: string | null } }[] = [];
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        this.received.push({ headers: req.headers, body, json: JSON.parse(body) });
+        res.writeHead(200).end("ok");
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(this.port, "127.0.0.1", resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  events(): string[] {
+    return this.received.map((r) => r.json.event);
+  }
+}
+
+/** An SMTP server on 127.0.0.1 (smtp-server) that records each message's envelope and text. */
+export class MailReceiver {
+  private server: SMTPServer | undefined;
+  port = 0;
+  readonly messages: { to: string[]; data: string }[] = [];
+
+  async start(): Promise<this> {
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS"],
+      onData: (stream, session, callback) => {
+        let data = "";
+        stream.on("data", (c: Buffer) => (data += c.toString()));
+        stream.on("end", () => {
+          this.messages.push({ to: session.envelope.rcptTo.map((r) => r.address), data });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    this.port = (this.server.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** The event of each message, read from its subject. */
+  events(): string[] {
+    return this.messages.map((m) => /^Subject: \[drd \w+\] (\w+)/m.exec(m.data)?.[1] ?? "?");
+  }
+}
