@@ -152,7 +152,9 @@ function rtoWords(a: JobAssessment): { breach: string; recovered: string } {
 
 const seconds = (ms: number | null) => (ms === null ? null : Math.round(ms / 1000));
 
+/** A duration for people: 4.2 s, 37 s, 12 min, 3.5 h, 2.0 d. */
 export function human(ms: number): string {
+  if (ms < 9_950) return `${(ms / 1000).toFixed(1)} s`;
   const s = Math.round(ms / 1000);
   if (s < 120) return `${s} s`;
   if (s < 7200) return `${Math.round(s / 60)} min`;

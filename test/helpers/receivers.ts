@@ -6,14 +6,17 @@ import { SMTPServer } from "smtp-server";
 export class WebhookReceiver {
   private server: Server | undefined;
   port = 0;
-  readonly received: { headers: IncomingHttpHeaders; body: string; json: { event: string; job: string | null } }[] = [];
+  readonly received: { path: string; headers: IncomingHttpHeaders; body: string; json: { event: string; job: string | null } }[] = [];
+  /** Heartbeat pings (bodies that are not JSON), by path. */
+  readonly pings: string[] = [];
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
       let body = "";
       req.on("data", (c: Buffer) => (body += c.toString()));
       req.on("end", () => {
-        this.received.push({ headers: req.headers, body, json: JSON.parse(body) });
+        if (body.startsWith("{")) this.received.push({ path: req.url!, headers: req.headers, body, json: JSON.parse(body) });
+        else this.pings.push(req.url!);
         res.writeHead(200).end("ok");
       });
     });

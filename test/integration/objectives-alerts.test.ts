@@ -22,7 +22,7 @@ describe("objectives and alerts with a real daemon", () => {
   let daemon: ReturnType<Workspace["drctl"]> | undefined;
   let logText = "";
 
-  const config = (check: string) =>
+  const config = (check: string, rpo = "6s") =>
     ws.withJobs(
       {
         database: {
@@ -30,7 +30,7 @@ describe("objectives and alerts with a real daemon", () => {
           connection: pg.url("objdb"),
           globals: false,
           schedule: "*/2 * * * * *",
-          rpo: "6s",
+          rpo,
           rto: "1h",
           targets: ["local"],
           drill: { checks: [{ sql: check }] },
@@ -38,6 +38,7 @@ describe("objectives and alerts with a real daemon", () => {
       },
       {
         renotify: "1h",
+        heartbeat: { url: `http://127.0.0.1:${hook.port}/ping` },
         alerts: [
           { type: "webhook", name: "hook", url: `http://127.0.0.1:${hook.port}/drd`, secret_file: ws.path("hook.secret"), timeout: "2s", events: OBJECTIVE_EVENTS },
           { type: "email", name: "mail", smtp: { host: "127.0.0.1", port: mail.port, require_tls: false }, from: "drd@test.invalid", to: ["ops@test.invalid"], events: OBJECTIVE_EVENTS },
@@ -87,6 +88,9 @@ describe("objectives and alerts with a real daemon", () => {
     expect(check.exitCode).toBe(1);
     expect(JSON.parse(check.stdout)[0]).toMatchObject({ rpo_state: "breach" });
     expect(JSON.parse(check.stdout)[0].age_seconds).toBeGreaterThan(6);
+    // The dead man's switch: pinged while all was well, its /fail form during the breach.
+    expect(hook.pings).toContain("/ping");
+    await waitFor(() => hook.pings.includes("/ping/fail") || undefined, 15_000, "a /fail heartbeat");
 
     // Signed with HMAC-SHA256 of the body.
     const first = hook.received[0]!;
@@ -123,12 +127,13 @@ describe("objectives and alerts with a real daemon", () => {
 
   it("a failing drill: drill_failed and rto_breach; a passing one: rto_recovered", async () => {
     await stopDaemon();
-    config("select count(*) = 99 from hosts");
+    // No daemon backs up now: a long RPO keeps the RPO side quiet while the drills run.
+    config("select count(*) = 99 from hosts", "1h");
     const failed = await ws.drctl(["drill", "database"]);
     expect(failed.exitCode).toBe(3);
     expect(hook.events().slice(2)).toEqual(["drill_failed", "rto_breach"]);
     expect(JSON.parse((await ws.drctl(["status", "--json"])).stdout)[0]).toMatchObject({ rto_state: "breach", rto_reason: "the newest drill failed", last_drill: { ok: false } });
-    config("select count(*) = 100 from hosts");
+    config("select count(*) = 100 from hosts", "1h");
     const passed = await ws.drctl(["drill", "database"]);
     expect(problems(passed.stderr)).toBe("");
     expect(passed.exitCode).toBe(0);
