@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { execa } from "execa";
 import type { AlertConfig } from "../config/schema.js";
-import { readSecretFile } from "../pipeline/encrypt.js";
+import { readSecretFile } from "../secret-file.js";
 import type { AlertMessage } from "./message.js";
 
 /**

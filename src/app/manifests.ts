@@ -3,7 +3,6 @@ import { UsageError } from "../errors.js";
 import { MANIFEST_FORMAT, manifestSize, type Manifest } from "../manifest.js";
 import { sha256Hex } from "../pipeline/digest.js";
 import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME, type Target } from "../targets/target.js";
-import { TrustStore } from "../trust/signing.js";
 import type { AppContext } from "./context.js";
 
 export interface ManifestRecord {
@@ -27,6 +26,8 @@ export interface ManifestRecord {
 export async function readTargetManifests(ctx: AppContext, targetName: string, job?: string): Promise<ManifestRecord[]> {
   if (!(targetName in ctx.config.targets)) throw new UsageError(`unknown target "${targetName}" (targets: ${Object.keys(ctx.config.targets).join(", ")})`);
   const target = ctx.targets.get(targetName);
+  // Loaded here: the OpenPGP code is needed only by what reads a target's manifests.
+  const { TrustStore } = await import("../trust/signing.js");
   const trust = await TrustStore.load(ctx.config);
   const objects = await target.list(job ? `${job}/` : "");
   const signed = new Set(objects.filter((o) => o.key.endsWith(`/${SIGNATURE_NAME}`)).map((o) => o.key));

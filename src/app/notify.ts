@@ -1,4 +1,3 @@
-import { deliver } from "../alerts/channels.js";
 import { channelName, wants, type AlertMessage } from "../alerts/message.js";
 import { Outbox } from "../catalog/outbox.js";
 import { describeError } from "../errors.js";
@@ -43,7 +42,11 @@ export async function deliverDue(ctx: AppContext): Promise<DeliveryResult[]> {
   const outbox = new Outbox(ctx.catalog.db);
   const channels = new Map(ctx.config.alerts.map((a, i) => [channelName(a, i), a]));
   const results: DeliveryResult[] = [];
-  for (const row of outbox.due(ctx.now())) {
+  const due = outbox.due(ctx.now());
+  if (due.length === 0) return results;
+  // Loaded only when there is something to send: status and most runs never need it.
+  const { deliver } = await import("../alerts/channels.js");
+  for (const row of due) {
     const channel = channels.get(row.channel);
     if (!channel) {
       outbox.failed(row.id, "the channel is no longer in the config", Number.MAX_SAFE_INTEGER);

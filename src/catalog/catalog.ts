@@ -196,6 +196,11 @@ export class Catalog {
     return row && { ...row, copies: this.copiesOf(row.id) };
   }
 
+  /** Snapshot time of the job's newest backup, if any (one index lookup). */
+  lastSnapshotAt(job: string): number | undefined {
+    return this.db.prepare<[string], { at: number | null }>(`SELECT max(snapshot_at) AS at FROM backups WHERE job = ?`).get(job)?.at ?? undefined;
+  }
+
   /** The id and manifest of the job's newest backup, if any. */
   newestBackup(job: string): { id: string; manifest: string } | undefined {
     return this.db.prepare<[string], { id: string; manifest: string }>(`SELECT id, manifest FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT 1`).get(job);

@@ -49,7 +49,7 @@ export class Scheduler {
     for (const [name, job] of Object.entries(config.jobs)) {
       const task = new CronTimer(job.schedule, config.timezone, () => this.run(name, "schedule"));
       this.tasks.push(task);
-      const last = this.ctx.catalog.listBackups({ job: name })[0]?.snapshot_at;
+      const last = this.ctx.catalog.lastSnapshotAt(name);
       const missed = missedSlot(job.schedule, config.timezone, last, this.ctx.now());
       if (missed !== undefined) {
         this.log.info({ job: name, missed: new Date(missed).toISOString() }, "running a backup missed while drd was down");

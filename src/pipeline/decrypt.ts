@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import { pipeline, type Readable } from "node:stream";
 import * as openpgp from "openpgp";
 import { IntegrityError, OperationError, UsageError } from "../errors.js";
-import { readSecretFile, type EncryptionInfo } from "./encrypt.js";
+import { readSecretFile } from "../secret-file.js";
+import type { EncryptionInfo } from "./encrypt.js";
 import { MessageDecryptStream } from "./openpgp/message.js";
 import { isSessionAlgorithm, type SessionKey } from "./openpgp/seipd.js";
 

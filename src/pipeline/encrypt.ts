@@ -3,6 +3,7 @@ import { pipeline, type Readable } from "node:stream";
 import * as openpgp from "openpgp";
 import type { EncryptConfig } from "../config/schema.js";
 import { OperationError } from "../errors.js";
+import { readSecretFile } from "../secret-file.js";
 import { isSessionAlgorithm, SeipdEncryptStream } from "./openpgp/seipd.js";
 
 /** What a manifest records of how an artifact was encrypted: never the secret. */
@@ -57,16 +58,6 @@ export async function readPublicKeys(paths: string[]): Promise<openpgp.PublicKey
   );
 }
 
-export async function readSecretFile(path: string, what: string): Promise<string> {
-  try {
-    const text = (await readFile(path, "utf8")).replace(/\r?\n$/, "");
-    if (!text) throw new OperationError(`${what} file ${path} is empty`);
-    return text;
-  } catch (err) {
-    if (err instanceof OperationError) throw err;
-    throw new OperationError(`cannot read ${what} file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-  }
-}
 
 export async function createEncryptor(config: EncryptConfig): Promise<Encryptor> {
   if ("recipients" in config) {

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { parseIntoClientConfig } from "pg-connection-string";
 import { OperationError } from "../errors.js";
-import { readSecretFile } from "../pipeline/encrypt.js";
+import { readSecretFile } from "../secret-file.js";
 
 /**
  * How drd reaches one PostgreSQL server: the libpq URL from the config (never with a
