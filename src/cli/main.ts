@@ -13,7 +13,7 @@ import { processOutput, type Output } from "./io.js";
  * imported when that command runs, so `drctl backup` of a local job never loads the S3
  * SDK, the scheduler or the restore code: start-up is part of every backup's wall time.
  */
-const CHANGES_OBJECTIVES = new Set(["backup", "drill", "verify", "replicate", "prune", "restore"]);
+const CHANGES_OBJECTIVES = new Set(["backup", "drill", "verify", "replicate", "prune"]);
 
 async function settle(ctx: AppContext, io: Output): Promise<void> {
   const { evaluateObjectives } = await import("../app/objectives.js");
