@@ -95,7 +95,7 @@ describe("objectives and alerts with a real daemon", () => {
     // Signed with HMAC-SHA256 of the body.
     const first = hook.received[0]!;
     expect(first.headers["x-drd-signature"]).toBe(`sha256=${createHmac("sha256", "hmac-secret").update(first.body).digest("hex")}`);
-    expect(first.json).toMatchObject({ event: "rpo_breach", job: "database", severity: "critical", host: expect.any(String), timestamp: expect.any(String), message: expect.stringMatching(/over its RPO of 6 s/) });
+    expect(first.json).toMatchObject({ event: "rpo_breach", job: "database", severity: "critical", host: expect.any(String), timestamp: expect.any(String), message: expect.stringMatching(/over its RPO of 6\.0 s/) });
   });
 
   it("a daemon restarted during the breach sends nothing new", async () => {
