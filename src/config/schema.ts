@@ -283,7 +283,18 @@ export const configSchema = z
       .strictObject({ url: z.url().meta({ description: "Called every minute while every job meets its objectives; its `/fail` form when one does not." }) })
       .optional()
       .meta({ description: "A dead man's switch (healthchecks.io, Uptime Kuma push): silence means drd is down." }),
-    metrics: z.strictObject({ listen: z.string().regex(/^[^:]+:\d+$/) }).optional(),
+    metrics: z
+      .strictObject({
+        listen: z
+          .string()
+          .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, { message: "must be host:port, e.g. 127.0.0.1:9464" })
+          .default("127.0.0.1:9464")
+          .meta({ description: "Where the daemon serves Prometheus metrics (GET /metrics)." }),
+        allow_remote: z.boolean().default(false).meta({ description: "Allow a listen address other than loopback: the page names jobs, targets and hosts." }),
+      })
+      .refine((m) => m.allow_remote || isLoopback(m.listen), { path: ["listen"], message: "is not a loopback address: set allow_remote: true to serve metrics beyond this host" })
+      .optional()
+      .meta({ description: "Prometheus metrics from the catalog and the objectives' states, served by the daemon." }),
   })
   .superRefine((config, ctx) => {
     for (const [jobName, j] of Object.entries(config.jobs)) {
@@ -310,6 +321,11 @@ export const configSchema = z
       names.add(n);
     });
   });
+
+function isLoopback(listen: string): boolean {
+  const host = listen.slice(0, listen.lastIndexOf(":")).replace(/^\[|\]$/g, "");
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
 
 function isTimeZone(tz: string): boolean {
   try {

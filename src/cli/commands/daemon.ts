@@ -3,6 +3,7 @@ import { assertStateDirOwner } from "../../app/state-owner.js";
 import { loadConfig } from "../../config/load.js";
 import { DaemonLock } from "../../daemon/lock.js";
 import { createLogger } from "../../daemon/logger.js";
+import { MetricsServer } from "../../daemon/metrics-server.js";
 import { Scheduler } from "../../daemon/scheduler.js";
 import { describeError, UsageError } from "../../errors.js";
 
@@ -28,8 +29,10 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
   process.on("unhandledRejection", onRejection);
   process.on("SIGHUP", onHangup);
   const scheduler = new Scheduler(ctx, log);
+  const metrics = ctx.config.metrics ? new MetricsServer(ctx) : undefined;
   try {
     log.info({ config: configPath, jobs: Object.keys(ctx.config.jobs), pid: process.pid }, "drd starting");
+    if (metrics) log.info({ listen: await metrics.start(ctx.config.metrics!.listen) }, "metrics served at /metrics");
     await scheduler.start();
     await new Promise<void>((resolve) => {
       if (opts.shutdown.aborted) resolve();
@@ -38,6 +41,7 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
     log.info({ reason: describe(opts.shutdown.reason) }, "drd stopping: waiting for running backups to clean up");
     await scheduler.stop(describe(opts.shutdown.reason));
   } finally {
+    await metrics?.stop();
     process.off("unhandledRejection", onRejection);
     process.off("SIGHUP", onHangup);
     ctx.catalog.close();

@@ -1,0 +1,59 @@
+import type { AppContext } from "./context.js";
+import { jobStatuses } from "./status.js";
+
+/** What the metrics page shows, read from the catalog and the objectives' states; it starts no work. */
+export interface MetricsSnapshot {
+  jobs: {
+    job: string;
+    lastGoodBackupAt: number | null;
+    rpoSeconds: number;
+    rpoBreach: boolean;
+    lastBackupDurationSeconds: number | null;
+    lastBackupSizeBytes: number | null;
+    runs: Record<string, number>;
+    policyOk: boolean | null;
+    lastDrillAt: number | null;
+    lastDrillDurationSeconds: number | null;
+    lastDrillOk: boolean | null;
+    rtoSeconds: number | null;
+    rtoBreach: boolean;
+  }[];
+  /** Copies by job, target and state. */
+  copies: { job: string; target: string; state: string; count: number }[];
+  targets: { target: string; storedBytes: number; pendingCopies: number }[];
+}
+
+const WINDOW_MS = 86_400_000;
+
+export function metricsSnapshot(ctx: AppContext): MetricsSnapshot {
+  const db = ctx.catalog.db;
+  const statuses = jobStatuses(ctx, { windowMs: WINDOW_MS });
+  const lastRun = db.prepare<[string], { ms: number }>(`SELECT finished_at - started_at AS ms FROM runs WHERE job = ? AND state = 'succeeded' ORDER BY started_at DESC, id DESC LIMIT 1`);
+  const lastSize = db.prepare<[string], { size: number }>(`SELECT size FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT 1`);
+  const runs = db.prepare<[string], { state: string; n: number }>(`SELECT state, count(*) AS n FROM runs WHERE job = ? GROUP BY state`);
+  return {
+    jobs: statuses.map((s) => ({
+      job: s.job,
+      lastGoodBackupAt: s.last_backup_at ? Date.parse(s.last_backup_at) : null,
+      rpoSeconds: s.rpo_seconds,
+      rpoBreach: s.rpo_state === "breach",
+      lastBackupDurationSeconds: ((ms) => (ms === undefined ? null : ms / 1000))(lastRun.get(s.job)?.ms),
+      lastBackupSizeBytes: lastSize.get(s.job)?.size ?? null,
+      runs: Object.fromEntries(runs.all(s.job).map((r) => [r.state, r.n])),
+      policyOk: s.policy_ok,
+      lastDrillAt: s.last_drill ? Date.parse(s.last_drill.at) : null,
+      lastDrillDurationSeconds: s.last_drill?.duration_seconds ?? null,
+      lastDrillOk: s.last_drill?.ok ?? null,
+      rtoSeconds: s.rto_seconds,
+      rtoBreach: s.rto_state === "breach",
+    })),
+    copies: db.prepare<[], { job: string; target: string; state: string; count: number }>(
+      `SELECT b.job, c.target, c.state, count(*) AS count FROM copies c JOIN backups b ON b.id = c.backup_id GROUP BY b.job, c.target, c.state ORDER BY 1, 2, 3`,
+    ).all(),
+    targets: Object.keys(ctx.config.targets).map((target) => ({
+      target,
+      storedBytes: db.prepare<[string], { n: number | null }>(`SELECT sum(b.size) AS n FROM copies c JOIN backups b ON b.id = c.backup_id WHERE c.target = ? AND c.state IN ('written', 'verified')`).get(target)?.n ?? 0,
+      pendingCopies: db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM copies WHERE target = ? AND state = 'pending'`).get(target)?.n ?? 0,
+    })),
+  };
+}

@@ -1,0 +1,98 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { AppContext } from "../app/context.js";
+import { metricsSnapshot } from "../app/metrics.js";
+import { OperationError } from "../errors.js";
+
+/**
+ * Serves GET /metrics in the Prometheus text format (prom-client: the format, and the
+ * process metrics, done the way every Node exporter does). Each scrape reads the catalog
+ * once; nothing here starts work. Names follow Prometheus conventions: `drd_` prefix,
+ * `_seconds`, `_bytes`, `_timestamp_seconds`, `_total`.
+ */
+export class MetricsServer {
+  private server: Server | undefined;
+
+  constructor(private readonly ctx: AppContext) {}
+
+  async start(listen: string): Promise<string> {
+    const client = await import("prom-client");
+    const registry = new client.Registry();
+    client.collectDefaultMetrics({ register: registry, prefix: "drd_" });
+    const ctx = this.ctx;
+    let snapshot: ReturnType<typeof metricsSnapshot> | undefined;
+    const gauge = (name: string, help: string, labelNames: string[], fill: (g: import("prom-client").Gauge, s: ReturnType<typeof metricsSnapshot>) => void) =>
+      new client.Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          fill(this, (snapshot ??= metricsSnapshot(ctx)));
+        },
+      });
+    const perJob = (name: string, help: string, value: (j: ReturnType<typeof metricsSnapshot>["jobs"][number]) => number | boolean | null) =>
+      gauge(name, help, ["job"], (g, s) => {
+        for (const j of s.jobs) {
+          const v = value(j);
+          if (v !== null) g.set({ job: j.job }, typeof v === "boolean" ? Number(v) : v);
+        }
+      });
+    perJob("drd_job_last_good_backup_timestamp_seconds", "Snapshot time of the newest backup that meets the 3-2-1 policy.", (j) => (j.lastGoodBackupAt === null ? null : j.lastGoodBackupAt / 1000));
+    perJob("drd_job_rpo_seconds", "The job's recovery point objective.", (j) => j.rpoSeconds);
+    perJob("drd_job_rpo_breach", "1 while the newest good backup is older than the RPO.", (j) => j.rpoBreach);
+    perJob("drd_job_last_backup_duration_seconds", "Duration of the job's newest successful run.", (j) => j.lastBackupDurationSeconds);
+    perJob("drd_job_last_backup_size_bytes", "Size of the job's newest backup (all artifacts).", (j) => j.lastBackupSizeBytes);
+    perJob("drd_job_policy_ok", "1 when the job's newest backup meets the 3-2-1 policy.", (j) => j.policyOk);
+    perJob("drd_job_last_drill_timestamp_seconds", "When the job's newest drill finished.", (j) => (j.lastDrillAt === null ? null : j.lastDrillAt / 1000));
+    perJob("drd_job_last_drill_duration_seconds", "Duration of the job's newest drill (its measured RTO when it passed).", (j) => j.lastDrillDurationSeconds);
+    perJob("drd_job_last_drill_success", "1 when the job's newest drill passed.", (j) => j.lastDrillOk);
+    perJob("drd_job_rto_seconds", "The job's recovery time objective.", (j) => j.rtoSeconds);
+    perJob("drd_job_rto_breach", "1 while the RTO is in breach (newest drill failed, too slow, or none recent).", (j) => j.rtoBreach);
+    new client.Counter({
+      name: "drd_job_runs_total",
+      help: "Backup runs by outcome (succeeded, failed, interrupted, running), from the catalog.",
+      labelNames: ["job", "outcome"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const j of (snapshot ??= metricsSnapshot(ctx)).jobs) for (const [outcome, n] of Object.entries(j.runs)) this.inc({ job: j.job, outcome }, n);
+      },
+    });
+    gauge("drd_copies", "Copies of the job's backups on each target, by state.", ["job", "target", "state"], (g, s) => {
+      for (const c of s.copies) g.set({ job: c.job, target: c.target, state: c.state }, c.count);
+    });
+    gauge("drd_target_stored_bytes", "Bytes of the backups held on the target (written or verified copies).", ["target"], (g, s) => {
+      for (const t of s.targets) g.set({ target: t.target }, t.storedBytes);
+    });
+    gauge("drd_target_pending_copies", "Copies waiting to be written to the target.", ["target"], (g, s) => {
+      for (const t of s.targets) g.set({ target: t.target }, t.pendingCopies);
+    });
+
+    this.server = createServer((req, res) => {
+      if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return void res.writeHead(404).end("GET /metrics\n");
+      snapshot = undefined;
+      registry.metrics().then(
+        (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500).end(`${err.message}\n`),
+      );
+    });
+    const at = listen.lastIndexOf(":");
+    const host = listen.slice(0, at).replace(/^\[|\]$/g, "");
+    const port = Number(listen.slice(at + 1));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once("error", (err: NodeJS.ErrnoException) => reject(new OperationError(`cannot serve metrics on ${listen}: ${err.code ?? err.message}`)));
+      this.server!.listen(port, host, resolve);
+    });
+    const address = this.server.address() as AddressInfo;
+    return `${address.address.includes(":") ? `[${address.address}]` : address.address}:${address.port}`;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
