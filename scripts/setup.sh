@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what drd and its tests need on a fresh Debian machine with Node 20:
-# system tools (PostgreSQL server and client, zstd, GnuPG, GNU tar) and the npm packages.
+# system tools (PostgreSQL server and client, zstd, GnuPG, GNU tar, promtool) and the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,8 @@ command -v zstd >/dev/null || need_pkgs+=(zstd)
 command -v gpg >/dev/null || need_pkgs+=(gnupg)
 command -v tar >/dev/null || need_pkgs+=(tar)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
+# promtool tests the Prometheus alert rules in config/prometheus/.
+command -v promtool >/dev/null || need_pkgs+=(prometheus)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing system packages: ${need_pkgs[*]} (install them as root: apt-get install ${need_pkgs[*]})" >&2
@@ -18,7 +20,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
   echo "setup: installing ${need_pkgs[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
 fi
 
 # better-sqlite3 builds from source here; node-gyp must use the local Node headers.
