@@ -3,6 +3,7 @@ import { UsageError } from "../errors.js";
 import { MANIFEST_FORMAT, manifestSize, type Manifest } from "../manifest.js";
 import { sha256Hex } from "../pipeline/digest.js";
 import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME, type Target } from "../targets/target.js";
+import { audit } from "./audit.js";
 import type { AppContext } from "./context.js";
 
 export interface ManifestRecord {
@@ -123,5 +124,6 @@ export async function rebuildCatalog(ctx: AppContext, targetName: string, option
     }
   }
   ctx.catalog.addEvent({ at: ctx.now(), kind: "catalog_rebuilt", target: targetName, detail: JSON.stringify(result) });
+  audit(ctx, { event: "catalog_rebuild", outcome: "ok", target: targetName, detail: { added: result.added, copies: result.copies, known: result.known, untrusted: result.untrusted.length, allow_unsigned: options.allowUnsigned ?? false } });
   return result;
 }

@@ -2,6 +2,7 @@ import type { Config } from "../config/schema.js";
 import { describeError } from "../errors.js";
 import { planRetention } from "../policy/retention.js";
 import { evaluateCopies } from "../policy/three-two-one.js";
+import { audit } from "./audit.js";
 import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME } from "../targets/target.js";
 import { jobOf, type AppContext } from "./context.js";
 
@@ -104,6 +105,7 @@ async function removeInChunks(ctx: AppContext, targetName: string, ids: string[]
       continue;
     }
     ctx.catalog.markCopiesDeleted(targetName, chunk);
+    audit(ctx, { event: "prune_delete", outcome: "ok", target: targetName, detail: { backup_ids: chunk } });
     report.removed += chunk.length;
   }
   if (ids.length > 0) ctx.catalog.addEvent({ at: ctx.now(), kind: "pruned", target: targetName, detail: `${ids.length} backup(s)` });

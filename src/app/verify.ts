@@ -5,6 +5,7 @@ import { checkCopy } from "./check-copy.js";
 import { readTargetManifests } from "./manifests.js";
 import { alertMessage } from "../alerts/message.js";
 import { notify } from "./notify.js";
+import { audit } from "./audit.js";
 import { jobOf, type AppContext } from "./context.js";
 
 export interface CopyVerification {
@@ -59,6 +60,7 @@ export async function verifyBackups(ctx: AppContext, request: VerifyRequest): Pr
         ctx.catalog.updateCopy(backup.id, copy.target, { state: result.state as "corrupt" | "missing", error: result.problem });
         if (copy.state !== result.state) {
           ctx.catalog.addEvent({ at: now, kind: `copy_${result.state}`, job: backup.job, backup_id: backup.id, target: copy.target, detail: result.problem ?? undefined });
+          audit(ctx, { event: "verify_failed", outcome: "failed", job: backup.job, backup_id: backup.id, target: copy.target, detail: { state: result.state, problem: result.problem } });
           notify(ctx, alertMessage("verify_failed", backup.job, `the copy of ${backup.id} on ${copy.target} is ${result.state}: ${result.problem}`, { backup_id: backup.id, target: copy.target, state: result.state, problem: result.problem }, now));
         }
       }
@@ -96,6 +98,7 @@ async function untrustedOnTargets(ctx: AppContext, request: VerifyRequest): Prom
         if (r.trust.trusted) continue;
         out.push({ backup_id: r.manifest.id, target, ok: false, state: "untrusted", problem: r.trust.reason });
         ctx.catalog.addEvent({ at: ctx.now(), kind: "copy_untrusted", job: r.manifest.job, backup_id: r.manifest.id, target, detail: r.trust.reason });
+        audit(ctx, { event: "verify_failed", outcome: "failed", job: r.manifest.job, backup_id: r.manifest.id, target, detail: { state: "untrusted", problem: r.trust.reason } });
         notify(ctx, alertMessage("verify_failed", r.manifest.job, `backup ${r.manifest.id} on ${target} is untrusted: ${r.trust.reason}`, { backup_id: r.manifest.id, target, state: "untrusted", problem: r.trust.reason }, ctx.now()));
       }
     }

@@ -187,6 +187,23 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     });
 
   program
+    .command("audit")
+    .description("audit trail tools")
+    .command("verify")
+    .description("check the audit trail's hash chain; exit 3 where it breaks")
+    .option("--json", "print JSON")
+    .action(async (opts: { json?: boolean }) => {
+      const { verifyAudit } = await import("../audit/trail.js");
+      const { auditPath } = await import("../app/audit.js");
+      const path = auditPath(context(program).config);
+      const check = verifyAudit(path);
+      if (opts.json) io.out(JSON.stringify({ path, ...check }, null, 2));
+      else if (check.ok) io.out(`${path}: ${check.lines} line(s), the chain is whole`);
+      else io.err(`drctl: audit trail ${path} breaks at line ${check.line}: ${check.problem}`);
+      set(check.ok ? 0 : 3);
+    });
+
+  program
     .command("keys")
     .description("signing key tools")
     .command("init")

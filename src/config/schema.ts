@@ -277,6 +277,10 @@ export const configSchema = z
       .min(1)
       .optional()
       .meta({ description: "Public key files (or the fingerprint of `signing`'s key) whose manifest signatures restores, drills, `list --from` and `catalog rebuild` accept. Default: the key of `signing`." }),
+    audit: z
+      .strictObject({ path: absolutePath.meta({ description: "The audit trail file (JSON lines, 0600); default state_dir/audit.jsonl." }) })
+      .optional()
+      .meta({ description: "Where the audit trail goes: every restore, drill, prune deletion, verify failure, catalog rebuild and key use, hash-chained." }),
     alerts: z.array(alert).default([]).meta({ description: "Where events go. Every delivery passes through an outbox in the catalog and is retried with backoff." }),
     renotify: duration.default(4 * 3600).meta({ description: "While a breach stays open, notify again this often." }),
     heartbeat: z

@@ -9,6 +9,7 @@ import { decompress, type Compression } from "../../pipeline/compress.js";
 import { createDecryptor, type Decryptor } from "../../pipeline/decrypt.js";
 import { SpanStream } from "../../pipeline/span.js";
 import { backupPrefix, type Target } from "../../targets/target.js";
+import { audit } from "../audit.js";
 import { jobOf, type AppContext } from "../context.js";
 import { backupView, listBackups, type BackupView } from "../list.js";
 import { readTargetManifests, rowFromManifest, type ManifestRecord } from "../manifests.js";
@@ -77,6 +78,23 @@ const MAX_JOBS = 64;
  * before writing (the backup trusted, the key, the copy reachable, the destination) and stops.
  */
 export async function restore(ctx: AppContext, req: RestoreRequest, signal: AbortSignal): Promise<RestoreOutcome> {
+  let outcome: RestoreOutcome | undefined;
+  let succeeded = false;
+  try {
+    outcome = await restoreBackup(ctx, req, signal, (o) => (outcome = o));
+    succeeded = true;
+    return outcome;
+  } finally {
+    // Every restore that got as far as choosing a backup is in the audit trail, dry runs aside.
+    if (outcome && !outcome.dry_run) {
+      const failed = !succeeded;
+      const destination = "database" in outcome.destination ? { database: outcome.destination.database } : { directory: outcome.destination.directory };
+      audit(ctx, { event: "restore", outcome: failed ? "failed" : "ok", job: outcome.job, backup_id: outcome.backup_id, target: outcome.from, detail: { ...destination, ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}) } });
+    }
+  }
+}
+
+async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: AbortSignal, started: (o: RestoreOutcome) => void): Promise<RestoreOutcome> {
   const job = jobOf(ctx, req.job);
   if (req.from !== undefined && !(req.from in ctx.config.targets)) throw new UsageError(`unknown target "${req.from}" (targets: ${Object.keys(ctx.config.targets).join(", ")})`);
   const chosen = await chooseBackup(ctx, req);
@@ -96,6 +114,7 @@ export async function restore(ctx: AppContext, req: RestoreRequest, signal: Abor
     checked: "",
     warnings: chosen.warnings,
   };
+  started(outcome);
   if (job.type === "postgres") {
     if (!req.toDb) throw new UsageError("give --to-db NAME: drd restores into a database you name and never touches the live one by default");
     const jobs = req.jobs ?? 1;
@@ -114,6 +133,8 @@ export async function restore(ctx: AppContext, req: RestoreRequest, signal: Abor
     if (job.type === "postgres") await inspectDatabase(serverOf(job, req), req.toDb!, req.clean ?? false);
     return outcome;
   }
+  if (req.keyFile || req.passphraseFile)
+    audit(ctx, { event: "key_use", outcome: "ok", job: manifest.job, backup_id: manifest.id, target: from, detail: req.keyFile ? { key_file: req.keyFile } : { passphrase_file: req.passphraseFile } });
   if (chosen.warnings.length > 0) ctx.catalog.addEvent({ at: ctx.now(), kind: "restore_untrusted", job: manifest.job, backup_id: manifest.id, target: from, detail: chosen.warnings.join("; ") });
 
   const work = await mkdtemp(join(ctx.config.state_dir, "restore-"));

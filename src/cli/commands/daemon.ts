@@ -1,6 +1,7 @@
 import { contextFor } from "../../app/context.js";
 import { assertStateDirOwner } from "../../app/state-owner.js";
 import { loadConfig } from "../../config/load.js";
+import { actingAsDaemon } from "../../audit/trail.js";
 import { DaemonLock } from "../../daemon/lock.js";
 import { createLogger } from "../../daemon/logger.js";
 import { MetricsServer } from "../../daemon/metrics-server.js";
@@ -28,6 +29,7 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
   const onHangup = () => log.warn("SIGHUP received: the config is not reloaded; restart drd to apply a changed config");
   process.on("unhandledRejection", onRejection);
   process.on("SIGHUP", onHangup);
+  actingAsDaemon();
   const scheduler = new Scheduler(ctx, log);
   const metrics = ctx.config.metrics ? new MetricsServer(ctx) : undefined;
   try {
