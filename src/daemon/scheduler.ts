@@ -4,7 +4,9 @@ import type { AppContext } from "../app/context.js";
 import { recoverInterruptedRuns } from "../app/recover.js";
 import type { prune } from "../app/prune.js";
 import type { replicatePending } from "../app/replicate.js";
-import { describeError } from "../errors.js";
+import type { Config } from "../config/schema.js";
+import { describeError, UsageError } from "../errors.js";
+import { TargetRegistry } from "../targets/factory.js";
 import { missedSlot } from "../policy/schedule.js";
 import { CronTimer } from "./cron-timer.js";
 import { ObjectiveWatch } from "./watch.js";
@@ -36,12 +38,14 @@ const USE_CASES: ScheduledWork = {
 export class Scheduler {
   private readonly tasks: CronTimer[] = [];
   private readonly running = new Set<Promise<unknown>>();
+  /** Jobs with a backup running from here: a slot that comes meanwhile is skipped, also across a reload. */
+  private readonly busy = new Set<string>();
   private readonly abort = new AbortController();
   private retryTimer: NodeJS.Timeout | undefined;
-  private readonly watch: ObjectiveWatch;
+  private watch: ObjectiveWatch;
 
   constructor(
-    private readonly ctx: AppContext,
+    private ctx: AppContext,
     private readonly log: Logger,
     private readonly work: ScheduledWork = USE_CASES,
   ) {
@@ -51,12 +55,41 @@ export class Scheduler {
   async start(): Promise<void> {
     const recovered = await recoverInterruptedRuns(this.ctx);
     if (recovered.interruptedRuns > 0 || recovered.removedObjects > 0 || recovered.deferred.length > 0) this.log.warn(recovered, "cleaned up after interrupted runs");
+    this.schedule(() => true);
+    // Copies left pending by an outage are retried once their backoff has passed.
+    this.retryTimer = setInterval(() => void this.retryPending(), RETRY_CHECK_MS);
+    this.watch.start();
+  }
+
+  /**
+   * Puts a new config in force: jobs added, removed or rescheduled take effect at once;
+   * runs already going finish with the config they started with. The state dir cannot
+   * change (the catalog and its lock belong to it).
+   */
+  async reload(config: Config): Promise<{ added: string[]; removed: string[]; rescheduled: string[] }> {
+    const old = this.ctx.config;
+    if (config.state_dir !== old.state_dir) throw new UsageError(`state_dir changed (${old.state_dir} -> ${config.state_dir}): restart drd to use another state dir`);
+    const before = new Set(Object.keys(old.jobs));
+    const added = Object.keys(config.jobs).filter((j) => !before.has(j));
+    const removed = [...before].filter((j) => !(j in config.jobs));
+    const rescheduled = Object.keys(config.jobs).filter((j) => before.has(j) && (old.jobs[j]!.schedule !== config.jobs[j]!.schedule || old.jobs[j]!.drill?.schedule !== config.jobs[j]!.drill?.schedule));
+    for (const task of this.tasks.splice(0)) task.stop();
+    await this.watch.stop();
+    this.ctx = { ...this.ctx, config, targets: new TargetRegistry(config) };
+    this.schedule((job) => added.includes(job));
+    this.watch = new ObjectiveWatch(this.ctx, this.log);
+    this.watch.start();
+    return { added, removed, rescheduled };
+  }
+
+  /** One timer per job (and per drill schedule); a missed slot is caught up for the jobs `catchUp` names. */
+  private schedule(catchUp: (job: string) => boolean): void {
     const { config } = this.ctx;
     for (const [name, job] of Object.entries(config.jobs)) {
       const task = new CronTimer(job.schedule, config.timezone, () => this.run(name, "schedule"));
       this.tasks.push(task);
       const last = this.ctx.catalog.lastSnapshotAt(name);
-      const missed = missedSlot(job.schedule, config.timezone, last, this.ctx.now());
+      const missed = catchUp(name) ? missedSlot(job.schedule, config.timezone, last, this.ctx.now()) : undefined;
       if (missed !== undefined) {
         this.log.info({ job: name, missed: new Date(missed).toISOString() }, "running a backup missed while drd was down");
         void this.run(name, "catch-up");
@@ -68,9 +101,6 @@ export class Scheduler {
         this.log.info({ job: name, drill: job.drill.schedule, next: drill.next.toISOString() }, "drill scheduled");
       }
     }
-    // Copies left pending by an outage are retried once their backoff has passed.
-    this.retryTimer = setInterval(() => void this.retryPending(), RETRY_CHECK_MS);
-    this.watch.start();
   }
 
   /**
@@ -110,17 +140,21 @@ export class Scheduler {
   }
 
   private run(job: string, reason: "schedule" | "catch-up"): Promise<unknown> {
+    if (this.busy.has(job)) return Promise.resolve();
     const started = Date.now();
-    return this.track(`backup:${job}`, () => this.work.backup(this.ctx, job, { trigger: "schedule", signal: this.abort.signal }).then(
+    // The config this run started with, whatever a reload does meanwhile.
+    const ctx = this.ctx;
+    this.busy.add(job);
+    return this.track(`backup:${job}`, () => this.work.backup(ctx, job, { trigger: "schedule", signal: this.abort.signal }).then(
       async (outcome) => {
         this.log.info({ job, reason, backup: outcome.id, bytes: outcome.size, ms: Date.now() - started, copies: outcome.copies }, "backup done");
         // Retention after each good backup: the planner never removes what the new one has not replaced.
-        const pruned = await this.work.prune(this.ctx, { job });
+        const pruned = await this.work.prune(ctx, { job });
         if (pruned.removed > 0 || pruned.skipped > 0 || pruned.errors.length > 0)
           this.log.info({ job, removed: pruned.removed, skipped: pruned.skipped, errors: pruned.errors }, "pruned");
       },
       (err: unknown) => this.log.error({ job, reason, ms: Date.now() - started, error: describeError(err) }, "backup failed"),
-    ));
+    ).finally(() => this.busy.delete(job)));
   }
 
   async stop(reason: string): Promise<void> {

@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
@@ -41,16 +42,32 @@ describe("the daemon keeps running and keeps state right", () => {
     expect((await third).exitCode).toBe(0);
   });
 
-  it("SIGHUP does not end the daemon: it says so and goes on", async () => {
+  it("SIGHUP reloads the config: a broken one is refused and the old one stays, a good one is in force at once", async () => {
     const daemon = ws.drctl(["daemon", "--allow-root"]);
     const log = follow(daemon);
     await waitFor(() => log.text().includes('"msg":"scheduled"'), 30_000, "the daemon");
-    daemon.kill("SIGHUP");
-    await waitFor(() => log.text().includes("SIGHUP received"), 10_000, "the SIGHUP log line");
-    await new Promise((r) => setTimeout(r, 300));
-    expect(daemon.exitCode).toBeNull();
-    daemon.kill("SIGTERM");
-    expect((await daemon).exitCode).toBe(0);
+    const good = readFileSync(ws.configPath, "utf8");
+    try {
+      writeFileSync(ws.configPath, good.replace("rpo: 1d", "rpo: soon"));
+      daemon.kill("SIGHUP");
+      await waitFor(() => log.text().includes("config reload refused"), 10_000, "the refusal");
+      expect(log.text()).toMatch(/"problems":\["jobs\.config\.rpo: invalid duration \\"soon\\" \(write e\.g\. 90s, 15m, 1h, 30d\)"\]/);
+      expect(daemon.exitCode).toBeNull();
+
+      // Every 2 seconds now, and a second job: both in force without a restart.
+      writeFileSync(ws.configPath, good.replace('schedule: 0 3 * * *', 'schedule: "*/2 * * * * *"').replace("jobs:", `jobs:\n  second:\n    type: files\n    paths: [${ws.path("src")}]\n    schedule: "0 4 * * *"\n    rpo: 1d\n    targets: [local]`));
+      const backupsBefore = (log.text().match(/"msg":"backup done"/g) ?? []).length;
+      daemon.kill("SIGHUP");
+      await waitFor(() => log.text().includes('"msg":"config reloaded"'), 10_000, "the reload");
+      expect(log.text()).toMatch(/"added":\["second"\],"removed":\[\],"rescheduled":\["config"\]/);
+      await waitFor(() => (log.text().match(/"msg":"backup done"/g) ?? []).length >= backupsBefore + 2 || undefined, 20_000, "backups on the new schedule");
+      const reloads = readFileSync(join(ws.stateDir, "audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((l) => l.event === "config_reload");
+      expect(reloads.map((r) => [r.outcome, r.actor.via])).toEqual([["refused", "daemon"], ["ok", "daemon"]]);
+    } finally {
+      writeFileSync(ws.configPath, good);
+      daemon.kill("SIGTERM");
+      expect((await daemon).exitCode).toBe(0);
+    }
   });
 
   it("a scheduled task that throws (prune after a backup) is logged and the scheduler goes on", async () => {

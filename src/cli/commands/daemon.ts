@@ -1,12 +1,13 @@
-import { contextFor } from "../../app/context.js";
+import { audit } from "../../app/audit.js";
+import { contextFor, type AppContext } from "../../app/context.js";
 import { assertStateDirOwner } from "../../app/state-owner.js";
 import { loadConfig } from "../../config/load.js";
 import { actingAsDaemon } from "../../audit/trail.js";
 import { DaemonLock } from "../../daemon/lock.js";
-import { createLogger } from "../../daemon/logger.js";
+import { createLogger, type Logger } from "../../daemon/logger.js";
 import { MetricsServer } from "../../daemon/metrics-server.js";
 import { Scheduler } from "../../daemon/scheduler.js";
-import { describeError, UsageError } from "../../errors.js";
+import { ConfigError, describeError, UsageError } from "../../errors.js";
 
 /** `drctl daemon`: runs until SIGTERM/SIGINT (the first stops gracefully, a second at once). */
 export async function daemonCommand(configPath: string, opts: { allowRoot?: boolean; shutdown: AbortSignal }): Promise<number> {
@@ -25,12 +26,12 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
   }
   // A safety net: work is tracked and its failures logged, but nothing unforeseen may end the daemon.
   const onRejection = (err: unknown) => log.error({ error: describeError(err) }, "unhandled failure (the daemon goes on)");
-  // Node's default for SIGHUP ends the process; reloading is not done yet, so it is only logged.
-  const onHangup = () => log.warn("SIGHUP received: the config is not reloaded; restart drd to apply a changed config");
+  const scheduler = new Scheduler(ctx, log);
+  // SIGHUP (systemctl reload drd) re-reads the config; one that does not validate changes nothing.
+  const onHangup = () => void reload(configPath, ctx, scheduler, log);
   process.on("unhandledRejection", onRejection);
   process.on("SIGHUP", onHangup);
   actingAsDaemon();
-  const scheduler = new Scheduler(ctx, log);
   const metrics = ctx.config.metrics ? new MetricsServer(ctx) : undefined;
   try {
     log.info({ config: configPath, jobs: Object.keys(ctx.config.jobs), pid: process.pid }, "drd starting");
@@ -51,6 +52,19 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
   }
   log.info("drd stopped");
   return 0;
+}
+
+async function reload(configPath: string, ctx: AppContext, scheduler: Scheduler, log: Logger): Promise<void> {
+  try {
+    const config = loadConfig(configPath);
+    const changes = await scheduler.reload(config);
+    log.info({ config: configPath, ...changes }, "config reloaded");
+    audit(ctx, { event: "config_reload", outcome: "ok", detail: { config: configPath, ...changes } });
+  } catch (err) {
+    const problems = err instanceof ConfigError ? err.problems : [describeError(err)];
+    log.error({ config: configPath, problems }, "config reload refused: the running config stays");
+    audit(ctx, { event: "config_reload", outcome: "refused", detail: { config: configPath, problems } });
+  }
 }
 
 function describe(reason: unknown): string {
