@@ -3,7 +3,8 @@
 //     --version` (Node's start-up and drctl's CLI alone): the command's wall time, and the
 //     status computation alone inside one process (target: under 300 ms).
 //  2. An idle daemon with 3 jobs for N minutes (default 5): its RSS and CPU share
-//     (targets: under 100 MiB, under 1% of a core).
+//     (targets: under 100 MiB, under 1% of a core), and the time of a scrape of its
+//     Prometheus metrics over the same catalog (target: under 100 ms).
 // Usage: npm run bench:status [-- minutes]
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
@@ -33,8 +34,10 @@ try {
   mkdirSync(join(work, "src"));
   const stateDir = join(work, "state");
   const config = join(work, "drd.yaml");
+  const metricsPort = 20000 + Math.floor(Math.random() * 20000);
   writeFileSync(config, JSON.stringify({
     state_dir: stateDir,
+    metrics: { listen: `127.0.0.1:${metricsPort}` },
     targets: { local: { type: "local", path: join(work, "backups") }, offsite: { type: "local", path: join(work, "offsite"), media: "cloud", offsite: true } },
     policy: { copies: 2, media: 2, offsite: 1 },
     jobs: Object.fromEntries(JOBS.map((j) => [j, { type: "files", paths: [join(work, "src")], schedule: "0 3 * * *", rpo: "1d", rto: "1h", targets: ["local", "offsite"], drill: { schedule: "0 4 * * 0" } }])),
@@ -81,6 +84,14 @@ try {
     return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 1/100 s
   };
   const mem = (key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(readFileSync(`/proc/${daemon.pid}/status`, "utf8"))[1]) / 1024;
+  // Scrapes, as Prometheus makes them: one at a time, five of them.
+  const scrapes = [];
+  for (let i = 0; i < 5; i++) {
+    const t = process.hrtime.bigint();
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    await res.text();
+    scrapes.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
   const cpu0 = cpu();
   const rssSamples = [];
   const end = Date.now() + minutes * 60_000;
@@ -99,8 +110,9 @@ try {
   console.log(`| drctl --version (baseline: Node start-up and the CLI) | ${Math.min(...baseline).toFixed(0)} | ${median(baseline).toFixed(0)} |`);
   console.log(`| drctl status --json | ${Math.min(...status).toFixed(0)} | ${median(status).toFixed(0)} |`);
   console.log(`| the status computation alone, in one process | ${Math.min(...inside).toFixed(1)} | ${median(inside).toFixed(1)} |`);
+  console.log(`| GET /metrics from the daemon (a scrape) | ${Math.min(...scrapes).toFixed(1)} | ${median(scrapes).toFixed(1)} |`);
   console.log(`\nidle daemon, 3 jobs, ${minutes} min: RSS ${Math.min(...rssSamples).toFixed(0)}-${Math.max(...rssSamples).toFixed(0)} MiB (peak ${peak.toFixed(0)} MiB), CPU ${(cpuShare * 100).toFixed(2)}% of a core`);
-  console.log(`targets: status under 300 ms: command ${median(status).toFixed(0)} ms (${(median(status) / median(baseline)).toFixed(2)}x the baseline), computation ${median(inside).toFixed(1)} ms; idle RSS under 100 MiB: ${peak.toFixed(0)} MiB; idle CPU under 1%: ${(cpuShare * 100).toFixed(2)}%`);
+  console.log(`targets: status under 300 ms: command ${median(status).toFixed(0)} ms (${(median(status) / median(baseline)).toFixed(2)}x the baseline), computation ${median(inside).toFixed(1)} ms; idle RSS under 100 MiB: ${peak.toFixed(0)} MiB; idle CPU under 1%: ${(cpuShare * 100).toFixed(2)}%; scrape under 100 ms: ${median(scrapes).toFixed(1)} ms`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
