@@ -5,7 +5,7 @@ import type { JobConfig } from "../config/schema.js";
 import { rpoVerdict, rtoVerdict, type DrillFact, type RpoVerdict, type RtoVerdict } from "../policy/objectives.js";
 import type { AppContext } from "./context.js";
 import { policyVerdict } from "./list.js";
-import { notify } from "./notify.js";
+import { deliverDue, notify, type DeliveryResult } from "./notify.js";
 
 /** Without `drill.max_age`, RTO is in breach when no drill proved a restore in 8 days. */
 export const DEFAULT_DRILL_MAX_AGE_MS = 8 * 86_400_000;
@@ -80,10 +80,8 @@ function newestGoodBackup(ctx: AppContext, job: string): GoodBackup | undefined 
     .prepare<[string, number], GoodBackup>(`SELECT id, snapshot_at FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT ?`)
     .iterate(job, GOOD_BACKUP_SCAN);
   for (const row of rows) {
-    if (policyVerdict(ctx.config, copiesOf.all(row.id)).ok) {
-      (rows as unknown as { return?: () => void }).return?.();
-      return row;
-    }
+    // Returning from the loop ends the statement's iteration.
+    if (policyVerdict(ctx.config, copiesOf.all(row.id)).ok) return row;
   }
   return undefined;
 }
@@ -109,6 +107,15 @@ export function evaluateObjectives(ctx: AppContext): JobAssessment[] {
       .immediate();
   }
   return out;
+}
+
+/**
+ * What the daemon does on every tick and a command does before it exits: evaluate every
+ * job, then deliver what the outbox holds.
+ */
+export async function settleObjectives(ctx: AppContext): Promise<{ assessments: JobAssessment[]; deliveries: DeliveryResult[] }> {
+  const assessments = evaluateObjectives(ctx);
+  return { assessments, deliveries: await deliverDue(ctx) };
 }
 
 function track(ctx: AppContext, store: ObjectiveStore, job: string, objective: Objective, state: string, valueMs: number | null, now: number, words: { breach: string; recovered: string }): void {

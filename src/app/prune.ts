@@ -1,8 +1,8 @@
 import type { Config } from "../config/schema.js";
 import { describeError } from "../errors.js";
 import { planRetention } from "../policy/retention.js";
-import { evaluateCopies } from "../policy/three-two-one.js";
 import { audit } from "./audit.js";
+import { policyVerdict } from "./list.js";
 import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME } from "../targets/target.js";
 import { jobOf, type AppContext } from "./context.js";
 
@@ -42,7 +42,7 @@ export async function prune(ctx: AppContext, options: { dryRun?: boolean; job?: 
       if (!job.targets.includes(targetName)) continue;
       const backups = ctx.catalog.retentionView(jobName).filter((b) => b.copies.some((c) => c.target === targetName && c.state !== "deleted"));
       const plan = planRetention(
-        backups.map((b) => ({ id: b.id, snapshotAt: b.snapshot_at, good: goodFor(ctx.config, b.copies) })),
+        backups.map((b) => ({ id: b.id, snapshotAt: b.snapshot_at, good: policyVerdict(ctx.config, b.copies).ok })),
         target.retention,
         ctx.config.timezone,
       );
@@ -72,13 +72,6 @@ export async function prune(ctx: AppContext, options: { dryRun?: boolean; job?: 
   report.skipped = report.actions.filter((a) => a.action === "skip").length;
   if (options.dryRun) report.removed = report.actions.filter((a) => a.action === "remove").length;
   return report;
-}
-
-function goodFor(config: Config, copies: { target: string; state: string }[]): boolean {
-  return evaluateCopies(
-    copies.map((c) => ({ state: c.state, media: config.targets[c.target]?.media ?? "", offsite: config.targets[c.target]?.offsite ?? false })),
-    config.policy,
-  ).ok;
 }
 
 function lockedUntilOf(config: Config, target: string, copies: { target: string; written_at: number | null }[] | undefined, now: number): number | undefined {

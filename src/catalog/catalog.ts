@@ -64,6 +64,15 @@ export interface DrillRow {
   boot_id: string | null;
 }
 
+export interface EventRow {
+  at: number;
+  kind: string;
+  job: string | null;
+  backup_id: string | null;
+  target: string | null;
+  detail: string | null;
+}
+
 export interface BackupWithCopies extends BackupRow {
   copies: CopyRow[];
 }
@@ -289,6 +298,17 @@ export class Catalog {
 
   copiesOf(backupId: string): CopyRow[] {
     return this.db.prepare<[string], CopyRow>(`SELECT * FROM copies WHERE backup_id = ? ORDER BY target`).all(backupId);
+  }
+
+  /** The newest `limit` events at or after `since` (of one job, if given), oldest first. */
+  events(filter: { job?: string; since: number; limit: number }): EventRow[] {
+    return this.db
+      .prepare<{ job: string | null; since: number; limit: number }, EventRow>(
+        `SELECT at, kind, job, backup_id, target, detail FROM (
+           SELECT * FROM events WHERE at >= @since AND (@job IS NULL OR job = @job) ORDER BY at DESC, id DESC LIMIT @limit
+         ) ORDER BY at, id`,
+      )
+      .all({ job: filter.job ?? null, since: filter.since, limit: filter.limit });
   }
 
   addEvent(event: { at: number; kind: string; job?: string; backup_id?: string; target?: string; detail?: string }): void {

@@ -16,11 +16,9 @@ import { processOutput, type Output } from "./io.js";
 const CHANGES_OBJECTIVES = new Set(["backup", "drill", "verify", "replicate", "prune"]);
 
 async function settle(ctx: AppContext, io: Output): Promise<void> {
-  const { evaluateObjectives } = await import("../app/objectives.js");
-  const { deliverDue } = await import("../app/notify.js");
+  const { settleObjectives } = await import("../app/objectives.js");
   try {
-    evaluateObjectives(ctx);
-    for (const r of await deliverDue(ctx)) if (!r.ok) io.err(`drctl: warning: alert ${r.event} not delivered to ${r.channel} (${r.error}); the daemon retries it`);
+    for (const r of (await settleObjectives(ctx)).deliveries) if (!r.ok) io.err(`drctl: warning: alert ${r.event} not delivered to ${r.channel} (${r.error}); the daemon retries it`);
   } catch (err) {
     io.err(`drctl: warning: objectives not evaluated: ${describeError(err)}`);
   }

@@ -1,6 +1,5 @@
 import type { AppContext } from "../app/context.js";
-import { deliverDue } from "../app/notify.js";
-import { evaluateObjectives, type JobAssessment } from "../app/objectives.js";
+import { settleObjectives, type JobAssessment } from "../app/objectives.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "./logger.js";
 
@@ -44,8 +43,9 @@ export class ObjectiveWatch {
       do {
         this.again = false;
         try {
-          this.last = evaluateObjectives(this.ctx);
-          for (const r of await deliverDue(this.ctx)) {
+          const settled = await settleObjectives(this.ctx);
+          this.last = settled.assessments;
+          for (const r of settled.deliveries) {
             if (r.ok) this.log.info(r, "alert delivered");
             else this.log.warn(r, "alert not delivered (will retry)");
           }

@@ -4,27 +4,12 @@ import { UsageError } from "../../errors.js";
 import type { Output } from "../io.js";
 import { json, table } from "../render.js";
 
-interface EventRow {
-  at: number;
-  kind: string;
-  job: string | null;
-  backup_id: string | null;
-  target: string | null;
-  detail: string | null;
-}
-
 /** `drctl events`: what the catalog recorded, oldest first: failures, breaches and recoveries, alerts, restores, drills, prunes. */
 export function eventsCommand(ctx: AppContext, io: Output, opts: { job?: string; since?: string; limit?: string; json?: boolean }): number {
   const since = opts.since === undefined ? 0 : sinceTime(opts.since, ctx.now());
   const limit = opts.limit === undefined ? 1000 : Number(opts.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError("--limit must be a whole number above 0");
-  const rows = ctx.catalog.db
-    .prepare<{ job: string | null; since: number; limit: number }, EventRow>(
-      `SELECT at, kind, job, backup_id, target, detail FROM (
-         SELECT * FROM events WHERE at >= @since AND (@job IS NULL OR job = @job) ORDER BY at DESC, id DESC LIMIT @limit
-       ) ORDER BY at, id`,
-    )
-    .all({ job: opts.job ?? null, since, limit });
+  const rows = ctx.catalog.events({ ...(opts.job ? { job: opts.job } : {}), since, limit });
   const shown = rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
   if (opts.json) io.out(json(shown));
   else if (shown.length === 0) io.out("no events");
