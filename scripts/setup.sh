@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what drd and its tests need on a fresh Debian machine with Node 20:
-# system tools (PostgreSQL server and client, zstd, GnuPG, GNU tar, promtool) and the npm packages.
+# system tools (PostgreSQL server and client, zstd, GnuPG, GNU tar, promtool, systemd's tools) and the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,10 @@ command -v tar >/dev/null || need_pkgs+=(tar)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
 # promtool tests the Prometheus alert rules in config/prometheus/.
 command -v promtool >/dev/null || need_pkgs+=(prometheus)
+# systemd-notify carries the daemon's readiness and watchdog pings; systemd-analyze checks the unit.
+command -v systemd-analyze >/dev/null || need_pkgs+=(systemd)
+# python3 stands in for PID 1's notify socket in the systemd test.
+command -v python3 >/dev/null || need_pkgs+=(python3)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing system packages: ${need_pkgs[*]} (install them as root: apt-get install ${need_pkgs[*]})" >&2

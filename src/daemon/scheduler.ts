@@ -36,8 +36,10 @@ const USE_CASES: ScheduledWork = {
  * themselves and are recorded interrupted) and waits for them.
  */
 export class Scheduler {
-  private readonly tasks: CronTimer[] = [];
+  private readonly tasks: { what: string; timer: CronTimer }[] = [];
   private readonly running = new Set<Promise<unknown>>();
+  /** What runs now, by name ("backup database"), for the status systemd shows. */
+  private readonly active = new Map<string, number>();
   /** Jobs with a backup running from here: a slot that comes meanwhile is skipped, also across a reload. */
   private readonly busy = new Set<string>();
   private readonly abort = new AbortController();
@@ -73,7 +75,7 @@ export class Scheduler {
     const added = Object.keys(config.jobs).filter((j) => !before.has(j));
     const removed = [...before].filter((j) => !(j in config.jobs));
     const rescheduled = Object.keys(config.jobs).filter((j) => before.has(j) && (old.jobs[j]!.schedule !== config.jobs[j]!.schedule || old.jobs[j]!.drill?.schedule !== config.jobs[j]!.drill?.schedule));
-    for (const task of this.tasks.splice(0)) task.stop();
+    for (const task of this.tasks.splice(0)) task.timer.stop();
     await this.watch.stop();
     this.ctx = { ...this.ctx, config, targets: new TargetRegistry(config) };
     this.schedule((job) => added.includes(job));
@@ -87,7 +89,7 @@ export class Scheduler {
     const { config } = this.ctx;
     for (const [name, job] of Object.entries(config.jobs)) {
       const task = new CronTimer(job.schedule, config.timezone, () => this.run(name, "schedule"));
-      this.tasks.push(task);
+      this.tasks.push({ what: `backup ${name}`, timer: task });
       const last = this.ctx.catalog.lastSnapshotAt(name);
       const missed = catchUp(name) ? missedSlot(job.schedule, config.timezone, last, this.ctx.now()) : undefined;
       if (missed !== undefined) {
@@ -97,7 +99,7 @@ export class Scheduler {
       this.log.info({ job: name, schedule: job.schedule, next: task.next.toISOString() }, "scheduled");
       if (job.drill?.schedule) {
         const drill = new CronTimer(job.drill.schedule, config.timezone, () => this.drill(name));
-        this.tasks.push(drill);
+        this.tasks.push({ what: `drill ${name}`, timer: drill });
         this.log.info({ job: name, drill: job.drill.schedule, next: drill.next.toISOString() }, "drill scheduled");
       }
     }
@@ -110,18 +112,24 @@ export class Scheduler {
    */
   private track(what: string, work: () => Promise<unknown>): Promise<unknown> {
     if (this.abort.signal.aborted) return Promise.resolve();
+    this.active.set(what, (this.active.get(what) ?? 0) + 1);
     const done = Promise.resolve()
       .then(work)
       .catch((err: unknown) => this.log.error({ task: what, error: describeError(err) }, "scheduled task failed"))
       // Every run may change an objective: evaluated at once, not at the next tick.
       .finally(() => this.watch.kick());
     this.running.add(done);
-    void done.finally(() => this.running.delete(done));
+    void done.finally(() => {
+      this.running.delete(done);
+      const left = (this.active.get(what) ?? 1) - 1;
+      if (left > 0) this.active.set(what, left);
+      else this.active.delete(what);
+    });
     return done;
   }
 
   private drill(job: string): Promise<unknown> {
-    return this.track(`drill:${job}`, () => this.work.drill(this.ctx, job, { signal: this.abort.signal }).then(
+    return this.track(`drill ${job}`, () => this.work.drill(this.ctx, job, { signal: this.abort.signal }).then(
       (o) => (o.ok ? this.log.info.bind(this.log) : this.log.error.bind(this.log))(
         { job, drill: o.id, ok: o.ok, backup: o.backup_id, from: o.from, seconds: o.duration_seconds, rto_proven: o.rto_proven, error: o.error, warnings: o.warnings },
         "drill done",
@@ -145,7 +153,7 @@ export class Scheduler {
     // The config this run started with, whatever a reload does meanwhile.
     const ctx = this.ctx;
     this.busy.add(job);
-    return this.track(`backup:${job}`, () => this.work.backup(ctx, job, { trigger: "schedule", signal: this.abort.signal }).then(
+    return this.track(`backup ${job}`, () => this.work.backup(ctx, job, { trigger: "schedule", signal: this.abort.signal }).then(
       async (outcome) => {
         this.log.info({ job, reason, backup: outcome.id, bytes: outcome.size, ms: Date.now() - started, copies: outcome.copies }, "backup done");
         // Retention after each good backup: the planner never removes what the new one has not replaced.
@@ -157,9 +165,19 @@ export class Scheduler {
     ).finally(() => this.busy.delete(job)));
   }
 
+  /** One line for `systemctl status`: what runs now and what runs next. */
+  summary(): string {
+    const next = this.tasks.reduce<{ what: string; timer: CronTimer } | undefined>((a, t) => (a && a.timer.next <= t.timer.next ? a : t), undefined);
+    const jobs = Object.keys(this.ctx.config.jobs).length;
+    const parts = [`${jobs} job${jobs === 1 ? "" : "s"}`];
+    if (this.active.size > 0) parts.push(`running: ${[...this.active.keys()].join(", ")}`);
+    if (next) parts.push(`next: ${next.what} at ${next.timer.next.toISOString().replace(/\.\d{3}Z$/, "Z")}`);
+    return parts.join("; ");
+  }
+
   async stop(reason: string): Promise<void> {
     clearInterval(this.retryTimer);
-    for (const task of this.tasks) task.stop();
+    for (const task of this.tasks) task.timer.stop();
     this.abort.abort(new Error(reason));
     await Promise.allSettled([...this.running]);
     await this.watch.stop();

@@ -94,6 +94,6 @@ describe("the daemon keeps running and keeps state right", () => {
     expect(prunes).toBe(2);
     const failed = lines.filter((l) => l.msg === "scheduled task failed");
     expect(failed).toHaveLength(2);
-    expect(failed[0]).toMatchObject({ task: "backup:config", error: "SQLITE_CORRUPT: database disk image is malformed" });
+    expect(failed[0]).toMatchObject({ task: "backup config", error: "SQLITE_CORRUPT: database disk image is malformed" });
   });
 });

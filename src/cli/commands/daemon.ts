@@ -7,7 +7,11 @@ import { DaemonLock } from "../../daemon/lock.js";
 import { createLogger, type Logger } from "../../daemon/logger.js";
 import { MetricsServer } from "../../daemon/metrics-server.js";
 import { Scheduler } from "../../daemon/scheduler.js";
+import { SystemdNotifier } from "../../daemon/systemd.js";
 import { ConfigError, describeError, UsageError } from "../../errors.js";
+
+/** How often the status systemd shows is brought up to date (sent only when it changed). */
+const STATUS_POLL_MS = 5_000;
 
 /** `drctl daemon`: runs until SIGTERM/SIGINT (the first stops gracefully, a second at once). */
 export async function daemonCommand(configPath: string, opts: { allowRoot?: boolean; shutdown: AbortSignal }): Promise<number> {
@@ -27,8 +31,9 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
   // A safety net: work is tracked and its failures logged, but nothing unforeseen may end the daemon.
   const onRejection = (err: unknown) => log.error({ error: describeError(err) }, "unhandled failure (the daemon goes on)");
   const scheduler = new Scheduler(ctx, log);
+  const systemd = SystemdNotifier.fromEnv(process.env, log);
   // SIGHUP (systemctl reload drd) re-reads the config; one that does not validate changes nothing.
-  const onHangup = () => void reload(configPath, ctx, scheduler, log);
+  const onHangup = () => void reload({ configPath, ctx, scheduler, log, systemd });
   process.on("unhandledRejection", onRejection);
   process.on("SIGHUP", onHangup);
   actingAsDaemon();
@@ -37,13 +42,19 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
     log.info({ config: configPath, jobs: Object.keys(ctx.config.jobs), pid: process.pid }, "drd starting");
     if (metrics) log.info({ listen: await metrics.start(ctx.config.metrics!.listen) }, "metrics served at /metrics");
     await scheduler.start();
+    // Ready once the metrics page answers and every job is scheduled (catch-up runs may still go on).
+    await systemd?.ready(scheduler.summary());
+    const statusPoll = systemd ? setInterval(() => void systemd.status(scheduler.summary()), STATUS_POLL_MS) : undefined;
     await new Promise<void>((resolve) => {
       if (opts.shutdown.aborted) resolve();
       else opts.shutdown.addEventListener("abort", () => resolve(), { once: true });
     });
+    clearInterval(statusPoll);
     log.info({ reason: describe(opts.shutdown.reason) }, "drd stopping: waiting for running backups to clean up");
+    void systemd?.stopping("stopping: waiting for running backups to clean up");
     await scheduler.stop(describe(opts.shutdown.reason));
   } finally {
+    await systemd?.close();
     await metrics?.stop();
     process.off("unhandledRejection", onRejection);
     process.off("SIGHUP", onHangup);
@@ -54,7 +65,8 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
   return 0;
 }
 
-async function reload(configPath: string, ctx: AppContext, scheduler: Scheduler, log: Logger): Promise<void> {
+async function reload({ configPath, ctx, scheduler, log, systemd }: { configPath: string; ctx: AppContext; scheduler: Scheduler; log: Logger; systemd?: SystemdNotifier }): Promise<void> {
+  void systemd?.reloading();
   try {
     const config = loadConfig(configPath);
     const changes = await scheduler.reload(config);
@@ -65,6 +77,7 @@ async function reload(configPath: string, ctx: AppContext, scheduler: Scheduler,
     log.error({ config: configPath, problems }, "config reload refused: the running config stays");
     audit(ctx, { event: "config_reload", outcome: "refused", detail: { config: configPath, problems } });
   }
+  void systemd?.reloaded(scheduler.summary());
 }
 
 function describe(reason: unknown): string {
