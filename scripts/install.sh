@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Installs drd from this checkout:
+#   the program under $PREFIX (default /opt/drd) with its production npm packages,
+#   /usr/bin/drctl, the systemd unit, sysusers.d and tmpfiles.d entries, the `drd` system
+#   user, its directories with their modes, and an example config when none exists.
+#
+#   scripts/install.sh [--prefix DIR] [--destdir DIR] [--uninstall]
+#
+# Run it again to upgrade: the program is replaced, the config and the data are not.
+# DESTDIR (or --destdir) installs into a staging tree for a package: no user is created and
+# nothing is chowned there; the package's sysusers.d and tmpfiles.d entries do that on the
+# target machine (systemd-sysusers; systemd-tmpfiles --create).
+# --uninstall removes the program, drctl, the unit and those entries; the config, the
+# catalog, the audit trail, the backups and the drd user stay.
+set -euo pipefail
+
+PREFIX="${PREFIX:-/opt/drd}"
+DESTDIR="${DESTDIR:-}"
+BINDIR="${BINDIR:-/usr/bin}"
+UNITDIR="${UNITDIR:-/etc/systemd/system}"
+CONFDIR=/etc/drd
+STATEDIR=/var/lib/drd
+BACKUPDIR=/var/backups/drd
+USER_NAME=drd
+action=install
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --prefix) PREFIX="$2"; shift 2 ;;
+    --prefix=*) PREFIX="${1#*=}"; shift ;;
+    --destdir) DESTDIR="$2"; shift 2 ;;
+    --destdir=*) DESTDIR="${1#*=}"; shift ;;
+    --uninstall) action=uninstall; shift ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+case "$PREFIX" in /*) ;; *) echo "install.sh: --prefix must be an absolute path, not $PREFIX" >&2; exit 2 ;; esac
+DESTDIR="${DESTDIR%/}"
+SRC="$(cd "$(dirname "$0")/.." && pwd)"
+staging=$([ -n "$DESTDIR" ] && echo yes || echo no)
+systemd_running=$([ -z "$DESTDIR" ] && [ -d /run/systemd/system ] && echo yes || echo no)
+
+say() { echo "install.sh: $*"; }
+
+if [ "$staging" = no ] && [ "$(id -u)" -ne 0 ]; then
+  echo "install.sh: run as root (or give --destdir to stage a package tree)" >&2
+  exit 2
+fi
+
+uninstall() {
+  if [ "$systemd_running" = yes ] && systemctl list-unit-files drd.service >/dev/null 2>&1; then
+    systemctl disable --now drd.service >/dev/null 2>&1 || true
+  fi
+  rm -rf "$DESTDIR$PREFIX" "$DESTDIR$BINDIR/drctl" "$DESTDIR$UNITDIR/drd.service" \
+    "$DESTDIR/usr/lib/sysusers.d/drd.conf" "$DESTDIR/usr/lib/tmpfiles.d/drd.conf"
+  [ "$systemd_running" = yes ] && systemctl daemon-reload
+  say "removed $PREFIX, $BINDIR/drctl and the drd unit"
+  say "kept: $CONFDIR (config and keys), $STATEDIR (catalog, audit trail), $BACKUPDIR (backups) and the $USER_NAME user"
+}
+
+# The program: built from this checkout if needed, with only the production packages.
+install_program() {
+  command -v node >/dev/null || { echo "install.sh: node (20.x) is not installed" >&2; exit 1; }
+  if [ ! -f "$SRC/node_modules/.package-lock.json" ] || [ ! -f "$SRC/dist/cli/main.js" ]; then
+    say "building drd in $SRC"
+    (cd "$SRC" && npm_config_nodedir="${npm_config_nodedir:-/usr}" npm ci --no-audit --no-fund && npm run --silent build)
+  fi
+  local target="$DESTDIR$PREFIX" next
+  mkdir -p "$(dirname "$target")"
+  next="$(mktemp -d "$target.new.XXXXXX")"
+  # Removed on failure, so a half copy never replaces a working install.
+  trap 'rm -rf "$next"' EXIT
+  cp -a "$SRC/package.json" "$SRC/package-lock.json" "$SRC/README.md" "$SRC/bin" "$SRC/dist" "$SRC/config" "$SRC/systemd" "$next/"
+  cp -a "$SRC/node_modules" "$next/"
+  # The dev packages go (vitest, TypeScript, s3rver); the native builds stay as they are.
+  (cd "$next" && npm prune --omit=dev --no-audit --no-fund --ignore-scripts >/dev/null)
+  find "$next/node_modules" -mindepth 1 -type d -empty -delete
+  chmod -R u=rwX,go=rX "$next"
+  # Root's, whoever owns the checkout: code drd runs must not be writable by another user.
+  [ "$staging" = no ] && chown -R root:root "$next"
+  chmod 0755 "$next" "$next/bin/drctl.js"
+  if [ -e "$target" ]; then
+    mv "$target" "$target.old.$$"
+    mv "$next" "$target"
+    rm -rf "$target.old.$$"
+  else
+    mv "$next" "$target"
+  fi
+  trap - EXIT
+
+  # drctl runs with the node found now, whatever PATH systemd gives, and its start-up flags.
+  local node flags
+  node="$(command -v node)"
+  flags="$(head -n1 "$SRC/bin/drctl.js" | sed -n 's/^#!.*node\(.*\)$/\1/p')"
+  install -d -m 0755 "$DESTDIR$BINDIR"
+  cat > "$DESTDIR$BINDIR/drctl.tmp" <<SH
+#!/bin/sh
+# drd's command line; installed by scripts/install.sh.
+exec $node$flags $PREFIX/bin/drctl.js "\$@"
+SH
+  chmod 0755 "$DESTDIR$BINDIR/drctl.tmp"
+  mv "$DESTDIR$BINDIR/drctl.tmp" "$DESTDIR$BINDIR/drctl"
+}
+
+install_system_files() {
+  install -d -m 0755 "$DESTDIR$UNITDIR" "$DESTDIR/usr/lib/sysusers.d" "$DESTDIR/usr/lib/tmpfiles.d"
+  sed -e "s#^ExecStart=/usr/bin/drctl #ExecStart=$BINDIR/drctl #" "$SRC/systemd/drd.service" > "$DESTDIR$UNITDIR/drd.service"
+  chmod 0644 "$DESTDIR$UNITDIR/drd.service"
+  cat > "$DESTDIR/usr/lib/sysusers.d/drd.conf" <<EOF
+# The unprivileged user drd runs as (systemd-sysusers).
+u $USER_NAME - "drd backup daemon" $STATEDIR /usr/sbin/nologin
+EOF
+  cat > "$DESTDIR/usr/lib/tmpfiles.d/drd.conf" <<EOF
+# drd's directories and their modes (systemd-tmpfiles --create). The config is root's,
+# readable by drd; the keys, the catalog and the backups are drd's alone.
+d $CONFDIR 0750 root $USER_NAME -
+d $CONFDIR/keys 0700 $USER_NAME $USER_NAME -
+d $STATEDIR 0700 $USER_NAME $USER_NAME -
+d $BACKUPDIR 0700 $USER_NAME $USER_NAME -
+EOF
+  chmod 0644 "$DESTDIR/usr/lib/sysusers.d/drd.conf" "$DESTDIR/usr/lib/tmpfiles.d/drd.conf"
+}
+
+create_user() {
+  id -u "$USER_NAME" >/dev/null 2>&1 && return
+  if command -v systemd-sysusers >/dev/null && systemd-sysusers /usr/lib/sysusers.d/drd.conf 2>/dev/null && id -u "$USER_NAME" >/dev/null 2>&1; then
+    :
+  else
+    useradd --system --user-group --home-dir "$STATEDIR" --no-create-home --shell /usr/sbin/nologin --comment "drd backup daemon" "$USER_NAME"
+  fi
+  say "created the system user $USER_NAME"
+}
+
+# The same modes as the tmpfiles.d entry; owners only on a real install.
+make_dirs() {
+  local owner="$1"
+  dir() { # path mode owner:group
+    install -d -m "$2" "$DESTDIR$1"
+    chmod "$2" "$DESTDIR$1"
+    [ "$owner" = yes ] && chown "$3" "$DESTDIR$1"
+    return 0
+  }
+  dir "$CONFDIR" 0750 "root:$USER_NAME"
+  dir "$CONFDIR/keys" 0700 "$USER_NAME:$USER_NAME"
+  dir "$STATEDIR" 0700 "$USER_NAME:$USER_NAME"
+  dir "$BACKUPDIR" 0700 "$USER_NAME:$USER_NAME"
+  if [ ! -e "$DESTDIR$CONFDIR/drd.yaml" ]; then
+    install -m 0640 "$SRC/config/drd.example.yaml" "$DESTDIR$CONFDIR/drd.yaml"
+    [ "$owner" = yes ] && chown "root:$USER_NAME" "$DESTDIR$CONFDIR/drd.yaml"
+    say "wrote the example config $CONFDIR/drd.yaml: edit it before starting drd"
+  else
+    say "kept the existing config $CONFDIR/drd.yaml"
+  fi
+}
+
+check_runtime_tools() {
+  local missing=()
+  command -v pg_dump >/dev/null || missing+=(postgresql-client)
+  command -v zstd >/dev/null || missing+=(zstd)
+  [ ${#missing[@]} -eq 0 ] || say "drd also needs: ${missing[*]} (apt-get install ${missing[*]})"
+}
+
+if [ "$action" = uninstall ]; then
+  uninstall
+  exit 0
+fi
+
+install_program
+install_system_files
+if [ "$staging" = yes ]; then
+  make_dirs no
+  say "staged drd in $DESTDIR (owners are set on the target machine by systemd-sysusers and systemd-tmpfiles --create)"
+else
+  create_user
+  make_dirs yes
+  [ "$systemd_running" = yes ] && systemctl daemon-reload
+  check_runtime_tools
+  say "installed drd $(node "$PREFIX/bin/drctl.js" --version) in $PREFIX"
+  cat <<EOF
+Next:
+  1. edit $CONFDIR/drd.yaml (the example names every option)
+  2. sudo -u $USER_NAME drctl keys init --dir $CONFDIR/keys     # the manifest signing key
+  3. sudo -u $USER_NAME drctl config check
+  4. systemctl enable --now drd && systemctl status drd
+EOF
+fi

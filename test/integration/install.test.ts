@@ -1,0 +1,214 @@
+import { readFileSync, readdirSync, statSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { execa } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+import { REPO, Workspace } from "../helpers/workspace.js";
+
+const INSTALL = join(REPO, "scripts/install.sh");
+
+/** Every path under root except the npm packages, with its mode: what a package would ship. */
+function tree(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      const st = statSync(path, { throwIfNoEntry: false });
+      if (!st) continue;
+      out.push(`${(st.mode & 0o7777).toString(8)} ${relative(root, path)}`);
+      if (st.isDirectory() && name !== "node_modules" && name !== "dist") walk(path);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+describe("scripts/install.sh into a DESTDIR (a package's staging tree)", () => {
+  const ws = new Workspace();
+  const dest = ws.path("dest");
+  afterAll(() => ws.remove());
+
+  it("lays out the program, drctl, the unit, sysusers/tmpfiles entries, the directories with their modes and the example config", async () => {
+    const run = await execa("bash", [INSTALL, "--destdir", dest], { reject: false });
+    expect(run.stderr).toBe("");
+    expect(run.exitCode).toBe(0);
+    const listed = tree(dest);
+    for (const entry of [
+      "750 etc/drd",
+      "640 etc/drd/drd.yaml",
+      "700 etc/drd/keys",
+      "644 etc/systemd/system/drd.service",
+      "755 opt/drd",
+      "755 opt/drd/bin/drctl.js",
+      "755 usr/bin/drctl",
+      "644 usr/lib/sysusers.d/drd.conf",
+      "644 usr/lib/tmpfiles.d/drd.conf",
+      "700 var/backups/drd",
+      "700 var/lib/drd",
+    ])
+      expect(listed).toContain(entry);
+    expect(readFileSync(join(dest, "etc/drd/drd.yaml"), "utf8")).toBe(readFileSync(join(REPO, "config/drd.example.yaml"), "utf8"));
+    expect(readFileSync(join(dest, "usr/bin/drctl"), "utf8")).toMatch(/^exec \/\S+\/node --max-semi-space-size=1 \/opt\/drd\/bin\/drctl\.js "\$@"$/m);
+    expect(readFileSync(join(dest, "usr/lib/sysusers.d/drd.conf"), "utf8")).toMatch(/^u drd - "drd backup daemon" \/var\/lib\/drd \/usr\/sbin\/nologin$/m);
+    expect(readFileSync(join(dest, "usr/lib/tmpfiles.d/drd.conf"), "utf8")).toMatch(/^d \/etc\/drd 0750 root drd -\nd \/etc\/drd\/keys 0700 drd drd -\nd \/var\/lib\/drd 0700 drd drd -\nd \/var\/backups\/drd 0700 drd drd -$/m);
+    // Production packages only: the test tools are not shipped.
+    expect(existsSync(join(dest, "opt/drd/node_modules/better-sqlite3/build/Release/better_sqlite3.node"))).toBe(true);
+    expect(existsSync(join(dest, "opt/drd/node_modules/vitest"))).toBe(false);
+    expect(existsSync(join(dest, "opt/drd/node_modules/s3rver"))).toBe(false);
+  });
+
+  it("the installed unit scores 1.5 or less and passes systemd-analyze verify", async () => {
+    const unit = join(dest, "etc/systemd/system/drd.service");
+    const { stdout } = await execa("systemd-analyze", ["security", "--offline=true", "--no-pager", unit]);
+    expect(Number(/Overall exposure level for drd\.service: ([\d.]+)/.exec(stdout)?.[1])).toBeLessThanOrEqual(1.5);
+    // verify checks that ExecStart's program exists: point it at the staged drctl.
+    const staged = ws.path("drd.service");
+    writeFileSync(staged, readFileSync(unit, "utf8").replace("ExecStart=/usr/bin/drctl", `ExecStart=${join(dest, "usr/bin/drctl")}`));
+    const verify = await execa("systemd-analyze", ["verify", staged], { reject: false });
+    expect(verify.stderr).toBe("");
+    expect(verify.exitCode).toBe(0);
+  });
+
+  it("the staged program runs a backup on its own packages", async () => {
+    mkdirSync(ws.path("src"));
+    writeFileSync(ws.path("src", "app.conf"), "x = 1\n");
+    ws.withJobs({ config: { type: "files", paths: [ws.path("src")], schedule: "0 3 * * *", rpo: "1d", targets: ["local"] } });
+    const drctl = (args: string[]) => execa("node", [join(dest, "opt/drd/bin/drctl.js"), "--config", ws.configPath, "--allow-root", ...args], { reject: false });
+    expect((await drctl(["--version"])).stdout).toBe(JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version);
+    const backup = await drctl(["backup", "config"]);
+    expect(backup.stderr).toBe("");
+    expect(backup.exitCode).toBe(0);
+    expect(JSON.parse((await drctl(["list", "--json"])).stdout)).toHaveLength(1);
+  });
+
+  it("is idempotent: a second run gives the same tree and keeps an edited config", async () => {
+    const before = tree(dest);
+    writeFileSync(join(dest, "etc/drd/drd.yaml"), "# edited by the operator\n");
+    const again = await execa("bash", [INSTALL, "--destdir", dest], { reject: false });
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toContain("kept the existing config /etc/drd/drd.yaml");
+    expect(tree(dest)).toEqual(before);
+    expect(readFileSync(join(dest, "etc/drd/drd.yaml"), "utf8")).toBe("# edited by the operator\n");
+    expect(readdirSync(join(dest, "opt")).sort()).toEqual(["drd"]);
+  });
+
+  it("--prefix puts the program elsewhere and drctl points there", async () => {
+    const other = ws.path("dest2");
+    expect((await execa("bash", [INSTALL, "--destdir", other, "--prefix", "/usr/local/lib/drd"], { reject: false })).exitCode).toBe(0);
+    expect(existsSync(join(other, "usr/local/lib/drd/bin/drctl.js"))).toBe(true);
+    expect(readFileSync(join(other, "usr/bin/drctl"), "utf8")).toContain(" /usr/local/lib/drd/bin/drctl.js ");
+  });
+
+  it("--uninstall removes the program, drctl and the unit, and leaves the config, the catalog and the backups", async () => {
+    writeFileSync(join(dest, "var/lib/drd/catalog.sqlite"), "the catalog");
+    mkdirSync(join(dest, "var/backups/drd/config"));
+    const run = await execa("bash", [INSTALL, "--destdir", dest, "--uninstall"], { reject: false });
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toContain("kept: /etc/drd (config and keys), /var/lib/drd (catalog, audit trail), /var/backups/drd (backups) and the drd user");
+    expect(tree(dest)).toEqual([
+      "755 etc",
+      "750 etc/drd",
+      "640 etc/drd/drd.yaml",
+      "700 etc/drd/keys",
+      "755 etc/systemd",
+      "755 etc/systemd/system",
+      "755 opt",
+      "755 usr",
+      "755 usr/bin",
+      "755 usr/lib",
+      "755 usr/lib/sysusers.d",
+      "755 usr/lib/tmpfiles.d",
+      "755 var",
+      "755 var/backups",
+      "700 var/backups/drd",
+      "755 var/backups/drd/config",
+      "755 var/lib",
+      "700 var/lib/drd",
+      "644 var/lib/drd/catalog.sqlite",
+    ]);
+  });
+
+  it("refuses a relative prefix and an unknown flag with exit 2", async () => {
+    const relativePrefix = await execa("bash", [INSTALL, "--destdir", ws.path("x"), "--prefix", "opt/drd"], { reject: false });
+    expect(relativePrefix.exitCode).toBe(2);
+    expect(relativePrefix.stderr).toBe("install.sh: --prefix must be an absolute path, not opt/drd");
+    const unknown = await execa("bash", [INSTALL, "--frobnicate"], { reject: false });
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toBe("install.sh: unknown argument --frobnicate (see --help)");
+  });
+});
+
+/**
+ * A real install, as root on this machine, but inside a private mount namespace whose /etc,
+ * /opt, /usr and /var are overlays: the user, the owners and the program land in the
+ * overlays and vanish with the namespace.
+ */
+describe("scripts/install.sh on a machine (in a throwaway mount namespace)", () => {
+  const ws = new Workspace();
+  afterAll(() => ws.remove());
+
+  it("creates the drd user and its directories owned right; drd backs up with the installed drctl; an upgrade keeps the config; uninstall keeps the data", async () => {
+    writeFileSync(
+      ws.path("drd.yaml"),
+      [
+        "state_dir: /var/lib/drd",
+        "targets: { local: { type: local, path: /var/backups/drd } }",
+        "policy: { copies: 1, media: 1, offsite: 0 }",
+        'jobs: { config: { type: files, paths: [/opt/src], schedule: "0 3 * * *", rpo: 1d, targets: [local] } }',
+        "signing: { key_file: /etc/drd/keys/signing-secret.asc }",
+        "",
+      ].join("\n"),
+    );
+    const script = `
+      set -euo pipefail
+      for d in etc opt usr var; do
+        mkdir -p ${ws.dir}/upper/$d ${ws.dir}/work/$d
+        mount -t overlay overlay -o lowerdir=/$d,upperdir=${ws.dir}/upper/$d,workdir=${ws.dir}/work/$d /$d
+      done
+      userdel drd >/dev/null 2>&1 || true
+      bash ${INSTALL} >${ws.dir}/first.out
+      echo "user $(id -u drd >/dev/null && echo drd)"
+      for p in /etc/drd /etc/drd/drd.yaml /etc/drd/keys /var/lib/drd /var/backups/drd /opt/drd /opt/drd/dist/cli/main.js /usr/bin/drctl; do
+        echo "stat $(stat -c '%a %U:%G %n' $p)"
+      done
+      mkdir -p /opt/src && echo "x = 1" > /opt/src/app.conf
+      cat ${ws.path("drd.yaml")} > /etc/drd/drd.yaml
+      runuser -u drd -- drctl keys init --dir /etc/drd/keys >/dev/null
+      runuser -u drd -- drctl backup config >/dev/null
+      echo "listed $(runuser -u drd -- drctl list --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).length))')"
+      echo "catalog $(stat -c '%a %U' /var/lib/drd/catalog.sqlite)"
+      bash ${INSTALL} >${ws.dir}/second.out
+      echo "config-kept $(grep -c '/opt/src' /etc/drd/drd.yaml)"
+      bash ${INSTALL} --uninstall >${ws.dir}/third.out
+      for p in /opt/drd /usr/bin/drctl /etc/systemd/system/drd.service /etc/drd/drd.yaml /var/lib/drd/catalog.sqlite; do
+        echo "exists $p $([ -e $p ] && echo yes || echo no)"
+      done
+      echo "user-after $(id -un drd)"
+    `;
+    const run = await execa("unshare", ["--mount", "--propagation", "private", "bash", "-c", script], { reject: false });
+    expect(run.stderr).toBe("");
+    expect(run.exitCode).toBe(0);
+    const lines = run.stdout.split("\n");
+    expect(lines).toEqual([
+      "user drd",
+      "stat 750 root:drd /etc/drd",
+      "stat 640 root:drd /etc/drd/drd.yaml",
+      "stat 700 drd:drd /etc/drd/keys",
+      "stat 700 drd:drd /var/lib/drd",
+      "stat 700 drd:drd /var/backups/drd",
+      "stat 755 root:root /opt/drd",
+      "stat 644 root:root /opt/drd/dist/cli/main.js",
+      "stat 755 root:root /usr/bin/drctl",
+      "listed 1",
+      "catalog 600 drd",
+      "config-kept 1",
+      "exists /opt/drd no",
+      "exists /usr/bin/drctl no",
+      "exists /etc/systemd/system/drd.service no",
+      "exists /etc/drd/drd.yaml yes",
+      "exists /var/lib/drd/catalog.sqlite yes",
+      "user-after drd",
+    ]);
+    expect(readFileSync(ws.path("first.out"), "utf8")).toContain("install.sh: created the system user drd");
+    expect(readFileSync(ws.path("second.out"), "utf8")).toContain("install.sh: kept the existing config /etc/drd/drd.yaml");
+  });
+});
