@@ -31,12 +31,7 @@ export function metricsSnapshot(ctx: AppContext): MetricsSnapshot {
   const lastRun = db.prepare<[string], { ms: number }>(`SELECT finished_at - started_at AS ms FROM runs WHERE job = ? AND state = 'succeeded' ORDER BY started_at DESC, id DESC LIMIT 1`);
   const lastSize = db.prepare<[string], { size: number }>(`SELECT size FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT 1`);
   const runs = db.prepare<[string], { state: string; n: number }>(`SELECT state, count(*) AS n FROM runs WHERE job = ? GROUP BY state`);
-  // One pass over the copies for the per-job counts, the bytes stored and the pending copies: it is most of a scrape's time.
-  const copies = db
-    .prepare<[], { job: string; target: string; state: string; count: number; bytes: number }>(
-      `SELECT b.job, c.target, c.state, count(*) AS count, sum(b.size) AS bytes FROM copies c JOIN backups b ON b.id = c.backup_id GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-    )
-    .all();
+  const copies = ctx.catalog.copyTotals();
   return {
     jobs: statuses.map((s) => ({
       job: s.job,

@@ -296,6 +296,11 @@ export class Catalog {
       .immediate();
   }
 
+  /** Copies by job, target and state with their bytes (kept by triggers; see the migration). */
+  copyTotals(): { job: string; target: string; state: string; count: number; bytes: number }[] {
+    return this.db.prepare<[], { job: string; target: string; state: string; count: number; bytes: number }>(`SELECT job, target, state, count, bytes FROM copy_totals ORDER BY 1, 2, 3`).all();
+  }
+
   copiesOf(backupId: string): CopyRow[] {
     return this.db.prepare<[string], CopyRow>(`SELECT * FROM copies WHERE backup_id = ? ORDER BY target`).all(backupId);
   }

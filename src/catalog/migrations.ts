@@ -134,4 +134,52 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX outbox_due ON alert_outbox (next_attempt_at) WHERE delivered_at IS NULL;
   CREATE INDEX events_by_time ON events (at);
   `,
+  `
+  -- Copies counted by job, target and state, with their bytes, kept by triggers so they
+  -- cannot drift from the copies whatever writes them: a metrics scrape reads a few rows
+  -- instead of grouping every copy (about 300 ms over 200,000 copies).
+  CREATE TABLE copy_totals (
+    job    TEXT    NOT NULL,
+    target TEXT    NOT NULL,
+    state  TEXT    NOT NULL,
+    count  INTEGER NOT NULL,
+    bytes  INTEGER NOT NULL,
+    PRIMARY KEY (job, target, state)
+  ) WITHOUT ROWID;
+  INSERT INTO copy_totals SELECT b.job, c.target, c.state, count(*), sum(b.size) FROM copies c JOIN backups b ON b.id = c.backup_id GROUP BY 1, 2, 3;
+  CREATE TRIGGER copy_totals_insert AFTER INSERT ON copies BEGIN
+    INSERT INTO copy_totals (job, target, state, count, bytes) SELECT job, NEW.target, NEW.state, 1, size FROM backups WHERE id = NEW.backup_id
+      ON CONFLICT DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes;
+  END;
+  CREATE TRIGGER copy_totals_update AFTER UPDATE OF backup_id, target, state ON copies BEGIN
+    UPDATE copy_totals SET count = count - 1, bytes = bytes - (SELECT size FROM backups WHERE id = OLD.backup_id)
+      WHERE job = (SELECT job FROM backups WHERE id = OLD.backup_id) AND target = OLD.target AND state = OLD.state;
+    INSERT INTO copy_totals (job, target, state, count, bytes) SELECT job, NEW.target, NEW.state, 1, size FROM backups WHERE id = NEW.backup_id
+      ON CONFLICT DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes;
+    DELETE FROM copy_totals WHERE count = 0;
+  END;
+  -- A copy deleted on its own. When a backup is deleted, its copies go by cascade with the
+  -- backup's row already gone (nothing matches here): copy_totals_backup_delete counts them.
+  CREATE TRIGGER copy_totals_delete AFTER DELETE ON copies BEGIN
+    UPDATE copy_totals SET count = count - 1, bytes = bytes - (SELECT size FROM backups WHERE id = OLD.backup_id)
+      WHERE job = (SELECT job FROM backups WHERE id = OLD.backup_id) AND target = OLD.target AND state = OLD.state;
+    DELETE FROM copy_totals WHERE count = 0;
+  END;
+  CREATE TRIGGER copy_totals_backup_delete BEFORE DELETE ON backups BEGIN
+    UPDATE copy_totals SET
+      count = count - (SELECT count(*) FROM copies WHERE backup_id = OLD.id AND target = copy_totals.target AND state = copy_totals.state),
+      bytes = bytes - OLD.size * (SELECT count(*) FROM copies WHERE backup_id = OLD.id AND target = copy_totals.target AND state = copy_totals.state)
+      WHERE job = OLD.job;
+    DELETE FROM copy_totals WHERE count = 0;
+  END;
+  CREATE TRIGGER copy_totals_backup_update AFTER UPDATE OF job, size ON backups BEGIN
+    UPDATE copy_totals SET
+      count = count - (SELECT count(*) FROM copies WHERE backup_id = OLD.id AND target = copy_totals.target AND state = copy_totals.state),
+      bytes = bytes - OLD.size * (SELECT count(*) FROM copies WHERE backup_id = OLD.id AND target = copy_totals.target AND state = copy_totals.state)
+      WHERE job = OLD.job;
+    INSERT INTO copy_totals (job, target, state, count, bytes) SELECT NEW.job, target, state, count(*), NEW.size * count(*) FROM copies WHERE backup_id = NEW.id GROUP BY target, state
+      ON CONFLICT DO UPDATE SET count = count + excluded.count, bytes = bytes + excluded.bytes;
+    DELETE FROM copy_totals WHERE count = 0;
+  END;
+  `,
 ];
