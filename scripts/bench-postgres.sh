@@ -21,59 +21,18 @@ bash scripts/setup.sh >/dev/null
 
 WORK=$(mktemp -d /tmp/drd-bench-XXXXXX)
 chmod 755 "$WORK"
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+. scripts/bench-lib.sh
 cleanup() {
-  [ -n "${S3PID:-}" ] && kill "$S3PID" 2>/dev/null || true
-  as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
-  gpgconf --homedir "$WORK/gnupg" --kill gpg-agent >/dev/null 2>&1 || true
+  bench_cleanup
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-mkdir -m 700 "$WORK/pg" "$WORK/sock"
-[ "$(id -u)" -eq 0 ] && chown postgres "$WORK/pg" "$WORK/sock"
-as_pg "$PGBIN/initdb" -D "$WORK/pg" -U postgres --auth=trust >/dev/null
-as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -w -l "$WORK/pg/log" -o "-p $PORT -k $WORK/sock -c listen_addresses=127.0.0.1 -c max_wal_size=4GB" start >/dev/null
-URL="postgresql://postgres@127.0.0.1:$PORT/bench"
-psql -XAtq -d "postgresql://postgres@127.0.0.1:$PORT/postgres" -c "CREATE DATABASE bench"
-
-echo "generating $ROWS rows of mixed data..." >&2
-psql -XAtq -v ON_ERROR_STOP=1 -v rows="$ROWS" -d "$URL" -f scripts/bench-data.sql
-psql -XAtq -d "$URL" -c "VACUUM ANALYZE"
-SIZE=$(psql -XAtq -d "$URL" -c "SELECT pg_database_size('bench')")
-echo "database size: $((SIZE / 1024 / 1024)) MiB" >&2
-
-export GNUPGHOME="$WORK/gnupg"
-mkdir -m 700 "$GNUPGHOME"
-gpg --batch --passphrase '' --quick-gen-key 'drd bench <bench@example.invalid>' future-default default never 2>/dev/null
-gpg --batch --armor --export bench@example.invalid > "$WORK/public.asc"
-gpg --batch --armor --pinentry-mode loopback --passphrase '' --export-secret-keys bench@example.invalid > "$WORK/secret.asc"
-
-# An S3-protocol server on loopback (s3rver, in its own process) for the local+s3 run. Its
-# CompleteMultipartUpload re-reads, re-hashes and rewrites the whole object after the last
-# part while the client waits (a real S3 answers at once): each one's duration is logged.
-S3PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-node --input-type=module -e "
-  import S3rver from 's3rver';
-  import FilesystemStore from 's3rver/lib/stores/filesystem.js';
-  import { appendFileSync } from 'node:fs';
-  const complete = FilesystemStore.prototype.putObjectMultipart;
-  FilesystemStore.prototype.putObjectMultipart = async function (...args) {
-    const t0 = Date.now();
-    try { return await complete.apply(this, args); } finally { appendFileSync('$WORK/s3-complete.log', (Date.now() - t0) + '\\n'); }
-  };
-  import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  await new S3rver({ port: $S3PORT, address: '127.0.0.1', silent: true, directory: '$WORK/s3' }).run();
-  const c = new S3Client({ endpoint: 'http://127.0.0.1:$S3PORT', region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-  await c.send(new CreateBucketCommand({ Bucket: 'drd-bench' }));
-  console.log('ready');
-" > "$WORK/s3.log" 2>&1 &
-S3PID=$!
-for _ in $(seq 50); do grep -q ready "$WORK/s3.log" 2>/dev/null && break; sleep 0.2; done
-echo S3RVER > "$WORK/s3-key"
+bench_postgres "$ROWS"
+bench_gpg
+# An S3-protocol server on loopback for the local+s3 run.
+S3PORT=$(free_port)
+bench_s3rver 127.0.0.1 "$S3PORT"
 
 mkdir -m 700 "$WORK/out"
 # write_config FILE JOB_TARGETS POLICY: the same encrypted job, local only or local + s3.
@@ -102,9 +61,6 @@ ROUNDS="${ROUNDS:-5}"
 # run_once NAME COMMAND [DB]: prints "name wall_s rss_kib bytes s3rver_cpu_s". The runs of
 # all commands are interleaved, round after round, so a slow spell of a shared machine
 # hits every command alike; the report takes each command's fastest run and largest RSS.
-s3_cpu() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$S3PID/stat"; }
-# Seconds s3rver spent in CompleteMultipartUpload so far.
-s3_complete() { awk '{ s += $1 } END { printf "%.2f", s / 1000 }' "$WORK/s3-complete.log" 2>/dev/null || echo 0; }
 run_once() {
   local name=$1 cmd=$2 before out bytes completing
   before=$(s3_cpu)

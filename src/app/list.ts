@@ -11,6 +11,8 @@ export interface CopyView {
   written_at: string | null;
   verified_at: string | null;
   error: string | null;
+  /** When a pending copy is tried again (null: not pending, or due now). */
+  next_attempt_at: string | null;
 }
 
 export interface BackupView {
@@ -66,6 +68,7 @@ export function backupView(config: Config, b: BackupWithCopies): BackupView {
       written_at: iso(c.written_at),
       verified_at: iso(c.verified_at),
       error: c.error,
+      next_attempt_at: c.state === "pending" ? iso(c.next_attempt_at ?? null) : null,
     })),
   };
 }

@@ -52,6 +52,8 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--config <path>", "config file (default: $DRD_CONFIG, then /etc/drd/drd.yaml)")
     .option("--allow-root", "run as root, or as a user other than the state dir's owner (not recommended)")
     .exitOverride()
+    // Every command's help lists --config and the other global options.
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError(false);
 
@@ -202,6 +204,19 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     });
 
   program
+    .command("init")
+    .description("write a starting config (one encrypted files job), its encryption key pair and a signing key pair; say what to do next")
+    .option("--dir <dir>", "where the config and keys/ go (default: the directory of --config, $DRD_CONFIG or /etc/drd/drd.yaml)")
+    .option("--state-dir <dir>", "the config's state_dir", "/var/lib/drd")
+    .option("--backup-dir <dir>", "the local target's path", "/var/backups/drd")
+    .option("--json", "print JSON")
+    .action(async (opts: { dir?: string; stateDir: string; backupDir: string; json?: boolean }) => {
+      const { dirname } = await import("node:path");
+      const dir = opts.dir ?? dirname(resolveConfigPath(program.opts().config));
+      set(await (await import("./commands/init.js")).initCommand(io, { ...opts, dir }));
+    });
+
+  program
     .command("keys")
     .description("signing key tools")
     .command("init")
@@ -212,9 +227,10 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
   const config = program.command("config").description("config tools");
   config
     .command("check")
-    .description("validate the config; print every problem with its path")
+    .description("validate the config and what it names (sources, keys, secret files, directories); print every problem with its path")
+    .option("--online", "also connect: each PostgreSQL server and S3 bucket (no alert is sent: that is `alerts test`)")
     .option("--json", "print JSON")
-    .action(async (opts: { json?: boolean }) => set(await (await import("./commands/config-check.js")).configCheckCommand(io, resolveConfigPath(program.opts().config), opts)));
+    .action(async (opts: { json?: boolean; online?: boolean }) => set(await (await import("./commands/config-check.js")).configCheckCommand(io, resolveConfigPath(program.opts().config), opts)));
 
   try {
     await program.parseAsync(argv, { from: "node" });

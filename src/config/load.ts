@@ -16,7 +16,10 @@ export function loadConfig(path: string): Config {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new ConfigError([`${path}: cannot read the config: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`]);
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    // The first thing a new user meets: say how to give a config and where to start one.
+    const hint = code === "ENOENT" ? " (give one with --config FILE or DRD_CONFIG; start from config/drd.example.yaml, or write one with `drctl init`)" : "";
+    throw new ConfigError([`${path}: cannot read the config: ${code}${hint}`]);
   }
   return parseConfig(text, path);
 }

@@ -18,7 +18,9 @@ export class MetricsServer {
   async start(listen: string): Promise<string> {
     const client = await import("prom-client");
     const registry = new client.Registry();
-    client.collectDefaultMetrics({ register: registry, prefix: "drd_" });
+    // The event-loop delay histogram samples once a second, not every 10 ms (prom-client's
+    // default wakes an idle daemon 100 times a second).
+    client.collectDefaultMetrics({ register: registry, prefix: "drd_", eventLoopMonitoringPrecision: 1000 });
     const ctx = this.ctx;
     let snapshot: ReturnType<typeof metricsSnapshot> | undefined;
     const gauge = (name: string, help: string, labelNames: string[], fill: (g: import("prom-client").Gauge, s: ReturnType<typeof metricsSnapshot>) => void) =>

@@ -52,7 +52,7 @@ export async function backupPostgres(job: PostgresJobConfig, ctx: SourceContext)
   }
 }
 
-async function databaseNames(client: pg.Client, job: PostgresJobConfig, fallback: string): Promise<string[]> {
+export async function databaseNames(client: pg.Client, job: PostgresJobConfig, fallback: string): Promise<string[]> {
   if (job.databases === undefined) return [fallback];
   const { rows } = await client.query<{ datname: string }>(
     `SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY datname`,

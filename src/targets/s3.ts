@@ -212,6 +212,17 @@ export class S3Target implements Target {
     }
   }
 
+  /** The bucket's versioning state as the store reports it ("Enabled", "Suspended", or "never enabled"). */
+  async versioningState(): Promise<string> {
+    const { client, sdk } = await this.connect();
+    try {
+      const res = await client.send(new sdk.GetBucketVersioningCommand({ Bucket: this.config.bucket }));
+      return res.Status ?? "never enabled";
+    } catch (err) {
+      throw this.error("read the versioning state of", "", err);
+    }
+  }
+
   /** Nothing to sweep: an S3 object is visible only once complete, and failed multipart uploads are aborted. */
   async removeLeftovers(): Promise<number> {
     return 0;

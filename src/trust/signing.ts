@@ -104,3 +104,13 @@ export async function generateSigningKey(name: string): Promise<{ privateKey: st
   const key = await openpgp.readKey({ armoredKey: publicKey });
   return { privateKey, publicKey, fingerprint: key.getFingerprint().toUpperCase() };
 }
+
+/**
+ * A new encryption key pair for `encrypt.recipients` (Curve25519 with an encryption subkey,
+ * readable by GnuPG 2.2). The server keeps only the public half.
+ */
+export async function generateEncryptionKey(name: string): Promise<{ privateKey: string; publicKey: string; fingerprint: string }> {
+  const { privateKey, publicKey } = await openpgp.generateKey({ type: "ecc", curve: "curve25519Legacy", userIDs: [{ name }], format: "armored" });
+  const key = await openpgp.readKey({ armoredKey: publicKey });
+  return { privateKey, publicKey, fingerprint: key.getFingerprint().toUpperCase() };
+}

@@ -36,7 +36,7 @@ describe("drctl usage and config errors", () => {
     });
     const run = await ws.drctl(["config", "check", "--json"]);
     expect(run.exitCode).toBe(2);
-    expect(JSON.parse(run.stdout).problems).toEqual(["jobs.certs.encrypt.recipients[0]: cannot read /nonexistent/key.asc: ENOENT"]);
+    expect(JSON.parse(run.stdout).problems).toEqual([{ path: "jobs.certs.encrypt.recipients[0]", message: "cannot read /nonexistent/key.asc: ENOENT" }]);
   });
 
   it("any command with an invalid config exits 2 with the problem", async () => {
@@ -49,7 +49,9 @@ describe("drctl usage and config errors", () => {
   it("a missing config file exits 2 naming it", async () => {
     const run = await ws.drctl(["--config", "/nonexistent/drd.yaml", "list"]);
     expect(run.exitCode).toBe(2);
-    expect(run.stderr).toBe("drctl: /nonexistent/drd.yaml: cannot read the config: ENOENT");
+    expect(run.stderr).toBe(
+      "drctl: /nonexistent/drd.yaml: cannot read the config: ENOENT (give one with --config FILE or DRD_CONFIG; start from config/drd.example.yaml, or write one with `drctl init`)",
+    );
   });
 
   it("an unknown job, unknown command or missing argument exits 2", async () => {

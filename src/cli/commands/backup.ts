@@ -1,16 +1,37 @@
 import { runBackup } from "../../app/backup.js";
 import type { AppContext } from "../../app/context.js";
+import { backupView, type BackupView } from "../../app/list.js";
 import { formatDuration } from "../../config/duration.js";
 import type { Output } from "../io.js";
 import { bytes, json } from "../render.js";
 
+/**
+ * `drctl backup JOB`: exit 0 once the backup is complete and recorded. A backup that landed
+ * but misses the 3-2-1 policy (a copy pending after an outage) says so, with each copy's
+ * state and when it is retried.
+ */
 export async function backupCommand(ctx: AppContext, io: Output, job: string, opts: { json?: boolean; signal: AbortSignal }): Promise<number> {
   const outcome = await runBackup(ctx, job, { trigger: "manual", signal: opts.signal });
+  const view = backupView(ctx.config, ctx.catalog.getBackup(outcome.id)!);
   if (opts.json) {
-    io.out(json(outcome));
-  } else {
-    io.out(`backup ${outcome.id}: ${bytes(outcome.size)} in ${formatDuration(outcome.durationMs / 1000)}, sha256 ${outcome.sha256}`);
-    for (const c of outcome.copies) io.out(`  ${c.target}: ${c.state}${c.error ? ` (${c.error})` : ""}`);
+    const { id, job: name, kind, snapshot_at, finished_at, size, sha256, encrypted, policy_ok, policy, copies } = view;
+    io.out(json({ id, job: name, kind, snapshot_at, finished_at, size, sha256, encrypted, duration_seconds: outcome.durationMs / 1000, policy_ok, policy, copies }));
+    return 0;
   }
+  io.out(`backup ${outcome.id}: ${bytes(outcome.size)} in ${formatDuration(outcome.durationMs / 1000)}, sha256 ${outcome.sha256}`);
+  for (const c of view.copies) io.out(`  ${c.target}: ${c.state}${c.error ? ` (${c.error})` : ""}${retry(c)}`);
+  if (view.policy_ok) io.out(`policy met: ${policySummary(view)}`);
+  else io.err(`drctl: policy NOT met: ${view.policy.missing.join(", ")}; ${view.copies.filter((c) => c.state !== "verified").map((c) => `${c.target} ${c.state}${retry(c)}`).join(", ")}`);
   return 0;
+}
+
+function retry(c: BackupView["copies"][number]): string {
+  if (c.state !== "pending") return "";
+  if (!c.next_attempt_at) return ", retried now";
+  return `, next retry ${c.next_attempt_at.slice(11, 19)} UTC`;
+}
+
+function policySummary(view: BackupView): string {
+  const p = view.policy;
+  return `${p.copies} verified cop${p.copies === 1 ? "y" : "ies"}, ${p.media} media kind${p.media === 1 ? "" : "s"}, ${p.offsite} offsite`;
 }

@@ -1,42 +1,46 @@
-import { fileProblems } from "../../config/check-files.js";
+import { checkConfig } from "../../app/config-check/check.js";
+import type { Finding } from "../../app/config-check/findings.js";
 import { loadConfig } from "../../config/load.js";
-import type { Config } from "../../config/schema.js";
 import { ConfigError } from "../../errors.js";
 import type { Output } from "../io.js";
 import { json } from "../render.js";
 
-export async function configCheckCommand(io: Output, configPath: string, opts: { json?: boolean }): Promise<number> {
-  let problems: string[];
-  let warnings: string[] = [];
+/**
+ * `drctl config check [--online]`: every problem on its own line as `<path>: <message>`
+ * (exit 2), warnings as `<path>: warning: <message>` (exit unchanged); with --online, what
+ * was reached and found sound on stdout.
+ */
+export async function configCheckCommand(io: Output, configPath: string, opts: { json?: boolean; online?: boolean }): Promise<number> {
+  let problems: Finding[] = [];
+  let warnings: Finding[] = [];
+  let passed: Finding[] = [];
   let summary = "";
+  let checkedAs: string | undefined;
   try {
     const config = loadConfig(configPath);
-    problems = fileProblems(config);
-    warnings = await lockWarnings(config);
-    summary = `${Object.keys(config.jobs).length} job(s), ${Object.keys(config.targets).length} target(s)`;
+    const report = await checkConfig(config, { online: opts.online === true });
+    ({ problems, warnings, passed } = report.findings);
+    checkedAs = report.checkedAs;
+    const jobs = Object.keys(config.jobs).length;
+    const targets = Object.keys(config.targets).length;
+    summary = `${jobs} job${jobs === 1 ? "" : "s"}, ${targets} target${targets === 1 ? "" : "s"}; checked as ${checkedAs}${opts.online ? ", online" : ""}`;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    problems = err.problems;
+    problems = err.problems.map(splitProblem);
   }
-  if (opts.json) io.out(json({ config: configPath, ok: problems.length === 0, problems, warnings }));
-  else {
+  if (opts.json) {
+    io.out(json({ config: configPath, ok: problems.length === 0, checked_as: checkedAs ?? null, online: opts.online === true, problems, warnings, passed }));
+  } else {
+    for (const p of passed) io.out(`${p.path}: ok: ${p.message}`);
     if (problems.length === 0) io.out(`${configPath}: ok (${summary})`);
-    for (const p of problems) io.err(p);
-    for (const w of warnings) io.err(w);
+    for (const p of problems) io.err(`${p.path}: ${p.message}`);
+    for (const w of warnings) io.err(`${w.path}: warning: ${w.message}`);
   }
-  // Warnings do not change the exit code.
   return problems.length === 0 ? 0 : 2;
 }
 
-/** S3 targets with object_lock whose bucket does not keep locks: warnings, read from the bucket. */
-async function lockWarnings(config: Config): Promise<string[]> {
-  const locked = Object.entries(config.targets).filter(([, t]) => t.type === "s3" && t.object_lock);
-  if (locked.length === 0) return [];
-  const { S3Target } = await import("../../targets/s3.js");
-  const warnings: string[] = [];
-  for (const [name, t] of locked) {
-    const problem = await new S3Target(name, t as Extract<typeof t, { type: "s3" }>).lockProblem().catch((err: Error) => `could not check: ${err.message}`);
-    if (problem) warnings.push(`targets.${name}.object_lock: warning: ${problem}`);
-  }
-  return warnings;
+/** A schema problem is already "<path>: <message>". */
+function splitProblem(line: string): Finding {
+  const at = line.indexOf(": ");
+  return at > 0 ? { path: line.slice(0, at), message: line.slice(at + 2) } : { path: "", message: line };
 }

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { OperationError, UsageError } from "../../errors.js";
@@ -13,7 +13,8 @@ export async function keysInitCommand(io: Output, dir: string): Promise<number> 
   const secretPath = join(dir, "signing-secret.asc");
   const publicPath = join(dir, "signing-public.asc");
   const write = (path: string, text: string, mode: number) =>
-    writeFile(path, text, { mode, flag: "wx" }).catch((err: NodeJS.ErrnoException) => {
+    // chmod after: the mode as meant, whatever the umask (the public key is for others to read).
+    writeFile(path, text, { mode, flag: "wx" }).then(() => chmod(path, mode)).catch((err: NodeJS.ErrnoException) => {
       throw err.code === "EEXIST" ? new UsageError(`${path} exists: drd never replaces a key (move it away first)`) : new OperationError(`cannot write ${path}: ${err.code ?? err.message}`);
     });
   await write(secretPath, key.privateKey, 0o600);

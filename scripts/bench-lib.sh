@@ -1,0 +1,74 @@
+# Shared set-up of the benchmarks (sourced): a throwaway PostgreSQL cluster filled with mixed
+# rows, a GnuPG key pair, and an s3rver process. Each function records what cleanup removes.
+# Needs WORK (a scratch directory) set by the caller.
+
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# bench_postgres ROWS: starts a cluster in $WORK/pg and creates database `bench` with ROWS
+# rows of words, numbers, timestamps, json and hashes (not pgbench). Sets PORT, URL, SIZE.
+bench_postgres() {
+  local rows=$1
+  PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  PORT=$(free_port)
+  mkdir -m 700 "$WORK/pg" "$WORK/sock"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$WORK/pg" "$WORK/sock"
+  as_pg "$PGBIN/initdb" -D "$WORK/pg" -U postgres --auth=trust >/dev/null
+  as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -w -l "$WORK/pg/log" -o "-p $PORT -k $WORK/sock -c listen_addresses=127.0.0.1 -c max_wal_size=4GB" start >/dev/null
+  URL="postgresql://postgres@127.0.0.1:$PORT/bench"
+  psql -XAtq -d "postgresql://postgres@127.0.0.1:$PORT/postgres" -c "CREATE DATABASE bench"
+  echo "generating $rows rows of mixed data..." >&2
+  psql -XAtq -v ON_ERROR_STOP=1 -v rows="$rows" -d "$URL" -f scripts/bench-data.sql
+  psql -XAtq -d "$URL" -c "VACUUM ANALYZE"
+  SIZE=$(psql -XAtq -d "$URL" -c "SELECT pg_database_size('bench')")
+  echo "database size: $((SIZE / 1024 / 1024)) MiB" >&2
+}
+
+# bench_gpg: a key pair in $WORK/gnupg; $WORK/public.asc and $WORK/secret.asc.
+bench_gpg() {
+  export GNUPGHOME="$WORK/gnupg"
+  mkdir -m 700 "$GNUPGHOME"
+  gpg --batch --passphrase '' --quick-gen-key 'drd bench <bench@example.invalid>' future-default default never 2>/dev/null
+  gpg --batch --armor --export bench@example.invalid > "$WORK/public.asc"
+  gpg --batch --armor --pinentry-mode loopback --passphrase '' --export-secret-keys bench@example.invalid > "$WORK/secret.asc"
+}
+
+# bench_s3rver ADDRESS PORT [COMMAND PREFIX...]: s3rver in its own process (under the prefix,
+# e.g. `ip netns exec NS`) storing in $WORK/s3, bucket drd-bench, credentials in
+# $WORK/s3-key. Its CompleteMultipartUpload re-reads, re-hashes and rewrites the whole
+# object after the last part while the client waits (a real S3 answers at once): each
+# one's duration is logged to $WORK/s3-complete.log. Sets S3PID.
+bench_s3rver() {
+  local address=$1 port=$2
+  shift 2
+  "$@" node --input-type=module -e "
+    import S3rver from 's3rver';
+    import FilesystemStore from 's3rver/lib/stores/filesystem.js';
+    import { appendFileSync } from 'node:fs';
+    const complete = FilesystemStore.prototype.putObjectMultipart;
+    FilesystemStore.prototype.putObjectMultipart = async function (...args) {
+      const t0 = Date.now();
+      try { return await complete.apply(this, args); } finally { appendFileSync('$WORK/s3-complete.log', (Date.now() - t0) + '\\n'); }
+    };
+    import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+    await new S3rver({ port: $port, address: '$address', silent: true, directory: '$WORK/s3' }).run();
+    const c = new S3Client({ endpoint: 'http://$address:$port', region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    await c.send(new CreateBucketCommand({ Bucket: 'drd-bench' }));
+    console.log('ready');
+  " > "$WORK/s3.log" 2>&1 &
+  S3PID=$!
+  for _ in $(seq 100); do grep -q ready "$WORK/s3.log" 2>/dev/null && break; sleep 0.2; done
+  grep -q ready "$WORK/s3.log" || { echo "s3rver did not start:" >&2; cat "$WORK/s3.log" >&2; return 1; }
+  echo S3RVER > "$WORK/s3-key"
+}
+
+# CPU seconds s3rver has used, and the seconds it spent completing multipart uploads.
+s3_cpu() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$S3PID/stat"; }
+s3_complete() { awk '{ s += $1 } END { printf "%.2f", s / 1000 }' "$WORK/s3-complete.log" 2>/dev/null || echo 0; }
+
+bench_cleanup() {
+  [ -n "${S3PID:-}" ] && kill "$S3PID" 2>/dev/null || true
+  [ -n "${PGBIN:-}" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
+  gpgconf --homedir "$WORK/gnupg" --kill gpg-agent >/dev/null 2>&1 || true
+}

@@ -1,0 +1,119 @@
+import { readFile } from "node:fs/promises";
+import { statSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Config } from "../../config/schema.js";
+import { accessProblem, type Principal } from "../../config/access.js";
+import type { Findings } from "./findings.js";
+
+/**
+ * What `drctl config check` checks without touching the network: every path the config
+ * names exists and is usable by the user drd runs as (sources readable, the state dir and
+ * local targets writable), secret files are not readable by others, and key files hold the
+ * kind of key their place needs. Each problem names its config path.
+ */
+export async function checkLocal(config: Config, who: Principal, findings: Findings): Promise<void> {
+  const openpgp = await import("openpgp");
+
+  // Secrets: readable by drd, by nobody else.
+  const secret = (path: string | undefined, at: string) => {
+    if (!path) return;
+    const denied = accessProblem(path, "read", who);
+    if (denied) return findings.problem(at, `cannot read ${path}: ${denied}`);
+    const mode = statSync(path).mode & 0o777;
+    if (mode & 0o037)
+      findings.problem(at, `${path} is mode ${mode.toString(8).padStart(4, "0")}: it holds a secret others can ${mode & 0o007 ? "read" : "change"} (chmod 0600 ${path}, or 0640 for a group that needs it)`);
+  };
+  for (const [name, t] of Object.entries(config.targets)) {
+    if (t.type === "s3") {
+      secret(t.access_key_id_file, `targets.${name}.access_key_id_file`);
+      secret(t.secret_access_key_file, `targets.${name}.secret_access_key_file`);
+    }
+  }
+  config.alerts.forEach((a, i) => {
+    if (a.type === "webhook") {
+      secret(a.headers_file, `alerts[${i}].headers_file`);
+      secret(a.secret_file, `alerts[${i}].secret_file`);
+    }
+    if (a.type === "email") secret(a.smtp.password_file, `alerts[${i}].smtp.password_file`);
+  });
+
+  // Keys: each file holds the kind of key its place needs.
+  const readArmored = async (path: string, at: string): Promise<string | undefined> => {
+    const denied = accessProblem(path, "read", who);
+    if (denied) return void findings.problem(at, `cannot read ${path}: ${denied}`);
+    return readFile(path, "utf8");
+  };
+  const privateKey = async (path: string | undefined, at: string, use: "sign" | "decrypt") => {
+    if (!path) return undefined;
+    secret(path, at);
+    const armored = await readArmored(path, at);
+    if (armored === undefined) return undefined;
+    try {
+      const key = await openpgp.readPrivateKey({ armoredKey: armored });
+      if (!key.isDecrypted()) return void findings.problem(at, `the private key in ${path} is protected by a passphrase; drd needs an unprotected copy`);
+      await (use === "sign" ? key.getSigningKey() : key.getDecryptionKeys());
+      return key;
+    } catch (err) {
+      findings.problem(at, `${path} holds no private key that can ${use}: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  const publicKey = async (path: string, at: string, use: "encrypt" | "verify") => {
+    const armored = await readArmored(path, at);
+    if (armored === undefined) return undefined;
+    try {
+      const key = await openpgp.readKey({ armoredKey: armored });
+      if (key.isPrivate()) return void findings.problem(at, `${path} holds a private key; give the public key only (gpg --export), and keep the private key off this server`);
+      if (use === "encrypt") await key.getEncryptionKey();
+      return key;
+    } catch (err) {
+      findings.problem(at, `${path} holds no public key that can ${use}: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+
+  await privateKey(config.signing?.key_file, "signing.key_file", "sign");
+  for (const [i, entry] of (config.trust ?? []).entries()) if (entry.startsWith("/")) await publicKey(entry, `trust[${i}]`, "verify");
+
+  for (const [name, job] of Object.entries(config.jobs)) {
+    const at = `jobs.${name}`;
+    if (job.type === "postgres") secret(job.password_file, `${at}.password_file`);
+    if (job.type === "files")
+      job.paths.forEach((path, i) => {
+        const denied = accessProblem(path, "read", who);
+        if (denied) findings.problem(`${at}.paths[${i}]`, `cannot read ${path}: ${denied}`);
+        else if (statSync(path).isDirectory() && accessProblem(path, "search", who)) findings.problem(`${at}.paths[${i}]`, `cannot enter ${path}: EACCES`);
+      });
+    const recipients: string[] = [];
+    if (job.encrypt && "recipients" in job.encrypt)
+      for (const [i, path] of job.encrypt.recipients.entries()) {
+        const key = await publicKey(path, `${at}.encrypt.recipients[${i}]`, "encrypt");
+        if (key) recipients.push(key.getFingerprint().toUpperCase());
+      }
+    if (job.encrypt && "passphrase_file" in job.encrypt) secret(job.encrypt.passphrase_file, `${at}.encrypt.passphrase_file`);
+    secret(job.drill?.passphrase_file, `${at}.drill.passphrase_file`);
+    const drillKey = await privateKey(job.drill?.key_file, `${at}.drill.key_file`, "decrypt");
+    if (drillKey && recipients.length > 0) {
+      const own = drillKey.getKeys().map((k) => k.getFingerprint().toUpperCase());
+      if (!own.some((f) => recipients.includes(f)))
+        findings.problem(`${at}.drill.key_file`, `the key in ${job.drill!.key_file} (${own[0]}) cannot decrypt this job's backups: they are encrypted to ${recipients.join(", ")}`);
+    }
+  }
+
+  // Where drd writes.
+  writable(config.state_dir, "state_dir", who, findings);
+  for (const [name, t] of Object.entries(config.targets)) if (t.type === "local") writable(t.path, `targets.${name}.path`, who, findings);
+}
+
+/** A directory drd writes into: writable if it exists, else creatable in its nearest existing parent. */
+function writable(path: string, at: string, who: Principal, findings: Findings): void {
+  let dir = path;
+  while (!statSync(dir, { throwIfNoEntry: false })) {
+    if (dir === dirname(dir)) break;
+    dir = dirname(dir);
+  }
+  const st = statSync(dir);
+  if (!st.isDirectory()) return findings.problem(at, `${dir} is not a directory`);
+  const denied = accessProblem(dir, "write", who) ?? accessProblem(dir, "search", who);
+  if (denied) findings.problem(at, dir === path ? `cannot write in ${path}: ${denied}` : `cannot create ${path}: ${dir} is not writable (${denied})`);
+}

@@ -1,0 +1,193 @@
+import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { GpgHome } from "../helpers/gpg.js";
+import { freshDatabase, psql } from "../helpers/postgres-cluster.js";
+import { createBucket, s3TargetConfig } from "../helpers/s3.js";
+import { signingKeyFiles } from "../helpers/signing.js";
+import { pgUrl, Workspace } from "../helpers/workspace.js";
+
+const NOBODY = 65534;
+
+describe("drctl config check checks what the config names", () => {
+  const ws = new Workspace();
+  let gpg: GpgHome;
+  let other: GpgHome;
+  beforeAll(async () => {
+    [gpg, other] = await Promise.all([GpgHome.create(), GpgHome.create()]);
+    await gpg.exportPublic(ws.path("public.asc"));
+    await gpg.exportSecret(ws.path("secret.asc"));
+    await other.exportSecret(ws.path("other-secret.asc"));
+    chmodSync(ws.path("secret.asc"), 0o600);
+    chmodSync(ws.path("other-secret.asc"), 0o600);
+    writeFileSync(ws.path("garbage.asc"), "not a key\n");
+    mkdirSync(ws.path("src"));
+    writeFileSync(ws.path("src", "app.conf"), "x = 1\n");
+  });
+  afterAll(() => ws.remove());
+
+  it("a config whose schema is valid but whose files are wrong: every problem on its own line with its path, exit 2", async () => {
+    writeFileSync(ws.path("pg-password"), "secret\n", { mode: 0o644 });
+    chmodSync(ws.path("pg-password"), 0o644);
+    writeFileSync(ws.path("ok-password"), "secret\n", { mode: 0o640 });
+    ws.withJobs({
+      db: {
+        type: "postgres",
+        connection: pgUrl("app"),
+        password_file: ws.path("pg-password"),
+        schedule: "0 * * * *",
+        rpo: "1h",
+        targets: ["local"],
+        encrypt: { recipients: [ws.path("public.asc")] },
+        drill: { key_file: ws.path("other-secret.asc") },
+      },
+      files: {
+        type: "files",
+        paths: [ws.path("src"), ws.path("missing")],
+        schedule: "0 * * * *",
+        rpo: "1h",
+        targets: ["local"],
+        encrypt: { recipients: [ws.path("secret.asc"), ws.path("garbage.asc"), signingKeyFiles().public] },
+      },
+      other: { type: "postgres", connection: pgUrl("app"), password_file: ws.path("ok-password"), schedule: "0 * * * *", rpo: "1h", targets: ["local"] },
+    });
+    const run = await ws.drctl(["config", "check"]);
+    expect(run.exitCode).toBe(2);
+    const lines = run.stderr.split("\n");
+    expect(lines).toEqual([
+      `jobs.db.password_file: ${ws.path("pg-password")} is mode 0644: it holds a secret others can read (chmod 0600 ${ws.path("pg-password")}, or 0640 for a group that needs it)`,
+      expect.stringMatching(new RegExp(`^jobs\\.db\\.drill\\.key_file: the key in ${ws.path("other-secret.asc")} \\([0-9A-F]{40}\\) cannot decrypt this job's backups: they are encrypted to ${gpg.fingerprint}$`)),
+      `jobs.files.paths[1]: cannot read ${ws.path("missing")}: ENOENT`,
+      `jobs.files.encrypt.recipients[0]: ${ws.path("secret.asc")} holds a private key; give the public key only (gpg --export), and keep the private key off this server`,
+      expect.stringMatching(new RegExp(`^jobs\\.files\\.encrypt\\.recipients\\[1\\]: ${ws.path("garbage.asc")} holds no public key that can encrypt: `)),
+      expect.stringMatching(new RegExp(`^jobs\\.files\\.encrypt\\.recipients\\[2\\]: ${signingKeyFiles().public} holds no public key that can encrypt: Could not find valid encryption key packet`)),
+      expect.stringMatching(/^state_dir: warning: checked as root, which can read everything/),
+    ]);
+    // The same, as JSON: each problem with its path.
+    const asJson = JSON.parse((await ws.drctl(["config", "check", "--json"])).stdout);
+    expect(asJson.ok).toBe(false);
+    expect(asJson.problems[0]).toEqual({ path: "jobs.db.password_file", message: expect.stringContaining("is mode 0644") });
+    expect(asJson.problems).toHaveLength(6);
+  });
+
+  it("run by root, judges access as the state dir's owner: a source only root can read, a target directory only root can write", async () => {
+    mkdirSync(ws.path("state-nobody"), { mode: 0o700 });
+    chownSync(ws.path("state-nobody"), NOBODY, NOBODY);
+    // Directories above must be enterable by nobody for the state dir itself to be usable.
+    chmodSync(ws.dir, 0o755);
+    chmodSync(ws.path("src"), 0o755);
+    chmodSync(ws.path("src", "app.conf"), 0o644);
+    mkdirSync(ws.path("root-only"));
+    chmodSync(ws.path("root-only"), 0o755);
+    writeFileSync(ws.path("root-only", "secret.conf"), "x\n", { mode: 0o600 });
+    ws.writeConfig({
+      state_dir: ws.path("state-nobody"),
+      targets: { local: { type: "local", path: ws.path("root-only", "backups") } },
+      policy: { copies: 1, media: 1, offsite: 0 },
+      jobs: { files: { type: "files", paths: [ws.path("root-only", "secret.conf"), ws.path("src")], schedule: "0 * * * *", rpo: "1h", targets: ["local"] } },
+      signing: null,
+    });
+    const run = await ws.drctl(["--allow-root", "config", "check"]);
+    expect(run.stderr.split("\n")).toEqual([
+      `jobs.files.paths[0]: cannot read ${ws.path("root-only", "secret.conf")}: EACCES`,
+      `targets.local.path: cannot create ${ws.path("root-only", "backups")}: ${ws.path("root-only")} is not writable (EACCES)`,
+    ]);
+    expect(run.exitCode).toBe(2);
+    // Once nobody may write there and read the file, the check passes, naming whom it checked for.
+    chownSync(ws.path("root-only"), NOBODY, NOBODY);
+    chownSync(ws.path("root-only", "secret.conf"), NOBODY, NOBODY);
+    const ok = await ws.drctl(["--allow-root", "config", "check"]);
+    expect(ok.stderr).toBe("");
+    expect(ok.stdout).toBe(`${ws.configPath}: ok (1 job, 1 target; checked as nobody)`);
+    expect(ok.exitCode).toBe(0);
+  });
+
+  it("--online reaches PostgreSQL (version, privileges, superuser for globals, CREATEDB for drills) and S3 (a probe written, read, deleted)", async () => {
+    await freshDatabase({ url: pgUrl }, "checked", "CREATE TABLE open_t (id int); CREATE TABLE closed_t (id int); CREATE SEQUENCE s;");
+    await psql({ url: pgUrl }, "postgres", "DROP ROLE IF EXISTS drd_reader; CREATE ROLE drd_reader LOGIN");
+    await psql({ url: pgUrl }, "checked", "GRANT SELECT ON open_t TO drd_reader");
+    const port = inject("s3Port");
+    const bucket = await createBucket(port, "check");
+    ws.writeConfig({
+      state_dir: ws.stateDir,
+      targets: {
+        local: { type: "local", path: ws.backupDir },
+        offsite: s3TargetConfig(ws.dir, port, bucket),
+        nowhere: s3TargetConfig(ws.dir, port, "drd-no-such-bucket"),
+      },
+      policy: { copies: 1, media: 1, offsite: 0 },
+      jobs: {
+        good: { type: "postgres", connection: pgUrl("checked"), schedule: "0 * * * *", rpo: "1h", targets: ["local"] },
+        limited: {
+          type: "postgres",
+          connection: pgUrl("checked", "drd_reader"),
+          schedule: "0 * * * *",
+          rpo: "1h",
+          targets: ["local"],
+          drill: { connection: pgUrl("postgres", "drd_reader") },
+        },
+      },
+    });
+    const run = await ws.drctl(["config", "check", "--online"]);
+    expect(run.exitCode).toBe(2);
+    expect(run.stdout.split("\n")).toEqual([
+      expect.stringMatching(/^jobs\.good\.connection: ok: PostgreSQL 15\.\d+ as postgres; 1 database\(s\), 3 table\(s\) and sequence\(s\); pg_dump 15\.\d+$/),
+      expect.stringMatching(new RegExp(`^targets\\.offsite: ok: wrote, read back and deleted s3://${bucket}/drd/\\.drd-probe/\\.\\.\\.; versioning never enabled$`)),
+    ]);
+    expect(run.stderr.split("\n")).toEqual([
+      "jobs.limited.globals: pg_dumpall --globals-only reads every role and needs a superuser; drd_reader is not one (grant it, or set globals: false)",
+      "jobs.limited.connection: drd_reader cannot read 2 table(s) of database checked, so pg_dump would fail: public.closed_t, public.s (GRANT SELECT, or pg_read_all_data)",
+      "jobs.limited.drill.connection: drd_reader cannot create the scratch database a drill restores into (ALTER ROLE drd_reader CREATEDB)",
+      expect.stringMatching(/^targets\.nowhere: target nowhere: cannot upload s3:\/\/drd-no-such-bucket\/drd\/\.drd-probe\/\S+: NoSuchBucket/),
+      expect.stringMatching(/^state_dir: warning: checked as root/),
+    ]);
+    // Nothing is left in the bucket.
+    const listed = await ws.drctl(["list", "--from", "offsite"]);
+    expect(listed.stdout).not.toContain("drd-probe");
+  });
+});
+
+describe("drctl init and a first run without a config", () => {
+  const ws = new Workspace();
+  afterAll(() => ws.remove());
+
+  it("writes a starting config that checks clean, its keys with their modes, warns to move the private key away, and never overwrites", async () => {
+    const dir = ws.path("etc-drd");
+    const run = await ws.drctl(["init", "--dir", dir, "--state-dir", ws.stateDir, "--backup-dir", ws.backupDir], { config: join(dir, "drd.yaml") });
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout.split("\n")[0]).toBe(`wrote ${dir}/drd.yaml: one files job (/etc, hourly, encrypted, signed) to ${ws.backupDir}`);
+    expect(run.stdout).toContain(`  3. drctl --config ${dir}/drd.yaml config check --online`);
+    expect(run.stderr).toBe(
+      `drctl: warning: move ${dir}/keys/backup-secret.asc off this server now: whoever holds it reads every backup, and a server that holds it protects nothing. Keep it with your recovery papers and on the hosts that restore or drill (--key FILE, drill.key_file).`,
+    );
+    const mode = (p: string) => (statSync(join(dir, p)).mode & 0o777).toString(8);
+    expect(["drd.yaml", "keys", "keys/backup-public.asc", "keys/backup-secret.asc", "keys/signing-secret.asc", "keys/signing-public.asc"].map(mode)).toEqual(["640", "700", "644", "600", "600", "644"]);
+
+    const check = await ws.drctl(["config", "check"], { config: join(dir, "drd.yaml") });
+    expect(check.exitCode).toBe(0);
+    expect(check.stdout).toBe(`${dir}/drd.yaml: ok (1 job, 1 target; checked as root)`);
+
+    // The generated key pair works with stock GnuPG: a backup made with the config decrypts with gpg.
+    const config = readFileSync(join(dir, "drd.yaml"), "utf8").replace("paths: [/etc]", `paths: [${dir}/keys/backup-public.asc]`);
+    writeFileSync(join(dir, "drd.yaml"), config);
+    const backup = await ws.drctl(["backup", "config", "--json"], { config: join(dir, "drd.yaml") });
+    expect(backup.exitCode).toBe(0);
+    const gpg = await GpgHome.create();
+    await gpg.gpg(["--import", join(dir, "keys/backup-secret.asc")]);
+    const id = JSON.parse(backup.stdout).id as string;
+    const plain = await gpg.gpg(["--decrypt", join(ws.backupDir, "config", id, "files.tar.zst.gpg")]);
+    expect(Buffer.from(plain.stdout.subarray(0, 4)).toString("hex")).toBe("28b52ffd"); // a zstd frame
+
+    const again = await ws.drctl(["init", "--dir", dir, "--state-dir", ws.stateDir, "--backup-dir", ws.backupDir]);
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toBe(`drctl: ${dir}/drd.yaml exists: drctl init never replaces a file (move it away, or edit the config you have)`);
+  });
+
+  it("every command's help lists --config", async () => {
+    for (const command of [["backup"], ["restore"], ["list"], ["status"], ["config", "check"], ["drill"]]) {
+      const help = await ws.drctl([...command, "--help"], { config: "/nonexistent" });
+      expect(help.stdout, command.join(" ")).toMatch(/--config <path>\s+config file \(default: \$DRD_CONFIG, then\s+\/etc\/drd\/drd\.yaml\)/);
+    }
+  });
+});
