@@ -23,3 +23,8 @@ export function jobOf(ctx: AppContext, name: string): JobConfig {
   }
   return job;
 }
+
+/** A target named on the command line (--from, --target): exit 2 listing the known ones. */
+export function assertTarget(ctx: AppContext, name: string): void {
+  if (!(name in ctx.config.targets)) throw new UsageError(`unknown target "${name}" (targets: ${Object.keys(ctx.config.targets).join(", ")})`);
+}

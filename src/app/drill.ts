@@ -6,7 +6,7 @@ import { describeError, IntegrityError, OperationError } from "../errors.js";
 import { PgConnection } from "../sources/pg-connection.js";
 import { findCertificates, type CertificateInfo } from "./certificates.js";
 import { checkCopy } from "./check-copy.js";
-import { jobOf, type AppContext } from "./context.js";
+import { assertTarget, jobOf, type AppContext } from "./context.js";
 import { listBackups } from "./list.js";
 import { BOOT_ID, isClaimAlive } from "./process.js";
 import { dropDatabase } from "./restore/postgres.js";
@@ -52,6 +52,7 @@ const CERT_WARNING_DAYS = 30;
  */
 export async function runDrill(ctx: AppContext, jobName: string, options: { target?: string; signal: AbortSignal }): Promise<DrillOutcome> {
   const job = jobOf(ctx, jobName);
+  if (options.target !== undefined) assertTarget(ctx, options.target);
   const from = options.target ?? job.drill?.from ?? job.targets.find((t) => ctx.config.targets[t]?.offsite) ?? job.targets[0]!;
   await removeAbandonedScratch(ctx, jobName, job);
   const startedAt = ctx.now();

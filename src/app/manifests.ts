@@ -1,10 +1,9 @@
 import type { BackupWithCopies } from "../catalog/catalog.js";
-import { UsageError } from "../errors.js";
 import { MANIFEST_FORMAT, manifestSize, type Manifest } from "../manifest.js";
 import { sha256Hex } from "../pipeline/digest.js";
 import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME, type Target } from "../targets/target.js";
 import { audit } from "./audit.js";
-import type { AppContext } from "./context.js";
+import { assertTarget, type AppContext } from "./context.js";
 
 export interface ManifestRecord {
   manifest: Manifest;
@@ -25,7 +24,7 @@ export interface ManifestRecord {
  * lies: a manifest signed for one place and found at another is untrusted (a replay).
  */
 export async function readTargetManifests(ctx: AppContext, targetName: string, job?: string): Promise<ManifestRecord[]> {
-  if (!(targetName in ctx.config.targets)) throw new UsageError(`unknown target "${targetName}" (targets: ${Object.keys(ctx.config.targets).join(", ")})`);
+  assertTarget(ctx, targetName);
   const target = ctx.targets.get(targetName);
   // Loaded here: the OpenPGP code is needed only by what reads a target's manifests.
   const { TrustStore } = await import("../trust/signing.js");

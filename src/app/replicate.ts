@@ -12,7 +12,8 @@ import type { AppContext } from "./context.js";
 export interface ReplicationResult {
   backup_id: string;
   target: string;
-  state: "verified" | "pending";
+  /** verified: written now; pending: failed, retried later; no_source: no verified copy left to copy from. */
+  state: "verified" | "pending" | "no_source";
   error: string | null;
 }
 
@@ -90,14 +91,29 @@ export async function commitCopy(ctx: AppContext, backup: BackupWithCopies, targ
   ctx.catalog.makePendingDue(targetName);
 }
 
+/**
+ * A copy with nothing to copy from (every other copy corrupt, missing or itself pending):
+ * no retry can write it, so it is not a failure of this run. It is recorded on the copy and
+ * as an event once, and looked at again after the usual backoff (a verify may find a source
+ * good again).
+ */
+function unsourced(ctx: AppContext, backup: BackupWithCopies, copy: CopyRow): ReplicationResult {
+  const others = backup.copies.filter((c) => c.target !== copy.target).map((c) => `${c.target} ${c.state}`);
+  const error = `no verified copy to copy from (${others.join(", ") || "no other copy"}); a new backup replaces it`;
+  const attempts = copy.attempts + 1;
+  ctx.catalog.updateCopy(backup.id, copy.target, { error, attempts, next_attempt_at: ctx.now() + retryDelayMs(attempts) });
+  if (copy.error !== error) ctx.catalog.addEvent({ at: ctx.now(), kind: "copy_unsourced", job: backup.job, backup_id: backup.id, target: copy.target, detail: error });
+  return { backup_id: backup.id, target: copy.target, state: "no_source", error };
+}
+
 async function replicateOne(ctx: AppContext, backup: BackupWithCopies, copy: CopyRow): Promise<ReplicationResult> {
   const manifest = parseManifest(backup);
   const prefix = backupPrefix(backup.job, backup.id);
   const sources = backup.copies
     .filter((c) => c.state === "verified" && c.target !== copy.target)
     .sort((a, b) => Number(ctx.config.targets[b.target]?.type === "local") - Number(ctx.config.targets[a.target]?.type === "local"));
+  if (sources.length === 0) return unsourced(ctx, backup, copy);
   try {
-    if (sources.length === 0) throw new Error("no verified copy to copy from");
     const from = ctx.targets.get(sources[0]!.target);
     const to = ctx.targets.get(copy.target);
     const sourceVersions = copyVersions(sources[0]);

@@ -6,7 +6,7 @@ import { readTargetManifests } from "./manifests.js";
 import { alertMessage } from "../alerts/message.js";
 import { notify } from "./notify.js";
 import { audit } from "./audit.js";
-import { jobOf, type AppContext } from "./context.js";
+import { assertTarget, jobOf, type AppContext } from "./context.js";
 
 export interface CopyVerification {
   backup_id: string;
@@ -31,7 +31,7 @@ export interface VerifyRequest {
 export async function verifyBackups(ctx: AppContext, request: VerifyRequest): Promise<CopyVerification[]> {
   if (request.backupId && request.job) throw new UsageError("give a backup id or --job, not both");
   if (request.job) jobOf(ctx, request.job);
-  if (request.target && !(request.target in ctx.config.targets)) throw new UsageError(`unknown target "${request.target}"`);
+  if (request.target) assertTarget(ctx, request.target);
   const backups = request.backupId
     ? [ctx.catalog.getBackup(request.backupId) ?? notFound(request.backupId)]
     : ctx.catalog.listBackups(request.job ? { job: request.job } : {});

@@ -49,7 +49,11 @@ describe("drctl prune", () => {
     expect(locked.map((a: { action: string }) => a.action)).toEqual(["keep", "skip", "skip", "skip"]);
     expect(locked[1].reasons[1]).toMatch(/^under Object Lock until \d{4}-/);
     expect(filesBelow(ws.backupDir)).toEqual(before);
-    expect((await ws.drctl(["prune", "--dry-run"])).stdout).toMatch(/would remove 7, kept 6, skipped 3 \(dry run: nothing was deleted\)$/);
+    const dry = (await ws.drctl(["prune", "--dry-run"])).stdout;
+    expect(dry).toMatch(/would remove 7, would keep 6, would skip 3 \(dry run: nothing was deleted\)$/);
+    // Every row of the plan says what would happen, not what happened.
+    expect(dry.split("\n").filter((l) => / (keep|remove|skip) /.test(l) && !/ would (keep|remove|skip) /.test(l))).toEqual([]);
+    expect(dry).toMatch(/ would remove {2,}no rule keeps it/);
   });
 
   it("removes expired copies per target; a backup with no copy left leaves the catalog", async () => {

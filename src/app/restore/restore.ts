@@ -10,7 +10,7 @@ import { createDecryptor, type Decryptor } from "../../pipeline/decrypt.js";
 import { SpanStream } from "../../pipeline/span.js";
 import { backupPrefix, type Target } from "../../targets/target.js";
 import { audit } from "../audit.js";
-import { jobOf, type AppContext } from "../context.js";
+import { assertTarget, jobOf, type AppContext } from "../context.js";
 import { backupView, listBackups, type BackupView } from "../list.js";
 import { readTargetManifests, rowFromManifest, type ManifestRecord } from "../manifests.js";
 import { extractSafely } from "./extract.js";
@@ -96,7 +96,7 @@ export async function restore(ctx: AppContext, req: RestoreRequest, signal: Abor
 
 async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: AbortSignal, started: (o: RestoreOutcome) => void): Promise<RestoreOutcome> {
   const job = jobOf(ctx, req.job);
-  if (req.from !== undefined && !(req.from in ctx.config.targets)) throw new UsageError(`unknown target "${req.from}" (targets: ${Object.keys(ctx.config.targets).join(", ")})`);
+  if (req.from !== undefined) assertTarget(ctx, req.from);
   const chosen = await chooseBackup(ctx, req);
   const { manifest, from } = chosen;
   const target = ctx.targets.get(from);
@@ -168,6 +168,11 @@ async function chooseBackup(ctx: AppContext, req: RestoreRequest): Promise<Chose
   const job = jobOf(ctx, req.job);
   const selection = { ...(req.backupId ? { backupId: req.backupId } : {}), ...(req.at !== undefined ? { at: req.at } : {}) };
   const known = listBackups(ctx, req.job);
+  if (req.backupId && !known.some((b) => b.id === req.backupId)) {
+    const elsewhere = ctx.catalog.getBackup(req.backupId);
+    if (elsewhere && elsewhere.job !== req.job)
+      throw new UsageError(`backup ${req.backupId} belongs to job ${elsewhere.job}, not ${req.job} (drctl restore ${elsewhere.job} --backup ${req.backupId})`);
+  }
   if (known.length > 0) {
     const picked = selectBackup(known, selection);
     if (typeof picked === "string") throw new OperationError(`cannot restore ${req.job}: ${picked}`);

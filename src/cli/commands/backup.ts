@@ -21,7 +21,10 @@ export async function backupCommand(ctx: AppContext, io: Output, job: string, op
   io.out(`backup ${outcome.id}: ${bytes(outcome.size)} in ${formatDuration(outcome.durationMs / 1000)}, sha256 ${outcome.sha256}`);
   for (const c of view.copies) io.out(`  ${c.target}: ${c.state}${c.error ? ` (${c.error})` : ""}${retry(c)}`);
   if (view.policy_ok) io.out(`policy met: ${policySummary(view)}`);
-  else io.err(`drctl: policy NOT met: ${view.policy.missing.join(", ")}; ${view.copies.filter((c) => c.state !== "verified").map((c) => `${c.target} ${c.state}${retry(c)}`).join(", ")}`);
+  else {
+    const short = view.copies.filter((c) => c.state !== "verified").map((c) => `${c.target} ${c.state}${retry(c)}`);
+    io.err(`drctl: policy NOT met: ${view.policy.missing.join(", ")}${short.length > 0 ? `; ${short.join(", ")}` : ""}`);
+  }
   return 0;
 }
 

@@ -10,9 +10,9 @@ export async function pruneCommand(ctx: AppContext, io: Output, opts: { dryRun?:
     io.out(json(report));
   } else {
     if (report.actions.length > 0)
-      io.out(table(["TARGET", "BACKUP", "SNAPSHOT", "ACTION", "REASONS"], report.actions.map((a) => [a.target, a.backup_id, a.snapshot_at.replace(/\.\d+Z$/, "Z"), a.action, a.reasons.join("; ")])));
-    const verb = report.dry_run ? "would remove" : "removed";
-    io.out(`${verb} ${report.removed}, kept ${report.kept}, skipped ${report.skipped}${report.dry_run ? " (dry run: nothing was deleted)" : ""}`);
+      io.out(table(["TARGET", "BACKUP", "SNAPSHOT", "ACTION", "REASONS"], report.actions.map((a) => [a.target, a.backup_id, a.snapshot_at.replace(/\.\d+Z$/, "Z"), report.dry_run ? `would ${a.action}` : a.action, a.reasons.join("; ")])));
+    if (report.dry_run) io.out(`would remove ${report.removed}, would keep ${report.kept}, would skip ${report.skipped} (dry run: nothing was deleted)`);
+    else io.out(`removed ${report.removed}, kept ${report.kept}, skipped ${report.skipped}`);
   }
   for (const e of report.errors) io.err(`drctl: ${e}`);
   return report.errors.length > 0 ? 1 : 0;

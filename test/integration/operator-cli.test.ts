@@ -1,0 +1,104 @@
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { flipByte } from "../helpers/files.js";
+import { freePort } from "../helpers/postgres-cluster.js";
+import { s3TargetConfig } from "../helpers/s3.js";
+import { Workspace } from "../helpers/workspace.js";
+
+/**
+ * drctl at 3 a.m.: names that say what exists, a backup that says when it misses the
+ * policy, and replicate that fails only for what it could have written.
+ */
+describe("drctl names, policy output and replicate's exit code", () => {
+  const ws = new Workspace();
+  let first = "";
+  let second = "";
+  beforeAll(async () => {
+    mkdirSync(ws.path("src"));
+    writeFileSync(ws.path("src", "app.conf"), "x = 1\n");
+    const deadPort = await freePort();
+    ws.writeConfig({
+      state_dir: ws.stateDir,
+      targets: {
+        local: { type: "local", path: ws.backupDir },
+        // Nothing listens there: every copy to it stays pending.
+        offsite: s3TargetConfig(ws.dir, deadPort, "drd-unreachable"),
+      },
+      policy: { copies: 2, media: 2, offsite: 1 },
+      jobs: {
+        first: { type: "files", paths: [ws.path("src")], schedule: "0 3 * * *", rpo: "1d", targets: ["local", "offsite"] },
+        second: { type: "files", paths: [ws.path("src")], schedule: "0 3 * * *", rpo: "1d", targets: ["local"] },
+      },
+    });
+  });
+  afterAll(() => ws.remove());
+
+  it("a backup that lands but misses the policy says so, with the pending copy and its next retry; --json has policy_ok and each copy", async () => {
+    const run = await ws.drctl(["backup", "first"]);
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatch(/^ {2}local: verified$/m);
+    expect(run.stdout).toMatch(/^ {2}offsite: pending \(.*ECONNREFUSED.*\), next retry \d\d:\d\d:\d\d UTC$/m);
+    expect(run.stderr).toMatch(/^drctl: policy NOT met: 1 of 2 verified copies, 1 of 2 media kinds, 0 of 1 offsite copies; offsite pending, next retry \d\d:\d\d:\d\d UTC$/);
+
+    const asJson = await ws.drctl(["backup", "first", "--json"]);
+    expect(asJson.exitCode).toBe(0);
+    const out = JSON.parse(asJson.stdout);
+    first = out.id;
+    expect(out).toMatchObject({ job: "first", policy_ok: false, policy: { ok: false, copies: 1, missing: ["1 of 2 verified copies", "1 of 2 media kinds", "0 of 1 offsite copies"] } });
+    expect(out.duration_seconds).toBeGreaterThan(0);
+    expect(out.copies.map((c: { target: string; state: string }) => [c.target, c.state])).toEqual([["local", "verified"], ["offsite", "pending"]]);
+    expect(Date.parse(out.copies[1].next_attempt_at)).toBeGreaterThan(Date.now());
+    expect(Object.keys(out).filter((k) => /[A-Z]/.test(k))).toEqual([]);
+
+    const met = await ws.drctl(["backup", "second"]);
+    expect(met.stderr).toBe("drctl: policy NOT met: 1 of 2 verified copies, 1 of 2 media kinds, 0 of 1 offsite copies");
+    second = JSON.parse((await ws.drctl(["list", "second", "--json"])).stdout)[0].id;
+  });
+
+  it("an unknown target in --from or --target is exit 2 listing the known ones, in every command", async () => {
+    const expected = 'drctl: unknown target "nowhere" (targets: local, offsite)';
+    for (const args of [
+      ["restore", "first", "--from", "nowhere", "--to-dir", ws.path("out")],
+      ["drill", "first", "--target", "nowhere"],
+      ["verify", "--job", "first", "--target", "nowhere"],
+      ["list", "--from", "nowhere"],
+      ["catalog", "rebuild", "--from", "nowhere"],
+    ]) {
+      const run = await ws.drctl(args);
+      expect([args.join(" "), run.exitCode, run.stderr]).toEqual([args.join(" "), 2, expected]);
+    }
+  });
+
+  it("a backup id under the wrong job says which job it belongs to", async () => {
+    const run = await ws.drctl(["restore", "first", "--backup", second, "--to-dir", ws.path("out")]);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toBe(`drctl: backup ${second} belongs to job second, not first (drctl restore second --backup ${second})`);
+  });
+
+  it("replicate: copies whose only source is corrupt are reported and recorded once, and fail neither this run nor later ones", async () => {
+    // Both backups of `first` lose their only good copy.
+    const ids = (JSON.parse((await ws.drctl(["list", "first", "--json"])).stdout) as { id: string }[]).map((b) => b.id);
+    expect(ids).toHaveLength(2);
+    expect(ids).toContain(first);
+    for (const id of ids) {
+      const dir = join(ws.backupDir, "first", id);
+      flipByte(join(dir, readdirSync(dir).find((f) => f.startsWith("files."))!), 100);
+    }
+    expect((await ws.drctl(["verify", "--job", "first"])).exitCode).toBe(3);
+
+    for (let run = 0; run < 2; run++) {
+      const out = await ws.drctl(["replicate", "--job", "first", "--json"]);
+      const results = JSON.parse(out.stdout) as { backup_id: string; state: string; error: string }[];
+      expect(results.map((r) => [r.backup_id, r.state, r.error]).sort()).toEqual(
+        ids.map((id) => [id, "no_source", "no verified copy to copy from (local corrupt); a new backup replaces it"]).sort(),
+      );
+      expect(out.exitCode).toBe(0);
+    }
+    const human = await ws.drctl(["replicate", "--job", "first"]);
+    expect(human.exitCode).toBe(0);
+    expect(human.stderr).toBe("drctl: warning: 2 copies cannot be written: no verified copy is left to copy from (drctl verify; the next backup replaces them)");
+    const events = JSON.parse((await ws.drctl(["events", "--json", "--job", "first"])).stdout) as { kind: string; backup_id: string }[];
+    expect(events.filter((e) => e.kind === "copy_unsourced").map((e) => e.backup_id).sort()).toEqual([...ids].sort());
+  });
+});
