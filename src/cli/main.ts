@@ -1,4 +1,4 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { contextFor, type AppContext } from "../app/context.js";
 import { assertStateDirOwner } from "../app/state-owner.js";
 import { loadConfig, resolveConfigPath } from "../config/load.js";
@@ -125,9 +125,13 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .command("drill")
     .description("run a restore drill now: restore into a scratch place, check, measure, clean up")
     .argument("<job>")
-    .option("--target <target>", "restore from this target (default: the job's drill.from, else its offsite target)")
+    .option("--from <target>", "restore from this target, as drill.from in the config (default: the job's drill.from, else its offsite target)")
+    // The earlier name; --from is the one restore, list and catalog use for the target read from.
+    .addOption(new Option("--target <target>").hideHelp())
     .option("--json", "print JSON")
-    .action(async (job: string, opts: { target?: string; json?: boolean }) => set(await (await import("./commands/drill.js")).drillCommand(context(program), io, job, opts, shutdown.signal)));
+    .action(async (job: string, opts: { from?: string; target?: string; json?: boolean }) =>
+      set(await (await import("./commands/drill.js")).drillCommand(context(program), io, job, { json: opts.json, target: opts.from ?? opts.target }, shutdown.signal)),
+    );
 
   program
     .command("restore")

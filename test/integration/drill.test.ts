@@ -64,7 +64,7 @@ describe("drctl drill", () => {
     m.postgres.databases[0].tables[0].rows = 251;
     db.prepare("UPDATE backups SET manifest = ? WHERE id = ?").run(JSON.stringify(m), ids.database);
     db.close();
-    const run = await ws.drctl(["drill", "database", "--target", "local"]);
+    const run = await ws.drctl(["drill", "database", "--from", "local"]);
     expect(run.exitCode).toBe(3);
     expect(run.stderr).toMatch(/restored row counts differ from the backup's: public\.hosts: 250 rows, expected 251/);
     expect(await scratchDatabases()).toBe("0");

@@ -60,7 +60,7 @@ describe("drctl names, policy output and replicate's exit code", () => {
     const expected = 'drctl: unknown target "nowhere" (targets: local, offsite)';
     for (const args of [
       ["restore", "first", "--from", "nowhere", "--to-dir", ws.path("out")],
-      ["drill", "first", "--target", "nowhere"],
+      ["drill", "first", "--from", "nowhere"],
       ["verify", "--job", "first", "--target", "nowhere"],
       ["list", "--from", "nowhere"],
       ["catalog", "rebuild", "--from", "nowhere"],
