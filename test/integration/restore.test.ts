@@ -52,12 +52,55 @@ describe("drctl restore", () => {
     const run = await ws.drctl(["restore", "config", "--from", from, "--to-dir", dir, "--json"]);
     expect(problems(run.stderr)).toBe("");
     expect(run.exitCode).toBe(0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ backup_id: ids.config, from, checked: "2 file(s) match their sha256 in the manifest" });
-    const base = join(dir, src.slice(1));
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      backup_id: ids.config,
+      from,
+      checked: "2 file(s) match their sha256 in the manifest",
+      destination: { directory: dir, strip_prefix: ws.path("etc"), paths: null },
+    });
+    // The job's one path, /.../etc/app, lands as DIR/app: the directory it lies in is stripped.
+    const base = join(dir, "app");
     expect(readFileSync(join(base, "app.conf"), "utf8")).toBe("listen = 8443\n");
     expect(statSync(join(base, "app.conf")).mode & 0o777).toBe(0o640);
     expect(sha(readFileSync(join(base, "conf.d", "big.bin")))).toBe(sha(Buffer.alloc(2_000_000, 3)));
     expect(readlinkSync(join(base, "ca-link"))).toBe("/etc/ssl/certs/ca.pem");
+  });
+
+  it("--path restores only the paths given, checked against the manifest; --full-paths keeps the backed-up layout; --strip-prefix another", async () => {
+    const one = ws.path("restored-one");
+    const run = await ws.drctl(["restore", "config", "--to-dir", one, "--path", join(src, "app.conf"), join(src, "ca-link")]);
+    expect(problems(run.stderr)).toBe("");
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout.split("\n")[0]).toBe(`restored ${ids.config} (${run.stdout.split("(")[1]!.split(")")[0]}) from local into ${one} (${join(src, "app.conf")}, ${join(src, "ca-link")} only), without the leading ${ws.path("etc")}`);
+    expect(run.stdout).toContain("1 file(s) match their sha256 in the manifest");
+    expect(readdirSync(join(one, "app")).sort()).toEqual(["app.conf", "ca-link"]);
+    expect(statSync(join(one, "app", "app.conf")).mode & 0o777).toBe(0o640);
+
+    const full = ws.path("restored-full");
+    expect((await ws.drctl(["restore", "config", "--to-dir", full, "--full-paths", "--path", join(src, "conf.d")])).exitCode).toBe(0);
+    expect(readdirSync(join(full, src.slice(1)))).toEqual(["conf.d"]);
+    expect(sha(readFileSync(join(full, src.slice(1), "conf.d", "big.bin")))).toBe(sha(Buffer.alloc(2_000_000, 3)));
+
+    const deeper = ws.path("restored-deeper");
+    expect((await ws.drctl(["restore", "config", "--to-dir", deeper, "--strip-prefix", src])).exitCode).toBe(0);
+    expect(readdirSync(deeper).sort()).toEqual(["app.conf", "ca-link", "conf.d"]);
+  });
+
+  it("--path and --strip-prefix that do not fit the backup are exit 2 before any download", async () => {
+    const to = ws.path("restored-never");
+    const cases: [string[], string][] = [
+      [["--path", "/nonexistent/x"], `drctl: --path /nonexistent/x matches nothing in this backup (it holds ${src})`],
+      [["--path", "etc/app"], "drctl: --path takes an absolute path as it was backed up (e.g. /etc/sysmanage), not etc/app"],
+      [["--strip-prefix", join(src, "conf.d")], `drctl: --strip-prefix ${join(src, "conf.d")} would leave out ${join(src, "app.conf")}: give a directory every restored path lies in, or --full-paths`],
+      [["--strip-prefix", "/etc", "--full-paths"], "drctl: give --strip-prefix or --full-paths, not both"],
+    ];
+    for (const [flags, message] of cases) {
+      const run = await ws.drctl(["restore", "config", "--to-dir", to, ...flags]);
+      expect([flags.join(" "), run.exitCode, problems(run.stderr)]).toEqual([flags.join(" "), 2, message]);
+    }
+    expect(existsSync(to)).toBe(false);
+    const db = await ws.drctl(["restore", "database", "--to-db", "never_made", "--path", "/x", "--key", ws.path("secret.asc")]);
+    expect([db.exitCode, db.stderr]).toEqual([2, "drctl: --path, --strip-prefix and --full-paths are for files backups"]);
   });
 
   it.each(["local", "offsite"])("restores an encrypted database backup from %s into a new database, row counts checked", async (from) => {

@@ -8,15 +8,26 @@ import * as tar from "tar";
 import { IntegrityError } from "../../errors.js";
 import type { FileEntry, FilesDetails } from "../../manifest.js";
 import { EntryRules, manifestMismatch, pathParts } from "./entry-rules.js";
+import { mapEntry, mappedEntries, WHOLE_TREE, type PathMapping } from "./selection.js";
 
 /**
  * Extracts a tar stream into `dir` (new or empty), refusing hostile entries (EntryRules),
  * then checks the result against the manifest: the same entries, every file's sha256, and
- * the recorded modes set. Returns how many files matched.
+ * the recorded modes set. Returns how many files matched. With a mapping, only the entries
+ * it selects are written, under their stripped paths, and the rules and the manifest
+ * check judge those paths: what is written is what is checked.
  */
-export async function extractSafely(plain: Readable, dir: string, files: FilesDetails | undefined, asRoot: boolean): Promise<number> {
+export async function extractSafely(plain: Readable, dir: string, files: FilesDetails | undefined, asRoot: boolean, mapping: PathMapping = WHOLE_TREE): Promise<number> {
   const rules = new EntryRules();
   let refused: string | undefined;
+  const remap = (path: string): string | false | { refused: string } => {
+    const parts = pathParts(path);
+    if (typeof parts === "string") return { refused: parts };
+    const mapped = mapEntry(parts, mapping);
+    if (mapped === "skip") return false;
+    if (mapped === "outside") return { refused: `the archive holds ${path}, which the manifest does not list` };
+    return mapped.length === 0 ? "." : mapped.join("/");
+  };
   const unpack = tar.x({
     cwd: dir,
     strict: true,
@@ -25,7 +36,27 @@ export async function extractSafely(plain: Readable, dir: string, files: FilesDe
     preserveOwner: asRoot,
     filter: (path, entry) => {
       const e = entry as tar.ReadEntry;
-      const problem = refused ?? rules.check(path, e.type, e.linkpath);
+      if (refused) return false;
+      // The whole tree: every entry as archived. A mapping renames the entries it keeps
+      // (node-tar writes entry.path), and a hard link must keep its target.
+      if (mapping !== WHOLE_TREE) {
+        const to = remap(path);
+        if (to === false) return false;
+        if (typeof to === "object") {
+          refused = to.refused;
+          return false;
+        }
+        e.path = to;
+        if (e.type === "Link" && e.linkpath) {
+          const link = remap(e.linkpath);
+          if (typeof link !== "string") {
+            refused = typeof link === "object" ? `hard link ${path} points outside: ${e.linkpath}` : `${path} is a hard link to ${e.linkpath}, which the paths given leave out (add it with --path)`;
+            return false;
+          }
+          e.linkpath = link;
+        }
+      }
+      const problem = rules.check(e.path, e.type, e.linkpath);
       if (problem) {
         // Skip this and every later entry, and let extraction run to its end: when it
         // settles, every write already started is finished and the caller can remove it.
@@ -43,9 +74,10 @@ export async function extractSafely(plain: Readable, dir: string, files: FilesDe
   }
   if (refused) throw new IntegrityError(`hostile archive refused: ${refused}`);
   if (!files) return 0;
-  const mismatch = manifestMismatch(rules.accepted, files.entries);
+  const expected = mapping === WHOLE_TREE ? files : { ...files, entries: mappedEntries(files.entries, mapping) };
+  const mismatch = manifestMismatch(rules.accepted, expected.entries);
   if (mismatch) throw new IntegrityError(`the archive does not match its manifest: ${mismatch}`);
-  return checkAgainstManifest(dir, files);
+  return checkAgainstManifest(dir, expected);
 }
 
 /**

@@ -17,6 +17,7 @@ import { extractSafely } from "./extract.js";
 import { fetchArtifact, type Fetched } from "./fetch.js";
 import { checkRowCounts, dropDatabase, inspectDatabase, openLoader, prepareDatabase, restoreGlobals, swapDatabase, type DatabaseTarget } from "./postgres.js";
 import { selectBackup, selectCopy } from "./select.js";
+import { resolveMapping, WHOLE_TREE, type PathMapping } from "./selection.js";
 
 export interface RestoreRequest {
   job: string;
@@ -25,6 +26,12 @@ export interface RestoreRequest {
   from?: string;
   toDb?: string;
   toDir?: string;
+  /** files: only these paths (as backed up, absolute) and what lies below them. */
+  paths?: string[];
+  /** files: the leading directory removed from every restored path (default: the one all the job's paths lie in). */
+  stripPrefix?: string;
+  /** files: keep every path as backed up (DIR/etc/sysmanage/...). */
+  fullPaths?: boolean;
   database?: string;
   keyFile?: string;
   passphraseFile?: string;
@@ -53,7 +60,7 @@ export interface RestoreOutcome {
   snapshot_at: string;
   from: string;
   location: string;
-  destination: { database: string; jobs: number } | { directory: string };
+  destination: { database: string; jobs: number } | { directory: string; strip_prefix: string; paths: string[] | null };
   dry_run: boolean;
   /**
    * Milliseconds per phase: download (with the sha256 checks), decrypt (first to last
@@ -108,14 +115,16 @@ async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: Abort
     snapshot_at: manifest.snapshot_at,
     from,
     location: target.locate(prefix),
-    destination: { directory: "" },
+    destination: { directory: "", strip_prefix: "/", paths: null },
     dry_run: req.dryRun ?? false,
     phases: { download: 0, decrypt: 0, restore: 0, check: 0 },
     checked: "",
     warnings: chosen.warnings,
   };
   started(outcome);
+  let mapping: PathMapping = WHOLE_TREE;
   if (job.type === "postgres") {
+    if (req.paths || req.stripPrefix !== undefined || req.fullPaths) throw new UsageError("--path, --strip-prefix and --full-paths are for files backups");
     if (!req.toDb) throw new UsageError("give --to-db NAME: drd restores into a database you name and never touches the live one by default");
     const jobs = req.jobs ?? 1;
     if (!Number.isInteger(jobs) || jobs < 1 || jobs > MAX_JOBS) throw new UsageError(`--jobs must be a whole number from 1 to ${MAX_JOBS}`);
@@ -123,7 +132,8 @@ async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: Abort
   } else {
     if (req.jobs !== undefined) throw new UsageError("--jobs is for database restores: a files backup is extracted as one stream");
     if (!req.toDir) throw new UsageError("give --to-dir DIR (a new or empty directory)");
-    outcome.destination = { directory: req.toDir };
+    if (manifest.kind === "files") mapping = resolveMapping(manifest.files, req);
+    outcome.destination = { directory: req.toDir, strip_prefix: `/${mapping.strip.join("/")}`, paths: req.paths ?? null };
     await assertEmptyDir(req.toDir);
   }
   // The key is checked against the backup's recipients before a byte is downloaded.
@@ -140,7 +150,7 @@ async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: Abort
   const work = await mkdtemp(join(ctx.config.state_dir, "restore-"));
   const run = new ArtifactLoader({ target, prefix, manifest, decryptor, work, outcome, signal, onProgress: req.onProgress, versions: chosen.versions });
   try {
-    if (manifest.kind === "files") await restoreFiles(run, manifest, req.toDir!);
+    if (manifest.kind === "files") await restoreFiles(run, manifest, req.toDir!, mapping);
     else if (job.type === "postgres") await restorePostgres(run, manifest, serverOf(job, req), req);
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -265,7 +275,7 @@ class ArtifactLoader {
   }
 }
 
-async function restoreFiles(run: ArtifactLoader, manifest: Extract<Manifest, { kind: "files" }>, toDir: string): Promise<void> {
+async function restoreFiles(run: ArtifactLoader, manifest: Extract<Manifest, { kind: "files" }>, toDir: string, mapping: PathMapping): Promise<void> {
   const { outcome, onProgress } = run.p;
   const artifact = manifest.artifacts.find((a) => a.role === "files")!;
   // mkdir returns the first directory it made: a failed restore removes what it created.
@@ -275,7 +285,7 @@ async function restoreFiles(run: ArtifactLoader, manifest: Extract<Manifest, { k
   try {
     const t = Date.now();
     const checked = await run.load(fetched, async (plain) => {
-      const [extracted, decompressed] = await Promise.allSettled([extractSafely(plain.output, toDir, manifest.files, process.getuid?.() === 0), plain.done]);
+      const [extracted, decompressed] = await Promise.allSettled([extractSafely(plain.output, toDir, manifest.files, process.getuid?.() === 0, mapping), plain.done]);
       if (extracted.status === "rejected") throw extracted.reason;
       if (decompressed.status === "rejected") throw decompressed.reason;
       return extracted.value;

@@ -11,6 +11,9 @@ export interface RestoreFlags {
   from?: string;
   toDb?: string;
   toDir?: string;
+  path?: string[];
+  stripPrefix?: string;
+  fullPaths?: boolean;
   database?: string;
   key?: string;
   passphraseFile?: string;
@@ -36,6 +39,9 @@ export async function restoreCommand(ctx: AppContext, io: Output, job: string, f
   set("from", flags.from);
   set("toDb", flags.toDb);
   set("toDir", flags.toDir);
+  set("paths", flags.path);
+  set("stripPrefix", flags.stripPrefix);
+  set("fullPaths", flags.fullPaths);
   set("database", flags.database);
   set("keyFile", flags.key);
   set("passphraseFile", flags.passphraseFile);
@@ -60,7 +66,10 @@ export async function restoreCommand(ctx: AppContext, io: Output, job: string, f
     return 0;
   }
   const d = outcome.destination;
-  const to = "database" in d ? `database ${d.database}${d.jobs > 1 ? ` (${d.jobs} sessions)` : ""}` : d.directory;
+  const to =
+    "database" in d
+      ? `database ${d.database}${d.jobs > 1 ? ` (${d.jobs} sessions)` : ""}`
+      : `${d.directory}${d.paths ? ` (${d.paths.join(", ")} only)` : ""}${d.strip_prefix !== "/" ? `, without the leading ${d.strip_prefix}` : ""}`;
   if (outcome.dry_run) {
     io.out(`would restore ${outcome.backup_id} (${outcome.snapshot_at}) from ${outcome.from} (${outcome.location}) into ${to}`);
     return 0;
