@@ -38,7 +38,16 @@ export interface BackupOutcome {
 export interface BackupOptions {
   trigger?: "manual" | "schedule";
   signal?: AbortSignal;
+  /** Told what the backup is doing (every 200 ms while an artifact is written); the CLI draws it on a terminal. */
+  onProgress?: (event: BackupProgress) => void;
 }
+
+export type BackupProgress =
+  | { phase: "write"; artifact: string; bytes: number; targets: string[] }
+  | { phase: "verify"; target: string }
+  | { phase: "copies"; targets: string[] };
+
+const PROGRESS_EVERY_MS = 200;
 
 /**
  * Runs one backup of a job: the same path for `drctl backup` and the scheduler.
@@ -83,7 +92,7 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     const encryptor = job.encrypt ? await createEncryptor(job.encrypt) : undefined;
     const signer = ctx.config.signing ? await loadSigner(ctx.config.signing.key_file) : undefined;
     const previous = ctx.catalog.newestBackup(jobName);
-    sink = new TargetSink({ job, encryptor, primary, secondaries, prefix, signal: abort.signal, previousSizes: previousSizes(previous?.manifest) });
+    sink = new TargetSink({ job, encryptor, primary, secondaries, prefix, signal: abort.signal, previousSizes: previousSizes(previous?.manifest), onProgress: options.onProgress });
     const source = await produce(job, { sink, signal: abort.signal });
     abort.signal.throwIfAborted();
 
@@ -95,8 +104,10 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     if (signature) await primary.put(prefix + SIGNATURE_NAME, Readable.from([Buffer.from(signature)]));
     await primary.put(prefix + MANIFEST_NAME, Readable.from([Buffer.from(manifestText)]));
 
+    options.onProgress?.({ phase: "verify", target: primary.name });
     const check = await checkCopy(primary, manifest, { sha256: manifestSha256, signature });
     if (!check.ok) throw new OperationError(`the new copy on ${primary.name} failed its re-read: ${check.problem}`);
+    if (secondaries.length > 0) options.onProgress?.({ phase: "copies", targets: secondaries.map((s) => s.name) });
     await Promise.all(sink?.secondaryTails ?? []);
     const finishedAt = ctx.now();
     ctx.catalog.recordBackup(
@@ -202,6 +213,7 @@ interface SinkOptions {
   signal: AbortSignal;
   /** Each artifact's size last time, by name: sizes its pieces and S3 parts. */
   previousSizes: Map<string, number>;
+  onProgress: BackupOptions["onProgress"];
 }
 
 /**
@@ -256,8 +268,12 @@ class TargetSink implements ArtifactSink {
       if (f.status === "rejected") throw f.reason;
       return p.value;
     })();
+    const report = this.o.onProgress;
+    const tell = () => report?.({ phase: "write", artifact: name, bytes: pieces.bytes, targets: [primary.name, ...live.map((s) => s.name)] });
+    const ticker = report ? setInterval(tell, PROGRESS_EVERY_MS) : undefined;
     // Wait for both even when one fails, so no stage is left running.
-    const [c, st] = await Promise.allSettled([compression.done, stored]);
+    const [c, st] = await Promise.allSettled([compression.done, stored]).finally(() => clearInterval(ticker));
+    tell();
     if (st.status === "rejected") throw st.reason;
     if (c.status === "rejected") throw c.reason;
     const entry: ArtifactEntry = { name, role: spec.role, format: spec.format, size: st.value.size, sha256: st.value.sha256, pieces: pieces.pieces() };

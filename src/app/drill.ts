@@ -10,7 +10,7 @@ import { assertTarget, jobOf, type AppContext } from "./context.js";
 import { listBackups } from "./list.js";
 import { BOOT_ID, isClaimAlive } from "./process.js";
 import { dropDatabase } from "./restore/postgres.js";
-import { restore } from "./restore/restore.js";
+import { restore, type RestoreRequest } from "./restore/restore.js";
 import { selectBackup } from "./restore/select.js";
 import { copyVersions, parseManifest } from "../catalog/catalog.js";
 import { alertMessage } from "../alerts/message.js";
@@ -50,7 +50,7 @@ const CERT_WARNING_DAYS = 30;
  * job's drill checks, then removed (also when the drill fails or is interrupted). The
  * total duration is the measured RTO.
  */
-export async function runDrill(ctx: AppContext, jobName: string, options: { target?: string; signal: AbortSignal }): Promise<DrillOutcome> {
+export async function runDrill(ctx: AppContext, jobName: string, options: { target?: string; signal: AbortSignal; onProgress?: RestoreRequest["onProgress"] }): Promise<DrillOutcome> {
   const job = jobOf(ctx, jobName);
   if (options.target !== undefined) assertTarget(ctx, options.target);
   const from = options.target ?? job.drill?.from ?? job.targets.find((t) => ctx.config.targets[t]?.offsite) ?? job.targets[0]!;
@@ -77,7 +77,7 @@ export async function runDrill(ctx: AppContext, jobName: string, options: { targ
     const encrypted = latestManifest(ctx, jobName)?.encryption;
     const hasSecret = Boolean(job.drill?.key_file || job.drill?.passphrase_file);
     if (encrypted && !hasSecret) await integrityOnly(ctx, jobName, from, outcome);
-    else await restoreAndCheck(ctx, jobName, job, from, outcome, options.signal);
+    else await restoreAndCheck(ctx, { jobName, job, from, outcome, signal: options.signal, onProgress: options.onProgress });
   } catch (err) {
     outcome.ok = false;
     outcome.error = describeError(err);
@@ -149,7 +149,16 @@ async function integrityOnly(ctx: AppContext, job: string, from: string, outcome
   }
 }
 
-async function restoreAndCheck(ctx: AppContext, jobName: string, job: JobConfig, from: string, outcome: DrillOutcome, signal: AbortSignal): Promise<void> {
+interface DrillRun {
+  jobName: string;
+  job: JobConfig;
+  from: string;
+  outcome: DrillOutcome;
+  signal: AbortSignal;
+  onProgress: RestoreRequest["onProgress"];
+}
+
+async function restoreAndCheck(ctx: AppContext, { jobName, job, from, outcome, signal, onProgress }: DrillRun): Promise<void> {
   const scratchDb = scratchDatabaseName(jobName, outcome.id);
   const scratchDir = job.type === "files" ? await mkdtemp(join(ctx.config.state_dir, `drill-${jobName}-${outcome.id}-`)) : undefined;
   const connection = job.type === "postgres" ? (job.drill?.connection ?? job.connection) : undefined;
@@ -163,6 +172,7 @@ async function restoreAndCheck(ctx: AppContext, jobName: string, job: JobConfig,
         ...(job.type === "postgres" ? { toDb: scratchDb, connection: connection!, ...(job.drill?.jobs ? { jobs: job.drill.jobs } : {}) } : { toDir: scratchDir!, fullPaths: true }),
         ...(job.drill?.key_file ? { keyFile: job.drill.key_file } : {}),
         ...(job.drill?.passphrase_file ? { passphraseFile: job.drill.passphrase_file } : {}),
+        ...(onProgress ? { onProgress } : {}),
       },
       signal,
     );

@@ -2,10 +2,11 @@ import { Command, CommanderError, Option } from "commander";
 import { contextFor, type AppContext } from "../app/context.js";
 import { assertStateDirOwner } from "../app/state-owner.js";
 import { loadConfig, resolveConfigPath } from "../config/load.js";
-import { describeError, exitCodeOf, type ExitCode } from "../errors.js";
+import { ConfigError, describeError, exitCodeOf, type ExitCode } from "../errors.js";
 import { VERSION } from "../version.js";
 import type { RestoreFlags } from "./commands/restore.js";
 import { processOutput, type Output } from "./io.js";
+import { json } from "./render.js";
 
 /**
  * The CLI parses arguments, calls the core and renders; it decides nothing. Every error
@@ -25,6 +26,7 @@ async function settle(ctx: AppContext, io: Output): Promise<void> {
 }
 
 export async function main(argv: string[], io: Output = processOutput): Promise<ExitCode> {
+  const wantsJson = argv.includes("--json");
   process.umask(0o077);
   const shutdown = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
@@ -54,7 +56,12 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .exitOverride()
     // Every command's help lists --config and the other global options.
     .configureHelp({ showGlobalOptions: true })
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .configureOutput({
+      writeOut: (s) => io.out(s.trimEnd()),
+      writeErr: (s) => io.err(s.trimEnd()),
+      // Usage errors (unknown option, missing argument) under --json: JSON, like every other error.
+      outputError: (s, write) => (wantsJson ? io.out(json({ error: s.trim().replace(/^error: /, ""), exit_code: 2 })) : write(s)),
+    })
     .showHelpAfterError(false);
 
   program
@@ -245,9 +252,11 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     if (err instanceof CommanderError) {
       exitCode = err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2;
     } else {
-      io.err(`drctl: ${describeError(err)}`);
-      if (process.env.DRD_DEBUG && err instanceof Error && err.stack) io.err(err.stack);
       exitCode = exitCodeOf(err);
+      // A script that asked for JSON gets its errors as JSON too, on stdout where it reads.
+      if (wantsJson) io.out(json({ error: describeError(err), exit_code: exitCode, ...(err instanceof ConfigError ? { problems: err.problems } : {}) }));
+      else io.err(`drctl: ${describeError(err)}`);
+      if (process.env.DRD_DEBUG && err instanceof Error && err.stack) io.err(err.stack);
     }
   } finally {
     // A run by hand, failed or not, changes objectives as a scheduled one does: evaluated,

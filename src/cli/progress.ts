@@ -1,4 +1,5 @@
 import { Presets, SingleBar } from "cli-progress";
+import type { BackupProgress } from "../app/backup.js";
 import type { RestoreProgress } from "../app/restore/restore.js";
 import { formatDuration } from "../config/duration.js";
 import type { Output } from "./io.js";
@@ -40,12 +41,47 @@ export function restoreProgress(io: Output, tty = Boolean(process.stderr.isTTY))
       return;
     }
     if (e.phase === "restore" && bar) {
-      bar.update({ phase: "download + restore" });
+      bar.update({ phase: e.decrypting ? "download + decrypt + restore" : "download + restore" });
       return;
     }
     stop();
-    const what = e.phase === "restore" ? "decrypting and restoring" : "checking against the manifest";
+    // Named as it is: "decrypting" only for an encrypted backup.
+    const what = e.phase === "restore" ? (e.decrypting ? "decrypting and restoring" : "restoring") : "checking against the manifest";
     io.err(`drctl: ${what} ${e.artifact} (${formatDuration((Date.now() - started) / 1000)} so far)`);
+  };
+  return { onProgress, stop };
+}
+
+/**
+ * Renders backup progress on a terminal: one line redrawn in place with the phase, the
+ * artifact, the bytes written and the rate. Nothing when stderr is not a terminal (a log
+ * or a script gets the result alone).
+ */
+export function backupProgress(io: Output, tty = Boolean(process.stderr.isTTY)): { onProgress?: (e: BackupProgress) => void; stop: () => void } {
+  if (!tty) return { stop: () => undefined };
+  let bar: SingleBar | undefined;
+  let artifact = "";
+  let since = Date.now();
+  const stop = () => {
+    bar?.stop();
+    bar = undefined;
+  };
+  const onProgress = (e: BackupProgress) => {
+    if (e.phase === "write") {
+      if (e.artifact !== artifact) {
+        stop();
+        artifact = e.artifact;
+        since = Date.now();
+        bar = new SingleBar({ format: "{phase} {artifact} -> {targets}: {value_h} at {rate}", stream: process.stderr, hideCursor: true }, Presets.legacy);
+        bar.start(Number.MAX_SAFE_INTEGER, 0, { phase: "writing", artifact: e.artifact, targets: e.targets.join(", "), value_h: bytes(0), rate: "-" });
+      }
+      const seconds = Math.max((Date.now() - since) / 1000, 0.001);
+      bar?.update(e.bytes, { value_h: bytes(e.bytes), rate: `${bytes(e.bytes / seconds)}/s` });
+      return;
+    }
+    stop();
+    artifact = "";
+    io.err(e.phase === "verify" ? `drctl: re-reading the copy on ${e.target} against its sha256` : `drctl: finishing the copies to ${e.targets.join(", ")}`);
   };
   return { onProgress, stop };
 }

@@ -19,3 +19,11 @@ export function bytes(n: number): string {
 export function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
+
+/** Phase durations kept in milliseconds, as --json shows them: seconds, the unit in the name. */
+export function phasesInSeconds<T extends { phases: Record<string, unknown> }>(value: T): Omit<T, "phases"> & { phases_seconds: Record<string, number> } {
+  const { phases, ...rest } = value;
+  const seconds: Record<string, number> = {};
+  for (const [k, v] of Object.entries(phases)) if (typeof v === "number") seconds[k] = v / 1000;
+  return { ...rest, phases_seconds: seconds };
+}

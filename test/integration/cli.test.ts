@@ -62,4 +62,18 @@ describe("drctl usage and config errors", () => {
     expect((await ws.drctl(["frobnicate"])).exitCode).toBe(2);
     expect((await ws.drctl(["backup"])).exitCode).toBe(2);
   });
+
+  it("under --json an error is JSON on stdout too: the message and the exit code (and a config's problems)", async () => {
+    ws.withJobs({ config: { type: "files", paths: ["/etc/hostname"], schedule: "0 * * * *", rpo: "1h", targets: ["local"] } });
+    const unknown = await ws.drctl(["backup", "nope", "--json"]);
+    expect([unknown.exitCode, unknown.stderr]).toEqual([2, ""]);
+    expect(JSON.parse(unknown.stdout)).toEqual({ error: 'unknown job "nope" (jobs: config)', exit_code: 2 });
+    const usage = await ws.drctl(["list", "--json", "--frobnicate"]);
+    expect([usage.exitCode, usage.stderr]).toEqual([2, ""]);
+    expect(JSON.parse(usage.stdout)).toEqual({ error: "unknown option '--frobnicate'", exit_code: 2 });
+    writeFileSync(ws.configPath, "targets: {}\njobs: {}\n");
+    const invalid = await ws.drctl(["status", "--json"]);
+    expect(invalid.exitCode).toBe(2);
+    expect(JSON.parse(invalid.stdout)).toEqual({ error: "targets: at least one target is required", exit_code: 2, problems: ["targets: at least one target is required"] });
+  });
 });

@@ -1,10 +1,11 @@
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { flipByte } from "../helpers/files.js";
 import { freePort } from "../helpers/postgres-cluster.js";
 import { s3TargetConfig } from "../helpers/s3.js";
-import { Workspace } from "../helpers/workspace.js";
+import { REPO, Workspace } from "../helpers/workspace.js";
 
 /**
  * drctl at 3 a.m.: names that say what exists, a backup that says when it misses the
@@ -100,5 +101,40 @@ describe("drctl names, policy output and replicate's exit code", () => {
     expect(human.stderr).toBe("drctl: warning: 2 copies cannot be written: no verified copy is left to copy from (drctl verify; the next backup replaces them)");
     const events = JSON.parse((await ws.drctl(["events", "--json", "--job", "first"])).stdout) as { kind: string; backup_id: string }[];
     expect(events.filter((e) => e.kind === "copy_unsourced").map((e) => e.backup_id).sort()).toEqual([...ids].sort());
+  });
+});
+
+/** drctl run on a real pseudo-terminal (util-linux `script`), as an operator at a shell sees it. */
+async function onTerminal(ws: Workspace, args: string[]): Promise<{ exitCode: number; screen: string }> {
+  const { execa } = await import("execa");
+  const command = ["node", join(REPO, "bin/drctl.js"), "--config", ws.configPath, ...args].map((a) => `'${a}'`).join(" ");
+  const run = await execa("script", ["-qefc", command, "/dev/null"], { reject: false, cwd: ws.dir });
+  return { exitCode: run.exitCode ?? -1, screen: run.stdout };
+}
+
+describe("progress on a terminal, nothing in a pipe", () => {
+  const ws = new Workspace();
+  beforeAll(() => {
+    mkdirSync(ws.path("src"));
+    writeFileSync(ws.path("src", "big.bin"), randomBytes(24 << 20));
+    ws.withJobs({ config: { type: "files", paths: [ws.path("src")], schedule: "0 3 * * *", rpo: "1d", targets: ["local"], compression: "none" } });
+  });
+  afterAll(() => ws.remove());
+
+  it("backup shows the phase, the artifact, its targets, bytes and rate, then the re-read; drill shows download and restore, without 'decrypting' for a plain backup", async () => {
+    const backup = await onTerminal(ws, ["backup", "config"]);
+    expect(backup.exitCode).toBe(0);
+    expect(backup.screen).toMatch(/writing files\.tar -> local: \d+(\.\d)? (KiB|MiB) at \d+(\.\d)? (KiB|MiB|GiB)\/s/);
+    expect(backup.screen).toContain("drctl: re-reading the copy on local against its sha256");
+    const drill = await onTerminal(ws, ["drill", "config"]);
+    expect(drill.exitCode).toBe(0);
+    expect(drill.screen).toMatch(/download(\s\+ restore)? files\.tar \[/);
+    expect(drill.screen).not.toContain("decrypt");
+
+    // The same commands in a pipe: the result alone.
+    const piped = await ws.drctl(["backup", "config"]);
+    expect(piped.stderr).toBe("");
+    const pipedDrill = await ws.drctl(["drill", "config"]);
+    expect(pipedDrill.stderr).toBe("");
   });
 });

@@ -209,13 +209,16 @@ describe("restore progress", () => {
     const p = restoreProgress({ out: () => undefined, err: (t) => lines.push(t) }, false);
     p.onProgress({ phase: "download", artifact: "app.dump.zst", bytes: 10, total: 100 });
     p.onProgress({ phase: "download", artifact: "app.dump.zst", bytes: 100, total: 100 });
-    p.onProgress({ phase: "restore", artifact: "app.dump.zst" });
+    p.onProgress({ phase: "restore", artifact: "app.dump.zst", decrypting: false });
     p.onProgress({ phase: "check", artifact: "app.dump.zst" });
+    p.onProgress({ phase: "restore", artifact: "app.dump.zst.gpg", decrypting: true });
     p.stop();
+    // "decrypting" only for an encrypted backup.
     expect(lines.map((l) => l.replace(/ \(\d+s so far\)$/, ""))).toEqual([
       "drctl: downloading app.dump.zst (100 B), checking each piece against its sha256",
-      "drctl: decrypting and restoring app.dump.zst",
+      "drctl: restoring app.dump.zst",
       "drctl: checking against the manifest app.dump.zst",
+      "drctl: decrypting and restoring app.dump.zst.gpg",
     ]);
   });
 });

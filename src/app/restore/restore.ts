@@ -51,7 +51,8 @@ export interface RestoreRequest {
 
 export type RestoreProgress =
   | { phase: "download"; artifact: string; bytes: number; total: number }
-  | { phase: "restore" | "check"; artifact: string };
+  | { phase: "restore"; artifact: string; decrypting: boolean }
+  | { phase: "check"; artifact: string };
 
 export interface RestoreOutcome {
   backup_id: string;
@@ -281,7 +282,7 @@ async function restoreFiles(run: ArtifactLoader, manifest: Extract<Manifest, { k
   // mkdir returns the first directory it made: a failed restore removes what it created.
   const created = await mkdir(toDir, { recursive: true, mode: 0o700 });
   const fetched = run.fetch(artifact);
-  onProgress?.({ phase: "restore", artifact: artifact.name });
+  onProgress?.({ phase: "restore", artifact: artifact.name, decrypting: run.p.decryptor !== undefined });
   try {
     const t = Date.now();
     const checked = await run.load(fetched, async (plain) => {
@@ -344,7 +345,7 @@ interface DatabaseLoad {
 async function loadDatabase(run: ArtifactLoader, d: DatabaseLoad): Promise<void> {
   const { outcome, signal, onProgress } = run.p;
   const db: DatabaseTarget = await prepareDatabase(d.server, d.req.toDb!, d.req.clean ?? false);
-  onProgress?.({ phase: "restore", artifact: d.artifact.name });
+  onProgress?.({ phase: "restore", artifact: d.artifact.name, decrypting: run.p.decryptor !== undefined });
   try {
     let t = Date.now();
     if (d.fetchedGlobals) await run.load(d.fetchedGlobals, (plain) => restoreGlobals(db, plain, signal));

@@ -3,6 +3,7 @@ import type { AppContext } from "../../app/context.js";
 import { backupView, type BackupView } from "../../app/list.js";
 import { formatDuration } from "../../config/duration.js";
 import type { Output } from "../io.js";
+import { backupProgress } from "../progress.js";
 import { bytes, json } from "../render.js";
 
 /**
@@ -11,7 +12,13 @@ import { bytes, json } from "../render.js";
  * state and when it is retried.
  */
 export async function backupCommand(ctx: AppContext, io: Output, job: string, opts: { json?: boolean; signal: AbortSignal }): Promise<number> {
-  const outcome = await runBackup(ctx, job, { trigger: "manual", signal: opts.signal });
+  const progress = backupProgress(io);
+  let outcome;
+  try {
+    outcome = await runBackup(ctx, job, { trigger: "manual", signal: opts.signal, ...(progress.onProgress ? { onProgress: progress.onProgress } : {}) });
+  } finally {
+    progress.stop();
+  }
   const view = backupView(ctx.config, ctx.catalog.getBackup(outcome.id)!);
   if (opts.json) {
     const { id, job: name, kind, snapshot_at, finished_at, size, sha256, encrypted, policy_ok, policy, copies } = view;

@@ -1,12 +1,20 @@
 import type { AppContext } from "../../app/context.js";
 import { drillFailure, runDrill } from "../../app/drill.js";
 import type { Output } from "../io.js";
-import { json } from "../render.js";
+import { restoreProgress } from "../progress.js";
+import { json, phasesInSeconds } from "../render.js";
 
 /** Exit 0 when the drill passed, 3 when the data failed a check, 1 when the drill could not run. */
 export async function drillCommand(ctx: AppContext, io: Output, job: string, opts: { target?: string; json?: boolean }, signal: AbortSignal): Promise<number> {
-  const outcome = await runDrill(ctx, job, { ...(opts.target ? { target: opts.target } : {}), signal });
-  if (opts.json) io.out(json(outcome));
+  // Progress on a terminal only; a scheduled or scripted drill prints its result alone.
+  const progress = process.stderr.isTTY ? restoreProgress(io, true) : undefined;
+  let outcome;
+  try {
+    outcome = await runDrill(ctx, job, { ...(opts.target ? { target: opts.target } : {}), signal, ...(progress ? { onProgress: progress.onProgress } : {}) });
+  } finally {
+    progress?.stop();
+  }
+  if (opts.json) io.out(json(phasesInSeconds(outcome)));
   else {
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     io.out(`drill ${outcome.id} of ${job}: ${outcome.ok ? "ok" : "FAILED"}, backup ${outcome.backup_id ?? "-"} from ${outcome.from} in ${outcome.duration_seconds.toFixed(1)} s${outcome.rto_proven ? " (measured RTO)" : " (RTO not proven)"}`);

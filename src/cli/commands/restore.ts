@@ -3,7 +3,7 @@ import { restore, type RestoreRequest } from "../../app/restore/restore.js";
 import { UsageError } from "../../errors.js";
 import type { Output } from "../io.js";
 import { restoreProgress } from "../progress.js";
-import { json } from "../render.js";
+import { json, phasesInSeconds } from "../render.js";
 
 export interface RestoreFlags {
   backup?: string;
@@ -62,7 +62,7 @@ export async function restoreCommand(ctx: AppContext, io: Output, job: string, f
   }
   for (const w of outcome.warnings) io.err(`drctl: warning: ${w}`);
   if (flags.json) {
-    io.out(json(outcome));
+    io.out(json(phasesInSeconds(outcome)));
     return 0;
   }
   const d = outcome.destination;
