@@ -85,8 +85,16 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .description("backups with their copies per target, size, sha256, state and policy_ok")
     .argument("[job]")
     .option("--from <target>", "read the target's manifests instead of the catalog (a bare machine)")
+    .option("--long", "every column: the job, exact snapshot time, what the policy misses, why a backup is untrusted")
     .option("--json", "print JSON")
-    .action(async (job: string | undefined, opts: { json?: boolean; from?: string }) => set(await (await import("./commands/list.js")).listCommand(context(program), io, job, opts)));
+    .action(async (job: string | undefined, opts: { json?: boolean; from?: string; long?: boolean }) =>
+      set(
+        await (await import("./commands/list.js")).listCommand(context(program), io, job, {
+          ...opts,
+          ...(process.stdout.isTTY ? { columns: process.stdout.columns || 100 } : {}),
+        }),
+      ),
+    );
 
   program
     .command("status")

@@ -57,6 +57,19 @@ describe("drctl names, policy output and replicate's exit code", () => {
     second = JSON.parse((await ws.drctl(["list", "second", "--json"])).stdout)[0].id;
   });
 
+  it("list keeps to 100 columns on a terminal and says where the detail is; --long gives what the policy misses", async () => {
+    const shown = await onTerminal(ws, ["list"]);
+    expect(shown.exitCode).toBe(0);
+    const lines = shown.screen.split(/\r?\n/).filter((l) => l);
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(100);
+    expect(lines[0]).toMatch(/^ID +KIND +SNAPSHOT +SIZE +POLICY +COPIES$/);
+    expect(lines.at(-1)).toBe("(short: the policy is not met; drctl list --long or drctl status says what is missing)");
+    const long = await ws.drctl(["list", "--long"]);
+    expect(long.stdout).toContain("short: 1 of 2 verified copies, 1 of 2 media kinds, 0 of 1 offsite copies");
+    expect(long.stdout.split("\n")[0]).toMatch(/^ID +JOB +KIND +SNAPSHOT +SIZE +POLICY +COPIES$/);
+  });
+
   it("an unknown target in --from or --target is exit 2 listing the known ones, in every command", async () => {
     const expected = 'drctl: unknown target "nowhere" (targets: local, offsite)';
     for (const args of [

@@ -4,7 +4,10 @@ import { listBackups, listBackupsOnTarget, type BackupView } from "../../app/lis
 import type { Output } from "../io.js";
 import { bytes, json, table } from "../render.js";
 
-export async function listCommand(ctx: AppContext, io: Output, job: string | undefined, opts: { json?: boolean; from?: string }): Promise<number> {
+const MAX_COLUMNS = 100;
+
+/** `drctl list [JOB] [--long] [--from T] [--json]`; `columns`: the terminal's width when stdout is one. */
+export async function listCommand(ctx: AppContext, io: Output, job: string | undefined, opts: { json?: boolean; from?: string; long?: boolean; columns?: number }): Promise<number> {
   if (job) jobOf(ctx, job);
   const backups: BackupView[] = opts.from ? await listBackupsOnTarget(ctx, opts.from, job) : listBackups(ctx, job);
   if (opts.json) {
@@ -15,20 +18,31 @@ export async function listCommand(ctx: AppContext, io: Output, job: string | und
     io.out(job ? `no backups of ${job}` : "no backups");
     return 0;
   }
-  io.out(
-    table(
-      ["ID", "JOB", "KIND", "SNAPSHOT", "SIZE", "POLICY", "COPIES", ...(opts.from ? ["TRUST"] : [])],
-      backups.map((b) => [
-        b.id,
-        b.job,
-        b.kind + (b.encrypted ? "+gpg" : ""),
-        b.snapshot_at.replace(/\.\d+Z$/, "Z"),
-        bytes(b.size),
-        b.policy_ok ? "ok" : `short: ${b.policy.missing.join(", ")}`,
-        b.copies.map((c) => `${c.target}:${c.state}`).join(" "),
-        ...(opts.from ? [b.state === "untrusted" ? `untrusted: ${b.untrusted_reason}` : "signed"] : []),
-      ]),
-    ),
+  const long = opts.long === true;
+  const rows = table(
+    long
+      ? ["ID", "JOB", "KIND", "SNAPSHOT", "SIZE", "POLICY", "COPIES", ...(opts.from ? ["TRUST"] : [])]
+      : ["ID", "KIND", "SNAPSHOT", "SIZE", "POLICY", "COPIES", ...(opts.from ? ["TRUST"] : [])],
+    backups.map((b) => [
+      b.id,
+      ...(long ? [b.job] : []),
+      b.kind + (b.encrypted ? "+gpg" : ""),
+      long ? b.snapshot_at.replace(/\.\d+Z$/, "Z") : b.snapshot_at.slice(0, 16).replace("T", " "),
+      bytes(b.size),
+      b.policy_ok ? "ok" : long ? `short: ${b.policy.missing.join(", ")}` : "short",
+      b.copies.map((c) => `${c.target}:${c.state}`).join(" "),
+      ...(opts.from ? [b.state === "untrusted" ? (long ? `untrusted: ${b.untrusted_reason}` : "untrusted") : "signed"] : []),
+    ]),
   );
+  // On a terminal the short table keeps to the screen (100 columns at most); --long and
+  // status give the detail, --json everything.
+  const width = opts.columns === undefined || long ? Infinity : Math.min(opts.columns, MAX_COLUMNS);
+  io.out(
+    rows
+      .split("\n")
+      .map((line) => (line.length > width ? `${line.slice(0, width - 1)}…` : line))
+      .join("\n"),
+  );
+  if (!long && backups.some((b) => !b.policy_ok)) io.out("(short: the policy is not met; drctl list --long or drctl status says what is missing)");
   return 0;
 }
