@@ -150,4 +150,16 @@ describe("progress on a terminal, nothing in a pipe", () => {
     const pipedDrill = await ws.drctl(["drill", "config"]);
     expect(pipedDrill.stderr).toBe("");
   });
+
+  it("the daemon logs readable lines on a terminal and JSON lines elsewhere (journald)", async () => {
+    const { execa } = await import("execa");
+    const command = ["node", join(REPO, "bin/drctl.js"), "--config", ws.configPath, "daemon", "--allow-root"].map((a) => `'${a}'`).join(" ");
+    // `timeout` ends the daemon with SIGTERM after 3 s: a graceful stop, logged too.
+    const tty = await execa("script", ["-qefc", `timeout 3 ${command}`, "/dev/null"], { reject: false, cwd: ws.dir });
+    const lines = tty.stdout.split(/\r?\n/).filter((l) => l);
+    expect(lines[0]).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] .*INFO.*: .*drd starting/);
+    expect(lines.some((l) => l.startsWith("{"))).toBe(false);
+    const piped = await execa("timeout", ["3", "node", join(REPO, "bin/drctl.js"), "--config", ws.configPath, "daemon", "--allow-root"], { reject: false, cwd: ws.dir });
+    expect(JSON.parse(piped.stdout.split("\n")[0]!)).toMatchObject({ level: 30, msg: "drd starting", service: "drd" });
+  });
 });
