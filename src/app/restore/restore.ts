@@ -57,7 +57,7 @@ export type RestoreProgress =
 export interface RestoreOutcome {
   backup_id: string;
   job: string;
-  kind: Manifest["kind"];
+  kind: "postgres" | "files";
   snapshot_at: string;
   from: string;
   location: string;

@@ -3,6 +3,7 @@ import type { AppContext } from "../../app/context.js";
 import { backupView, type BackupView } from "../../app/list.js";
 import { formatDuration } from "../../config/duration.js";
 import type { Output } from "../io.js";
+import type { BackupOutput } from "../json-output.js";
 import { backupProgress } from "../progress.js";
 import { bytes, json } from "../render.js";
 
@@ -22,7 +23,8 @@ export async function backupCommand(ctx: AppContext, io: Output, job: string, op
   const view = backupView(ctx.config, ctx.catalog.getBackup(outcome.id)!);
   if (opts.json) {
     const { id, job: name, kind, snapshot_at, finished_at, size, sha256, encrypted, policy_ok, policy, copies } = view;
-    io.out(json({ id, job: name, kind, snapshot_at, finished_at, size, sha256, encrypted, duration_seconds: outcome.durationMs / 1000, policy_ok, policy, copies }));
+    const out: BackupOutput = { id, job: name, kind, snapshot_at, finished_at, size, sha256, encrypted, duration_seconds: outcome.durationMs / 1000, policy_ok, policy, copies };
+    io.out(json(out));
     return 0;
   }
   io.out(`backup ${outcome.id}: ${bytes(outcome.size)} in ${formatDuration(outcome.durationMs / 1000)}, sha256 ${outcome.sha256}`);

@@ -3,6 +3,7 @@ import type { Finding } from "../../app/config-check/findings.js";
 import { loadConfig } from "../../config/load.js";
 import { ConfigError } from "../../errors.js";
 import type { Output } from "../io.js";
+import type { ConfigCheckOutput } from "../json-output.js";
 import { json } from "../render.js";
 
 /**
@@ -29,7 +30,8 @@ export async function configCheckCommand(io: Output, configPath: string, opts: {
     problems = err.problems.map(splitProblem);
   }
   if (opts.json) {
-    io.out(json({ config: configPath, ok: problems.length === 0, checked_as: checkedAs ?? null, online: opts.online === true, problems, warnings, passed }));
+    const out: ConfigCheckOutput = { config: configPath, ok: problems.length === 0, checked_as: checkedAs ?? null, online: opts.online === true, problems, warnings, passed };
+    io.out(json(out));
   } else {
     for (const p of passed) io.out(`${p.path}: ok: ${p.message}`);
     if (problems.length === 0) io.out(`${configPath}: ok (${summary})`);

@@ -1,18 +1,18 @@
 import { initialize } from "../../app/init.js";
 import type { Output } from "../io.js";
+import type { InitOutput } from "../json-output.js";
 import { json } from "../render.js";
 
 /** `drctl init [--dir DIR]`: a starting config and its keys, then what to do next. */
 export async function initCommand(io: Output, opts: { dir: string; stateDir: string; backupDir: string; json?: boolean }): Promise<number> {
   const r = await initialize({ dir: opts.dir, stateDir: opts.stateDir, backupDir: opts.backupDir, now: new Date() });
   if (opts.json) {
-    io.out(
-      json({
-        config: r.config,
-        recipient: { fingerprint: r.recipientFingerprint, public_key: r.recipientPublic, private_key: r.recipientSecret },
-        signing: { fingerprint: r.signingFingerprint, public_key: r.signingPublic, private_key: r.signingSecret },
-      }),
-    );
+    const out: InitOutput = {
+      config: r.config,
+      recipient: { fingerprint: r.recipientFingerprint, public_key: r.recipientPublic, private_key: r.recipientSecret },
+      signing: { fingerprint: r.signingFingerprint, public_key: r.signingPublic, private_key: r.signingSecret },
+    };
+    io.out(json(out));
     return 0;
   }
   io.out(
