@@ -58,7 +58,7 @@ export function pgUrl(database = "postgres", user = "postgres"): string {
 
 export const cluster = { url: pgUrl };
 
-const PROGRESS_LINE = /^drctl: (downloading .*, checking each piece against its sha256|decrypting and restoring .*|restoring .*|checking against the manifest .*)$/;
+const PROGRESS_LINE = /^drctl: (downloading .*, checking each piece against its sha256|(decrypting and )?restoring \S+ \(\S+ so far\)|checking against the manifest .*)$/;
 
 /** stderr without restore's progress lines (printed when stderr is not a terminal). */
 export function problems(stderr: string): string {
