@@ -72,3 +72,24 @@ bench_cleanup() {
   [ -n "${PGBIN:-}" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true
   gpgconf --homedir "$WORK/gnupg" --kill gpg-agent >/dev/null 2>&1 || true
 }
+
+# bench_config FILE ENDPOINT TARGETS POLICY: the benchmarks' encrypted database job, local
+# only or local + s3 (the store at ENDPOINT).
+bench_config() {
+  cat > "$1" <<YAML
+state_dir: $WORK/state
+targets:
+  local: { type: local, path: $WORK/backups }
+  offsite: { type: s3, bucket: drd-bench, endpoint: "$2", access_key_id_file: $WORK/s3-key, secret_access_key_file: $WORK/s3-key }
+policy: $4
+jobs:
+  bench:
+    type: postgres
+    connection: $URL
+    globals: false
+    schedule: "0 * * * *"
+    rpo: 1h
+    targets: $3
+    encrypt: { recipients: [$WORK/public.asc] }
+YAML
+}

@@ -73,26 +73,8 @@ export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=
 printf '[default]\ns3 =\n  addressing_style = path\n' > "$AWS_CONFIG_FILE"
 AWS=(aws --endpoint-url "http://$STORE:$S3PORT")
 
-write_config() { # FILE TARGETS POLICY
-  cat > "$1" <<YAML
-state_dir: $WORK/state
-targets:
-  local: { type: local, path: $WORK/backups }
-  offsite: { type: s3, bucket: drd-bench, endpoint: "http://$STORE:$S3PORT", access_key_id_file: $WORK/s3-key, secret_access_key_file: $WORK/s3-key }
-policy: $3
-jobs:
-  bench:
-    type: postgres
-    connection: $URL
-    globals: false
-    schedule: "0 * * * *"
-    rpo: 1h
-    targets: $2
-    encrypt: { recipients: [$WORK/public.asc] }
-YAML
-}
-write_config "$WORK/local.yaml" "[local]" "{ copies: 1, media: 1, offsite: 0 }"
-write_config "$WORK/s3.yaml" "[local, offsite]" "{ copies: 2, media: 2, offsite: 1 }"
+bench_config "$WORK/local.yaml" "http://$STORE:$S3PORT" "[local]" "{ copies: 1, media: 1, offsite: 0 }"
+bench_config "$WORK/s3.yaml" "http://$STORE:$S3PORT" "[local, offsite]" "{ copies: 2, media: 2, offsite: 1 }"
 
 # The artifact the aws CLI uploads: one drd backup's, kept aside.
 pg_dump -Fc -Z0 -d "$URL" > /dev/null   # warm-up: page cache and hint bits

@@ -35,27 +35,8 @@ S3PORT=$(free_port)
 bench_s3rver 127.0.0.1 "$S3PORT"
 
 mkdir -m 700 "$WORK/out"
-# write_config FILE JOB_TARGETS POLICY: the same encrypted job, local only or local + s3.
-write_config() {
-  cat > "$1" <<YAML
-state_dir: $WORK/state
-targets:
-  local: { type: local, path: $WORK/backups }
-  offsite: { type: s3, bucket: drd-bench, endpoint: "http://127.0.0.1:$S3PORT", access_key_id_file: $WORK/s3-key, secret_access_key_file: $WORK/s3-key }
-policy: $3
-jobs:
-  bench:
-    type: postgres
-    connection: $URL
-    globals: false
-    schedule: "0 * * * *"
-    rpo: 1h
-    targets: $2
-    encrypt: { recipients: [$WORK/public.asc] }
-YAML
-}
-write_config "$WORK/drd.yaml" "[local]" "{ copies: 1, media: 1, offsite: 0 }"
-write_config "$WORK/drd-s3.yaml" "[local, offsite]" "{ copies: 2, media: 2, offsite: 1 }"
+bench_config "$WORK/drd.yaml" "http://127.0.0.1:$S3PORT" "[local]" "{ copies: 1, media: 1, offsite: 0 }"
+bench_config "$WORK/drd-s3.yaml" "http://127.0.0.1:$S3PORT" "[local, offsite]" "{ copies: 2, media: 2, offsite: 1 }"
 
 ROUNDS="${ROUNDS:-5}"
 # run_once NAME COMMAND [DB]: prints "name wall_s rss_kib bytes s3rver_cpu_s". The runs of
