@@ -71,6 +71,13 @@ describe("drctl config check checks what the config names", () => {
     expect(asJson.problems).toHaveLength(6);
   });
 
+  it("a private key drd cannot read is one problem, not one per check", async () => {
+    ws.withJobs({ files: { type: "files", paths: [ws.path("src")], schedule: "0 * * * *", rpo: "1h", targets: ["local"] } }, { signing: { key_file: ws.path("nonexistent-signing.asc") } });
+    const run = await ws.drctl(["config", "check", "--json"]);
+    expect(run.exitCode).toBe(2);
+    expect(JSON.parse(run.stdout).problems).toEqual([{ path: "signing.key_file", message: `cannot read ${ws.path("nonexistent-signing.asc")}: ENOENT` }]);
+  });
+
   it("run by root, judges access as the state dir's owner: a source only root can read, a target directory only root can write", async () => {
     mkdirSync(ws.path("state-nobody"), { mode: 0o700 });
     chownSync(ws.path("state-nobody"), NOBODY, NOBODY);

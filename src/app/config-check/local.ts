@@ -15,13 +15,18 @@ export async function checkLocal(config: Config, who: Principal, findings: Findi
   const openpgp = await import("openpgp");
 
   // Secrets: readable by drd, by nobody else.
-  const secret = (path: string | undefined, at: string) => {
-    if (!path) return;
+  /** Whether drd can read it; a mode that lets others in is a problem too. */
+  const secret = (path: string | undefined, at: string): boolean => {
+    if (!path) return false;
     const denied = accessProblem(path, "read", who);
-    if (denied) return findings.problem(at, `cannot read ${path}: ${denied}`);
+    if (denied) {
+      findings.problem(at, `cannot read ${path}: ${denied}`);
+      return false;
+    }
     const mode = statSync(path).mode & 0o777;
     if (mode & 0o037)
       findings.problem(at, `${path} is mode ${mode.toString(8).padStart(4, "0")}: it holds a secret others can ${mode & 0o007 ? "read" : "change"} (chmod 0600 ${path}, or 0640 for a group that needs it)`);
+    return true;
   };
   for (const [name, t] of Object.entries(config.targets)) {
     if (t.type === "s3") {
@@ -44,10 +49,9 @@ export async function checkLocal(config: Config, who: Principal, findings: Findi
     return readFile(path, "utf8");
   };
   const privateKey = async (path: string | undefined, at: string, use: "sign" | "decrypt") => {
-    if (!path) return undefined;
-    secret(path, at);
-    const armored = await readArmored(path, at);
-    if (armored === undefined) return undefined;
+    // An unreadable key is reported once, by secret().
+    if (!secret(path, at)) return undefined;
+    const armored = await readFile(path!, "utf8");
     try {
       const key = await openpgp.readPrivateKey({ armoredKey: armored });
       if (!key.isDecrypted()) return void findings.problem(at, `the private key in ${path} is protected by a passphrase; drd needs an unprotected copy`);

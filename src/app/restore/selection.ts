@@ -79,9 +79,11 @@ export function mappedEntries(entries: readonly FileEntry[], m: PathMapping): Fi
   for (const e of entries) {
     const parts = asParts(e.path);
     // Unsafe: kept as listed, for the manifest check to refuse.
-    const mapped = parts ? mapEntry(parts, m) : e.path;
-    if (typeof mapped === "string" && mapped !== "skip" && mapped !== "outside") out.push(e);
-    else if (Array.isArray(mapped)) out.push({ ...e, path: mapped.length === 0 ? "." : mapped.join("/") });
+    if (!parts) out.push(e);
+    else {
+      const mapped = mapEntry(parts, m);
+      if (Array.isArray(mapped)) out.push({ ...e, path: mapped.length === 0 ? "." : mapped.join("/") });
+    }
   }
   return out;
 }
