@@ -38,10 +38,11 @@ const USE_CASES: ScheduledWork = {
 export class Scheduler {
   private readonly tasks: { what: string; timer: CronTimer }[] = [];
   private readonly running = new Set<Promise<unknown>>();
-  /** What runs now, by name ("backup database"), for the status systemd shows. */
+  /**
+   * What runs now, by name ("backup database"): the status systemd shows, and how a backup
+   * slot that comes while the job's backup still runs is skipped, also across a reload.
+   */
   private readonly active = new Map<string, number>();
-  /** Jobs with a backup running from here: a slot that comes meanwhile is skipped, also across a reload. */
-  private readonly busy = new Set<string>();
   private readonly abort = new AbortController();
   private retryTimer: NodeJS.Timeout | undefined;
   private watch: ObjectiveWatch;
@@ -148,11 +149,10 @@ export class Scheduler {
   }
 
   private run(job: string, reason: "schedule" | "catch-up"): Promise<unknown> {
-    if (this.busy.has(job)) return Promise.resolve();
+    if (this.active.has(`backup ${job}`)) return Promise.resolve();
     const started = Date.now();
     // The config this run started with, whatever a reload does meanwhile.
     const ctx = this.ctx;
-    this.busy.add(job);
     return this.track(`backup ${job}`, () => this.work.backup(ctx, job, { trigger: "schedule", signal: this.abort.signal }).then(
       async (outcome) => {
         this.log.info({ job, reason, backup: outcome.id, bytes: outcome.size, ms: Date.now() - started, copies: outcome.copies }, "backup done");
@@ -162,7 +162,7 @@ export class Scheduler {
           this.log.info({ job, removed: pruned.removed, skipped: pruned.skipped, errors: pruned.errors }, "pruned");
       },
       (err: unknown) => this.log.error({ job, reason, ms: Date.now() - started, error: describeError(err) }, "backup failed"),
-    ).finally(() => this.busy.delete(job)));
+    ));
   }
 
   /** One line for `systemctl status`: what runs now and what runs next. */

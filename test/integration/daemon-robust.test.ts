@@ -96,4 +96,38 @@ describe("the daemon keeps running and keeps state right", () => {
     expect(failed).toHaveLength(2);
     expect(failed[0]).toMatchObject({ task: "backup config", error: "SQLITE_CORRUPT: database disk image is malformed" });
   });
+
+  it("a backup slot that comes while the job's backup still runs is skipped, also after a reload", async () => {
+    const ctx = contextFor(loadConfig(ws.configPath));
+    let running = 0;
+    let most = 0;
+    let started = 0;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const scheduler = new Scheduler(ctx, pino(new Writable({ write: (_c, _e, done) => done() })), {
+      backup: (async () => {
+        started++;
+        most = Math.max(most, ++running);
+        await held;
+        running--;
+        return { id: "x", job: "config", kind: "files", size: 0, sha256: "", durationMs: 0, copies: [] };
+      }) as unknown as typeof runBackup,
+      drill: runDrill,
+      replicate: replicatePending,
+      prune: (async () => ({ removed: 0, skipped: 0, errors: [] })) as unknown as typeof import("../../src/app/prune.js").prune,
+    });
+    await scheduler.start();
+    const run = (scheduler as unknown as { run(job: string, reason: string): Promise<unknown> }).run.bind(scheduler);
+    const first = run("config", "schedule");
+    await run("config", "schedule");
+    await scheduler.reload(loadConfig(ws.configPath));
+    await run("config", "schedule");
+    expect([started, most]).toEqual([1, 1]);
+    release();
+    await first;
+    await run("config", "schedule");
+    expect(started).toBe(2);
+    await scheduler.stop("test over");
+    ctx.catalog.close();
+  });
 });
