@@ -1,7 +1,8 @@
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { OperationError, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
+import { createNewFile } from "../new-file.js";
 import { generateEncryptionKey, generateSigningKey } from "../trust/signing.js";
 
 export interface InitOptions {
@@ -57,17 +58,8 @@ export async function initialize(opts: InitOptions): Promise<InitResult> {
   return result;
 }
 
-async function create(path: string, text: string, mode: number): Promise<void> {
-  try {
-    await writeFile(path, text, { mode, flag: "wx" });
-    // The mode as meant, whatever the umask (a public key is for others to read).
-    await chmod(path, mode);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") throw new UsageError(`${path} exists: drctl init never replaces a file (move it away, or edit the config you have)`);
-    throw new OperationError(`cannot write ${path}: ${code ?? (err as Error).message}`);
-  }
-}
+const create = (path: string, text: string, mode: number) =>
+  createNewFile(path, text, mode, "drctl init never replaces a file (move it away, or edit the config you have)");
 
 function startingConfig(opts: InitOptions, files: InitResult): string {
   return `# drd configuration, written by \`drctl init\` on ${opts.now.toISOString().slice(0, 10)}.

@@ -1,7 +1,8 @@
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { OperationError, UsageError } from "../../errors.js";
+import { UsageError } from "../../errors.js";
+import { createNewFile } from "../../new-file.js";
 import { generateSigningKey } from "../../trust/signing.js";
 import type { Output } from "../io.js";
 
@@ -12,11 +13,7 @@ export async function keysInitCommand(io: Output, dir: string): Promise<number> 
   const key = await generateSigningKey(`drd manifest signing (${hostname()})`);
   const secretPath = join(dir, "signing-secret.asc");
   const publicPath = join(dir, "signing-public.asc");
-  const write = (path: string, text: string, mode: number) =>
-    // chmod after: the mode as meant, whatever the umask (the public key is for others to read).
-    writeFile(path, text, { mode, flag: "wx" }).then(() => chmod(path, mode)).catch((err: NodeJS.ErrnoException) => {
-      throw err.code === "EEXIST" ? new UsageError(`${path} exists: drd never replaces a key (move it away first)`) : new OperationError(`cannot write ${path}: ${err.code ?? err.message}`);
-    });
+  const write = (path: string, text: string, mode: number) => createNewFile(path, text, mode, "drd never replaces a key (move it away first)");
   await write(secretPath, key.privateKey, 0o600);
   await write(publicPath, key.publicKey, 0o644);
   io.out(
