@@ -25,11 +25,8 @@ export class PieceHasher {
   private hash: Hash;
   private filled = 0;
 
-  constructor(
-    readonly pieceSize: number,
-    private readonly algorithm = "sha256",
-  ) {
-    this.hash = createHash(algorithm);
+  constructor(readonly pieceSize: number) {
+    this.hash = createHash("sha256");
   }
 
   /** The pieces' digests in hex. */
@@ -63,7 +60,7 @@ export class PieceHasher {
 
   private closePiece(): void {
     this.digests.push(this.hash.digest());
-    this.hash = createHash(this.algorithm);
+    this.hash = createHash("sha256");
     this.filled = 0;
   }
 }
@@ -73,9 +70,9 @@ export class PieceDigestStream extends Transform {
   private readonly hasher: PieceHasher;
   bytes = 0;
 
-  constructor(pieceSize: number, algorithm = "sha256") {
+  constructor(pieceSize: number) {
     super();
-    this.hasher = new PieceHasher(pieceSize, algorithm);
+    this.hasher = new PieceHasher(pieceSize);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {

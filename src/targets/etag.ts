@@ -8,8 +8,8 @@ export interface StoredEtags {
 }
 
 /**
- * True when the store's own MD5s match ours for every byte (`partMd5s`: each part's, as
- * a PieceDigestStream with the upload's part size computes them). A single PUT's ETag
+ * True when the store's own MD5s match ours for every byte (`partMd5s`: each part's, in
+ * order, as the upload computed them on its part buffers). A single PUT's ETag
  * is the MD5 of the object; a multipart object's is MD5(MD5(part 1) ... MD5(part n)) + "-n".
  * Some S3-compatible stores (s3rver among them) give a multipart object the MD5 of its
  * whole content instead; then every part's ETag, which the store checked again on

@@ -1,20 +1,19 @@
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Readable } from "node:stream";
-import type { PutObjectCommandInput, S3Client, S3ServiceException, UploadPartCommandInput, UploadPartCommandOutput } from "@aws-sdk/client-s3";
+import type { Readable } from "node:stream";
+import type { S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import type { S3TargetConfig } from "../config/schema.js";
 import { OperationError } from "../errors.js";
 import { DigestStream } from "../pipeline/digest.js";
-import { PieceDigestStream } from "../pipeline/pieces.js";
 import { etagVerifies } from "./etag.js";
+import { FIRST_PART_SIZE, uploadStream, type ObjectParams } from "./s3-upload.js";
 import { assertSafeKey, ObjectNotFoundError, type ObjectInfo, type PutOptions, type PutResult, type Target } from "./target.js";
 
 // drd pins its SDK version; the SDK's advice to upgrade Node would otherwise break one-line errors.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
-/** Multipart part size and parts in flight: memory per upload is about their product. */
+/** Multipart part size and parts in flight: memory per upload is one part more than their product. */
 const PART_SIZE = 8 * 1024 * 1024;
-const QUEUE_SIZE = 2;
+const PARTS_IN_FLIGHT = 2;
 /** S3 allows 10,000 parts; part sizes leave room for an artifact twice as big as expected. */
 const MAX_PARTS = 10_000;
 
@@ -39,10 +38,6 @@ const DELETE_BATCH = 1000;
  */
 export class S3Target implements Target {
   private readonly prefix: string;
-  /** The ETag of every part the store took, by object key, for uploads in progress. */
-  private readonly partEtags = new Map<string, Map<number, string>>();
-  /** Each upload's per-part MD5s as they are computed, by object key: the Content-MD5 of locked uploads. */
-  private readonly partMd5s = new Map<string, PieceDigestStream>();
   private connection: Promise<{ client: S3Client; sdk: typeof import("@aws-sdk/client-s3") }> | undefined;
 
   constructor(
@@ -55,7 +50,7 @@ export class S3Target implements Target {
   private connect(): Promise<{ client: S3Client; sdk: typeof import("@aws-sdk/client-s3") }> {
     this.connection ??= import("@aws-sdk/client-s3").then((sdk) => {
       const client = createClient(sdk, this.name, this.config);
-      watchUploads(client, { partEtags: this.partEtags, partMd5s: this.config.object_lock ? this.partMd5s : undefined });
+      unsignedUploads(client);
       return { client, sdk };
     });
     return this.connection;
@@ -75,13 +70,10 @@ export class S3Target implements Target {
     const partSize = partSizeFor(options.expectedSize);
     // A fan-out branch carries the primary's bytes: its sha256 comes from there.
     const digest = options.sameBytesAs ? undefined : new DigestStream();
-    // Each part's MD5: what the store computes itself for every part it receives.
-    const etag = new PieceDigestStream(partSize, "md5");
-    const body = digest ? data.pipe(digest).pipe(etag) : data.pipe(etag);
-    data.once("error", (err) => (digest ?? etag).destroy(err));
-    digest?.once("error", (err) => etag.destroy(err));
-    const params: PutObjectCommandInput = { Bucket: this.config.bucket, Key: objectKey, Body: body };
-    if (this.config.storage_class) params.StorageClass = this.config.storage_class as PutObjectCommandInput["StorageClass"];
+    const body = digest ? data.pipe(digest) : data;
+    data.once("error", (err) => digest?.destroy(err));
+    const params: ObjectParams = { Bucket: this.config.bucket, Key: objectKey };
+    if (this.config.storage_class) params.StorageClass = this.config.storage_class as ObjectParams["StorageClass"];
     const sse = this.config.server_side_encryption;
     if (sse) {
       params.ServerSideEncryption = sse.algorithm;
@@ -92,38 +84,34 @@ export class S3Target implements Target {
       params.ObjectLockMode = lock.mode;
       params.ObjectLockRetainUntilDate = new Date(Date.now() + lock.days * 86_400_000);
     }
-    let storedEtag: string | undefined;
-    let version: string | undefined;
-    const partEtags = new Map<number, string>();
-    this.partEtags.set(objectKey, partEtags);
-    this.partMd5s.set(objectKey, etag);
+    let uploaded;
     try {
-      const { client } = await this.connect();
-      const { Upload } = await import("@aws-sdk/lib-storage");
-      const upload = new Upload({ client, params, partSize, queueSize: QUEUE_SIZE, leavePartsOnError: false });
-      const done = await upload.done();
-      storedEtag = done.ETag;
-      version = done.VersionId;
+      const { client, sdk } = await this.connect();
+      uploaded = await uploadStream(body, {
+        client,
+        sdk,
+        params,
+        partSize,
+        partsInFlight: PARTS_IN_FLIGHT,
+        startAtOnce: (options.expectedSize ?? 0) > FIRST_PART_SIZE,
+        contentMd5: lock !== undefined,
+        // The source says whether its bytes are whole before the object becomes visible.
+        beforeComplete: options.ready,
+      });
     } catch (err) {
       // Stop the producer too: nobody will read the rest.
       data.destroy();
       throw err instanceof OperationError ? err : this.error("upload", objectKey, err);
-    } finally {
-      this.partEtags.delete(objectKey);
-      this.partMd5s.delete(objectKey);
     }
-    try {
-      await options.ready?.();
-    } catch (err) {
-      await this.delete([key]).catch(() => undefined);
-      throw err;
-    }
-    const storeVerified = etagVerifies({ object: storedEtag, parts: partEtags }, etag.digests);
-    const versioned = version ? { version } : {};
+    const storeVerified = etagVerifies(uploaded.etags, uploaded.partMd5s);
+    const versioned = uploaded.version ? { version: uploaded.version } : {};
     if (digest) return { size: digest.bytes, sha256: digest.hex(), storeVerified, ...versioned };
     const twin = await options.sameBytesAs!;
-    if (twin.size !== etag.bytes) throw new OperationError(`target ${this.name}: ${objectKey} got ${etag.bytes} bytes, the primary copy ${twin.size}`);
-    return { size: etag.bytes, sha256: twin.sha256, storeVerified, ...versioned };
+    if (twin.size !== uploaded.bytes) {
+      await this.delete([key]).catch(() => undefined);
+      throw new OperationError(`target ${this.name}: ${objectKey} got ${uploaded.bytes} bytes, the primary copy ${twin.size}`);
+    }
+    return { size: uploaded.bytes, sha256: twin.sha256, storeVerified, ...versioned };
   }
 
   async get(key: string, version?: string): Promise<Readable> {
@@ -250,47 +238,21 @@ function readCredential(path: string, what: string): string {
 }
 
 /**
- * Hooks on the uploads lib-storage makes. Each part's ETag is kept for the caller to
- * check against its own MD5. Upload bodies are not hashed for the request signature
- * (UNSIGNED-PAYLOAD, as S3 allows): the ETag check already proves every byte arrived,
- * and signing would cost a third hash pass over every byte. On a target with Object Lock
- * every PutObject and UploadPart carries Content-MD5, which AWS requires of locked uploads
- * (the SDK, set to send checksums only when an operation is marked as needing one, does
- * not): the MD5 drd computed for the ETag check, taken from `partMd5s` by part number.
+ * Upload bodies are not hashed for the request signature (UNSIGNED-PAYLOAD, as S3
+ * allows): the ETag check already proves every byte arrived, and signing would cost a
+ * third hash pass over every byte.
  */
-function watchUploads(client: S3Client, hooks: { partEtags: Map<string, Map<number, string>>; partMd5s: Map<string, PieceDigestStream> | undefined }): void {
-  const { partEtags, partMd5s } = hooks;
+function unsignedUploads(client: S3Client): void {
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      const request = args.request as { headers?: Record<string, string>; body?: unknown };
-      const command = context.commandName ?? "";
-      if (UPLOADS.has(command) && request.headers) {
-        request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
-        if (partMd5s) request.headers["content-md5"] = contentMd5(args.input as UploadPartCommandInput, request.body, partMd5s);
-      }
-      const result = await next(args);
-      if (context.commandName === "UploadPartCommand") {
-        const input = args.input as UploadPartCommandInput;
-        const etag = (result.output as UploadPartCommandOutput).ETag;
-        if (input.Key && input.PartNumber && etag) partEtags.get(input.Key)?.set(input.PartNumber, etag);
-      }
-      return result;
+      const request = args.request as { headers?: Record<string, string> };
+      if (UPLOADS.has(context.commandName ?? "") && request.headers) request.headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD";
+      return next(args);
     },
-    { step: "build", name: "drdUploads" },
+    { step: "build", name: "drdUnsignedUploads" },
   );
 }
 const UPLOADS = new Set(["UploadPartCommand", "PutObjectCommand"]);
-
-/** The request body's MD5 in base64: the part's from the upload's own hashing, else hashed here. */
-function contentMd5(input: { Key?: string; PartNumber?: number }, body: unknown, partMd5s: Map<string, PieceDigestStream>): string {
-  const bytes = body instanceof Uint8Array ? body : typeof body === "string" ? Buffer.from(body) : undefined;
-  const known = partMd5s.get(input.Key ?? "")?.digests[(input.PartNumber ?? 1) - 1];
-  if (known && bytes) return known.toString("base64");
-  if (bytes) return createHash("md5").update(bytes).digest("base64");
-  if (body === undefined || body === null) return createHash("md5").digest("base64");
-  // A streamed body cannot be hashed before it is sent; lib-storage sends buffers, so this is a bug.
-  throw new OperationError(`cannot send Content-MD5 for ${input.Key}: the body is a stream`);
-}
 
 function createClient(sdk: typeof import("@aws-sdk/client-s3"), name: string, config: S3TargetConfig): S3Client {
   const credentials =

@@ -9,6 +9,9 @@ export interface Recorded {
   /** base64 MD5 of the request body as it arrived. */
   bodyMd5: string;
   bodyBytes: number;
+  /** When the request arrived and when its answer was sent (ms since the epoch). */
+  arrivedAt: number;
+  answeredAt: number;
 }
 
 /**
@@ -22,6 +25,10 @@ export class RecordingProxy {
   port = 0;
   private versions = 0;
   versioned = false;
+  /** Holds every answer this long: requests then overlap, as on a slow link. */
+  answerDelayMs = 0;
+  /** Answers a request with this HTTP status instead of passing it on, when it returns one. */
+  refuse: ((method: string, url: string) => number | undefined) | undefined;
 
   constructor(private readonly upstreamPort: number) {}
 
@@ -29,13 +36,26 @@ export class RecordingProxy {
     this.server = createServer((req, res) => {
       const md5 = createHash("md5");
       let bytes = 0;
-      const record: Recorded = { method: req.method!, url: req.url!, headers: req.headers, bodyMd5: "", bodyBytes: 0 };
+      const record: Recorded = { method: req.method!, url: req.url!, headers: req.headers, bodyMd5: "", bodyBytes: 0, arrivedAt: Date.now(), answeredAt: 0 };
+      // Recorded on arrival (in arrival order), completed as the body and the answer go by.
+      this.requests.push(record);
+      res.once("finish", () => (record.answeredAt = Date.now()));
+      const refused = this.refuse?.(req.method!, req.url!);
+      if (refused !== undefined) {
+        req.resume();
+        req.on("end", () => {
+          res.writeHead(refused, { "content-type": "application/xml" }).end("<Error><Code>InternalError</Code><Message>refused by the test</Message></Error>");
+        });
+        return;
+      }
       const upstream = request({ host: "127.0.0.1", port: this.upstreamPort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
         const headers = { ...answer.headers };
         const upload = req.method === "PUT" || (req.method === "POST" && req.url!.includes("uploadId="));
         if (this.versioned && upload && answer.statusCode === 200) headers["x-amz-version-id"] = `v${++this.versions}`;
-        res.writeHead(answer.statusCode!, headers);
-        answer.pipe(res);
+        setTimeout(() => {
+          res.writeHead(answer.statusCode!, headers);
+          answer.pipe(res);
+        }, this.answerDelayMs);
       });
       upstream.on("error", () => res.destroy());
       req.on("data", (chunk: Buffer) => {
@@ -45,7 +65,6 @@ export class RecordingProxy {
       req.on("end", () => {
         record.bodyMd5 = md5.digest("base64");
         record.bodyBytes = bytes;
-        this.requests.push(record);
       });
       req.pipe(upstream);
     });

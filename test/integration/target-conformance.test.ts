@@ -111,13 +111,8 @@ describe("s3: the store's own checksum verifies an upload without reading it bac
 
   it("a mismatch is reported as not verified, never as verified", async () => {
     const { etagVerifies, compositeEtag } = await import("../../src/targets/etag.js");
-    const { PieceDigestStream } = await import("../../src/pipeline/pieces.js");
     const md5 = (b: string) => createHash("md5").update(b).digest("hex");
-    const parts = new PieceDigestStream(4, "md5");
-    parts.end(Buffer.from("0123456789"));
-    for await (const _ of parts) void _;
-    const ours = parts.digests;
-    expect(ours.map((d) => d.toString("hex"))).toEqual([md5("0123"), md5("4567"), md5("89")]);
+    const ours = ["0123", "4567", "89"].map((part) => createHash("md5").update(part).digest());
     const none = new Map<number, string>();
     const each = new Map([[1, `"${md5("0123")}"`], [2, `"${md5("4567")}"`], [3, `"${md5("89")}"`]]);
     // the composite ETag S3 gives a multipart object

@@ -1,0 +1,146 @@
+import { createHash, randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { S3Target } from "../../src/targets/s3.js";
+import { RecordingProxy, type Recorded } from "../helpers/recording-proxy.js";
+import { createBucket, s3TargetConfig } from "../helpers/s3.js";
+import { Workspace } from "../helpers/workspace.js";
+
+const MiB = 1 << 20;
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+const ws = new Workspace();
+let proxy: RecordingProxy;
+let target: S3Target;
+
+beforeAll(async () => {
+  proxy = await new RecordingProxy(inject("s3Port")).listen();
+  target = new S3Target("offsite", s3TargetConfig(ws.dir, proxy.port, await createBucket(inject("s3Port"), "upload")));
+});
+afterAll(async () => {
+  await proxy.close();
+  ws.remove();
+});
+beforeEach(() => {
+  proxy.requests.length = 0;
+  proxy.answerDelayMs = 0;
+  proxy.refuse = undefined;
+});
+
+const parts = (rs: Recorded[]) => rs.filter((r) => r.method === "PUT" && r.url.includes("partNumber="));
+const singlePuts = (rs: Recorded[]) => rs.filter((r) => r.method === "PUT" && !r.url.includes("partNumber="));
+const starts = (rs: Recorded[]) => rs.filter((r) => r.method === "POST" && r.url.includes("uploads"));
+const completions = (rs: Recorded[]) => rs.filter((r) => r.method === "POST" && r.url.includes("uploadId="));
+const aborts = (rs: Recorded[]) => rs.filter((r) => r.method === "DELETE" && r.url.includes("uploadId="));
+
+/** The most requests that were open at one moment. */
+function mostAtOnce(rs: Recorded[]): number {
+  const edges = rs.flatMap((r) => [[r.arrivedAt, 1], [r.answeredAt, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let open = 0;
+  let most = 0;
+  for (const [, d] of edges) most = Math.max(most, (open += d));
+  return most;
+}
+
+/** `data` in 64 KiB chunks, as a pipe delivers it. */
+function chunked(data: Buffer): Readable {
+  return Readable.from((function* () {
+    for (let i = 0; i < data.length; i += 64 * 1024) yield data.subarray(i, i + 64 * 1024);
+  })());
+}
+
+/** A stream that delivers `bytes` a MiB every 20 ms, then fails: a source that broke mid-way. */
+function breaksAfter(bytes: number): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      setTimeout(() => {
+        if (sent < bytes) {
+          const n = Math.min(MiB, bytes - sent);
+          sent += n;
+          this.push(randomBytes(n));
+        } else this.destroy(new Error("pg_dump was killed"));
+      }, 20);
+    },
+  });
+}
+
+describe("S3 uploads", () => {
+  it("cut a 5 MiB first part, then 8 MiB parts, two in flight while the next fills, and verify by ETag", async () => {
+    proxy.answerDelayMs = 150;
+    const data = randomBytes(29 * MiB + 1);
+    const put = await target.put("job/a/big.bin", chunked(data));
+    expect(put).toEqual({ size: data.length, sha256: sha(data), storeVerified: true });
+    const sent = parts(proxy.requests);
+    expect(sent.map((r) => r.bodyBytes)).toEqual([5 * MiB, 8 * MiB, 8 * MiB, 8 * MiB, 1]);
+    // Every part the store received is the bytes drd meant to send, in order.
+    const md5 = (b: Buffer) => createHash("md5").update(b).digest("base64");
+    const offsets = [0, 5, 13, 21, 29].map((m) => m * MiB);
+    expect(sent.map((r) => r.bodyMd5)).toEqual(offsets.map((o, i) => md5(data.subarray(o, offsets[i + 1] ?? data.length))));
+    expect(mostAtOnce(sent)).toBe(2);
+    expect(starts(proxy.requests)).toHaveLength(1);
+    expect(completions(proxy.requests)).toHaveLength(1);
+    const back: Buffer[] = [];
+    for await (const c of await target.get("job/a/big.bin")) back.push(c as Buffer);
+    expect(sha(Buffer.concat(back))).toBe(sha(data));
+  });
+
+  it("store an object smaller than the first part with one PUT", async () => {
+    const data = randomBytes(5 * MiB - 1);
+    expect(await target.put("job/b/small.bin", chunked(data))).toEqual({ size: data.length, sha256: sha(data), storeVerified: true });
+    expect(singlePuts(proxy.requests).map((r) => r.bodyBytes)).toEqual([data.length]);
+    expect(starts(proxy.requests)).toHaveLength(0);
+  });
+
+  it("start the multipart upload at once when a big object is expected, and fall back to one PUT when it turns out small", async () => {
+    let finish!: () => void;
+    const held = new Promise<void>((resolve) => (finish = resolve));
+    const data = randomBytes(MiB);
+    const source = Readable.from((async function* () {
+      yield data;
+      await held;
+    })());
+    const put = target.put("job/c/expected.bin", source, { expectedSize: 200 * MiB });
+    // The upload is created while the first part is still filling.
+    for (let i = 0; i < 100 && starts(proxy.requests).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(starts(proxy.requests)).toHaveLength(1);
+    expect(parts(proxy.requests)).toHaveLength(0);
+    finish();
+    expect(await put).toEqual({ size: MiB, sha256: sha(data), storeVerified: true });
+    expect(aborts(proxy.requests)).toHaveLength(1);
+    expect(singlePuts(proxy.requests).map((r) => r.bodyBytes)).toEqual([MiB]);
+    expect(await target.stat("job/c/expected.bin")).toEqual({ key: "job/c/expected.bin", size: MiB });
+  });
+
+  it("abort the multipart upload when the source breaks after some parts: nothing becomes visible", async () => {
+    await expect(target.put("job/d/broken.bin", breaksAfter(14 * MiB))).rejects.toThrow(/pg_dump was killed/);
+    expect(parts(proxy.requests).length).toBeGreaterThanOrEqual(1);
+    expect(completions(proxy.requests)).toHaveLength(0);
+    expect(aborts(proxy.requests)).toHaveLength(1);
+    expect(await target.stat("job/d/broken.bin")).toBeUndefined();
+  });
+
+  it("never complete the upload when the producer says its bytes are not whole", async () => {
+    const put = target.put("job/e/gated.bin", chunked(randomBytes(12 * MiB)), {
+      ready: async () => {
+        throw new Error("pg_dump exited 1");
+      },
+    });
+    await expect(put).rejects.toThrow("pg_dump exited 1");
+    expect(parts(proxy.requests)).toHaveLength(2);
+    expect(completions(proxy.requests)).toHaveLength(0);
+    expect(aborts(proxy.requests)).toHaveLength(1);
+    expect(await target.stat("job/e/gated.bin")).toBeUndefined();
+  });
+
+  it("fail with one line naming the object when the store keeps refusing a part, abort the upload and stop the source", async () => {
+    proxy.refuse = (method, url) => (method === "PUT" && url.includes("partNumber=2") ? 500 : undefined);
+    const source = chunked(randomBytes(20 * MiB));
+    const put = target.put("job/f/refused.bin", source);
+    await expect(put).rejects.toThrow(/^target offsite: cannot upload s3:\/\/drd-upload-\S+\/job\/f\/refused\.bin: InternalError \(HTTP 500\): refused by the test$/);
+    expect(parts(proxy.requests).filter((r) => r.url.includes("partNumber=2")).length).toBe(3);
+    expect(completions(proxy.requests)).toHaveLength(0);
+    expect(aborts(proxy.requests)).toHaveLength(1);
+    expect(source.destroyed).toBe(true);
+    expect(await target.stat("job/f/refused.bin")).toBeUndefined();
+  });
+});
