@@ -47,7 +47,7 @@ describe("scripts/install.sh into a DESTDIR (a package's staging tree)", () => {
     ])
       expect(listed).toContain(entry);
     expect(readFileSync(join(dest, "etc/drd/drd.yaml"), "utf8")).toBe(readFileSync(join(REPO, "config/drd.example.yaml"), "utf8"));
-    expect(readFileSync(join(dest, "usr/bin/drctl"), "utf8")).toMatch(/^exec \/\S+\/node --max-semi-space-size=1 \/opt\/drd\/bin\/drctl\.js "\$@"$/m);
+    expect(readFileSync(join(dest, "usr/bin/drctl"), "utf8")).toMatch(/^exec \/\S+\/node \/opt\/drd\/bin\/drctl\.js "\$@"$/m);
     expect(readFileSync(join(dest, "usr/lib/sysusers.d/drd.conf"), "utf8")).toMatch(/^u drd - "drd backup daemon" \/var\/lib\/drd \/usr\/sbin\/nologin$/m);
     expect(readFileSync(join(dest, "usr/lib/tmpfiles.d/drd.conf"), "utf8")).toMatch(/^d \/etc\/drd 0750 root drd -\nd \/etc\/drd\/keys 0700 drd drd -\nd \/var\/lib\/drd 0700 drd drd -\nd \/var\/backups\/drd 0700 drd drd -$/m);
     // Production packages only: the test tools are not shipped.
