@@ -3,6 +3,7 @@
 # own network namespace, reached over a veth pair shaped with tc tbf in both directions, so
 # the upload crosses a real (if local) network path at RATE Mbit/s instead of loopback.
 # In one run, round after round (interleaved, so a slow spell hits every command alike):
+#   tcp      the artifact's bytes over one plain TCP connection (what the link carries at best)
 #   local    drctl backup, local only                       (the dump's own pace)
 #   s3       drctl backup, local + S3 at once               (what is measured)
 #   aws      aws s3 cp of the same artifact over the same link  (the stock upload)
@@ -33,6 +34,7 @@ NS="drd-bench-$$"
 HOST_IF="drdb$$h"
 STORE_IF="drdb$$s"
 cleanup() {
+  [ -n "${SINKPID:-}" ] && kill "$SINKPID" 2>/dev/null || true
   bench_cleanup
   ip netns del "$NS" 2>/dev/null || true
   ip link del "$HOST_IF" 2>/dev/null || true
@@ -84,6 +86,15 @@ mv "$(find "$WORK/backups" -name '*.dump.zst.gpg')" "$WORK/artifact/bench.dump.z
 ARTIFACT_BYTES=$(stat -c %s "$WORK/artifact/bench.dump.zst.gpg")
 rm -rf "$WORK/backups" "$WORK/state"
 
+# The link's own pace: the artifact's bytes over one plain TCP connection to a sink beside
+# the store (no HTTP, no hashing), done when the sink has read the last byte and closed.
+SINKPORT=$(free_port)
+SINK_JS="require('net').createServer((s) => { s.resume(); s.on('end', () => s.end()); }).listen($SINKPORT, '$STORE', () => console.log('ready'))"
+if [ "$RATE" = loopback ]; then node -e "$SINK_JS" > "$WORK/sink.log" 2>&1 & else ip netns exec "$NS" node -e "$SINK_JS" > "$WORK/sink.log" 2>&1 & fi
+SINKPID=$!
+for _ in $(seq 50); do grep -q ready "$WORK/sink.log" 2>/dev/null && break; sleep 0.1; done
+TCP_SEND="node -e \"const s = require('net').connect($SINKPORT, '$STORE', () => require('fs').createReadStream(process.argv[1]).pipe(s)); s.on('close', () => process.exit(0)); s.resume()\" $WORK/artifact/bench.dump.zst.gpg"
+
 # run_once NAME COMMAND: prints "name wall_s cpu_s rss_kib s3rver_complete_s".
 run_once() {
   local name=$1 cmd=$2 completing out
@@ -96,6 +107,7 @@ run_once() {
 results=$(
   for round in $(seq "$ROUNDS"); do
     echo "round $round of $ROUNDS" >&2
+    run_once tcp "$TCP_SEND"
     run_once local "bin/drctl.js --config $WORK/local.yaml backup bench"
     run_once s3 "bin/drctl.js --config $WORK/s3.yaml backup bench"
     run_once aws "${AWS[*]} s3 cp --only-show-errors $WORK/artifact/bench.dump.zst.gpg s3://drd-bench/aws/bench.dump.zst.gpg"
@@ -120,6 +132,7 @@ const limit = rate === "loopback" ? undefined : (artifactBytes * 8) / (Number(ra
 console.log(`link: ${link}`);
 console.log(`database ${(dbBytes / 2 ** 20).toFixed(0)} MiB on disk; artifact ${(artifactBytes / 2 ** 20).toFixed(0)} MiB${limit ? `; the link's limit (artifact bytes / rate) ${limit.toFixed(1)} s` : ""}\n`);
 const names = {
+  tcp: "the artifact over plain TCP (the link's pace)",
   local: "drctl backup, local only",
   s3: "drctl backup, local + S3 at once",
   aws: "aws s3 cp of the same artifact",
@@ -127,7 +140,7 @@ const names = {
 };
 console.log(`| run | wall s (median) | every run | CPU s (median) | peak RSS MiB | s3rver completing s | ${limit ? "x the link's limit |" : ""}`);
 console.log(`|---|---:|---|---:|---:|---:|${limit ? "---:|" : ""}`);
-for (const k of ["local", "s3", "aws", "seq"]) {
+for (const k of ["tcp", "local", "s3", "aws", "seq"]) {
   const row = [names[k], m(k, "wall").toFixed(1), runs[k].map((r) => r.wall.toFixed(1)).join(", "), m(k, "cpu").toFixed(1), Math.max(...runs[k].map((r) => r.rss)).toFixed(0), m(k, "complete").toFixed(1)];
   if (limit) row.push(k === "local" ? "-" : `${(m(k, "wall") / limit).toFixed(2)}x`);
   console.log(`| ${row.join(" | ")} |`);
@@ -136,6 +149,9 @@ const drdCpuPerGib = (m("s3", "cpu") - m("local", "cpu")) / gib;
 const awsCpuPerGib = m("aws", "cpu") / gib;
 console.log("");
 if (limit) console.log(`local + S3 / link limit (target <= 1.10x): ${(m("s3", "wall") / limit).toFixed(2)}x`);
+// What the link itself allows (TCP/IP headers, the shaper) and what the store adds after the last byte, taken apart.
+const beyond = (k) => (m(k, "wall") - m(k, "complete")) / m("tcp", "wall");
+console.log(`without the store's completion, / the artifact over plain TCP: local + S3 ${beyond("s3").toFixed(2)}x, aws s3 cp ${beyond("aws").toFixed(2)}x`);
 console.log(`local + S3 / aws s3 cp (target <= 1.00x): ${(m("s3", "wall") / m("aws", "wall")).toFixed(2)}x; / the sequential way: ${(m("s3", "wall") / m("seq", "wall")).toFixed(2)}x`);
 console.log(`CPU per GiB sent to S3: drd ${drdCpuPerGib.toFixed(2)} s (local + S3 minus local only), aws CLI ${awsCpuPerGib.toFixed(2)} s (target: drd <= aws)`);
 console.log(`drd peak RSS with the S3 copy (target < 200 MiB): ${Math.max(...runs.s3.map((r) => r.rss)).toFixed(0)} MiB`);
