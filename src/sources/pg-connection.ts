@@ -50,7 +50,8 @@ export class PgConnection {
 
   async client(database: string): Promise<pg.Client> {
     // Parsed here rather than passed as connectionString: pg lets the string's (absent) password win over ours.
-    const config = { ...parseIntoClientConfig(this.urlFor(database)), application_name: "drd" };
+    // The name is set as is: pg decodes the URL's path with decodeURI, which leaves %2F, %3A, %40 and the like encoded.
+    const config = { ...parseIntoClientConfig(this.urlFor(database)), database, application_name: "drd" };
     if (this.password !== undefined) config.password = this.password;
     const client = new pg.Client(config);
     // A connection the server drops while idle fails the next query; unheard, it would end the process.

@@ -8,7 +8,7 @@ import { cluster, pgUrl, Workspace } from "../helpers/workspace.js";
 describe("a postgres job with databases: all", () => {
   const ws = new Workspace();
   beforeAll(async () => {
-    for (const db of ["alpha_db", "beta db"]) {
+    for (const db of ["alpha_db", "beta db", "ops/2026:a@b?c#d%e"]) {
       await psql(cluster, "postgres", `DROP DATABASE IF EXISTS "${db}"`);
       await psql(cluster, "postgres", `CREATE DATABASE "${db}"`);
     }
@@ -25,9 +25,10 @@ describe("a postgres job with databases: all", () => {
     const dir = join(ws.backupDir, "everything", id);
     const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
     const names = manifest.postgres.databases.map((d: { name: string }) => d.name);
-    expect(names).toEqual(expect.arrayContaining(["alpha_db", "beta db", "postgres"]));
+    // A name with the characters a URL reserves is counted and dumped under its own name.
+    expect(names).toEqual(expect.arrayContaining(["alpha_db", "beta db", "ops/2026:a@b?c#d%e", "postgres"]));
     expect(names).not.toContain("template1");
-    expect(manifest.artifacts.map((a: { name: string }) => a.name)).toEqual(expect.arrayContaining(["alpha_db.dump.zst", "beta%20db.dump.zst", "globals.sql.zst"]));
+    expect(manifest.artifacts.map((a: { name: string }) => a.name)).toEqual(expect.arrayContaining(["alpha_db.dump.zst", "beta%20db.dump.zst", "ops%2F2026%3Aa%40b%3Fc%23d%25e.dump.zst", "globals.sql.zst"]));
     expect(manifest.postgres.databases.find((d: { name: string }) => d.name === "alpha_db").tables).toEqual([{ schema: "public", table: "t", rows: 42 }]);
     expect(manifest.postgres.server_version).toMatch(/^\d+\.\d+/);
     const globals = await execa("zstd", ["-dc", join(dir, "globals.sql.zst")]);
