@@ -10,38 +10,30 @@ import { bytes } from "./render.js";
  * logs and scripts). Returns the listener and a function that closes the bar.
  */
 export function restoreProgress(io: Output, tty = Boolean(process.stderr.isTTY)): { onProgress: (e: RestoreProgress) => void; stop: () => void } {
-  let bar: SingleBar | undefined;
+  const bar = new StderrBar();
   // The artifact the bar follows; downloads overlap the restore, so its phase label changes while it fills.
   let barArtifact: { name: string; done: boolean } | undefined;
   const announced = new Set<string>();
   const started = Date.now();
-  const stop = () => {
-    bar?.stop();
-    bar = undefined;
-  };
+  const stop = () => bar.stop();
   const onProgress = (e: RestoreProgress) => {
     if (e.phase === "download") {
       if (!announced.has(e.artifact)) {
         announced.add(e.artifact);
         if (!tty) io.err(`drctl: downloading ${e.artifact} (${bytes(e.total)}), checking each piece against its sha256`);
         else if (!barArtifact || barArtifact.done) {
-          stop();
           barArtifact = { name: e.artifact, done: false };
-          bar = new SingleBar(
-            { format: `{phase} ${e.artifact} [{bar}] {percentage}% {value_h}/{total_h}`, stream: process.stderr, hideCursor: true },
-            Presets.legacy,
-          );
-          bar.start(e.total, 0, { phase: "download", value_h: bytes(0), total_h: bytes(e.total) });
+          bar.start(`{phase} ${e.artifact} [{bar}] {percentage}% {value_h}/{total_h}`, e.total, { phase: "download", value_h: bytes(0), total_h: bytes(e.total) });
         }
       }
       if (barArtifact?.name === e.artifact) {
         barArtifact.done = e.bytes >= e.total;
-        bar?.update(e.bytes, { value_h: bytes(e.bytes), total_h: bytes(e.total) });
+        bar.update(e.bytes, { value_h: bytes(e.bytes), total_h: bytes(e.total) });
       }
       return;
     }
-    if (e.phase === "restore" && bar) {
-      bar.update({ phase: e.decrypting ? "download + decrypt + restore" : "download + restore" });
+    if (e.phase === "restore" && bar.active) {
+      bar.label({ phase: e.decrypting ? "download + decrypt + restore" : "download + restore" });
       return;
     }
     stop();
@@ -59,24 +51,19 @@ export function restoreProgress(io: Output, tty = Boolean(process.stderr.isTTY))
  */
 export function backupProgress(io: Output, tty = Boolean(process.stderr.isTTY)): { onProgress?: (e: BackupProgress) => void; stop: () => void } {
   if (!tty) return { stop: () => undefined };
-  let bar: SingleBar | undefined;
+  const bar = new StderrBar();
   let artifact = "";
   let since = Date.now();
-  const stop = () => {
-    bar?.stop();
-    bar = undefined;
-  };
+  const stop = () => bar.stop();
   const onProgress = (e: BackupProgress) => {
     if (e.phase === "write") {
       if (e.artifact !== artifact) {
-        stop();
         artifact = e.artifact;
         since = Date.now();
-        bar = new SingleBar({ format: "{phase} {artifact} -> {targets}: {value_h} at {rate}", stream: process.stderr, hideCursor: true }, Presets.legacy);
-        bar.start(Number.MAX_SAFE_INTEGER, 0, { phase: "writing", artifact: e.artifact, targets: e.targets.join(", "), value_h: bytes(0), rate: "-" });
+        bar.start("{phase} {artifact} -> {targets}: {value_h} at {rate}", Number.MAX_SAFE_INTEGER, { phase: "writing", artifact: e.artifact, targets: e.targets.join(", "), value_h: bytes(0), rate: "-" });
       }
       const seconds = Math.max((Date.now() - since) / 1000, 0.001);
-      bar?.update(e.bytes, { value_h: bytes(e.bytes), rate: `${bytes(e.bytes / seconds)}/s` });
+      bar.update(e.bytes, { value_h: bytes(e.bytes), rate: `${bytes(e.bytes / seconds)}/s` });
       return;
     }
     stop();
@@ -84,4 +71,33 @@ export function backupProgress(io: Output, tty = Boolean(process.stderr.isTTY)):
     io.err(e.phase === "verify" ? `drctl: re-reading the copy on ${e.target} against its sha256` : `drctl: finishing the copies to ${e.targets.join(", ")}`);
   };
   return { onProgress, stop };
+}
+
+/** The one bar a command draws on stderr, in cli-progress's plain style; starting another replaces it. */
+class StderrBar {
+  private bar: SingleBar | undefined;
+
+  get active(): boolean {
+    return this.bar !== undefined;
+  }
+
+  start(format: string, total: number, payload: Record<string, unknown>): void {
+    this.stop();
+    this.bar = new SingleBar({ format, stream: process.stderr, hideCursor: true }, Presets.legacy);
+    this.bar.start(total, 0, payload);
+  }
+
+  update(value: number, payload: Record<string, unknown>): void {
+    this.bar?.update(value, payload);
+  }
+
+  /** Changes the text fields without moving the bar. */
+  label(payload: Record<string, unknown>): void {
+    this.bar?.update(payload);
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
 }

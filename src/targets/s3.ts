@@ -70,8 +70,8 @@ export class S3Target implements Target {
     const partSize = partSizeFor(options.expectedSize);
     // A fan-out branch carries the primary's bytes: its sha256 comes from there.
     const digest = options.sameBytesAs ? undefined : new DigestStream();
+    if (digest) data.once("error", (err) => digest.destroy(err));
     const body = digest ? data.pipe(digest) : data;
-    data.once("error", (err) => digest?.destroy(err));
     const params: ObjectParams = { Bucket: this.config.bucket, Key: objectKey };
     if (this.config.storage_class) params.StorageClass = this.config.storage_class as ObjectParams["StorageClass"];
     const sse = this.config.server_side_encryption;

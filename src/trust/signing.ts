@@ -98,19 +98,28 @@ async function readKeyFile(path: string, what: string): Promise<openpgp.Key> {
   }
 }
 
+export interface NewKeyPair {
+  privateKey: string;
+  publicKey: string;
+  fingerprint: string;
+}
+
 /** A new signing key pair (Ed25519, readable by GnuPG 2.2). */
-export async function generateSigningKey(name: string): Promise<{ privateKey: string; publicKey: string; fingerprint: string }> {
-  const { privateKey, publicKey } = await openpgp.generateKey({ type: "ecc", curve: "curve25519Legacy", userIDs: [{ name }], subkeys: [], format: "armored" });
-  const key = await openpgp.readKey({ armoredKey: publicKey });
-  return { privateKey, publicKey, fingerprint: key.getFingerprint().toUpperCase() };
+export function generateSigningKey(name: string): Promise<NewKeyPair> {
+  return generateKeyPair(name, { subkeys: [] });
 }
 
 /**
  * A new encryption key pair for `encrypt.recipients` (Curve25519 with an encryption subkey,
  * readable by GnuPG 2.2). The server keeps only the public half.
  */
-export async function generateEncryptionKey(name: string): Promise<{ privateKey: string; publicKey: string; fingerprint: string }> {
-  const { privateKey, publicKey } = await openpgp.generateKey({ type: "ecc", curve: "curve25519Legacy", userIDs: [{ name }], format: "armored" });
+export function generateEncryptionKey(name: string): Promise<NewKeyPair> {
+  return generateKeyPair(name, {});
+}
+
+/** Without `subkeys`, openpgp.js adds one encryption subkey; `subkeys: []` leaves a signing-only primary key. */
+async function generateKeyPair(name: string, shape: { subkeys?: [] }): Promise<NewKeyPair> {
+  const { privateKey, publicKey } = await openpgp.generateKey({ type: "ecc", curve: "curve25519Legacy", userIDs: [{ name }], ...shape, format: "armored" });
   const key = await openpgp.readKey({ armoredKey: publicKey });
   return { privateKey, publicKey, fingerprint: key.getFingerprint().toUpperCase() };
 }
