@@ -62,7 +62,7 @@ uninstall() {
 # The program: built from this checkout if needed, with only the production packages.
 install_program() {
   command -v node >/dev/null || { echo "install.sh: node (20.x) is not installed" >&2; exit 1; }
-  if [ ! -f "$SRC/node_modules/.package-lock.json" ] || [ ! -f "$SRC/dist/cli/main.js" ]; then
+  if [ ! -f "$SRC/node_modules/.package-lock.json" ] || [ ! -f "$SRC/bundle/main.js" ]; then
     say "building drd in $SRC"
     (cd "$SRC" && npm_config_nodedir="${npm_config_nodedir:-/usr}" npm ci --no-audit --no-fund && npm run --silent build)
   fi
@@ -71,7 +71,7 @@ install_program() {
   next="$(mktemp -d "$target.new.XXXXXX")"
   # Removed on failure, so a half copy never replaces a working install.
   trap 'rm -rf "$next"' EXIT
-  cp -a "$SRC/package.json" "$SRC/package-lock.json" "$SRC/README.md" "$SRC/bin" "$SRC/dist" "$SRC/config" "$SRC/systemd" "$next/"
+  cp -a "$SRC/package.json" "$SRC/package-lock.json" "$SRC/README.md" "$SRC/bin" "$SRC/bundle" "$SRC/config" "$SRC/systemd" "$next/"
   cp -a "$SRC/node_modules" "$next/"
   # The dev packages go (vitest, TypeScript, s3rver); the native builds stay as they are.
   (cd "$next" && npm prune --omit=dev --no-audit --no-fund --ignore-scripts >/dev/null)

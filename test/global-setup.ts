@@ -16,8 +16,8 @@ declare module "vitest" {
 
 /** One throwaway PostgreSQL cluster and one S3-protocol server for the whole run; never skipped. */
 export default async function setup(project: TestProject) {
-  // Tests run drctl as users do (bin/drctl.js -> dist/); build so they never test stale code.
-  await execa("npx", ["tsc", "-p", "tsconfig.json"], { cwd: new URL("..", import.meta.url).pathname });
+  // Tests run drctl as users do (bin/drctl.js -> bundle/, built from dist/); build both so they never test stale code.
+  await execa("npm", ["run", "--silent", "build"], { cwd: new URL("..", import.meta.url).pathname });
   const cluster = await startCluster();
   const s3 = await new S3Server().start();
   const keys = await createSigningKeys();

@@ -15,7 +15,7 @@ function tree(root: string): string[] {
       const st = statSync(path, { throwIfNoEntry: false });
       if (!st) continue;
       out.push(`${(st.mode & 0o7777).toString(8)} ${relative(root, path)}`);
-      if (st.isDirectory() && name !== "node_modules" && name !== "dist") walk(path);
+      if (st.isDirectory() && name !== "node_modules" && name !== "bundle") walk(path);
     }
   };
   walk(root);
@@ -39,6 +39,7 @@ describe("scripts/install.sh into a DESTDIR (a package's staging tree)", () => {
       "644 etc/systemd/system/drd.service",
       "755 opt/drd",
       "755 opt/drd/bin/drctl.js",
+      "755 opt/drd/bundle",
       "755 usr/bin/drctl",
       "644 usr/lib/sysusers.d/drd.conf",
       "644 usr/lib/tmpfiles.d/drd.conf",
@@ -167,7 +168,7 @@ describe("scripts/install.sh on a machine (in a throwaway mount namespace)", () 
       userdel drd >/dev/null 2>&1 || true
       bash ${INSTALL} >${ws.dir}/first.out
       echo "user $(id -u drd >/dev/null && echo drd)"
-      for p in /etc/drd /etc/drd/drd.yaml /etc/drd/keys /var/lib/drd /var/backups/drd /opt/drd /opt/drd/dist/cli/main.js /usr/bin/drctl; do
+      for p in /etc/drd /etc/drd/drd.yaml /etc/drd/keys /var/lib/drd /var/backups/drd /opt/drd /opt/drd/bundle/main.js /usr/bin/drctl; do
         echo "stat $(stat -c '%a %U:%G %n' $p)"
       done
       mkdir -p /opt/src && echo "x = 1" > /opt/src/app.conf
@@ -196,7 +197,7 @@ describe("scripts/install.sh on a machine (in a throwaway mount namespace)", () 
       "stat 700 drd:drd /var/lib/drd",
       "stat 700 drd:drd /var/backups/drd",
       "stat 755 root:root /opt/drd",
-      "stat 644 root:root /opt/drd/dist/cli/main.js",
+      "stat 644 root:root /opt/drd/bundle/main.js",
       "stat 755 root:root /usr/bin/drctl",
       "listed 1",
       "catalog 600 drd",

@@ -1,0 +1,31 @@
+import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
+import {
+  runBackup
+} from "./chunk-J5ZRPNSQ.js";
+import "./chunk-BYYJXBFC.js";
+import "./chunk-3RFSNZYC.js";
+import "./chunk-BDXB57VK.js";
+import "./chunk-53XWSFGR.js";
+import "./chunk-DUCIIMAT.js";
+import "./chunk-IYRTIMZK.js";
+import "./chunk-G2AMMR5O.js";
+import "./chunk-VKGJIJQW.js";
+import "./chunk-6PXD3LAL.js";
+import "./chunk-6XYF5PTU.js";
+import "./chunk-3KINAKSH.js";
+import "./chunk-TGE2FK6Q.js";
+import "./chunk-GGBHMAI3.js";
+import "./chunk-6OGFF74X.js";
+import "./chunk-E3O23EDR.js";
+import "./chunk-LJO7CHKX.js";
+import "./chunk-KAQ4J7ZM.js";
+import "./chunk-4A5XXJDO.js";
+import "./chunk-GBAX6DVE.js";
+import "./chunk-RSPIC3EP.js";
+import "./chunk-FIZQLTWE.js";
+import "./chunk-GBB4INLM.js";
+import "./chunk-4KX4PRKL.js";
+import "./chunk-CB5SUWAA.js";
+export {
+  runBackup
+};
