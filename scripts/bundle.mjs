@@ -6,8 +6,26 @@
 // its own location (../package.json) mean the same in both.
 import { build } from "esbuild";
 import { rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 
 const root = new URL("..", import.meta.url).pathname;
+
+/**
+ * pg asks whether it runs on Cloudflare Workers by building a fetch Response, which on
+ * Node 20 (no navigator yet) loads Node's whole fetch implementation: 45 ms of every
+ * command's start, for a question whose answer here is always no.
+ */
+const nodeOnlyPg = {
+  name: "node-only-pg",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async ({ path }) => {
+      const source = await readFile(path, "utf8");
+      const probe = "function isCloudflareRuntime() {";
+      if (!source.includes(probe)) throw new Error(`${path}: pg changed how it detects Cloudflare Workers; review this plugin`);
+      return { contents: source.replace(probe, `${probe}\n  return false;`), loader: "js" };
+    });
+  },
+};
 rmSync(`${root}bundle`, { recursive: true, force: true });
 await build({
   entryPoints: { main: `${root}dist/cli/main.js` },
@@ -17,9 +35,15 @@ await build({
   format: "esm",
   platform: "node",
   target: "node20",
-  // A native addon, and a logger whose transports load modules by path: resolved from node_modules.
-  external: ["better-sqlite3", "pino", "pino-pretty"],
+  // Packages that ship an ES module build are taken from it: a bundled CommonJS module that
+  // drd imports on demand would otherwise give only a default export (the S3 SDK).
+  mainFields: ["module", "main"],
+  // A native addon, a logger whose transports load modules by path, and CommonJS-only
+  // packages imported on demand (the metrics page, e-mail alerts): resolved from node_modules
+  // at run time, where Node gives them their named exports.
+  external: ["better-sqlite3", "pino", "pino-pretty", "prom-client", "nodemailer"],
   // CommonJS packages inside an ES module bundle still call require() for Node's built-ins.
   banner: { js: "import { createRequire as __drdCreateRequire } from 'node:module'; const require = __drdCreateRequire(import.meta.url);" },
+  plugins: [nodeOnlyPg],
   logLevel: "warning",
 });

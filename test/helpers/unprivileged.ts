@@ -16,7 +16,7 @@ export class NobodyDrctl {
   async install(): Promise<void> {
     if (process.getuid?.() !== 0) throw new Error("these tests run as root (as CI does) to switch to nobody");
     chmodSync(this.dir, 0o755);
-    for (const part of ["bin", "dist", "node_modules", "package.json"]) {
+    for (const part of ["bin", "bundle", "node_modules", "package.json"]) {
       await execa("cp", ["-a", "--reflink=auto", "-l", join(REPO, part), this.dir]).catch(() => execa("cp", ["-a", join(REPO, part), this.dir]));
     }
     await execa("chmod", ["-R", "a+rX", this.dir]);
