@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import type { Readable } from "node:stream";
-import type { CompletedPart, PutObjectCommandInput, S3Client } from "@aws-sdk/client-s3";
+import { PassThrough, type Readable } from "node:stream";
+import type { CompletedPart, PutObjectCommandInput, S3Client, UploadPartCommandOutput } from "@aws-sdk/client-s3";
 import type { StoredEtags } from "./etag.js";
 
 type Sdk = typeof import("@aws-sdk/client-s3");
@@ -19,7 +19,10 @@ export interface StreamUploadOptions {
   partSize: number;
   /** Parts sent at once; one more is filled meanwhile, so a free slot never waits for data. */
   partsInFlight: number;
-  /** Start the multipart upload before the first part is full: the object is expected to need several parts. */
+  /**
+   * The object is expected to need several parts: start the multipart upload at once and,
+   * unless each part needs its Content-MD5 up front, send the first part as it is produced.
+   */
   startAtOnce: boolean;
   /** Send each part's MD5 as Content-MD5 (stores require it for Object Lock). */
   contentMd5: boolean;
@@ -41,6 +44,10 @@ export interface StreamUploadResult {
  * memory stays at (partsInFlight + 1) parts and the link is never waiting for a part to be
  * cut. Each part's MD5 is computed once, on its buffer. On any failure the multipart upload
  * is aborted and the in-flight requests cancelled; the caller's stream is left to the caller.
+ *
+ * An upload started at once sends its first part while it fills (its length is known), so
+ * the link starts with the source's first bytes instead of 5 MiB later. That request cannot
+ * be retried (its bytes are gone), so if it fails the part is sent again from its buffer.
  */
 export async function uploadStream(data: Readable, o: StreamUploadOptions): Promise<StreamUploadResult> {
   const { client, sdk, params } = o;
@@ -55,20 +62,25 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
     }));
   // Awaited later; a rejection now must not go unhandled meanwhile.
   if (o.startAtOnce) startUpload().catch(() => undefined);
+  const streamed = o.startAtOnce && !o.contentMd5 ? streamFirstPart() : undefined;
 
   const partMd5s: Buffer[] = [];
   const parts: CompletedPart[] = [];
   const inFlight = new Set<Promise<void>>();
   const spare: Buffer[] = [];
   let failure: unknown;
-  const sendPart = (partNumber: number, buffer: Buffer, length: number) => {
+  /** Sends a full part; the first may already be on its way, streamed, and is sent again only if that failed. */
+  const sendPart = (partNumber: number, buffer: Buffer, length: number, early?: Promise<UploadPartCommandOutput>) => {
     const body = buffer.subarray(0, length);
     const md5 = createHash("md5").update(body).digest();
     partMd5s[partNumber - 1] = md5;
     const sent: Promise<void> = (async () => {
-      const UploadId = await startUpload();
-      const input = { Bucket: params.Bucket, Key: params.Key, UploadId, PartNumber: partNumber, Body: body, ContentLength: length };
-      const res = await client.send(new sdk.UploadPartCommand(o.contentMd5 ? { ...input, ContentMD5: md5.toString("base64") } : input), sending);
+      let res = await early?.catch(() => undefined);
+      if (!res) {
+        const UploadId = await startUpload();
+        const input = { Bucket: params.Bucket, Key: params.Key, UploadId, PartNumber: partNumber, Body: body, ContentLength: length };
+        res = await client.send(new sdk.UploadPartCommand(o.contentMd5 ? { ...input, ContentMD5: md5.toString("base64") } : input), sending);
+      }
       parts[partNumber - 1] = { PartNumber: partNumber, ETag: res.ETag };
     })()
       .catch((err: unknown) => {
@@ -97,12 +109,15 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
         const limit = partNumber === 1 ? Math.min(FIRST_PART_SIZE, o.partSize) : o.partSize;
         const take = Math.min(limit - filled, chunk.length - offset);
         chunk.copy(current, filled, offset, offset + take);
+        // The buffer is not reused before the part is sent: the streamed request may read it in place.
+        if (partNumber === 1) streamed?.write(current.subarray(filled, filled + take));
         filled += take;
         offset += take;
         bytes += take;
         if (filled === limit) {
           await slotFree();
-          sendPart(partNumber++, current, filled);
+          const early = partNumber === 1 ? streamed?.end() : undefined;
+          sendPart(partNumber++, current, filled, early);
           current = spare.pop() ?? Buffer.allocUnsafe(o.partSize);
           filled = 0;
         }
@@ -125,6 +140,7 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
     // The first failure is the cause; cancelling the rest makes them fail too.
     const cause = failure ?? err;
     cancel.abort();
+    await streamed?.stop();
     await Promise.all(inFlight);
     if (uploadId) await abortUpload();
     throw cause;
@@ -132,6 +148,7 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
 
   async function putWhole(body: Buffer): Promise<StreamUploadResult> {
     // Started early for an object that turned out small: a single PUT instead.
+    await streamed?.stop();
     if (uploadId) await abortUpload();
     uploadId = undefined;
     const md5 = createHash("md5").update(body).digest();
@@ -140,6 +157,34 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
       new sdk.PutObjectCommand({ ...params, Body: body, ContentLength: body.length, ...(o.contentMd5 ? { ContentMD5: md5.toString("base64") } : {}) }),
     );
     return { bytes, partMd5s: [md5], etags: { object: done.ETag, parts: new Map() }, version: done.VersionId };
+  }
+
+  /** Part 1 as a request whose body is written while the part fills. */
+  function streamFirstPart() {
+    const body = new PassThrough({ highWaterMark: FIRST_PART_SIZE });
+    // Its failure is handled where the part is sent; a body the request dropped takes no more writes.
+    body.on("error", () => undefined);
+    const stopped = new AbortController();
+    const answer = (async () => {
+      const UploadId = await startUpload();
+      const input = { Bucket: params.Bucket, Key: params.Key, UploadId, PartNumber: 1, Body: body, ContentLength: FIRST_PART_SIZE };
+      return client.send(new sdk.UploadPartCommand(input), { abortSignal: AbortSignal.any([cancel.signal, stopped.signal]) });
+    })();
+    answer.catch(() => undefined);
+    return {
+      write: (bytes: Buffer) => void (body.destroyed || body.write(bytes)),
+      /** The part is whole: its last bytes are written; resolves with the store's answer. */
+      end: (): Promise<UploadPartCommandOutput> => {
+        if (!body.destroyed) body.end();
+        return answer;
+      },
+      /** Cancels the request (the object turned out small, or the upload failed) and waits until it is settled. */
+      stop: async () => {
+        stopped.abort();
+        body.destroy();
+        await answer.catch(() => undefined);
+      },
+    };
   }
 
   async function abortUpload(): Promise<void> {

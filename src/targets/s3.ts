@@ -254,6 +254,9 @@ function unsignedUploads(client: S3Client): void {
 }
 const UPLOADS = new Set(["UploadPartCommand", "PutObjectCommand"]);
 
+const quiet = () => undefined;
+const SILENT = { trace: quiet, debug: quiet, info: quiet, warn: quiet, error: quiet };
+
 function createClient(sdk: typeof import("@aws-sdk/client-s3"), name: string, config: S3TargetConfig): S3Client {
   const credentials =
     config.access_key_id_file && config.secret_access_key_file
@@ -271,6 +274,9 @@ function createClient(sdk: typeof import("@aws-sdk/client-s3"), name: string, co
     requestChecksumCalculation: checksums,
     responseChecksumValidation: checksums,
     maxAttempts: 3,
+    // drd reports every failure itself, in one line. The SDK would print a warning of its own
+    // when a streamed part fails (drd then sends that part again from its buffer).
+    logger: SILENT,
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 120_000 },
   });
 }

@@ -40,6 +40,15 @@ export class RecordingProxy {
       // Recorded on arrival (in arrival order), completed as the body and the answer go by.
       this.requests.push(record);
       res.once("finish", () => (record.answeredAt = Date.now()));
+      // Counted as the body arrives (a test can watch a streamed request), refused or not.
+      req.on("data", (chunk: Buffer) => {
+        md5.update(chunk);
+        record.bodyBytes = bytes += chunk.length;
+      });
+      req.on("end", () => {
+        record.bodyMd5 = md5.digest("base64");
+        record.bodyBytes = bytes;
+      });
       const refused = this.refuse?.(req.method!, req.url!);
       if (refused !== undefined) {
         req.resume();
@@ -58,14 +67,6 @@ export class RecordingProxy {
         }, this.answerDelayMs);
       });
       upstream.on("error", () => res.destroy());
-      req.on("data", (chunk: Buffer) => {
-        md5.update(chunk);
-        bytes += chunk.length;
-      });
-      req.on("end", () => {
-        record.bodyMd5 = md5.digest("base64");
-        record.bodyBytes = bytes;
-      });
       req.pipe(upstream);
     });
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { S3Target } from "../../src/targets/s3.js";
 import { RecordingProxy, type Recorded } from "../helpers/recording-proxy.js";
@@ -100,15 +100,49 @@ describe("S3 uploads", () => {
       await held;
     })());
     const put = target.put("job/c/expected.bin", source, { expectedSize: 200 * MiB });
-    // The upload is created while the first part is still filling.
-    for (let i = 0; i < 100 && starts(proxy.requests).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    // The upload is created, and its first part sent, while that part is still filling.
+    for (let i = 0; i < 100 && (parts(proxy.requests)[0]?.bodyBytes ?? 0) < MiB; i++) await new Promise((r) => setTimeout(r, 20));
     expect(starts(proxy.requests)).toHaveLength(1);
-    expect(parts(proxy.requests)).toHaveLength(0);
+    expect(parts(proxy.requests).map((r) => r.bodyBytes)).toEqual([MiB]);
     finish();
     expect(await put).toEqual({ size: MiB, sha256: sha(data), storeVerified: true });
+    // That part's request was cut short and the upload aborted.
+    expect(parts(proxy.requests).map((r) => r.bodyBytes)).toEqual([MiB]);
+    expect(completions(proxy.requests)).toHaveLength(0);
     expect(aborts(proxy.requests)).toHaveLength(1);
     expect(singlePuts(proxy.requests).map((r) => r.bodyBytes)).toEqual([MiB]);
     expect(await target.stat("job/c/expected.bin")).toEqual({ key: "job/c/expected.bin", size: MiB });
+  });
+
+  it("send the first part of an expected big object as it is produced, before 5 MiB are there", async () => {
+    const source = new PassThrough();
+    const data = randomBytes(20 * MiB);
+    const put = target.put("job/g/streamed.bin", source, { expectedSize: 200 * MiB });
+    source.write(data.subarray(0, 2 * MiB));
+    // The store is receiving part 1 while the source has given only 2 MiB.
+    const part1 = async () => parts(proxy.requests).find((r) => r.url.includes("partNumber=1"));
+    for (let i = 0; i < 200 && ((await part1())?.bodyBytes ?? 0) < 2 * MiB; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await part1())?.bodyBytes).toBe(2 * MiB);
+    source.end(data.subarray(2 * MiB));
+    expect(await put).toEqual({ size: data.length, sha256: sha(data), storeVerified: true });
+    expect(parts(proxy.requests).map((r) => r.bodyBytes)).toEqual([5 * MiB, 8 * MiB, 7 * MiB]);
+    const back: Buffer[] = [];
+    for await (const c of await target.get("job/g/streamed.bin")) back.push(c as Buffer);
+    expect(sha(Buffer.concat(back))).toBe(sha(data));
+  });
+
+  it("send the streamed first part again from its buffer when the store refuses it once", async () => {
+    let refused = 0;
+    proxy.refuse = (method, url) => (method === "PUT" && url.includes("partNumber=1") && refused++ === 0 ? 500 : undefined);
+    const data = randomBytes(12 * MiB);
+    expect(await target.put("job/h/again.bin", chunked(data), { expectedSize: 200 * MiB })).toEqual({ size: data.length, sha256: sha(data), storeVerified: true });
+    // Part 2 goes out meanwhile; sorted by part number, the second sending of part 1 is there.
+    expect(parts(proxy.requests).map((r) => [r.url.replace(/.*partNumber=(\d+).*/, "$1"), r.bodyBytes]).sort()).toEqual([
+      ["1", 5 * MiB],
+      ["1", 5 * MiB],
+      ["2", 7 * MiB],
+    ]);
+    expect(completions(proxy.requests)).toHaveLength(1);
   });
 
   it("abort the multipart upload when the source breaks after some parts: nothing becomes visible", async () => {
