@@ -9,7 +9,13 @@ type Sdk = typeof import("@aws-sdk/client-s3");
 export type ObjectParams = Omit<PutObjectCommandInput, "Body" | "ContentMD5" | "ContentLength">;
 
 /** S3's smallest part but the last: the first part is this small, so bytes reach the link soonest. */
-export const FIRST_PART_SIZE = 5 * 1024 * 1024;
+const FIRST_PART_SIZE = 5 * 1024 * 1024;
+/**
+ * Parts that end within this share of the expected size are streamed; the margin is for an
+ * artifact smaller than last time, whose last part would otherwise be cut short mid-request
+ * and sent again.
+ */
+const STREAM_WITHIN = 0.9;
 
 export interface StreamUploadOptions {
   client: S3Client;
@@ -20,10 +26,11 @@ export interface StreamUploadOptions {
   /** Parts sent at once; one more is filled meanwhile, so a free slot never waits for data. */
   partsInFlight: number;
   /**
-   * The object is expected to need several parts: start the multipart upload at once and,
-   * unless each part needs its Content-MD5 up front, send the first part as it is produced.
+   * About how big the object will be (the same artifact last time). One bigger than the
+   * first part starts its multipart upload at once, and its parts up to 90% of that size
+   * are sent as they are produced (unless each part needs its Content-MD5 up front).
    */
-  startAtOnce: boolean;
+  expectedSize: number | undefined;
   /** Send each part's MD5 as Content-MD5 (stores require it for Object Lock). */
   contentMd5: boolean;
   /** Awaited after the last byte was read and sent, before the object is completed; if it rejects, nothing becomes visible. */
@@ -45,9 +52,12 @@ export interface StreamUploadResult {
  * cut. Each part's MD5 is computed once, on its buffer. On any failure the multipart upload
  * is aborted and the in-flight requests cancelled; the caller's stream is left to the caller.
  *
- * An upload started at once sends its first part while it fills (its length is known), so
- * the link starts with the source's first bytes instead of 5 MiB later. That request cannot
- * be retried (its bytes are gone), so if it fails the part is sent again from its buffer.
+ * A part expected not to be the last is sent while it fills (its length is known), so the
+ * link carries the source's bytes as they come instead of waiting for each part to be cut
+ * (the source is slow to start: pg_dump reads its catalog, zstd fills its first job). Such a
+ * request cannot be retried (its bytes are gone), so if it fails the part is sent again from
+ * its buffer, which is kept until then; one the source ends early is cancelled and its bytes
+ * sent with their true length.
  */
 export async function uploadStream(data: Readable, o: StreamUploadOptions): Promise<StreamUploadResult> {
   const { client, sdk, params } = o;
@@ -61,8 +71,8 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
       return r.UploadId;
     }));
   // Awaited later; a rejection now must not go unhandled meanwhile.
-  if (o.startAtOnce) startUpload().catch(() => undefined);
-  const streamed = o.startAtOnce && !o.contentMd5 ? streamFirstPart() : undefined;
+  if ((o.expectedSize ?? 0) > FIRST_PART_SIZE) startUpload().catch(() => undefined);
+  const streams = (start: number, length: number) => !o.contentMd5 && o.expectedSize !== undefined && start + length <= o.expectedSize * STREAM_WITHIN;
 
   const partMd5s: Buffer[] = [];
   const parts: CompletedPart[] = [];
@@ -102,28 +112,36 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
   let filled = 0;
   let partNumber = 1;
   let bytes = 0;
+  const firstLength = Math.min(FIRST_PART_SIZE, o.partSize);
+  /** The current part's request, when it is sent as it fills. */
+  let live = streams(0, firstLength) ? streamPart(1, firstLength) : undefined;
   try {
     for await (const piece of data as AsyncIterable<Buffer | string>) {
       const chunk = typeof piece === "string" ? Buffer.from(piece) : piece;
       for (let offset = 0; offset < chunk.length; ) {
-        const limit = partNumber === 1 ? Math.min(FIRST_PART_SIZE, o.partSize) : o.partSize;
+        const limit = partNumber === 1 ? firstLength : o.partSize;
         const take = Math.min(limit - filled, chunk.length - offset);
         chunk.copy(current, filled, offset, offset + take);
         // The buffer is not reused before the part is sent: the streamed request may read it in place.
-        if (partNumber === 1) streamed?.write(current.subarray(filled, filled + take));
+        live?.write(current.subarray(filled, filled + take));
         filled += take;
         offset += take;
         bytes += take;
         if (filled === limit) {
+          const early = live?.end();
+          live = undefined;
           await slotFree();
-          const early = partNumber === 1 ? streamed?.end() : undefined;
           sendPart(partNumber++, current, filled, early);
           current = spare.pop() ?? Buffer.allocUnsafe(o.partSize);
           filled = 0;
+          if (streams(bytes, o.partSize)) live = streamPart(partNumber, o.partSize);
         }
       }
     }
     if (partNumber === 1) return await putWhole(current.subarray(0, filled));
+    // Shorter than its request said: cancelled, and sent below with its true length.
+    await live?.stop();
+    live = undefined;
     if (filled > 0) {
       await slotFree();
       sendPart(partNumber++, current, filled);
@@ -140,7 +158,7 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
     // The first failure is the cause; cancelling the rest makes them fail too.
     const cause = failure ?? err;
     cancel.abort();
-    await streamed?.stop();
+    await live?.stop();
     await Promise.all(inFlight);
     if (uploadId) await abortUpload();
     throw cause;
@@ -148,7 +166,7 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
 
   async function putWhole(body: Buffer): Promise<StreamUploadResult> {
     // Started early for an object that turned out small: a single PUT instead.
-    await streamed?.stop();
+    await live?.stop();
     if (uploadId) await abortUpload();
     uploadId = undefined;
     const md5 = createHash("md5").update(body).digest();
@@ -159,15 +177,15 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
     return { bytes, partMd5s: [md5], etags: { object: done.ETag, parts: new Map() }, version: done.VersionId };
   }
 
-  /** Part 1 as a request whose body is written while the part fills. */
-  function streamFirstPart() {
-    const body = new PassThrough({ highWaterMark: FIRST_PART_SIZE });
+  /** A part as a request whose body is written while the part fills. */
+  function streamPart(partNumber: number, length: number) {
+    const body = new PassThrough({ highWaterMark: length });
     // Its failure is handled where the part is sent; a body the request dropped takes no more writes.
     body.on("error", () => undefined);
     const stopped = new AbortController();
     const answer = (async () => {
       const UploadId = await startUpload();
-      const input = { Bucket: params.Bucket, Key: params.Key, UploadId, PartNumber: 1, Body: body, ContentLength: FIRST_PART_SIZE };
+      const input = { Bucket: params.Bucket, Key: params.Key, UploadId, PartNumber: partNumber, Body: body, ContentLength: length };
       return client.send(new sdk.UploadPartCommand(input), { abortSignal: AbortSignal.any([cancel.signal, stopped.signal]) });
     })();
     answer.catch(() => undefined);

@@ -5,7 +5,7 @@ import type { S3TargetConfig } from "../config/schema.js";
 import { OperationError } from "../errors.js";
 import { DigestStream } from "../pipeline/digest.js";
 import { etagVerifies } from "./etag.js";
-import { FIRST_PART_SIZE, uploadStream, type ObjectParams } from "./s3-upload.js";
+import { uploadStream, type ObjectParams } from "./s3-upload.js";
 import { assertSafeKey, ObjectNotFoundError, type ObjectInfo, type PutOptions, type PutResult, type Target } from "./target.js";
 
 // drd pins its SDK version; the SDK's advice to upgrade Node would otherwise break one-line errors.
@@ -93,7 +93,7 @@ export class S3Target implements Target {
         params,
         partSize,
         partsInFlight: PARTS_IN_FLIGHT,
-        startAtOnce: (options.expectedSize ?? 0) > FIRST_PART_SIZE,
+        expectedSize: options.expectedSize,
         contentMd5: lock !== undefined,
         // The source says whether its bytes are whole before the object becomes visible.
         beforeComplete: options.ready,

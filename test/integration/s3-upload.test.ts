@@ -27,6 +27,9 @@ beforeEach(() => {
 });
 
 const parts = (rs: Recorded[]) => rs.filter((r) => r.method === "PUT" && r.url.includes("partNumber="));
+/** Requests whose whole body arrived (not cancelled mid-way). */
+const whole = (rs: Recorded[]) => rs.filter((r) => r.bodyBytes === Number(r.headers["content-length"]));
+const partNumberOf = (r: Recorded) => r.url.replace(/.*partNumber=(\d+).*/, "$1");
 const singlePuts = (rs: Recorded[]) => rs.filter((r) => r.method === "PUT" && !r.url.includes("partNumber="));
 const starts = (rs: Recorded[]) => rs.filter((r) => r.method === "POST" && r.url.includes("uploads"));
 const completions = (rs: Recorded[]) => rs.filter((r) => r.method === "POST" && r.url.includes("uploadId="));
@@ -125,7 +128,11 @@ describe("S3 uploads", () => {
     expect((await part1())?.bodyBytes).toBe(2 * MiB);
     source.end(data.subarray(2 * MiB));
     expect(await put).toEqual({ size: data.length, sha256: sha(data), storeVerified: true });
-    expect(parts(proxy.requests).map((r) => r.bodyBytes)).toEqual([5 * MiB, 8 * MiB, 7 * MiB]);
+    expect(whole(parts(proxy.requests)).map((r) => [partNumberOf(r), r.bodyBytes]).sort()).toEqual([
+      ["1", 5 * MiB],
+      ["2", 8 * MiB],
+      ["3", 7 * MiB],
+    ]);
     const back: Buffer[] = [];
     for await (const c of await target.get("job/g/streamed.bin")) back.push(c as Buffer);
     expect(sha(Buffer.concat(back))).toBe(sha(data));
@@ -137,12 +144,35 @@ describe("S3 uploads", () => {
     const data = randomBytes(12 * MiB);
     expect(await target.put("job/h/again.bin", chunked(data), { expectedSize: 200 * MiB })).toEqual({ size: data.length, sha256: sha(data), storeVerified: true });
     // Part 2 goes out meanwhile; sorted by part number, the second sending of part 1 is there.
-    expect(parts(proxy.requests).map((r) => [r.url.replace(/.*partNumber=(\d+).*/, "$1"), r.bodyBytes]).sort()).toEqual([
+    expect(whole(parts(proxy.requests)).map((r) => [partNumberOf(r), r.bodyBytes]).sort()).toEqual([
       ["1", 5 * MiB],
       ["1", 5 * MiB],
       ["2", 7 * MiB],
     ]);
     expect(completions(proxy.requests)).toHaveLength(1);
+  });
+
+  it("stream later parts too, and send a last part that came up short again with its true length", async () => {
+    const source = new PassThrough();
+    const data = randomBytes(15 * MiB);
+    // Last time the artifact was 30 MiB: parts 2 and 3 are expected whole and go out as they fill.
+    const put = target.put("job/i/shorter.bin", source, { expectedSize: 30 * MiB });
+    source.write(data.subarray(0, 14 * MiB));
+    const part3 = () => parts(proxy.requests).find((r) => partNumberOf(r) === "3");
+    for (let i = 0; i < 300 && (part3()?.bodyBytes ?? 0) < MiB; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(part3()?.bodyBytes).toBe(MiB);
+    source.end(data.subarray(14 * MiB));
+    expect(await put).toEqual({ size: data.length, sha256: sha(data), storeVerified: true });
+    expect(whole(parts(proxy.requests)).map((r) => [partNumberOf(r), r.bodyBytes]).sort()).toEqual([
+      ["1", 5 * MiB],
+      ["2", 8 * MiB],
+      ["3", 2 * MiB],
+    ]);
+    // The streamed part 3 said 8 MiB and was cancelled when the source ended at 15 MiB.
+    expect(parts(proxy.requests).filter((r) => partNumberOf(r) === "3").map((r) => r.headers["content-length"])).toEqual([String(8 * MiB), String(2 * MiB)]);
+    const back: Buffer[] = [];
+    for await (const c of await target.get("job/i/shorter.bin")) back.push(c as Buffer);
+    expect(sha(Buffer.concat(back))).toBe(sha(data));
   });
 
   it("abort the multipart upload when the source breaks after some parts: nothing becomes visible", async () => {
