@@ -6,7 +6,6 @@ import { describeError, OperationError } from "../errors.js";
 import { MANIFEST_FORMAT, manifestSize, type ArtifactEntry, type Manifest } from "../manifest.js";
 import { compress, compressionExtension } from "../pipeline/compress.js";
 import { fanOut, type FanOut } from "../pipeline/fan-out.js";
-import type { GrowingFile } from "../pipeline/growing-file.js";
 import { sha256Hex } from "../pipeline/digest.js";
 import { PieceDigestStream, pieceSizeFor } from "../pipeline/pieces.js";
 import { createEncryptor, type Encryptor } from "../pipeline/encrypt.js";
@@ -226,12 +225,6 @@ class TargetSink implements ArtifactSink {
   readonly artifacts: ArtifactEntry[] = [];
   /** Uploads to the other targets finishing on their own; they never reject. */
   readonly secondaryTails: Promise<void>[] = [];
-  /**
-   * Whether an earlier artifact's copies may still be reading the primary's file. One
-   * artifact at a time may fall behind that way, so a job of many databases on a slow link
-   * holds at most two uploads per target in memory, not one per database.
-   */
-  private following = false;
 
   constructor(private readonly o: SinkOptions) {}
 
@@ -255,11 +248,8 @@ class TargetSink implements ArtifactSink {
       const payload = encryptor ? await encryptor.encrypt(compression.output) : compression.output;
       // pipeline, not pipe: a failed write destroys the stages upstream too, so nothing waits forever.
       pipeline(payload, pieces, () => undefined);
-      let spool: GrowingFile | undefined;
-      const mayFollow = !this.following && live.length > 0;
-      if (mayFollow) this.following = true;
-      fan = fanOut(pieces, live.length, { spool: () => spool, signal });
-      const primaryPut = primary.put(prefix + name, fan.primary, { ready, ...(mayFollow ? { onFile: (f: GrowingFile) => (spool = f) } : {}) });
+      fan = fanOut(pieces, live.length);
+      const primaryPut = primary.put(prefix + name, fan.primary, { ready });
       const copies = live.map((s, i) =>
         s.target!.put(prefix + name, fan!.secondaries[i]!.stream, { ready, sameBytesAs: primaryPut, ...(expectedSize ? { expectedSize } : {}) }).then(
           (put) => {
@@ -271,13 +261,8 @@ class TargetSink implements ArtifactSink {
           },
         ),
       );
-      // Secondaries finish on their own; their failures never fail the backup. The
-      // primary's file is read by them until then.
-      const tails = Promise.allSettled([primaryPut, Promise.all(copies)]).then(async () => {
-        await spool?.handle.close().catch(() => undefined);
-        if (mayFollow) this.following = false;
-      });
-      this.secondaryTails.push(tails);
+      // Secondaries finish on their own; their failures never fail the backup.
+      this.secondaryTails.push(Promise.all(copies).then(() => undefined));
       const [p, f] = await Promise.allSettled([primaryPut, fan.done]);
       if (p.status === "rejected") throw p.reason;
       if (f.status === "rejected") throw f.reason;

@@ -1,25 +1,9 @@
 import { PassThrough, type Readable } from "node:stream";
-import { readGrowing, type GrowingFile } from "./growing-file.js";
 
 export interface SecondaryBranch {
   readonly stream: PassThrough;
   /** Why this branch was cut loose, if it was; its copy is then written later from the primary. */
   detached: Error | undefined;
-  /** Set once the branch fell behind and reads the rest from the primary's file; settles when it has all of it. */
-  following: Promise<void> | undefined;
-}
-
-export interface FanOutOptions {
-  /** How long a secondary may make no progress before it is cut loose. */
-  stallMs?: number;
-  /**
-   * The primary's file as it is written, when the primary is a local file (undefined until
-   * it is open). A secondary that falls behind then reads the rest from it, and the source
-   * goes on at the primary's pace instead of the slowest copy's.
-   */
-  spool?: () => GrowingFile | undefined;
-  /** Stops secondaries that follow the primary's file (the backup failed). */
-  signal?: AbortSignal;
 }
 
 export interface FanOut {
@@ -40,21 +24,14 @@ const SECONDARY_BUFFER = 1 << 20;
  * Delivers one stream to a primary and to secondaries at once, so a backup is produced
  * once and written to every target. The primary sets the pace. A secondary that fails,
  * or makes no progress for `stallMs`, is cut loose and the rest go on: an offsite outage
- * never fails, and never holds up for long, the primary copy. With a `spool`, a secondary
- * that cannot keep up (an offsite link slower than the dump) reads the rest from the
- * primary's file: the source finishes at its own pace (pg_dump's snapshot is released
- * sooner) while that copy goes on at the link's.
+ * never fails, and never holds up for long, the primary copy.
  */
-export function fanOut(source: Readable, secondaryCount: number, options: FanOutOptions = {}): FanOut {
-  const stallMs = options.stallMs ?? 10_000;
-  const signal = options.signal ?? new AbortController().signal;
+export function fanOut(source: Readable, secondaryCount: number, stallMs = 10_000): FanOut {
   const primary = new PassThrough({ highWaterMark: PRIMARY_BUFFER });
   const secondaries: SecondaryBranch[] = Array.from({ length: secondaryCount }, () => ({
     stream: new PassThrough({ highWaterMark: SECONDARY_BUFFER }),
     detached: undefined,
-    following: undefined,
   }));
-  const delivered = secondaries.map(() => 0);
   const detach = (branch: SecondaryBranch, why: Error) => {
     if (branch.detached) return;
     branch.detached = why;
@@ -73,37 +50,19 @@ export function fanOut(source: Readable, secondaryCount: number, options: FanOut
         const waits: Promise<void>[] = [];
         if (primary.destroyed) throw primary.errored ?? new Error("the primary copy's writer stopped");
         if (!primary.write(chunk)) waits.push(drained(primary));
-        secondaries.forEach((branch, i) => {
-          if (branch.detached || branch.following) return;
-          delivered[i] += chunk.length;
-          if (branch.stream.write(chunk)) return;
-          const spool = options.spool?.();
-          if (spool) branch.following = follow(branch, spool, delivered[i]!);
-          else waits.push(drainedWithin(branch, stallMs, detach));
-        });
+        for (const branch of secondaries) {
+          if (!branch.detached && !branch.stream.write(chunk)) waits.push(drainedWithin(branch, stallMs, detach));
+        }
         await Promise.all(waits);
       }
       primary.end();
-      for (const branch of secondaries) if (!branch.detached && !branch.following) branch.stream.end();
+      for (const branch of secondaries) if (!branch.detached) branch.stream.end();
     } catch (err) {
       primary.destroy(err as Error);
       for (const branch of secondaries) detach(branch, err as Error);
       throw err;
     }
   })();
-  /** Feeds `branch` from the primary's file, from the first byte it has not had. */
-  async function follow(branch: SecondaryBranch, spool: GrowingFile, from: number): Promise<void> {
-    try {
-      for await (const chunk of readGrowing(spool, from, signal)) {
-        if (branch.detached) return;
-        if (!branch.stream.write(chunk)) await drainedWithin(branch, stallMs, detach);
-      }
-      if (!branch.detached) branch.stream.end();
-    } catch (err) {
-      detach(branch, err as Error);
-    }
-  }
-
   return { primary, secondaries, done };
 }
 

@@ -45,16 +45,12 @@ export class LocalTarget implements Target {
       throw storageError(this.name, "create", tempPath, err);
     });
     let committed = false;
-    const written = options.onFile ? await this.share(tempPath, options.onFile) : undefined;
     try {
       const digest = new DigestStream();
       // flush: the stream fsyncs the file before it closes it.
       await pipeline(data, digest, new WriteBehind(file), file.createWriteStream({ flush: true, highWaterMark: 1 << 20 })).catch((err) => {
-        const failure = err?.code && err.syscall ? storageError(this.name, "write", tempPath, err) : err;
-        written?.fail(failure);
-        throw failure;
+        throw err?.code && err.syscall ? storageError(this.name, "write", tempPath, err) : err;
       });
-      written?.whole(digest.bytes);
       await options.ready?.();
       await rename(tempPath, finalPath);
       committed = true;
@@ -64,18 +60,6 @@ export class LocalTarget implements Target {
       await file.close().catch(() => undefined);
       if (!committed) await rm(tempPath, { force: true });
     }
-  }
-
-  /** Opens the file being written for a reader that follows it; the reader closes that handle. */
-  private async share(path: string, onFile: NonNullable<PutOptions["onFile"]>) {
-    const handle = await open(path, "r").catch(() => undefined);
-    if (!handle) return undefined;
-    let whole!: (size: number) => void;
-    let fail!: (err: unknown) => void;
-    const done = new Promise<number>((resolve, reject) => ((whole = resolve), (fail = reject)));
-    done.catch(() => undefined);
-    onFile({ handle, whole: done });
-    return { whole, fail };
   }
 
   async get(key: string): Promise<Readable> {

@@ -1,5 +1,4 @@
 import type { Readable } from "node:stream";
-import type { GrowingFile } from "../pipeline/growing-file.js";
 
 /** Where a backup's objects live: `<job>/<backup id>/<artifact>`; the manifest is written last. */
 export const MANIFEST_NAME = "manifest.json";
@@ -41,11 +40,6 @@ export interface PutOptions {
   sameBytesAs?: Promise<PutResult>;
   /** About how many bytes to expect, when known (the same artifact's size last time). */
   expectedSize?: number;
-  /**
-   * Told the file the bytes go to, as soon as it exists (targets that write a local file):
-   * a copy to a slower target can read the rest from it. The receiver closes its handle.
-   */
-  onFile?: (file: GrowingFile) => void;
 }
 
 /**
