@@ -79,7 +79,7 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
   const inFlight = new Set<Promise<void>>();
   const spare: Buffer[] = [];
   let failure: unknown;
-  /** Sends a full part; the first may already be on its way, streamed, and is sent again only if that failed. */
+  /** Sends a full part: one streamed as it filled is already on its way (`early`) and is sent again only if that failed. */
   const sendPart = (partNumber: number, buffer: Buffer, length: number, early?: Promise<UploadPartCommandOutput>) => {
     const body = buffer.subarray(0, length);
     const md5 = createHash("md5").update(body).digest();
