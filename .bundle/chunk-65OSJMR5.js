@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{OperationError,UsageError}from"./chunk-AJCN2VOP.js";import{chmod,writeFile}from"node:fs/promises";async function createNewFile(path,text,mode,refusal){try{await writeFile(path,text,{mode,flag:"wx"}),await chmod(path,mode)}catch(err){let code=err.code;throw code==="EEXIST"?new UsageError(`${path} exists: ${refusal}`):new OperationError(`cannot write ${path}: ${code??err.message}`)}}export{createNewFile};

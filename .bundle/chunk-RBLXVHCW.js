@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{OperationError}from"./chunk-AJCN2VOP.js";import{readFile}from"node:fs/promises";async function readSecretFile(path,what){try{let text=(await readFile(path,"utf8")).replace(/\r?\n$/,"");if(!text)throw new OperationError(`${what} file ${path} is empty`);return text}catch(err){throw err instanceof OperationError?err:new OperationError(`cannot read ${what} file ${path}: ${err.code??err}`)}}export{readSecretFile};

@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{appendAudit}from"./chunk-XZ5L2MEL.js";import{join}from"node:path";function auditPath(config){return config.audit?.path??join(config.state_dir,"audit.jsonl")}function audit(ctx,entry){ctx.catalog.db.transaction(()=>appendAudit(auditPath(ctx.config),entry,ctx.now())).immediate()}export{auditPath,audit};

@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{PRUNE_CHUNK,prune}from"./chunk-HM3E6SNG.js";import"./chunk-I7U5BJJA.js";import"./chunk-IWUXMMSL.js";import"./chunk-J6ZUWZPJ.js";import"./chunk-WAWP6G2A.js";import"./chunk-YBDMWUY2.js";import"./chunk-CBZOQL4A.js";import"./chunk-AJCN2VOP.js";import"./chunk-UFDBP6NE.js";import"./chunk-XZ5L2MEL.js";import"./chunk-RNQQKIBZ.js";export{PRUNE_CHUNK,prune};

@@ -1,2 +1,0 @@
-import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);
-import{COPY_ALERT_ATTEMPTS,commitCopy,replicatePending}from"./chunk-23H7VPIA.js";import"./chunk-Z3OR5D7M.js";import"./chunk-KR7WDKCJ.js";import"./chunk-5YZQCKXB.js";import"./chunk-WAWP6G2A.js";import"./chunk-CBZOQL4A.js";import"./chunk-AJCN2VOP.js";import"./chunk-RNQQKIBZ.js";export{COPY_ALERT_ATTEMPTS,commitCopy,replicatePending};
