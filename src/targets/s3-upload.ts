@@ -62,7 +62,6 @@ export interface StreamUploadResult {
 export async function uploadStream(data: Readable, o: StreamUploadOptions): Promise<StreamUploadResult> {
   const { client, sdk, params } = o;
   const cancel = new AbortController();
-  const sending = { abortSignal: cancel.signal };
   let uploadId: Promise<string> | undefined;
   const startUpload = (): Promise<string> =>
     // Never cancelled: an upload the store created must be known, to be aborted.
@@ -85,12 +84,7 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
     const md5 = createHash("md5").update(body).digest();
     partMd5s[partNumber - 1] = md5;
     const sent: Promise<void> = (async () => {
-      let res = await early?.catch(() => undefined);
-      if (!res) {
-        const UploadId = await startUpload();
-        const input = { Bucket: params.Bucket, Key: params.Key, UploadId, PartNumber: partNumber, Body: body, ContentLength: length };
-        res = await client.send(new sdk.UploadPartCommand(o.contentMd5 ? { ...input, ContentMD5: md5.toString("base64") } : input), sending);
-      }
+      const res = (await early?.catch(() => undefined)) ?? (await uploadPart(partNumber, body, length, cancel.signal, o.contentMd5 ? md5 : undefined));
       parts[partNumber - 1] = { PartNumber: partNumber, ETag: res.ETag };
     })()
       .catch((err: unknown) => {
@@ -183,11 +177,7 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
     // Its failure is handled where the part is sent; a body the request dropped takes no more writes.
     body.on("error", () => undefined);
     const stopped = new AbortController();
-    const answer = (async () => {
-      const UploadId = await startUpload();
-      const input = { Bucket: params.Bucket, Key: params.Key, UploadId, PartNumber: partNumber, Body: body, ContentLength: length };
-      return client.send(new sdk.UploadPartCommand(input), { abortSignal: AbortSignal.any([cancel.signal, stopped.signal]) });
-    })();
+    const answer = uploadPart(partNumber, body, length, AbortSignal.any([cancel.signal, stopped.signal]));
     answer.catch(() => undefined);
     return {
       write: (bytes: Buffer) => void (body.destroyed || body.write(bytes)),
@@ -203,6 +193,12 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
         await answer.catch(() => undefined);
       },
     };
+  }
+
+  /** One UploadPart request, once the upload exists; `md5` is sent as Content-MD5. */
+  async function uploadPart(partNumber: number, body: Buffer | Readable, length: number, signal: AbortSignal, md5?: Buffer): Promise<UploadPartCommandOutput> {
+    const input = { Bucket: params.Bucket, Key: params.Key, UploadId: await startUpload(), PartNumber: partNumber, Body: body, ContentLength: length };
+    return client.send(new sdk.UploadPartCommand(md5 ? { ...input, ContentMD5: md5.toString("base64") } : input), { abortSignal: signal });
   }
 
   async function abortUpload(): Promise<void> {
