@@ -6,7 +6,7 @@ import * as openpgp from "openpgp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDecryptor } from "../../src/pipeline/decrypt.js";
 import { createEncryptor, type Encryptor } from "../../src/pipeline/encrypt.js";
-import { PacketReader, PartialBodyWriter } from "../../src/pipeline/openpgp/packets.js";
+import { CopyingPartialBodyWriter, PacketReader, PartialBodyWriter } from "../../src/pipeline/openpgp/packets.js";
 import { GpgHome } from "../helpers/gpg.js";
 import { Workspace } from "../helpers/workspace.js";
 
@@ -187,9 +187,31 @@ describe("OpenPGP packet framing", () => {
     }
   });
 
+  it("the copying writer's parts read back as the bytes written, though it reuses one buffer for every part", () => {
+    for (const size of [0, 511, 512, 1024, 4097, 10_000]) {
+      const data = randomBytes(size);
+      const out: Buffer[] = [Buffer.of(0xcb)];
+      const emitted = new Set<Buffer>();
+      const writer = new CopyingPartialBodyWriter((part) => {
+        emitted.add(part);
+        out.push(Buffer.from(part));
+      }, 512);
+      for (let i = 0; i < size; i += 100) writer.write(data.subarray(i, i + 100));
+      writer.end();
+      let body = Buffer.alloc(0);
+      const reader = new PacketReader({ start: () => undefined, body: (b) => (body = Buffer.concat([body, b])), end: () => undefined });
+      reader.write(Buffer.concat(out));
+      reader.finish();
+      expect(body.equals(data)).toBe(true);
+      // Every full part came from the same buffer; only the last, definite-length part is new.
+      if (size >= 1024) expect(emitted.size).toBe(2);
+    }
+  });
+
   it("refuses a part size that is not a power of two of at least 512", () => {
     expect(() => new PartialBodyWriter(() => undefined, 256)).toThrow();
     expect(() => new PartialBodyWriter(() => undefined, 1000)).toThrow();
+    expect(() => new CopyingPartialBodyWriter(() => undefined, 1000)).toThrow();
   });
 });
 

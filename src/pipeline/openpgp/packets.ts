@@ -28,11 +28,17 @@ export function definiteLength(length: number): Buffer {
   return b;
 }
 
+function partialLengthOctet(partSize: number): Buffer {
+  const log2 = Math.log2(partSize);
+  if (!Number.isInteger(log2) || log2 < 9 || log2 > 30) throw new Error(`partial part size ${partSize} is not a power of two in 512..2^30`);
+  return Buffer.of(0xe0 | log2);
+}
+
 /**
  * Writes a packet body of unknown length as partial-length parts of `partSize` bytes (a
  * power of two, at least 512 as the first part must be) and a final definite-length part.
- * Each part goes out as one buffer with its length octet: a 1 MiB chunk where the input
- * came in 64 KiB pipe reads, so every later stage pays its per-chunk cost 16 times less.
+ * Each part goes to `emit` as its length octet and then the input it spans, as views of the
+ * input buffers: no copy, and no new buffer per part.
  */
 export class PartialBodyWriter {
   private held: Buffer[] = [];
@@ -43,9 +49,7 @@ export class PartialBodyWriter {
     private readonly emit: (bytes: Buffer) => void,
     private readonly partSize = 1 << 20,
   ) {
-    const log2 = Math.log2(partSize);
-    if (!Number.isInteger(log2) || log2 < 9 || log2 > 30) throw new Error(`partial part size ${partSize} is not a power of two in 512..2^30`);
-    this.lengthOctet = Buffer.of(0xe0 | log2);
+    this.lengthOctet = partialLengthOctet(partSize);
   }
 
   write(bytes: Buffer): void {
@@ -56,29 +60,66 @@ export class PartialBodyWriter {
   }
 
   end(): void {
-    const length = definiteLength(this.heldBytes);
-    this.emit(Buffer.concat([length, ...this.held], length.length + this.heldBytes));
+    this.emit(definiteLength(this.heldBytes));
+    for (const b of this.held) this.emit(b);
     this.held = [];
     this.heldBytes = 0;
   }
 
   private emitPart(): void {
-    const part: Buffer[] = [this.lengthOctet];
-    let left = this.partSize;
-    while (left > 0) {
+    this.emit(this.lengthOctet);
+    for (let left = this.partSize; left > 0; ) {
       const b = this.held[0]!;
       if (b.length <= left) {
-        part.push(b);
+        this.emit(b);
         this.held.shift();
         left -= b.length;
       } else {
-        part.push(b.subarray(0, left));
+        this.emit(b.subarray(0, left));
         this.held[0] = b.subarray(left);
         left = 0;
       }
     }
     this.heldBytes -= this.partSize;
-    this.emit(Buffer.concat(part, 1 + this.partSize));
+  }
+}
+
+/**
+ * The same framing for a consumer that is done with its input when it returns (a cipher):
+ * the input is copied into one part buffer, reused for every part, and `emit` gets each
+ * whole part, length octet included. So the consumer is called once per part (1 MiB, not
+ * per 64 KiB pipe read), and no buffer is allocated per part: a new 1 MiB buffer for every
+ * part made V8 collect garbage for external memory pressure many times over.
+ */
+export class CopyingPartialBodyWriter {
+  private readonly part: Buffer;
+  private filled = 1;
+
+  constructor(
+    private readonly emit: (part: Buffer) => void,
+    partSize = 1 << 20,
+  ) {
+    this.part = Buffer.allocUnsafe(1 + partSize);
+    this.part[0] = partialLengthOctet(partSize)[0]!;
+  }
+
+  write(bytes: Buffer): void {
+    for (let offset = 0; offset < bytes.length; ) {
+      const take = Math.min(this.part.length - this.filled, bytes.length - offset);
+      bytes.copy(this.part, this.filled, offset, offset + take);
+      this.filled += take;
+      offset += take;
+      if (this.filled === this.part.length) {
+        this.emit(this.part);
+        this.filled = 1;
+      }
+    }
+  }
+
+  end(): void {
+    const body = this.part.subarray(1, this.filled);
+    this.emit(Buffer.concat([definiteLength(body.length), body]));
+    this.filled = 1;
   }
 }
 

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual, type Cipher, type Decipher, type Hash } from "node:crypto";
 import { Transform, type TransformCallback } from "node:stream";
-import { PacketReader, PartialBodyWriter, TAG } from "./packets.js";
+import { CopyingPartialBodyWriter, PacketReader, PartialBodyWriter, TAG } from "./packets.js";
 
 /**
  * The bulk of an OpenPGP message, streamed with node:crypto: a version 1 Symmetrically
@@ -35,14 +35,16 @@ export class SeipdEncryptStream extends Transform {
   private readonly cipher: Cipher;
   private readonly mdc: Hash = createHash("sha1");
   private readonly outer: PartialBodyWriter;
-  private readonly literal: PartialBodyWriter;
+  private readonly literal: CopyingPartialBodyWriter;
 
   /** `leading`: the session key packets, written before the encrypted data. */
   constructor(session: SessionKey, leading: Buffer) {
     super();
     this.cipher = createCipheriv(cipherName(session), session.key, Buffer.alloc(BLOCK));
+    // The cipher reads each 1 MiB literal part at once; its output, a new buffer per part,
+    // is framed without another copy.
     this.outer = new PartialBodyWriter((b) => this.push(b));
-    this.literal = new PartialBodyWriter((b) => this.encrypt(b));
+    this.literal = new CopyingPartialBodyWriter((part) => this.encrypt(part));
     this.push(leading);
     this.push(Buffer.of(0xc0 | TAG.symEncryptedIntegrityProtectedData));
     this.outer.write(Buffer.of(1)); // packet version, not encrypted
