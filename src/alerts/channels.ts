@@ -11,28 +11,48 @@ import type { AlertMessage } from "./message.js";
  * so the outbox retries it. Secrets (the webhook secret, the SMTP password) are read from
  * their files at send time and appear in no message.
  */
-export async function deliver(channel: AlertConfig, m: AlertMessage): Promise<void> {
-  switch (channel.type) {
-    case "webhook":
-      return webhook(channel, m);
-    case "command":
-      return command(channel, m);
-    case "email":
-      return email(channel, m);
+export async function deliver(channel: AlertConfig, m: AlertMessage, signal?: AbortSignal): Promise<void> {
+  // One deadline over the whole delivery, whatever stage hangs (connect, greeting, a reply
+  // that never ends), and the caller's stop: the delivery is then abandoned and retried later.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new Error(`no answer within ${channel.timeout} s`)), channel.timeout * 1000);
+  const stop = signal ? AbortSignal.any([deadline.signal, signal]) : deadline.signal;
+  const abandoned = new Promise<never>((_, reject) => {
+    const fail = () => reject(stop.reason instanceof Error ? stop.reason : new Error(String(stop.reason)));
+    if (stop.aborted) fail();
+    else stop.addEventListener("abort", fail, { once: true });
+  });
+  abandoned.catch(() => undefined);
+  try {
+    await Promise.race([send(channel, m, stop), abandoned]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
-async function webhook(c: Extract<AlertConfig, { type: "webhook" }>, m: AlertMessage): Promise<void> {
+function send(channel: AlertConfig, m: AlertMessage, signal: AbortSignal): Promise<void> {
+  switch (channel.type) {
+    case "webhook":
+      return webhook(channel, m, signal);
+    case "command":
+      return command(channel, m, signal);
+    case "email":
+      return email(channel, m, signal);
+  }
+}
+
+async function webhook(c: Extract<AlertConfig, { type: "webhook" }>, m: AlertMessage, signal: AbortSignal): Promise<void> {
   const body = JSON.stringify(m);
   const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "drd" };
   if (c.headers_file) Object.assign(headers, parseHeaders(await readFile(c.headers_file, "utf8")));
   if (c.secret_file) headers["x-drd-signature"] = `sha256=${createHmac("sha256", await readSecretFile(c.secret_file, "webhook secret")).update(body).digest("hex")}`;
   let res: Response;
   try {
-    res = await fetch(c.url, { method: "POST", headers, body, signal: AbortSignal.timeout(c.timeout * 1000) });
+    res = await fetch(c.url, { method: "POST", headers, body, signal });
   } catch (err) {
+    if (signal.aborted) throw signal.reason;
     const e = err as Error & { cause?: { code?: string } };
-    throw new Error(e.name === "TimeoutError" ? `no answer within ${c.timeout} s` : (e.cause?.code ?? e.message));
+    throw new Error(e.cause?.code ?? e.message);
   }
   await res.body?.cancel();
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
@@ -47,14 +67,14 @@ function parseHeaders(text: string): Record<string, string> {
   return out;
 }
 
-async function command(c: Extract<AlertConfig, { type: "command" }>, m: AlertMessage): Promise<void> {
+async function command(c: Extract<AlertConfig, { type: "command" }>, m: AlertMessage, signal: AbortSignal): Promise<void> {
   const env = { DRD_EVENT: m.event, DRD_JOB: m.job ?? "", DRD_SEVERITY: m.severity, DRD_MESSAGE: m.message, DRD_TIMESTAMP: m.timestamp, DRD_HOST: m.host };
-  const result = await execa(c.command[0]!, c.command.slice(1), { input: JSON.stringify(m), env, reject: false, timeout: c.timeout * 1000, forceKillAfterDelay: 2_000 });
-  if (result.timedOut) throw new Error(`no exit within ${c.timeout} s`);
+  const result = await execa(c.command[0]!, c.command.slice(1), { input: JSON.stringify(m), env, reject: false, cancelSignal: signal, forceKillAfterDelay: 2_000 });
+  if (result.isCanceled) throw signal.reason;
   if (result.exitCode !== 0) throw new Error(`${c.command[0]} exited ${result.exitCode ?? result.signal}${result.stderr ? `: ${String(result.stderr).trim().split("\n").pop()}` : ""}`);
 }
 
-async function email(c: Extract<AlertConfig, { type: "email" }>, m: AlertMessage): Promise<void> {
+async function email(c: Extract<AlertConfig, { type: "email" }>, m: AlertMessage, signal: AbortSignal): Promise<void> {
   const { createTransport } = await import("nodemailer");
   const secure = c.smtp.secure ?? c.smtp.port === 465;
   const auth = c.smtp.user ? { user: c.smtp.user, pass: c.smtp.password_file ? await readSecretFile(c.smtp.password_file, "SMTP password") : "" } : undefined;
@@ -68,6 +88,9 @@ async function email(c: Extract<AlertConfig, { type: "email" }>, m: AlertMessage
     greetingTimeout: c.timeout * 1000,
     socketTimeout: c.timeout * 1000,
   });
+  // nodemailer takes no signal: closing the transport ends a send in progress.
+  const onStop = () => transport.close();
+  signal.addEventListener("abort", onStop, { once: true });
   try {
     await transport.sendMail({
       from: c.from,
@@ -78,6 +101,7 @@ async function email(c: Extract<AlertConfig, { type: "email" }>, m: AlertMessage
   } catch (err) {
     throw new Error((err as Error).message.split("\n")[0]);
   } finally {
+    signal.removeEventListener("abort", onStop);
     transport.close();
   }
 }

@@ -18,7 +18,7 @@ import { checkCopy } from "./check-copy.js";
 import { jobOf, type AppContext } from "./context.js";
 import { BOOT_ID, isClaimAlive } from "./process.js";
 import { recoverInterruptedRuns } from "./recover.js";
-import { commitCopy, replicatePending, type WrittenArtifacts } from "./replicate.js";
+import { commitCopy, holdCopy, releaseCopy, replicatePending, type WrittenArtifacts } from "./replicate.js";
 import { VERSION } from "../version.js";
 import { alertMessage } from "../alerts/message.js";
 import { backupView } from "./list.js";
@@ -88,6 +88,7 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
   // Its secondaries' uploads go on finishing (an S3 store completing a multipart upload)
   // while the primary copy is committed and re-read.
   let sink: TargetSink | undefined;
+  let held = false;
   try {
     const encryptor = job.encrypt ? await createEncryptor(job.encrypt) : undefined;
     const signer = ctx.config.signing ? await loadSigner(ctx.config.signing.key_file) : undefined;
@@ -107,8 +108,10 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     options.onProgress?.({ phase: "verify", target: primary.name });
     const check = await checkCopy(primary, manifest, { sha256: manifestSha256, signature });
     if (!check.ok) throw new OperationError(`the new copy on ${primary.name} failed its re-read: ${check.problem}`);
-    if (secondaries.length > 0) options.onProgress?.({ phase: "copies", targets: secondaries.map((s) => s.name) });
-    await Promise.all(sink?.secondaryTails ?? []);
+    // Recorded as soon as the primary copy is proven: a secondary that hangs never holds it back.
+    // Its copy stays pending, held from the retry timer until its upload has settled.
+    for (const s of secondaries) holdCopy(backupId, s.name);
+    held = true;
     const finishedAt = ctx.now();
     ctx.catalog.recordBackup(
       {
@@ -138,6 +141,7 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     );
     ctx.catalog.finishRun(run.id, "succeeded", finishedAt);
   } catch (err) {
+    if (held) for (const s of secondaries) releaseCopy(backupId, s.name);
     const interrupted = abort.signal.aborted;
     const message = interrupted ? `interrupted: ${describeError(abort.signal.reason ?? err)}` : describeError(err);
     abort.abort(err);
@@ -147,22 +151,30 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     ctx.catalog.addEvent({ at: ctx.now(), kind: "backup_failed", job: jobName, backup_id: backupId, detail: message });
     // A backup stopped by shutdown is not a failure to page anyone about.
     if (!interrupted) notify(ctx, alertMessage("backup_failed", jobName, `backup of ${jobName} failed: ${message}`, { backup_id: backupId, error: message }, ctx.now()));
-    throw err instanceof OperationError && !interrupted ? err : new OperationError(`backup of ${jobName} failed: ${message}`, { cause: err });
-  } finally {
     options.signal?.removeEventListener("abort", onOuterAbort);
+    throw err instanceof OperationError && !interrupted ? err : new OperationError(`backup of ${jobName} failed: ${message}`, { cause: err });
   }
 
   // Secondaries that took every artifact get the manifest; the others are copied from the
-  // primary now, then older copies still pending for this job.
-  const recorded = ctx.catalog.getBackup(backupId)!;
-  for (const s of secondaries) {
-    if (!s.target || s.error) continue;
-    await commitCopy(ctx, recorded, s.name, s.target, s.written).catch((err: unknown) =>
-      ctx.catalog.updateCopy(backupId, s.name, { error: describeError(err) }),
-    );
+  // primary now, then older copies still pending for this job. Every request to a store has
+  // a deadline, and a shutdown aborts them: the copies then stay pending for a later retry.
+  try {
+    if (secondaries.length > 0) options.onProgress?.({ phase: "copies", targets: secondaries.map((s) => s.name) });
+    await Promise.all(sink?.secondaryTails ?? []);
+    const recorded = ctx.catalog.getBackup(backupId)!;
+    for (const s of secondaries) {
+      if (s.target && !s.error && !abort.signal.aborted)
+        await commitCopy(ctx, recorded, s.name, s.target, s.written, abort.signal).catch((err: unknown) =>
+          ctx.catalog.updateCopy(backupId, s.name, { error: describeError(err) }),
+        );
+      releaseCopy(backupId, s.name);
+    }
+    if (!abort.signal.aborted) await replicatePending(ctx, { backupId, force: true, signal: abort.signal });
+    if (!abort.signal.aborted) await replicatePending(ctx, { job: jobName, signal: abort.signal });
+  } finally {
+    for (const s of secondaries) releaseCopy(backupId, s.name);
+    options.signal?.removeEventListener("abort", onOuterAbort);
   }
-  await replicatePending(ctx, { backupId, force: true });
-  await replicatePending(ctx, { job: jobName });
   const backup = ctx.catalog.getBackup(backupId)!;
   const verdict = backupView(ctx.config, backup).policy;
   if (!verdict.ok) {
@@ -251,7 +263,7 @@ class TargetSink implements ArtifactSink {
       fan = fanOut(pieces, live.length);
       const primaryPut = primary.put(prefix + name, fan.primary, { ready });
       const copies = live.map((s, i) =>
-        s.target!.put(prefix + name, fan!.secondaries[i]!.stream, { ready, sameBytesAs: primaryPut, ...(expectedSize ? { expectedSize } : {}) }).then(
+        s.target!.put(prefix + name, fan!.secondaries[i]!.stream, { ready, sameBytesAs: primaryPut, signal, ...(expectedSize ? { expectedSize } : {}) }).then(
           (put) => {
             s.written.storeVerified &&= put.storeVerified === true;
             if (put.version) s.written.versions[name] = put.version;

@@ -1,4 +1,5 @@
 import { channelName, wants, type AlertMessage } from "../alerts/message.js";
+import type { AlertConfig } from "../config/schema.js";
 import { Outbox } from "../catalog/outbox.js";
 import { describeError } from "../errors.js";
 import { retryDelayMs } from "../policy/backoff.js";
@@ -34,39 +35,53 @@ export interface DeliveryResult {
 }
 
 /**
- * Delivers every outbox row that is due: each at most once at a time, a failure recorded
- * with its reason and retried with backoff. A channel no longer in the config is retired
- * with that reason. Never throws for a channel's failure.
+ * Delivers what each channel has due, the channels side by side and each in order (a
+ * breach never after its recovery): a failed row is retried with backoff, and the rows
+ * behind it wait for it. Rows of a channel no longer in the config are retired with that
+ * reason. Never throws for a channel's failure; `signal` abandons deliveries in progress
+ * (they are due again later).
  */
-export async function deliverDue(ctx: AppContext): Promise<DeliveryResult[]> {
+export async function deliverDue(ctx: AppContext, signal?: AbortSignal): Promise<DeliveryResult[]> {
+  retireDeparted(ctx);
+  const results = await Promise.all(ctx.config.alerts.map((a, i) => deliverChannel(ctx, channelName(a, i), a, signal)));
+  return results.flat();
+}
+
+/** Delivers one channel's due rows, oldest first, until one fails or is not yet due. */
+export async function deliverChannel(ctx: AppContext, name: string, channel: AlertConfig, signal?: AbortSignal): Promise<DeliveryResult[]> {
   const outbox = new Outbox(ctx.catalog.db);
-  const channels = new Map(ctx.config.alerts.map((a, i) => [channelName(a, i), a]));
   const results: DeliveryResult[] = [];
-  const due = outbox.due(ctx.now());
-  if (due.length === 0) return results;
-  // Loaded only when there is something to send: status and most runs never need it.
-  const { deliver } = await import("../alerts/channels.js");
-  for (const row of due) {
-    const channel = channels.get(row.channel);
-    if (!channel) {
-      outbox.failed(row.id, "the channel is no longer in the config", Number.MAX_SAFE_INTEGER);
-      continue;
-    }
+  for (let row = outbox.head(name); row && !signal?.aborted; row = outbox.head(name)) {
     // Claimed for as long as a delivery may take: another drctl (the daemon) leaves it alone
     // meanwhile, and after a crash it is due again.
-    if (!outbox.claim(row.id, ctx.now(), ctx.now() + channel.timeout * 1000 + CLAIM_MARGIN_MS)) continue;
+    if (!outbox.claim(row.id, ctx.now(), ctx.now() + channel.timeout * 1000 + CLAIM_MARGIN_MS)) break;
+    // Loaded only when there is something to send: status and most runs never need it.
+    const { deliver } = await import("../alerts/channels.js");
     const m = JSON.parse(row.event) as AlertMessage;
     try {
-      await deliver(channel, m);
+      await deliver(channel, m, signal);
       outbox.delivered(row.id, ctx.now());
-      results.push({ channel: row.channel, event: m.event, job: m.job, ok: true, error: null });
+      results.push({ channel: name, event: m.event, job: m.job, ok: true, error: null });
     } catch (err) {
       const error = describeError(err);
-      outbox.failed(row.id, error, ctx.now() + retryDelayMs(row.attempts + 1, RETRY_BASE_MS, RETRY_MAX_MS));
-      results.push({ channel: row.channel, event: m.event, job: m.job, ok: false, error });
+      // Abandoned at shutdown: due again at once for the next process, not a failed attempt.
+      if (signal?.aborted) outbox.release(row.id, ctx.now());
+      else outbox.failed(row.id, error, ctx.now() + retryDelayMs(row.attempts + 1, RETRY_BASE_MS, RETRY_MAX_MS));
+      results.push({ channel: name, event: m.event, job: m.job, ok: false, error });
+      break;
     }
   }
   return results;
+}
+
+/** Retires the rows of channels no longer in the config: nothing will ever send them. */
+export function retireDeparted(ctx: AppContext): void {
+  const outbox = new Outbox(ctx.catalog.db);
+  const configured = new Set(ctx.config.alerts.map((a, i) => channelName(a, i)));
+  for (const name of outbox.channels()) {
+    if (configured.has(name)) continue;
+    for (let row = outbox.head(name); row; row = outbox.head(name)) outbox.retire(row.id, "the channel is no longer in the config", ctx.now());
+  }
 }
 
 const CLAIM_MARGIN_MS = 30_000;

@@ -22,6 +22,16 @@ export const COPY_ALERT_ATTEMPTS = 3;
 
 /** Copies being written by this process, so the daemon's timer and a backup never write the same one twice at once. */
 const inFlight = new Set<string>();
+const copyKey = (backupId: string, target: string) => `${backupId}\u0000${target}`;
+
+/** A backup's own upload still writes this copy: replication leaves it alone until released. */
+export function holdCopy(backupId: string, target: string): void {
+  inFlight.add(copyKey(backupId, target));
+}
+
+export function releaseCopy(backupId: string, target: string): void {
+  inFlight.delete(copyKey(backupId, target));
+}
 
 /**
  * Writes pending copies from a verified copy (a local one first: fastest, and what an
@@ -31,7 +41,7 @@ const inFlight = new Set<string>();
  */
 export async function replicatePending(
   ctx: AppContext,
-  filter: { job?: string; backupId?: string; force?: boolean } = {},
+  filter: { job?: string; backupId?: string; force?: boolean; signal?: AbortSignal } = {},
 ): Promise<ReplicationResult[]> {
   const due = ctx.catalog.pendingCopies({
     ...(filter.job ? { job: filter.job } : {}),
@@ -40,11 +50,13 @@ export async function replicatePending(
   });
   const results: ReplicationResult[] = [];
   for (const copy of due) {
-    const key = `${copy.backup_id}\u0000${copy.target}`;
+    // Stopped (shutdown): what is left stays pending, due as it was.
+    if (filter.signal?.aborted) break;
+    const key = copyKey(copy.backup_id, copy.target);
     if (inFlight.has(key)) continue;
     inFlight.add(key);
     try {
-      results.push(await replicateOne(ctx, ctx.catalog.getBackup(copy.backup_id)!, copy));
+      results.push(await replicateOne(ctx, ctx.catalog.getBackup(copy.backup_id)!, copy, filter.signal));
     } finally {
       inFlight.delete(key);
     }
@@ -64,14 +76,15 @@ export interface WrittenArtifacts {
   versions: Record<string, string>;
 }
 
-export async function commitCopy(ctx: AppContext, backup: BackupWithCopies, targetName: string, to: Target, artifacts: WrittenArtifacts): Promise<void> {
+export async function commitCopy(ctx: AppContext, backup: BackupWithCopies, targetName: string, to: Target, artifacts: WrittenArtifacts, signal?: AbortSignal): Promise<void> {
   const prefix = backupPrefix(backup.job, backup.id);
   const versions = { ...artifacts.versions };
+  const stop = signal ? { signal } : {};
   if (backup.signature) {
-    const sig = await to.put(prefix + SIGNATURE_NAME, Readable.from([Buffer.from(backup.signature)]));
+    const sig = await to.put(prefix + SIGNATURE_NAME, Readable.from([Buffer.from(backup.signature)]), stop);
     if (sig.version) versions[SIGNATURE_NAME] = sig.version;
   }
-  const put = await to.put(prefix + MANIFEST_NAME, Readable.from([Buffer.from(backup.manifest)]));
+  const put = await to.put(prefix + MANIFEST_NAME, Readable.from([Buffer.from(backup.manifest)]), stop);
   if (put.version) versions[MANIFEST_NAME] = put.version;
   const writtenAt = ctx.now();
   if (!(artifacts.storeVerified && put.storeVerified && put.sha256 === backup.sha256)) {
@@ -106,7 +119,7 @@ function unsourced(ctx: AppContext, backup: BackupWithCopies, copy: CopyRow): Re
   return { backup_id: backup.id, target: copy.target, state: "no_source", error };
 }
 
-async function replicateOne(ctx: AppContext, backup: BackupWithCopies, copy: CopyRow): Promise<ReplicationResult> {
+async function replicateOne(ctx: AppContext, backup: BackupWithCopies, copy: CopyRow, signal: AbortSignal | undefined): Promise<ReplicationResult> {
   const manifest = parseManifest(backup);
   const prefix = backupPrefix(backup.job, backup.id);
   const sources = backup.copies
@@ -119,12 +132,12 @@ async function replicateOne(ctx: AppContext, backup: BackupWithCopies, copy: Cop
     const sourceVersions = copyVersions(sources[0]);
     const written: WrittenArtifacts = { storeVerified: true, versions: {} };
     for (const artifact of manifest.artifacts) {
-      const put = await to.put(prefix + artifact.name, await from.get(prefix + artifact.name, sourceVersions[artifact.name]), { expectedSize: artifact.size });
+      const put = await to.put(prefix + artifact.name, await from.get(prefix + artifact.name, sourceVersions[artifact.name]), { expectedSize: artifact.size, ...(signal ? { signal } : {}) });
       if (put.sha256 !== artifact.sha256) throw new Error(`${artifact.name} changed in transit: sha256 ${put.sha256}, expected ${artifact.sha256}`);
       written.storeVerified &&= put.storeVerified === true;
       if (put.version) written.versions[artifact.name] = put.version;
     }
-    await commitCopy(ctx, backup, copy.target, to, written);
+    await commitCopy(ctx, backup, copy.target, to, written, signal);
     return { backup_id: backup.id, target: copy.target, state: "verified", error: null };
   } catch (err) {
     const attempts = copy.attempts + 1;

@@ -182,4 +182,13 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM copy_totals WHERE count = 0;
   END;
   `,
+  `
+  -- An outbox row that will never be sent (its channel left the config, or it waited too
+  -- long) is retired, not left pending: a channel delivers in order, and a row that stays
+  -- pending for ever would hold back every row behind it.
+  ALTER TABLE alert_outbox ADD COLUMN retired_at INTEGER;
+  UPDATE alert_outbox SET retired_at = created_at WHERE delivered_at IS NULL AND next_attempt_at = 9007199254740991;
+  DROP INDEX outbox_due;
+  CREATE INDEX outbox_pending ON alert_outbox (channel, id) WHERE delivered_at IS NULL AND retired_at IS NULL;
+  `,
 ];

@@ -26,6 +26,16 @@ const duration = z
   .transform((s) => parseDuration(s)!)
   .meta({ description: "A duration: a whole number and a unit, s m h d or w (e.g. 15m, 30d)." });
 
+const RATE_UNITS = { B: 1, KiB: 1024, MiB: 1024 * 1024 } as const;
+const rate = z
+  .string()
+  .regex(/^[1-9][0-9]*(B|KiB|MiB)\/s$/, { message: "write a rate like 64KiB/s (units B, KiB, MiB)" })
+  .transform((s) => {
+    const [, n, unit] = /^([0-9]+)(B|KiB|MiB)\/s$/.exec(s)!;
+    return Number(n) * RATE_UNITS[unit as keyof typeof RATE_UNITS];
+  })
+  .meta({ description: "A rate in bytes per second: a whole number and a unit, e.g. 64KiB/s, 1MiB/s." });
+
 const cron = z
   .string()
   .superRefine((expr, ctx) => {
@@ -87,6 +97,13 @@ const s3Target = z
       .meta({ description: "S3 Object Lock retention applied to every uploaded object." }),
     access_key_id_file: absolutePath.optional().meta({ description: "File holding the access key id; omit to use the standard AWS credential chain." }),
     secret_access_key_file: absolutePath.optional().meta({ description: "File holding the secret access key." }),
+    connect_timeout: duration.default(10).meta({ description: "How long connecting to the store may take before the request counts as failed." }),
+    stall_timeout: duration
+      .default(60)
+      .meta({ description: "A request on which no byte moved for this long counts as failed (the copy is retried later, like any outage)." }),
+    min_rate: rate
+      .default(64 * 1024)
+      .meta({ description: "Slowest transfer that counts as alive, e.g. `64KiB/s`: a request of N bytes that has not finished after connect_timeout + stall_timeout + N / min_rate counts as hung." }),
     checksums: z
       .enum(["when_required", "when_supported"])
       .default("when_required")
@@ -284,7 +301,10 @@ export const configSchema = z
     alerts: z.array(alert).default([]).meta({ description: "Where events go. Every delivery passes through an outbox in the catalog and is retried with backoff." }),
     renotify: duration.default(4 * 3600).meta({ description: "While a breach stays open, notify again this often." }),
     heartbeat: z
-      .strictObject({ url: z.url().meta({ description: "Called every minute while every job meets its objectives; its `/fail` form when one does not." }) })
+      .strictObject({
+        url: z.url().meta({ description: "Called every minute while every job meets its objectives; its `/fail` form when one does not." }),
+        timeout: duration.default(10).meta({ description: "How long one call may take before it counts as failed." }),
+      })
       .optional()
       .meta({ description: "A dead man's switch (healthchecks.io, Uptime Kuma push): silence means drd is down." }),
     metrics: z

@@ -13,7 +13,8 @@ import { OperationError } from "../errors.js";
 export class MetricsServer {
   private server: Server | undefined;
 
-  constructor(private readonly ctx: AppContext) {}
+  /** `current` gives the config in force at each scrape (a reload changes objectives and jobs). */
+  constructor(private readonly current: () => AppContext) {}
 
   async start(listen: string): Promise<string> {
     const client = await import("prom-client");
@@ -21,7 +22,7 @@ export class MetricsServer {
     // The event-loop delay histogram samples once a second, not every 10 ms (prom-client's
     // default wakes an idle daemon 100 times a second).
     client.collectDefaultMetrics({ register: registry, prefix: "drd_", eventLoopMonitoringPrecision: 1000 });
-    const ctx = this.ctx;
+    const current = this.current;
     let snapshot: ReturnType<typeof metricsSnapshot> | undefined;
     const gauge = (name: string, help: string, labelNames: string[], fill: (g: import("prom-client").Gauge, s: ReturnType<typeof metricsSnapshot>) => void) =>
       new client.Gauge({
@@ -31,7 +32,7 @@ export class MetricsServer {
         registers: [registry],
         collect() {
           this.reset();
-          fill(this, (snapshot ??= metricsSnapshot(ctx)));
+          fill(this, (snapshot ??= metricsSnapshot(current())));
         },
       });
     const perJob = (name: string, help: string, value: (j: ReturnType<typeof metricsSnapshot>["jobs"][number]) => number | boolean | null) =>
@@ -59,7 +60,7 @@ export class MetricsServer {
       registers: [registry],
       collect() {
         this.reset();
-        for (const j of (snapshot ??= metricsSnapshot(ctx)).jobs) for (const [outcome, n] of Object.entries(j.runs)) this.inc({ job: j.job, outcome }, n);
+        for (const j of (snapshot ??= metricsSnapshot(current())).jobs) for (const [outcome, n] of Object.entries(j.runs)) this.inc({ job: j.job, outcome }, n);
       },
     });
     gauge("drd_copies", "Copies of the job's backups on each target, by state.", ["job", "target", "state"], (g, s) => {

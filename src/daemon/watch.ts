@@ -1,80 +1,98 @@
-import type { AppContext } from "../app/context.js";
-import { settleObjectives, type JobAssessment } from "../app/objectives.js";
+import { evaluateObjectives, type JobAssessment } from "../app/objectives.js";
 import { describeError } from "../errors.js";
+import type { AlertWorker } from "./alert-worker.js";
 import type { Logger } from "./logger.js";
-
-const HEARTBEAT_TIMEOUT_MS = 10_000;
+import type { Runtime } from "./runtime.js";
 
 /**
- * Keeps the objectives current and the alerts moving: evaluates every job at least every
- * minute (more often for RPOs under 4 minutes, so a breach is seen within a quarter of its
- * RPO) and after every run, delivers what the outbox holds, and calls the heartbeat URL
- * every minute: plain while every job meets its objectives, its `/fail` form while one is
- * in breach. Nothing here throws into the daemon.
+ * Keeps the objectives current: evaluates every job at least every minute (more often for
+ * RPOs under 4 minutes, so a breach is seen within a quarter of its RPO) and after every
+ * run, then tells the alert worker (never waiting for a delivery), and calls the heartbeat
+ * URL every minute: plain while every job meets its objectives, its `/fail` form while one
+ * is in breach or the objectives could not be evaluated. Nothing here throws into the daemon.
  */
 export class ObjectiveWatch {
   private tick: NodeJS.Timeout | undefined;
   private beat: NodeJS.Timeout | undefined;
-  private busy: Promise<void> | undefined;
-  private again = false;
+  private beating = false;
   private last: JobAssessment[] = [];
+  /** Why the last evaluation failed, while it does: the heartbeat then reports failure, never stale success. */
+  private failure: string | undefined;
+  private readonly stopped = new AbortController();
 
   constructor(
-    private readonly ctx: AppContext,
+    private readonly runtime: Runtime,
     private readonly log: Logger,
+    private readonly alerts: AlertWorker,
   ) {}
 
   start(): void {
-    const shortest = Math.min(...Object.values(this.ctx.config.jobs).map((j) => j.rpo * 1000), 240_000);
-    const tickMs = Math.max(1_000, Math.floor(shortest / 4));
-    this.tick = setInterval(() => void this.kick(), tickMs);
-    // Every minute; as often as the shortest RPO when that is shorter (a demo or a test).
-    if (this.ctx.config.heartbeat) this.beat = setInterval(() => void this.heartbeat(), Math.max(tickMs, Math.min(60_000, shortest)));
-    void this.kick().then(() => this.heartbeat());
+    this.arm();
+    this.runtime.onReload(() => this.arm());
+    this.kick();
+    void this.heartbeat();
   }
 
-  /** Evaluates and delivers now (after a run); a call while one is going runs once more after it. */
-  kick(): Promise<void> {
-    if (this.busy) {
-      this.again = true;
-      return this.busy;
-    }
-    this.busy = (async () => {
-      do {
-        this.again = false;
+  /** (Re)sets the timers from the config in force. */
+  private arm(): void {
+    clearInterval(this.tick);
+    clearInterval(this.beat);
+    if (this.stopped.signal.aborted) return;
+    const { config } = this.runtime.ctx;
+    const shortest = Math.min(...Object.values(config.jobs).map((j) => j.rpo * 1000), 240_000);
+    const tickMs = Math.max(1_000, Math.floor(shortest / 4));
+    this.tick = setInterval(() => this.kick(), tickMs);
+    // Every minute; as often as the shortest RPO when that is shorter (a demo or a test).
+    if (config.heartbeat) this.beat = setInterval(() => void this.heartbeat(), Math.max(tickMs, Math.min(60_000, shortest)));
+  }
+
+  /** Evaluates now (after a run, or on the tick) and hands what it raised to the alert worker. */
+  kick(): void {
+    if (this.stopped.signal.aborted) return;
+    const ctx = this.runtime.ctx;
+    try {
+      this.last = evaluateObjectives(ctx);
+      if (this.failure) this.log.info({ was: this.failure }, "objectives evaluated again");
+      this.failure = undefined;
+    } catch (err) {
+      const error = describeError(err);
+      if (error !== this.failure) {
+        this.log.error({ error }, "evaluating objectives failed");
         try {
-          const settled = await settleObjectives(this.ctx);
-          this.last = settled.assessments;
-          for (const r of settled.deliveries) {
-            if (r.ok) this.log.info(r, "alert delivered");
-            else this.log.warn(r, "alert not delivered (will retry)");
-          }
-        } catch (err) {
-          this.log.error({ error: describeError(err) }, "evaluating objectives failed");
+          ctx.catalog.addEvent({ at: ctx.now(), kind: "objectives_failed", detail: error });
+        } catch {
+          // The catalog itself may be what fails: the log line and the heartbeat still say so.
         }
-      } while (this.again);
-    })().finally(() => (this.busy = undefined));
-    return this.busy;
+      }
+      this.failure = error;
+    }
+    this.alerts.kick();
   }
 
   /** Pings while every job is within its objectives, pings `/fail` when one is not: a dead daemon goes silent. */
   private async heartbeat(): Promise<void> {
-    const hb = this.ctx.config.heartbeat;
-    if (!hb) return;
+    const hb = this.runtime.ctx.config.heartbeat;
+    // One call at a time: one that hangs until its deadline never piles up behind itself.
+    if (!hb || this.beating) return;
+    this.beating = true;
     const failing = this.last.filter((a) => a.rpo.state === "breach" || a.rto.state === "breach").map((a) => a.job);
-    const url = failing.length === 0 ? hb.url : `${hb.url.replace(/\/$/, "")}/fail`;
+    const ok = failing.length === 0 && this.failure === undefined;
+    const url = ok ? hb.url : `${hb.url.replace(/\/$/, "")}/fail`;
+    const body = ok ? "ok" : this.failure ? `objectives not evaluated: ${this.failure}` : `in breach: ${failing.join(", ")}`;
     try {
-      const res = await fetch(url, { method: "POST", body: failing.length ? `in breach: ${failing.join(", ")}` : "ok", signal: AbortSignal.timeout(HEARTBEAT_TIMEOUT_MS) });
+      const res = await fetch(url, { method: "POST", body, signal: AbortSignal.any([AbortSignal.timeout(hb.timeout * 1000), this.stopped.signal]) });
       await res.body?.cancel();
       if (!res.ok) this.log.warn({ status: res.status }, "heartbeat not accepted");
     } catch (err) {
-      this.log.warn({ error: describeError(err) }, "heartbeat failed");
+      if (!this.stopped.signal.aborted) this.log.warn({ error: (err as Error).name === "TimeoutError" ? `no answer within ${hb.timeout} s` : describeError(err) }, "heartbeat failed");
+    } finally {
+      this.beating = false;
     }
   }
 
-  async stop(): Promise<void> {
+  stop(): void {
+    this.stopped.abort();
     clearInterval(this.tick);
     clearInterval(this.beat);
-    await this.busy;
   }
 }

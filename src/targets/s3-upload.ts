@@ -35,6 +35,10 @@ export interface StreamUploadOptions {
   contentMd5: boolean;
   /** Awaited after the last byte was read and sent, before the object is completed; if it rejects, nothing becomes visible. */
   beforeComplete?: () => Promise<unknown>;
+  /** A signal that aborts a request of `bytes` once it has taken longer than a live store would. */
+  deadline: (bytes: number) => AbortSignal;
+  /** Aborts the whole upload (shutdown). */
+  signal?: AbortSignal;
 }
 
 export interface StreamUploadResult {
@@ -62,10 +66,12 @@ export interface StreamUploadResult {
 export async function uploadStream(data: Readable, o: StreamUploadOptions): Promise<StreamUploadResult> {
   const { client, sdk, params } = o;
   const cancel = new AbortController();
+  const onAbort = () => cancel.abort(o.signal!.reason);
+  o.signal?.addEventListener("abort", onAbort, { once: true });
   let uploadId: Promise<string> | undefined;
   const startUpload = (): Promise<string> =>
-    // Never cancelled: an upload the store created must be known, to be aborted.
-    (uploadId ??= client.send(new sdk.CreateMultipartUploadCommand(params)).then((r) => {
+    // Never cancelled (only its deadline ends it): an upload the store created must be known, to be aborted.
+    (uploadId ??= client.send(new sdk.CreateMultipartUploadCommand(params), { abortSignal: o.deadline(0) }).then((r) => {
       if (!r.UploadId) throw new Error("the store gave no UploadId");
       return r.UploadId;
     }));
@@ -110,6 +116,7 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
   /** The current part's request, when it is sent as it fills. */
   let live = streams(0, firstLength) ? streamPart(1, firstLength) : undefined;
   try {
+    o.signal?.throwIfAborted();
     for await (const piece of data as AsyncIterable<Buffer | string>) {
       const chunk = typeof piece === "string" ? Buffer.from(piece) : piece;
       for (let offset = 0; offset < chunk.length; ) {
@@ -143,8 +150,10 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
     await Promise.all(inFlight);
     if (failure !== undefined) throw failure;
     await o.beforeComplete?.();
+    cancel.signal.throwIfAborted();
     const done = await client.send(
       new sdk.CompleteMultipartUploadCommand({ Bucket: params.Bucket, Key: params.Key, UploadId: await startUpload(), MultipartUpload: { Parts: parts } }),
+      { abortSignal: AbortSignal.any([cancel.signal, o.deadline(0)]) },
     );
     const etags = new Map(parts.map((p) => [p.PartNumber!, p.ETag ?? ""]));
     return { bytes, partMd5s, etags: { object: done.ETag, parts: etags }, version: done.VersionId };
@@ -156,6 +165,8 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
     await Promise.all(inFlight);
     if (uploadId) await abortUpload();
     throw cause;
+  } finally {
+    o.signal?.removeEventListener("abort", onAbort);
   }
 
   async function putWhole(body: Buffer): Promise<StreamUploadResult> {
@@ -165,8 +176,10 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
     uploadId = undefined;
     const md5 = createHash("md5").update(body).digest();
     await o.beforeComplete?.();
+    cancel.signal.throwIfAborted();
     const done = await client.send(
       new sdk.PutObjectCommand({ ...params, Body: body, ContentLength: body.length, ...(o.contentMd5 ? { ContentMD5: md5.toString("base64") } : {}) }),
+      { abortSignal: AbortSignal.any([cancel.signal, o.deadline(body.length)]) },
     );
     return { bytes, partMd5s: [md5], etags: { object: done.ETag, parts: new Map() }, version: done.VersionId };
   }
@@ -177,13 +190,21 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
     // Its failure is handled where the part is sent; a body the request dropped takes no more writes.
     body.on("error", () => undefined);
     const stopped = new AbortController();
-    const answer = uploadPart(partNumber, body, length, AbortSignal.any([cancel.signal, stopped.signal]));
+    // Its bytes come at the source's pace; its deadline starts once the part is whole. Before
+    // that, a request on which nothing moves fails by the client's stall timeout.
+    const late = new AbortController();
+    let deadline: AbortSignal | undefined;
+    const onLate = () => late.abort(deadline!.reason);
+    const answer = uploadPart(partNumber, body, length, AbortSignal.any([cancel.signal, stopped.signal, late.signal]));
     answer.catch(() => undefined);
+    void answer.finally(() => deadline?.removeEventListener("abort", onLate)).catch(() => undefined);
     return {
       write: (bytes: Buffer) => void (body.destroyed || body.write(bytes)),
       /** The part is whole: its last bytes are written; resolves with the store's answer. */
       end: (): Promise<UploadPartCommandOutput> => {
         if (!body.destroyed) body.end();
+        deadline = o.deadline(length);
+        deadline.addEventListener("abort", onLate, { once: true });
         return answer;
       },
       /** Cancels the request (the object turned out small, or the upload failed) and waits until it is settled. */
@@ -198,13 +219,15 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
   /** One UploadPart request, once the upload exists; `md5` is sent as Content-MD5. */
   async function uploadPart(partNumber: number, body: Buffer | Readable, length: number, signal: AbortSignal, md5?: Buffer): Promise<UploadPartCommandOutput> {
     const input = { Bucket: params.Bucket, Key: params.Key, UploadId: await startUpload(), PartNumber: partNumber, Body: body, ContentLength: length };
-    return client.send(new sdk.UploadPartCommand(md5 ? { ...input, ContentMD5: md5.toString("base64") } : input), { abortSignal: signal });
+    // A buffered part's deadline runs from its send; a streamed one's is in `signal`.
+    const bounded = Buffer.isBuffer(body) ? AbortSignal.any([signal, o.deadline(length)]) : signal;
+    return client.send(new sdk.UploadPartCommand(md5 ? { ...input, ContentMD5: md5.toString("base64") } : input), { abortSignal: bounded });
   }
 
   async function abortUpload(): Promise<void> {
     const id = await uploadId!.catch(() => undefined);
     if (!id) return;
     // Best effort: a store that keeps the parts of an aborted upload is cleaned by its lifecycle rule.
-    await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: params.Bucket, Key: params.Key, UploadId: id })).catch(() => undefined);
+    await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: params.Bucket, Key: params.Key, UploadId: id }), { abortSignal: o.deadline(0) }).catch(() => undefined);
   }
 }

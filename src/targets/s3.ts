@@ -91,6 +91,8 @@ export class S3Target implements Target {
         client,
         sdk,
         params,
+        deadline: (bytes) => this.deadline(bytes),
+        ...(options.signal ? { signal: options.signal } : {}),
         partSize,
         partsInFlight: PARTS_IN_FLIGHT,
         expectedSize: options.expectedSize,
@@ -101,7 +103,7 @@ export class S3Target implements Target {
     } catch (err) {
       // Stop the producer too: nobody will read the rest.
       data.destroy();
-      throw err instanceof OperationError ? err : this.error("upload", objectKey, err);
+      throw err instanceof OperationError ? err : this.error("upload", objectKey, options.signal?.aborted ? options.signal.reason : err);
     }
     const storeVerified = etagVerifies(uploaded.etags, uploaded.partMd5s);
     const versioned = uploaded.version ? { version: uploaded.version } : {};
@@ -117,12 +119,17 @@ export class S3Target implements Target {
   async get(key: string, version?: string): Promise<Readable> {
     const objectKey = this.objectKey(key);
     const { client, sdk } = await this.connect();
+    // Only until the answer starts: the body then streams for as long as bytes keep moving (the socket's stall timeout).
+    const answer = new AbortController();
+    const late = setTimeout(() => answer.abort(this.timeout(0)), this.deadlineMs(0));
     try {
-      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.config.bucket, Key: objectKey, ...(version ? { VersionId: version } : {}) }));
+      const res = await client.send(new sdk.GetObjectCommand({ Bucket: this.config.bucket, Key: objectKey, ...(version ? { VersionId: version } : {}) }), { abortSignal: answer.signal });
       return res.Body as Readable;
     } catch (err) {
       if (isNotFound(err)) throw new ObjectNotFoundError(this.locate(key));
-      throw this.error("read", objectKey, err);
+      throw this.error("read", objectKey, answer.signal.aborted ? answer.signal.reason : err);
+    } finally {
+      clearTimeout(late);
     }
   }
 
@@ -130,7 +137,7 @@ export class S3Target implements Target {
     const objectKey = this.objectKey(key);
     const { client, sdk } = await this.connect();
     try {
-      const res = await client.send(new sdk.HeadObjectCommand({ Bucket: this.config.bucket, Key: objectKey }));
+      const res = await client.send(new sdk.HeadObjectCommand({ Bucket: this.config.bucket, Key: objectKey }), { abortSignal: this.deadline(0) });
       return { key, size: res.ContentLength ?? 0 };
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -147,6 +154,7 @@ export class S3Target implements Target {
       try {
         res = await client.send(
           new sdk.ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }),
+          { abortSignal: this.deadline(0) },
         );
       } catch (err) {
         throw this.error("list", this.prefix + prefix, err);
@@ -165,7 +173,7 @@ export class S3Target implements Target {
       const batch = keys.slice(i, i + DELETE_BATCH).map((k) => ({ Key: this.objectKey(k) }));
       let res;
       try {
-        res = await client.send(new sdk.DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: batch, Quiet: true } }));
+        res = await client.send(new sdk.DeleteObjectsCommand({ Bucket: this.config.bucket, Delete: { Objects: batch, Quiet: true } }), { abortSignal: this.deadline(0) });
       } catch (err) {
         throw this.error("delete", `${batch.length} objects`, err);
       }
@@ -189,7 +197,7 @@ export class S3Target implements Target {
     const { client, sdk } = await this.connect();
     const bucket = this.config.bucket;
     try {
-      const res = await client.send(new sdk.GetObjectLockConfigurationCommand({ Bucket: bucket }));
+      const res = await client.send(new sdk.GetObjectLockConfigurationCommand({ Bucket: bucket }), { abortSignal: this.deadline(0) });
       if (res.ObjectLockConfiguration?.ObjectLockEnabled === "Enabled") return undefined;
       return `bucket ${bucket} does not have Object Lock enabled: uploads ask for ${lock.mode} retention of ${lock.days} days that it will not keep`;
     } catch (err) {
@@ -204,7 +212,7 @@ export class S3Target implements Target {
   async versioningState(): Promise<string> {
     const { client, sdk } = await this.connect();
     try {
-      const res = await client.send(new sdk.GetBucketVersioningCommand({ Bucket: this.config.bucket }));
+      const res = await client.send(new sdk.GetBucketVersioningCommand({ Bucket: this.config.bucket }), { abortSignal: this.deadline(0) });
       return res.Status ?? "never enabled";
     } catch (err) {
       throw this.error("read the versioning state of", "", err);
@@ -216,8 +224,29 @@ export class S3Target implements Target {
     return 0;
   }
 
+  /**
+   * How long a request of `bytes` may take in all (its retries included): connecting, one
+   * stall, and the bytes at the slowest rate that counts as alive.
+   */
+  private deadlineMs(bytes: number): number {
+    return (this.config.connect_timeout + this.config.stall_timeout) * 1000 + Math.ceil((bytes / this.config.min_rate) * 1000);
+  }
+
+  private deadline(bytes: number): AbortSignal {
+    const ms = this.deadlineMs(bytes);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(this.timeout(bytes)), ms).unref();
+    return controller.signal;
+  }
+
+  private timeout(bytes: number): Error {
+    const hint = bytes > 0 ? ` for ${bytes} bytes at the slowest rate that counts as alive (min_rate)` : " (connect_timeout + stall_timeout)";
+    return new Error(`no answer within ${Math.round(this.deadlineMs(bytes) / 1000)} s${hint}`);
+  }
+
   private error(action: string, what: string, err: unknown): OperationError {
     const e = err as S3ServiceException & { code?: string };
+    if (e?.name === "AbortError" && (e as { cause?: unknown }).cause instanceof Error) return this.error(action, what, (e as { cause: Error }).cause);
     const status = e.$metadata?.httpStatusCode;
     const reason = e.name && e.name !== "Error" ? `${e.name}${status ? ` (HTTP ${status})` : ""}${e.message && e.message !== e.name ? `: ${e.message}` : ""}` : (e.code ?? e.message ?? String(err));
     return new OperationError(`target ${this.name}: cannot ${action} s3://${this.config.bucket}/${what}: ${reason}`, { cause: err });
@@ -277,6 +306,8 @@ function createClient(sdk: typeof import("@aws-sdk/client-s3"), name: string, co
     // drd reports every failure itself, in one line. The SDK would print a warning of its own
     // when a streamed part fails (drd then sends that part again from its buffer).
     logger: SILENT,
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 120_000 },
+    // socketTimeout: no byte moving for this long fails the request. (The handler's
+    // requestTimeout only logs a warning; each request's deadline is drd's own abort signal.)
+    requestHandler: { connectionTimeout: config.connect_timeout * 1000, socketTimeout: config.stall_timeout * 1000 },
   });
 }

@@ -40,6 +40,8 @@ export interface PutOptions {
   sameBytesAs?: Promise<PutResult>;
   /** About how many bytes to expect, when known (the same artifact's size last time). */
   expectedSize?: number;
+  /** Aborts the put (shutdown): nothing becomes visible, the put rejects with the reason. */
+  signal?: AbortSignal;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { SMTPServer } from "smtp-server";
 
 /** A webhook receiver on 127.0.0.1 that records every POST; it can go down and come back on the same port. */
@@ -69,5 +69,35 @@ export class MailReceiver {
   /** The event of each message, read from its subject. */
   events(): string[] {
     return this.messages.map((m) => /^Subject: \[drd \w+\] (\w+)/m.exec(m.data)?.[1] ?? "?");
+  }
+}
+
+/**
+ * A peer that hangs: accepts every connection on 127.0.0.1, reads what is sent and never
+ * answers. As a webhook, an SMTP server, a heartbeat or an S3 endpoint it is what a dead
+ * proxy or a wedged server looks like from drd's side.
+ */
+export class Blackhole {
+  private server: NetServer | undefined;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+  connections = 0;
+
+  async start(): Promise<this> {
+    this.server = createNetServer((socket) => {
+      this.connections++;
+      this.sockets.add(socket);
+      socket.on("data", () => undefined);
+      socket.on("error", () => undefined);
+      socket.on("close", () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }

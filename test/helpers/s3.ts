@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import S3rver from "s3rver";
+import { configSchema, type S3TargetConfig } from "../../src/config/schema.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -52,6 +53,11 @@ export async function createBucket(port: number, hint = "t"): Promise<string> {
   const name = `drd-${hint}-${process.pid}-${++buckets}`.toLowerCase().slice(0, 63);
   await testClient(port).send(new CreateBucketCommand({ Bucket: name }));
   return name;
+}
+
+/** An s3 target config as drd reads it (the schema's defaults filled in), for a target built in a test. */
+export function parsedS3Target(raw: ReturnType<typeof s3TargetConfig>): S3TargetConfig {
+  return configSchema.parse({ targets: { t: raw }, jobs: {} }).targets.t as S3TargetConfig;
 }
 
 /** An s3 target config for the test server, with credentials from files as production would. */

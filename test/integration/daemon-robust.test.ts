@@ -5,11 +5,15 @@ import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { contextFor } from "../../src/app/context.js";
 import { loadConfig } from "../../src/config/load.js";
+import { Runtime } from "../../src/daemon/runtime.js";
 import { Scheduler } from "../../src/daemon/scheduler.js";
 import { runBackup } from "../../src/app/backup.js";
 import { runDrill } from "../../src/app/drill.js";
 import { replicatePending } from "../../src/app/replicate.js";
+import { Catalog } from "../../src/catalog/catalog.js";
+import { Outbox } from "../../src/catalog/outbox.js";
 import { waitFor } from "../helpers/files.js";
+import { Blackhole } from "../helpers/receivers.js";
 import { Workspace } from "../helpers/workspace.js";
 
 function follow(child: ReturnType<Workspace["drctl"]>): { text: () => string } {
@@ -70,12 +74,67 @@ describe("the daemon keeps running and keeps state right", () => {
     }
   });
 
+  it("two SIGHUPs 50 ms apart, then SIGTERM: both reloads apply, one after the other, and the daemon exits within 10 s", async () => {
+    // An alert channel that hangs, with a row to deliver: the reloads come while a delivery waits.
+    const hole = await new Blackhole().start();
+    const catalog = Catalog.open(ws.stateDir);
+    new Outbox(catalog.db).add("hook", JSON.stringify({ event: "backup_failed", job: "config", severity: "warning", message: "m", details: {}, timestamp: new Date().toISOString(), host: "h" }), Date.now());
+    catalog.close();
+    const good = readFileSync(ws.configPath, "utf8");
+    writeFileSync(ws.configPath, `${good.replace("rpo: 1d", 'rpo: 1d\n    drill: { schedule: "0 5 * * *" }')}alerts: [{ type: webhook, name: hook, url: "http://127.0.0.1:${hole.port}/", timeout: 5s }]\n`);
+    const daemon = ws.drctl(["daemon", "--allow-root"]);
+    const log = follow(daemon);
+    try {
+      await waitFor(() => hole.connections > 0 || undefined, 30_000, "the hung delivery");
+      await waitFor(() => log.text().includes('"msg":"drill scheduled"'), 30_000, "the daemon");
+      daemon.kill("SIGHUP");
+      await new Promise((r) => setTimeout(r, 50));
+      daemon.kill("SIGHUP");
+      await waitFor(() => (log.text().match(/"msg":"config reloaded"/g) ?? []).length === 2 || undefined, 10_000, "both reloads");
+      // Each reload sets the drill's timer once: three in all (start and two reloads), never doubled.
+      await new Promise((r) => setTimeout(r, 200));
+      expect((log.text().match(/"msg":"drill scheduled"/g) ?? []).length).toBe(3);
+      const stopAt = Date.now();
+      daemon.kill("SIGTERM");
+      daemon.kill("SIGHUP");
+      expect((await daemon).exitCode).toBe(0);
+      expect(Date.now() - stopAt).toBeLessThan(10_000);
+    } finally {
+      daemon.kill("SIGKILL");
+      writeFileSync(ws.configPath, good);
+      await hole.stop();
+    }
+  });
+
+  it("after a reload that changes an RPO and adds a job, /metrics shows both", async () => {
+    const good = readFileSync(ws.configPath, "utf8");
+    writeFileSync(ws.configPath, `${good}metrics: { listen: "127.0.0.1:0" }\n`);
+    const daemon = ws.drctl(["daemon", "--allow-root"]);
+    const log = follow(daemon);
+    try {
+      const listen = await waitFor(() => /"listen":"([^"]+)","msg":"metrics served at \/metrics"/.exec(log.text())?.[1], 30_000, "the metrics page");
+      const page = async () => (await fetch(`http://${listen}/metrics`)).text();
+      expect(await page()).toContain('drd_job_rpo_seconds{job="config"} 86400');
+      writeFileSync(ws.configPath, `${good.replace("rpo: 1d", "rpo: 2h").replace("jobs:", `jobs:\n  second:\n    type: files\n    paths: [${ws.path("src")}]\n    schedule: "0 4 * * *"\n    rpo: 30m\n    targets: [local]`)}metrics: { listen: "127.0.0.1:0" }\n`);
+      daemon.kill("SIGHUP");
+      await waitFor(() => log.text().includes('"msg":"config reloaded"'), 10_000, "the reload");
+      const after = await page();
+      expect(after).toContain('drd_job_rpo_seconds{job="config"} 7200');
+      expect(after).toContain('drd_job_rpo_seconds{job="second"} 1800');
+    } finally {
+      daemon.kill("SIGTERM");
+      await daemon;
+      writeFileSync(ws.configPath, good);
+    }
+  });
+
   it("a scheduled task that throws (prune after a backup) is logged and the scheduler goes on", async () => {
     const lines: { msg: string; task?: string; error?: string }[] = [];
     const sink = new Writable({ write: (chunk, _e, done) => (lines.push(JSON.parse(String(chunk))), done()) });
     const ctx = contextFor(loadConfig(ws.configPath));
     let prunes = 0;
-    const scheduler = new Scheduler(ctx, pino(sink), {
+    const runtime = new Runtime(ctx);
+    const scheduler = new Scheduler(runtime, pino(sink), undefined, {
       backup: runBackup,
       drill: runDrill,
       replicate: replicatePending,
@@ -89,7 +148,8 @@ describe("the daemon keeps running and keeps state right", () => {
     const run = (scheduler as unknown as { run(job: string, reason: string): Promise<unknown> }).run.bind(scheduler);
     await run("config", "schedule");
     await run("config", "schedule");
-    await scheduler.stop("test over");
+    runtime.stop(new Error("test over"));
+    await scheduler.stop();
     ctx.catalog.close();
     expect(prunes).toBe(2);
     const failed = lines.filter((l) => l.msg === "scheduled task failed");
@@ -104,7 +164,8 @@ describe("the daemon keeps running and keeps state right", () => {
     let started = 0;
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
-    const scheduler = new Scheduler(ctx, pino(new Writable({ write: (_c, _e, done) => done() })), {
+    const runtime = new Runtime(ctx);
+    const scheduler = new Scheduler(runtime, pino(new Writable({ write: (_c, _e, done) => done() })), undefined, {
       backup: (async () => {
         started++;
         most = Math.max(most, ++running);
@@ -120,14 +181,15 @@ describe("the daemon keeps running and keeps state right", () => {
     const run = (scheduler as unknown as { run(job: string, reason: string): Promise<unknown> }).run.bind(scheduler);
     const first = run("config", "schedule");
     await run("config", "schedule");
-    await scheduler.reload(loadConfig(ws.configPath));
+    runtime.reload(loadConfig(ws.configPath));
     await run("config", "schedule");
     expect([started, most]).toEqual([1, 1]);
     release();
     await first;
     await run("config", "schedule");
     expect(started).toBe(2);
-    await scheduler.stop("test over");
+    runtime.stop(new Error("test over"));
+    await scheduler.stop();
     ctx.catalog.close();
   });
 });

@@ -19,7 +19,7 @@ describe("an open breach and its notifications", () => {
     );
     let now = Date.parse("2026-12-01T00:00:00Z");
     const ctx = { ...contextFor(loadConfig(ws.configPath)), now: () => now };
-    const sent = () => new Outbox(ctx.catalog.db).due().map((r) => JSON.parse(r.event).event as string);
+    const sent = () => new Outbox(ctx.catalog.db).undelivered().map((r) => JSON.parse(r.event).event as string);
     try {
       // The job was tried and produced nothing: never, then breach once the RPO has passed.
       ctx.catalog.startRun({ job: "config", backup_id: "config-1", trigger: "schedule", pid: 1, boot_id: null, started_at: now }, () => false);
@@ -51,7 +51,7 @@ describe("an open breach and its notifications", () => {
       now += 1000;
       states();
       expect(sent()).toEqual(["rpo_breach", "rpo_breach", "rpo_recovered"]);
-      const recovered = JSON.parse(new Outbox(ctx.catalog.db).due().at(-1)!.event);
+      const recovered = JSON.parse(new Outbox(ctx.catalog.db).undelivered().at(-1)!.event);
       expect(recovered.details.breach_seconds).toBe(Math.round((5 * H + 1000) / 1000));
       const transitions = ctx.catalog.db.prepare("SELECT from_state, to_state FROM objective_transitions WHERE objective = 'rpo' ORDER BY id").all();
       expect(transitions).toEqual([

@@ -4,7 +4,7 @@ import { buffer } from "node:stream/consumers";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { S3Target } from "../../src/targets/s3.js";
 import { RecordingProxy, type Recorded } from "../helpers/recording-proxy.js";
-import { createBucket, s3TargetConfig } from "../helpers/s3.js";
+import { createBucket, parsedS3Target, s3TargetConfig } from "../helpers/s3.js";
 import { Workspace } from "../helpers/workspace.js";
 
 const MiB = 1 << 20;
@@ -15,7 +15,7 @@ let target: S3Target;
 
 beforeAll(async () => {
   proxy = await new RecordingProxy(inject("s3Port")).listen();
-  target = new S3Target("offsite", s3TargetConfig(ws.dir, proxy.port, await createBucket(inject("s3Port"), "upload")));
+  target = new S3Target("offsite", parsedS3Target(s3TargetConfig(ws.dir, proxy.port, await createBucket(inject("s3Port"), "upload"))));
 });
 afterAll(async () => {
   await proxy.close();

@@ -81,7 +81,7 @@ describe("drd under systemd: Type=notify, status and watchdog", () => {
 
       daemon.kill("SIGTERM");
       expect((await daemon).exitCode).toBe(0);
-      expect(systemd.received.at(-1)?.fields).toEqual(["STOPPING=1", "STATUS=stopping: waiting for running backups to clean up"]);
+      expect(systemd.received.at(-1)?.fields).toEqual(["STOPPING=1", "STATUS=stopping: waiting for running work to clean up"]);
     } finally {
       daemon.kill("SIGKILL");
       systemd.listener.kill();

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LocalTarget } from "../../src/targets/local.js";
 import { S3Target } from "../../src/targets/s3.js";
 import { ObjectNotFoundError, type Target } from "../../src/targets/target.js";
-import { createBucket, s3TargetConfig } from "../helpers/s3.js";
+import { createBucket, parsedS3Target, s3TargetConfig } from "../helpers/s3.js";
 import { Workspace } from "../helpers/workspace.js";
 import { NobodyDrctl } from "../helpers/unprivileged.js";
 
@@ -39,7 +39,7 @@ const factories: [string, Factory][] = [
   [
     "s3",
     async () =>
-      new S3Target("s3", s3TargetConfig(ws.dir, inject("s3Port"), await createBucket(inject("s3Port"), "conf"))),
+      new S3Target("s3", parsedS3Target(s3TargetConfig(ws.dir, inject("s3Port"), await createBucket(inject("s3Port"), "conf")))),
   ],
 ];
 
@@ -103,7 +103,7 @@ describe.each(factories)("the %s target", (_kind, make) => {
 
 describe("s3: the store's own checksum verifies an upload without reading it back", () => {
   it.each([0, 1000, 8 * 1024 * 1024, 8 * 1024 * 1024 + 1, 20 * 1024 * 1024])("%d bytes", async (size) => {
-    const target = new S3Target("s3", s3TargetConfig(ws.dir, inject("s3Port"), await createBucket(inject("s3Port"), "etag")));
+    const target = new S3Target("s3", parsedS3Target(s3TargetConfig(ws.dir, inject("s3Port"), await createBucket(inject("s3Port"), "etag"))));
     const data = randomBytes(size);
     const put = await target.put("job/e/x", Readable.from(size ? [data] : []));
     expect(put).toEqual({ size, sha256: sha(data), storeVerified: true });
@@ -159,7 +159,7 @@ describe("permission errors name the target and the cause", () => {
   });
 
   it("s3: a bucket that does not exist", async () => {
-    const target = new S3Target("offsite", s3TargetConfig(ws.dir, inject("s3Port"), "no-such-bucket", { prefix: "" }));
+    const target = new S3Target("offsite", parsedS3Target(s3TargetConfig(ws.dir, inject("s3Port"), "no-such-bucket", { prefix: "" })));
     await expect(target.put("a/b/c", Readable.from([Buffer.from("x")]))).rejects.toThrow(/^target offsite: cannot upload s3:\/\/no-such-bucket\/a\/b\/c: NoSuchBucket/);
   });
 });
