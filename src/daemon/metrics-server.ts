@@ -4,6 +4,11 @@ import type { AppContext } from "../app/context.js";
 import { metricsSnapshot } from "../app/metrics.js";
 import { OperationError } from "../errors.js";
 
+/** Scrapers: Prometheus and a person with curl. A few is plenty; each costs a descriptor. */
+const MAX_CONNECTIONS = 32;
+/** Idle and slow clients are closed: headers within 5 s, the whole request within 10 s, checked every second. */
+const LIMITS = { headersTimeout: 5_000, requestTimeout: 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 };
+
 /**
  * Serves GET /metrics in the Prometheus text format (prom-client: the format, and the
  * process metrics, done the way every Node exporter does). Each scrape reads the catalog
@@ -73,7 +78,7 @@ export class MetricsServer {
       for (const t of s.targets) g.set({ target: t.target }, t.pendingCopies);
     });
 
-    this.server = createServer((req, res) => {
+    this.server = createServer(LIMITS, (req, res) => {
       if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return void res.writeHead(404).end("GET /metrics\n");
       snapshot = undefined;
       registry.metrics().then(
@@ -81,6 +86,9 @@ export class MetricsServer {
         (err: Error) => res.writeHead(500).end(`${err.message}\n`),
       );
     });
+    // Connections beyond this are closed as they come: a local user opening thousands of
+    // sockets must not use up the descriptors a backup needs to start.
+    this.server.maxConnections = MAX_CONNECTIONS;
     const at = listen.lastIndexOf(":");
     const host = listen.slice(0, at).replace(/^\[|\]$/g, "");
     const port = Number(listen.slice(at + 1));

@@ -43,12 +43,8 @@ export function compress(c: CompressionConfig, input: Readable, signal: AbortSig
 function spawnZstd(args: string[], input: Readable, signal: AbortSignal): Compression {
   const direct = hasPipeFd(input);
   const child = spawn("zstd", args, { stdio: [direct ? input : "pipe", "pipe", "pipe"], signal });
-  // The child holds its own copy of the pipe; ours must close, or the producer would
-  // never see the pipe break when zstd dies.
-  if (direct) input.destroy();
-  let stderr = "";
-  child.stderr!.setEncoding("utf8").on("data", (s: string) => (stderr = (stderr + s).slice(-2000)));
-  const feeding = direct ? Promise.resolve() : pipeline(input, child.stdin!);
+  // Listened to before anything else: a spawn that fails (no descriptors left: EMFILE) emits
+  // its error on the next tick, and an unheard error event would end the whole daemon.
   const exited = new Promise<void>((resolve, reject) => {
     child.once("error", (err: NodeJS.ErrnoException) =>
       reject(
@@ -56,7 +52,7 @@ function spawnZstd(args: string[], input: Readable, signal: AbortSignal): Compre
           ? new OperationError("zstd is not installed (Debian: apt-get install zstd)")
           : err.name === "AbortError"
             ? err
-            : new OperationError(`zstd failed: ${err.message}`),
+            : new OperationError(`cannot run zstd: ${err.code === "EMFILE" || err.code === "ENFILE" ? `${err.code} (too many open files)` : err.message}`),
       ),
     );
     child.once("close", (code, sig) => {
@@ -64,7 +60,22 @@ function spawnZstd(args: string[], input: Readable, signal: AbortSignal): Compre
       else reject(new OperationError(`zstd ${sig ? `was killed by ${sig}` : `exited ${code}`}${stderr.trim() ? `: ${stderr.trim()}` : ""}`));
     });
   });
-  return { output: child.stdout!, done: Promise.all([feeding, exited]).then(() => undefined) };
+  let stderr = "";
+  if (!child.stdout || !child.stderr || (!direct && !child.stdin)) {
+    // It never started: no stdio to read. The producer is stopped and `done` says why.
+    input.destroy();
+    // An empty output: its readers end as usual, and the failure is reported once, through
+    // `done`, which the writer awaits before anything becomes visible.
+    const output = new PassThrough();
+    output.end();
+    return { output, done: exited };
+  }
+  // The child holds its own copy of the pipe; ours must close, or the producer would
+  // never see the pipe break when zstd dies.
+  if (direct) input.destroy();
+  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr = (stderr + s).slice(-2000)));
+  const feeding = direct ? Promise.resolve() : pipeline(input, child.stdin!);
+  return { output: child.stdout, done: Promise.all([feeding, exited]).then(() => undefined) };
 }
 
 /**

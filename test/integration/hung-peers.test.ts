@@ -72,11 +72,13 @@ describe("peers that accept and never answer", () => {
       .all();
     db.close();
 
-    // The local-only job: every slot of the window ran, each within 2 s of its slot.
-    const here = runs.filter((r) => r.job === "here");
+    // The local-only job: every slot of the window ran, each within 2 s of its slot (its
+    // first run is the catch-up of a job never run, at start, on no slot).
+    const here = runs.filter((r) => r.job === "here").slice(1);
     const slotsPassed = Math.floor((Date.now() - started) / SLOT_MS);
-    expect(here.length).toBeGreaterThanOrEqual(slotsPassed - 2);
-    for (const r of here) expect(r.started_at % SLOT_MS).toBeLessThan(2_000);
+    expect(here.length).toBeGreaterThanOrEqual(slotsPassed - 1);
+    const late = runs.map((r) => `${r.job} +${r.started_at - started} ms, ${r.started_at % SLOT_MS} ms after its slot`);
+    expect(here.filter((r) => r.started_at % SLOT_MS >= 2_000), late.join("\n")).toEqual([]);
     expect(here.every((r) => r.state === "succeeded")).toBe(true);
 
     // The job whose offsite hangs: its backups are recorded with the local copy verified
