@@ -22,6 +22,7 @@ const SEVERITY: Record<AlertMessage["event"], Severity> = {
   policy_violation: "warning",
   verify_failed: "critical",
   drill_failed: "critical",
+  clock_skew: "warning",
   rpo_recovered: "info",
   rto_recovered: "info",
   test: "info",

@@ -1,5 +1,7 @@
 import { Catalog } from "../catalog/catalog.js";
 import type { Config, JobConfig } from "../config/schema.js";
+import { parseDuration } from "../config/duration.js";
+import type { ClockView } from "../policy/clock.js";
 import { UsageError } from "../errors.js";
 import { TargetRegistry } from "../targets/factory.js";
 
@@ -12,7 +14,24 @@ export interface AppContext {
 }
 
 export function contextFor(config: Config): AppContext {
-  return { config, catalog: Catalog.open(config.state_dir), targets: new TargetRegistry(config), now: () => Date.now() };
+  return { config, catalog: Catalog.open(config.state_dir), targets: new TargetRegistry(config), now: clock() };
+}
+
+/**
+ * The wall clock, shifted by DRD_TEST_CLOCK_OFFSET (a duration like 365d or -1d) for tests
+ * that play a clock stepped forward or back; unset, it is the plain wall clock.
+ */
+function clock(): () => number {
+  const offset = process.env.DRD_TEST_CLOCK_OFFSET;
+  const seconds = offset ? parseDuration(offset.replace(/^-/, "")) : undefined;
+  if (seconds === undefined) return () => Date.now();
+  const ms = (offset!.startsWith("-") ? -1 : 1) * seconds * 1000;
+  return () => Date.now() + ms;
+}
+
+/** The clock and the allowance within which a recorded time may lie ahead of it (policy/clock.ts). */
+export function clockOf(ctx: AppContext): ClockView {
+  return { now: ctx.now(), allowanceMs: ctx.config.clock_skew_allowance * 1000 };
 }
 
 export function jobOf(ctx: AppContext, name: string): JobConfig {

@@ -2,6 +2,7 @@ import { alertMessage } from "../alerts/message.js";
 import type { CopyRow } from "../catalog/catalog.js";
 import { ObjectiveStore, type Objective } from "../catalog/objectives.js";
 import type { JobConfig } from "../config/schema.js";
+import { latestTrustedTime } from "../policy/clock.js";
 import { rpoVerdict, rtoVerdict, type DrillFact, type RpoVerdict, type RtoVerdict } from "../policy/objectives.js";
 import type { AppContext } from "./context.js";
 import { policyVerdict } from "./list.js";
@@ -41,7 +42,8 @@ const DRILL_SCAN = 100;
 
 /** A job's objectives now, from the catalog: the newest backup that meets the policy, and its drills. */
 export function assessJob(ctx: AppContext, name: string, job: JobConfig, now: number): JobAssessment {
-  const lastGood = newestGoodBackup(ctx, name);
+  // A backup dated ahead of the clock never defines the RPO (policy/clock.ts).
+  const lastGood = newestGoodBackup(ctx, name, latestTrustedTime({ now, allowanceMs: ctx.config.clock_skew_allowance * 1000 }));
   const firstRun = ctx.catalog.db.prepare<[string], { at: number | null }>(`SELECT min(started_at) AS at FROM runs WHERE job = ?`).get(name)?.at ?? undefined;
   const drills = ctx.catalog.db
     .prepare<[string, number], { id: number; started_at: number; finished_at: number; ok: number; phases: string | null; target: string | null; error: string | null }>(
@@ -74,11 +76,11 @@ export function assessJob(ctx: AppContext, name: string, job: JobConfig, now: nu
   };
 }
 
-function newestGoodBackup(ctx: AppContext, job: string): GoodBackup | undefined {
+function newestGoodBackup(ctx: AppContext, job: string, notAfter: number): GoodBackup | undefined {
   const copiesOf = ctx.catalog.db.prepare<[string], Pick<CopyRow, "target" | "state">>(`SELECT target, state FROM copies WHERE backup_id = ?`);
   const rows = ctx.catalog.db
-    .prepare<[string, number], GoodBackup>(`SELECT id, snapshot_at FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT ?`)
-    .iterate(job, GOOD_BACKUP_SCAN);
+    .prepare<[string, number, number], GoodBackup>(`SELECT id, snapshot_at FROM backups WHERE job = ? AND snapshot_at <= ? ORDER BY snapshot_at DESC, id DESC LIMIT ?`)
+    .iterate(job, notAfter, GOOD_BACKUP_SCAN);
   for (const row of rows) {
     // Returning from the loop ends the statement's iteration.
     if (policyVerdict(ctx.config, copiesOf.all(row.id)).ok) return row;
@@ -103,6 +105,7 @@ export function evaluateObjectives(ctx: AppContext): JobAssessment[] {
         out.push(a);
         track(ctx, store, name, "rpo", a.rpo.state, a.rpo.ageMs, now, rpoWords(a));
         track(ctx, store, name, "rto", a.rto.state, a.rto.proven?.durationMs ?? null, now, rtoWords(a));
+        flagFutureDated(ctx, name, now);
       })
       .immediate();
   }
@@ -137,6 +140,18 @@ function track(ctx: AppContext, store: ObjectiveStore, job: string, objective: O
   } else if (current?.state === "breach" && state === "ok") {
     const lasted = now - current.since;
     notify(ctx, alertMessage(`${objective}_recovered`, job, `${words.recovered} (the breach lasted ${human(lasted)})`, { objective, breach_seconds: seconds(lasted), worst_seconds: seconds(worst) }, now));
+  }
+}
+
+/** Each backup dated ahead of the clock is an event and an alert, once: the clock was wrong when it was taken, or is now. */
+function flagFutureDated(ctx: AppContext, job: string, now: number): void {
+  const clock = { now, allowanceMs: ctx.config.clock_skew_allowance * 1000 };
+  for (const b of ctx.catalog.backupsDatedAfter(job, latestTrustedTime(clock))) {
+    if (ctx.catalog.hasEvent("clock_skew", b.id)) continue;
+    const ahead = human(b.snapshot_at - now);
+    const message = `${job}: backup ${b.id} is dated ${new Date(b.snapshot_at).toISOString()}, ${ahead} ahead of this host's clock; it is kept, and counts for neither RPO nor retention until the clock passes it`;
+    ctx.catalog.addEvent({ at: now, kind: "clock_skew", job, backup_id: b.id, detail: message });
+    notify(ctx, alertMessage("clock_skew", job, message, { backup_id: b.id, snapshot_at: new Date(b.snapshot_at).toISOString(), ahead_seconds: seconds(b.snapshot_at - now) }, now));
   }
 }
 

@@ -4,7 +4,7 @@ import { planRetention } from "../policy/retention.js";
 import { audit } from "./audit.js";
 import { policyVerdict } from "./list.js";
 import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME } from "../targets/target.js";
-import { jobOf, type AppContext } from "./context.js";
+import { clockOf, jobOf, type AppContext } from "./context.js";
 
 export interface PruneAction {
   target: string;
@@ -45,6 +45,7 @@ export async function prune(ctx: AppContext, options: { dryRun?: boolean; job?: 
         backups.map((b) => ({ id: b.id, snapshotAt: b.snapshot_at, good: policyVerdict(ctx.config, b.copies).ok })),
         target.retention,
         ctx.config.timezone,
+        clockOf(ctx),
       );
       const copiesById = new Map(backups.map((b) => [b.id, b.copies]));
       const toRemove: string[] = [];

@@ -2,7 +2,8 @@ import { ObjectiveStore } from "../catalog/objectives.js";
 import { UsageError } from "../errors.js";
 import { windowFigures } from "../policy/objectives.js";
 import { nextSlot } from "../policy/schedule.js";
-import type { AppContext } from "./context.js";
+import { latestTrustedTime } from "../policy/clock.js";
+import { clockOf, type AppContext } from "./context.js";
 import { policyVerdict } from "./list.js";
 import { assessJob, type JobAssessment } from "./objectives.js";
 
@@ -26,6 +27,8 @@ export interface JobStatus {
   rto_reason: string | null;
   /** The newest drill that proved a restore: the measured RTO. */
   measured_rto_seconds: number | null;
+  /** Backups dated ahead of this host's clock (kept; they count for neither RPO nor retention until the clock passes them). */
+  clock_skew: { backup_ids: string[]; newest_at: string } | null;
   window: {
     seconds: number;
     rpo: { share_ok: number | null; breaches: number; longest_breach_seconds: number; worst_age_seconds: number | null };
@@ -60,6 +63,7 @@ export function jobStatuses(ctx: AppContext, options: { job?: string; windowMs: 
         .prepare<[string, number], { ok: number; ms: number }>(`SELECT ok, finished_at - started_at AS ms FROM drills WHERE job = ? AND finished_at IS NOT NULL AND finished_at > ?`)
         .all(name, from);
       const passed = drills.filter((d) => d.ok === 1);
+      const ahead = ctx.catalog.backupsDatedAfter(name, latestTrustedTime(clockOf(ctx)));
       const policy = newestView ? policyVerdict(ctx.config, newestView.copies).ok : null;
       return {
         job: name,
@@ -80,6 +84,7 @@ export function jobStatuses(ctx: AppContext, options: { job?: string; windowMs: 
         rto_state: a.rto.state,
         rto_reason: a.rto.reason,
         measured_rto_seconds: secs(a.rto.proven?.durationMs),
+        clock_skew: ahead.length ? { backup_ids: ahead.map((b) => b.id), newest_at: iso(ahead[0]!.snapshot_at)! } : null,
         window: {
           seconds: options.windowMs / 1000,
           rpo: {

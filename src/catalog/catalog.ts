@@ -205,9 +205,19 @@ export class Catalog {
     return row && { ...row, copies: this.copiesOf(row.id) };
   }
 
-  /** Snapshot time of the job's newest backup, if any (one index lookup). */
-  lastSnapshotAt(job: string): number | undefined {
-    return this.db.prepare<[string], { at: number | null }>(`SELECT max(snapshot_at) AS at FROM backups WHERE job = ?`).get(job)?.at ?? undefined;
+  /** Snapshot time of the job's newest backup not dated after `notAfter`, if any (one index lookup). */
+  lastSnapshotAt(job: string, notAfter = Number.MAX_SAFE_INTEGER): number | undefined {
+    return this.db.prepare<[string, number], { at: number | null }>(`SELECT max(snapshot_at) AS at FROM backups WHERE job = ? AND snapshot_at <= ?`).get(job, notAfter)?.at ?? undefined;
+  }
+
+  /** The job's backups dated after `after` (ahead of the clock), newest first. */
+  backupsDatedAfter(job: string, after: number): { id: string; snapshot_at: number }[] {
+    return this.db.prepare<[string, number], { id: string; snapshot_at: number }>(`SELECT id, snapshot_at FROM backups WHERE job = ? AND snapshot_at > ? ORDER BY snapshot_at DESC, id DESC`).all(job, after);
+  }
+
+  /** Whether an event of `kind` was recorded for the backup. */
+  hasEvent(kind: string, backupId: string): boolean {
+    return this.db.prepare<[string, string], { n: number }>(`SELECT count(*) AS n FROM events WHERE kind = ? AND backup_id = ?`).get(kind, backupId)!.n > 0;
   }
 
   /** The id and manifest of the job's newest backup, if any. */

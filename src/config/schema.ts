@@ -220,6 +220,7 @@ export const ALERT_EVENTS = [
   "policy_violation",
   "verify_failed",
   "drill_failed",
+  "clock_skew",
 ] as const;
 
 const alertCommon = {
@@ -300,6 +301,9 @@ export const configSchema = z
       .meta({ description: "Where the audit trail goes: every restore, drill, prune deletion, verify failure, catalog rebuild and key use, hash-chained." }),
     alerts: z.array(alert).default([]).meta({ description: "Where events go. Every delivery passes through an outbox in the catalog and is retried with backoff." }),
     renotify: duration.default(4 * 3600).meta({ description: "While a breach stays open, notify again this often." }),
+    clock_skew_allowance: duration
+      .default(300)
+      .meta({ description: "A backup dated more than this ahead of the clock is flagged (clock_skew) and kept, and never defines the RPO nor anchors retention until the clock passes it." }),
     heartbeat: z
       .strictObject({
         url: z.url().meta({ description: "Called every minute while every job meets its objectives; its `/fail` form when one does not." }),

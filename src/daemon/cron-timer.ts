@@ -1,4 +1,4 @@
-import { nextSlot } from "../policy/schedule.js";
+import { nextDue, nextSlot } from "../policy/schedule.js";
 
 /** Longest sleep between looks at the clock: a clock that jumps is noticed within this. */
 const MAX_SLEEP_MS = 30_000;
@@ -14,6 +14,8 @@ export class CronTimer {
   private due: number;
   private running: Promise<unknown> | undefined;
   private stopped = false;
+  /** When it last looked at the clock: a later look that reads an earlier time means the clock stepped back. */
+  private lookedAt: number;
 
   constructor(
     private readonly expression: string,
@@ -21,7 +23,8 @@ export class CronTimer {
     private readonly task: () => Promise<unknown>,
     private readonly now: () => number = Date.now,
   ) {
-    this.due = nextSlot(expression, timezone, this.now());
+    this.lookedAt = this.now();
+    this.due = nextSlot(expression, timezone, this.lookedAt);
     this.arm();
   }
 
@@ -42,6 +45,8 @@ export class CronTimer {
 
   private wake(): void {
     const now = this.now();
+    this.due = nextDue(this.expression, this.timezone, this.due, this.lookedAt, now);
+    this.lookedAt = now;
     if (now >= this.due) {
       this.due = nextSlot(this.expression, this.timezone, now);
       if (!this.running) {

@@ -4,6 +4,8 @@ import { recoverInterruptedRuns } from "../app/recover.js";
 import type { prune } from "../app/prune.js";
 import type { replicatePending } from "../app/replicate.js";
 import { describeError } from "../errors.js";
+import { clockOf } from "../app/context.js";
+import { latestTrustedTime } from "../policy/clock.js";
 import { missedSlot } from "../policy/schedule.js";
 import { CronTimer } from "./cron-timer.js";
 import type { Logger } from "./logger.js";
@@ -81,7 +83,8 @@ export class Scheduler {
     for (const [name, job] of Object.entries(config.jobs)) {
       const task = new CronTimer(job.schedule, config.timezone, () => this.run(name, "schedule"));
       this.tasks.push({ what: `backup ${name}`, timer: task });
-      const last = ctx.catalog.lastSnapshotAt(name);
+      // A backup dated ahead of the clock does not make a missed slot look done.
+      const last = ctx.catalog.lastSnapshotAt(name, latestTrustedTime(clockOf(ctx)));
       const missed = catchUp(name) ? missedSlot(job.schedule, config.timezone, last, ctx.now()) : undefined;
       if (missed !== undefined) {
         this.log.info({ job: name, missed: new Date(missed).toISOString() }, "running a backup missed while drd was down");

@@ -1,3 +1,5 @@
+import { isFutureDated, type ClockView } from "./clock.js";
+
 /**
  * Retention planning: which backups a target keeps and why. A pure function, so every
  * rule is tested with tables. Rules are ORed (a backup any rule keeps is kept), as in
@@ -5,7 +7,10 @@
  *  - an empty policy is refused (it would delete everything);
  *  - the newest backup that meets the 3-2-1 policy, and everything newer, is always kept;
  *  - max_age counts back from the newest good backup, not from now, so a stalled backup
- *    job never ages every backup out.
+ *    job never ages every backup out;
+ *  - a backup dated ahead of the clock (policy/clock.ts) is kept until the clock passes
+ *    it, and takes no part in the rules: it never anchors max_age nor takes a bucket or a
+ *    keep_last place from a correctly dated backup.
  */
 export interface RetentionRules {
   max_age?: number | undefined; // seconds
@@ -51,8 +56,17 @@ export function hasRules(rules: RetentionRules): boolean {
   return Object.values(rules).some((v) => v !== undefined);
 }
 
-export function planRetention(candidates: readonly RetentionCandidate[], rules: RetentionRules, timezone = "UTC"): RetentionDecision[] {
+export function planRetention(candidates: readonly RetentionCandidate[], rules: RetentionRules, timezone = "UTC", clock?: ClockView): RetentionDecision[] {
   if (!hasRules(rules)) throw new EmptyRetentionError();
+  const future = clock ? candidates.filter((c) => isFutureDated(c.snapshotAt, clock)) : [];
+  const dated = clock ? candidates.filter((c) => !isFutureDated(c.snapshotAt, clock)) : candidates;
+  const ahead = future
+    .sort((a, b) => b.snapshotAt - a.snapshotAt || (a.id < b.id ? 1 : -1))
+    .map((c) => ({ id: c.id, snapshotAt: c.snapshotAt, keep: true, reasons: ["dated ahead of the clock (clock skew): kept until the clock passes it"] }));
+  return [...ahead, ...planDated(dated, rules, timezone)];
+}
+
+function planDated(candidates: readonly RetentionCandidate[], rules: RetentionRules, timezone: string): RetentionDecision[] {
   const sorted = [...candidates].sort((a, b) => b.snapshotAt - a.snapshotAt || (a.id < b.id ? 1 : -1));
   const decisions = sorted.map((c) => ({ id: c.id, snapshotAt: c.snapshotAt, keep: false, reasons: [] as string[] }));
   const keep = (i: number, reason: string) => {

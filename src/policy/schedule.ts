@@ -16,6 +16,19 @@ export function nextSlot(expression: string, timezone: string, after: number): n
 }
 
 /**
+ * When a timer set for `due` should fire, looked at `now` after it last looked at `before`:
+ * `due` itself, unless the clock stepped back in between (`now < before`), in which case
+ * the next slot after the new `now` if that comes sooner. Without this, a clock stepped
+ * back an hour would skip every slot of that hour. Only a step back recomputes: the next
+ * slot after a time inside a repeated hour (fall back) can lie before `due` without any
+ * slot having been missed.
+ */
+export function nextDue(expression: string, timezone: string, due: number, before: number, now: number): number {
+  if (now >= before || now >= due) return due;
+  return Math.min(due, nextSlot(expression, timezone, now));
+}
+
+/**
  * The scheduled time a job missed while drd was not running, if any: the latest slot of
  * `expression` after the job's last successful run and not after `now`. A job that never
  * ran is due at once. Used at daemon start so downtime does not silently widen the RPO.

@@ -1,6 +1,7 @@
 import type { AppContext } from "../../app/context.js";
 import { restore, type RestoreRequest } from "../../app/restore/restore.js";
 import { UsageError } from "../../errors.js";
+import { parseInstant } from "../../policy/instant.js";
 import type { Output } from "../io.js";
 import { restoreProgress } from "../progress.js";
 import { json, phasesInSeconds } from "../render.js";
@@ -28,8 +29,11 @@ export interface RestoreFlags {
 
 export async function restoreCommand(ctx: AppContext, io: Output, job: string, flags: RestoreFlags, signal: AbortSignal): Promise<number> {
   if (flags.backup && flags.at) throw new UsageError("give --backup or --at, not both");
-  const at = flags.at === undefined ? undefined : Date.parse(flags.at);
-  if (at !== undefined && Number.isNaN(at)) throw new UsageError(`--at: cannot read the time ${JSON.stringify(flags.at)} (e.g. 2026-11-23T10:00:00Z)`);
+  const instant = flags.at === undefined ? undefined : parseInstant(flags.at, ctx.config.timezone);
+  if (flags.at !== undefined && !instant) throw new UsageError(`--at: cannot read the time ${JSON.stringify(flags.at)} (e.g. 2026-11-23T10:00:00Z, or 2026-11-23 10:00 in the config's timezone)`);
+  const at = instant?.at;
+  // Said on stderr whatever the output: the operator sees which instant a zone-less time became.
+  if (instant?.inZone) io.err(`drctl: --at ${flags.at} read in ${ctx.config.timezone} (the config's timezone) as ${new Date(instant.at).toISOString()}`);
   const request: RestoreRequest = { job };
   const set = <K extends keyof RestoreRequest>(k: K, v: RestoreRequest[K] | undefined) => {
     if (v !== undefined) request[k] = v;
