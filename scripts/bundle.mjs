@@ -5,7 +5,8 @@
 // bundle/ sits one level below the package root, like dist/, so paths drd resolves from
 // its own location (../package.json) mean the same in both.
 import { build } from "esbuild";
-import { rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -47,3 +48,9 @@ await build({
   plugins: [nodeOnlyPg],
   logLevel: "warning",
 });
+
+// The build's identity: a hash of what was bundled. install.sh names the release directory
+// after it, and the daemon reports it, so two builds of one version number are told apart.
+const hash = createHash("sha256");
+for (const name of readdirSync(`${root}bundle`).sort()) hash.update(name).update(readFileSync(`${root}bundle/${name}`));
+writeFileSync(`${root}bundle/BUILD`, `${hash.digest("hex").slice(0, 12)}\n`);

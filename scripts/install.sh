@@ -6,7 +6,9 @@
 #
 #   scripts/install.sh [--prefix DIR] [--destdir DIR] [--uninstall]
 #
-# Run it again to upgrade: the program is replaced, the config and the data are not.
+# Run it again to upgrade: the new release goes into PREFIX/releases/VERSION-BUILD and
+# PREFIX/current points at it; a release still in use by a process stays until a later
+# install finds it unused; a running drd unit is restarted. The config and the data stay.
 # DESTDIR (or --destdir) installs into a staging tree for a package: no user is created and
 # nothing is chowned there; the package's sysusers.d and tmpfiles.d entries do that on the
 # target machine (systemd-sysusers; systemd-tmpfiles --create).
@@ -31,7 +33,7 @@ while [ $# -gt 0 ]; do
     --destdir) DESTDIR="$2"; shift 2 ;;
     --destdir=*) DESTDIR="${1#*=}"; shift ;;
     --uninstall) action=uninstall; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -59,35 +61,62 @@ uninstall() {
   say "kept: $CONFDIR (config and keys), $STATEDIR (catalog, audit trail), $BACKUPDIR (backups) and the $USER_NAME user"
 }
 
-# The program: built from this checkout if needed, with only the production packages.
+# A process (a running daemon, a drctl in progress) has a file below this directory mapped:
+# its code came from there, and code it loads later must still be there.
+in_use() {
+  grep -qsF "$1/" /proc/[0-9]*/maps
+}
+
+# The program: built from this checkout if needed, with only the production packages, into
+# its own release directory ($PREFIX/releases/VERSION-BUILD); $PREFIX/current points at the
+# one installed now. A release is removed only once no process runs from it.
 install_program() {
   command -v node >/dev/null || { echo "install.sh: node (20.x) is not installed" >&2; exit 1; }
-  if [ ! -f "$SRC/node_modules/.package-lock.json" ] || [ ! -f "$SRC/bundle/main.js" ]; then
+  if [ ! -f "$SRC/node_modules/.package-lock.json" ] || [ ! -f "$SRC/bundle/main.js" ] || [ ! -f "$SRC/bundle/BUILD" ]; then
     say "building drd in $SRC"
     (cd "$SRC" && npm_config_nodedir="${npm_config_nodedir:-/usr}" npm ci --no-audit --no-fund && npm run --silent build)
   fi
-  local target="$DESTDIR$PREFIX" next
-  mkdir -p "$(dirname "$target")"
-  next="$(mktemp -d "$target.new.XXXXXX")"
-  # Removed on failure, so a half copy never replaces a working install.
-  trap 'rm -rf "$next"' EXIT
-  cp -a "$SRC/package.json" "$SRC/package-lock.json" "$SRC/README.md" "$SRC/bin" "$SRC/bundle" "$SRC/config" "$SRC/systemd" "$next/"
-  cp -a "$SRC/node_modules" "$next/"
-  # The dev packages go (vitest, TypeScript, s3rver); the native builds stay as they are.
-  (cd "$next" && npm prune --omit=dev --no-audit --no-fund --ignore-scripts >/dev/null)
-  find "$next/node_modules" -mindepth 1 -type d -empty -delete
-  chmod -R u=rwX,go=rX "$next"
-  # Root's, whoever owns the checkout: code drd runs must not be writable by another user.
-  [ "$staging" = no ] && chown -R root:root "$next"
-  chmod 0755 "$next" "$next/bin/drctl.js"
-  if [ -e "$target" ]; then
-    mv "$target" "$target.old.$$"
-    mv "$next" "$target"
-    rm -rf "$target.old.$$"
+  local root="$DESTDIR$PREFIX" version build release next
+  version="$(node -p 'require(process.argv[1]).version' "$SRC/package.json")"
+  build="$(cat "$SRC/bundle/BUILD")"
+  release="$version-$build"
+  install -d -m 0755 "$root" "$root/releases"
+  if [ -d "$root/releases/$release" ]; then
+    say "release $release is installed already"
   else
-    mv "$next" "$target"
+    next="$(mktemp -d "$root/releases/.$release.XXXXXX")"
+    # Removed on failure, so a half copy never becomes a release.
+    trap "rm -rf '$next'" EXIT
+    cp -a "$SRC/package.json" "$SRC/package-lock.json" "$SRC/README.md" "$SRC/bin" "$SRC/bundle" "$SRC/config" "$SRC/systemd" "$next/"
+    cp -a "$SRC/node_modules" "$next/"
+    # The dev packages go (vitest, TypeScript, s3rver); the native builds stay as they are.
+    (cd "$next" && npm prune --omit=dev --no-audit --no-fund --ignore-scripts >/dev/null)
+    find "$next/node_modules" -mindepth 1 -type d -empty -delete
+    chmod -R u=rwX,go=rX "$next"
+    # Root's, whoever owns the checkout: code drd runs must not be writable by another user.
+    [ "$staging" = no ] && chown -R root:root "$next"
+    chmod 0755 "$next" "$next/bin/drctl.js"
+    mv "$next" "$root/releases/$release"
+    trap - EXIT
   fi
-  trap - EXIT
+  # The switch is one rename: a drctl started at any moment finds a whole release.
+  ln -sfn "releases/$release" "$root/current.tmp"
+  mv -T "$root/current.tmp" "$root/current"
+  [ "$staging" = no ] && chown -h root:root "$root/current"
+  # Other releases, and the files of an install from before releases, go once unused.
+  local old
+  for old in "$root"/releases/*; do
+    [ "$old" = "$root/releases/$release" ] && continue
+    if in_use "$old"; then say "kept $(basename "$old"): a process still runs from it (removed by the next install after it stops)"; else rm -rf "$old"; fi
+  done
+  if [ -e "$root/node_modules" ]; then
+    if in_use "$root"/node_modules || in_use "$root"/bundle; then
+      say "kept the previous install's files in $PREFIX: a process still runs from them"
+    else
+      rm -rf "$root/bin" "$root/bundle" "$root/config" "$root/systemd" "$root/node_modules" "$root/package.json" "$root/package-lock.json" "$root/README.md"
+    fi
+  fi
+  INSTALLED_RELEASE="$release"
 
   # drctl runs with the node found now, whatever PATH systemd gives, and its start-up flags.
   local node flags
@@ -97,7 +126,7 @@ install_program() {
   cat > "$DESTDIR$BINDIR/drctl.tmp" <<SH
 #!/bin/sh
 # drd's command line; installed by scripts/install.sh.
-exec $node$flags $PREFIX/bin/drctl.js "\$@"
+exec $node$flags $PREFIX/current/bin/drctl.js "\$@"
 SH
   chmod 0755 "$DESTDIR$BINDIR/drctl.tmp"
   mv "$DESTDIR$BINDIR/drctl.tmp" "$DESTDIR$BINDIR/drctl"
@@ -174,9 +203,17 @@ if [ "$staging" = yes ]; then
 else
   create_user
   make_dirs yes
-  [ "$systemd_running" = yes ] && systemctl daemon-reload
+  if [ "$systemd_running" = yes ]; then
+    systemctl daemon-reload
+    # A running daemon goes on with the release it started from until restarted; restart it
+    # now (only if it runs). It lets running backups finish or records them interrupted.
+    if systemctl is-active --quiet drd.service; then
+      systemctl restart drd.service
+      say "restarted drd to run $INSTALLED_RELEASE"
+    fi
+  fi
   check_runtime_tools
-  say "installed drd $(node "$PREFIX/bin/drctl.js" --version) in $PREFIX"
+  say "installed drd $INSTALLED_RELEASE in $PREFIX/releases ($PREFIX/current)"
   cat <<EOF
 Next:
   1. edit $CONFDIR/drd.yaml (the example names every option)

@@ -1,4 +1,6 @@
 import { ObjectiveStore } from "../catalog/objectives.js";
+import { BUILD, VERSION } from "../version.js";
+import { runningDaemon, type DaemonRecord } from "./daemon-record.js";
 import { UsageError } from "../errors.js";
 import { windowFigures } from "../policy/objectives.js";
 import { nextSlot } from "../policy/schedule.js";
@@ -102,4 +104,19 @@ export function jobStatuses(ctx: AppContext, options: { job?: string; windowMs: 
 /** Whether any job is in breach of an objective (what `status --check` exits 1 on). */
 export function anyBreach(statuses: readonly JobStatus[]): boolean {
   return statuses.some((s) => s.rpo_state === "breach" || s.rto_state === "breach");
+}
+
+export interface DaemonStatus {
+  /** The daemon running on this state dir, if one is. */
+  running: DaemonRecord | undefined;
+  /** The build this drctl is: what is installed now. */
+  installed: { version: string; build: string };
+  /** The daemon runs another build than the one installed: it needs a restart to run the new one. */
+  stale: boolean;
+}
+
+export function daemonStatus(ctx: AppContext): DaemonStatus {
+  const running = runningDaemon(ctx.config.state_dir);
+  const installed = { version: VERSION, build: BUILD };
+  return { running, installed, stale: running !== undefined && (running.version !== VERSION || running.build !== BUILD) };
 }

@@ -1,13 +1,14 @@
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { recordedPid, writeDaemonRecord } from "../app/daemon-record.js";
 import { OperationError } from "../errors.js";
 
 /**
  * One daemon per state dir. The lock is an exclusive SQLite transaction held open on
  * `daemon.lock` for the daemon's life: the OS releases it when the process ends, however
  * it ends (kill -9, a crash, a reboot), so a stale lock never blocks a start. The holder's
- * pid sits in `daemon.pid`, for the message a second daemon prints.
+ * pid and build sit in `daemon.pid` (app/daemon-record.ts): for the message a second
+ * daemon prints, and for `drctl status`, which says which build runs.
  */
 export class DaemonLock {
   private constructor(private readonly db: Database.Database) {}
@@ -20,22 +21,14 @@ export class DaemonLock {
     } catch (err) {
       db.close();
       if ((err as { code?: string }).code !== "SQLITE_BUSY") throw err;
-      const pid = readPid(stateDir);
+      const pid = recordedPid(stateDir);
       throw new OperationError(`another drd daemon is running on ${stateDir}${pid ? ` (pid ${pid})` : ""}: stop it first (systemctl stop drd)`);
     }
-    writeFileSync(join(stateDir, "daemon.pid"), `${process.pid}\n`, { mode: 0o600 });
+    writeDaemonRecord(stateDir);
     return new DaemonLock(db);
   }
 
   release(): void {
     this.db.close();
-  }
-}
-
-function readPid(stateDir: string): string | undefined {
-  try {
-    return readFileSync(join(stateDir, "daemon.pid"), "utf8").trim() || undefined;
-  } catch {
-    return undefined;
   }
 }

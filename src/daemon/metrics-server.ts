@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { AppContext } from "../app/context.js";
 import { metricsSnapshot } from "../app/metrics.js";
 import { OperationError } from "../errors.js";
+import { BUILD, VERSION } from "../version.js";
 
 /** Scrapers: Prometheus and a person with curl. A few is plenty; each costs a descriptor. */
 const MAX_CONNECTIONS = 32;
@@ -77,6 +78,8 @@ export class MetricsServer {
     gauge("drd_target_pending_copies", "Copies waiting to be written to the target.", ["target"], (g, s) => {
       for (const t of s.targets) g.set({ target: t.target }, t.pendingCopies);
     });
+
+    new client.Gauge({ name: "drd_build_info", help: "The running drd: its version and build (1).", labelNames: ["version", "build"], registers: [registry] }).set({ version: VERSION, build: BUILD }, 1);
 
     this.server = createServer(LIMITS, (req, res) => {
       if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") return void res.writeHead(404).end("GET /metrics\n");

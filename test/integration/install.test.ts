@@ -2,6 +2,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync, existsSync, mkdirSy
 import { join, relative } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
+import { waitFor } from "../helpers/files.js";
 import { REPO, Workspace } from "../helpers/workspace.js";
 
 const INSTALL = join(REPO, "scripts/install.sh");
@@ -38,8 +39,9 @@ describe("scripts/install.sh into a DESTDIR (a package's staging tree)", () => {
       "700 etc/drd/keys",
       "644 etc/systemd/system/drd.service",
       "755 opt/drd",
-      "755 opt/drd/bin/drctl.js",
-      "755 opt/drd/bundle",
+      "755 opt/drd/current/bin/drctl.js",
+      "755 opt/drd/current/bundle",
+      "755 opt/drd/releases",
       "755 usr/bin/drctl",
       "644 usr/lib/sysusers.d/drd.conf",
       "644 usr/lib/tmpfiles.d/drd.conf",
@@ -48,13 +50,13 @@ describe("scripts/install.sh into a DESTDIR (a package's staging tree)", () => {
     ])
       expect(listed).toContain(entry);
     expect(readFileSync(join(dest, "etc/drd/drd.yaml"), "utf8")).toBe(readFileSync(join(REPO, "config/drd.example.yaml"), "utf8"));
-    expect(readFileSync(join(dest, "usr/bin/drctl"), "utf8")).toMatch(/^exec \/\S+\/node \/opt\/drd\/bin\/drctl\.js "\$@"$/m);
+    expect(readFileSync(join(dest, "usr/bin/drctl"), "utf8")).toMatch(/^exec \/\S+\/node \/opt\/drd\/current\/bin\/drctl\.js "\$@"$/m);
     expect(readFileSync(join(dest, "usr/lib/sysusers.d/drd.conf"), "utf8")).toMatch(/^u drd - "drd backup daemon" \/var\/lib\/drd \/usr\/sbin\/nologin$/m);
     expect(readFileSync(join(dest, "usr/lib/tmpfiles.d/drd.conf"), "utf8")).toMatch(/^d \/etc\/drd 0750 root drd -\nd \/etc\/drd\/keys 0700 drd drd -\nd \/var\/lib\/drd 0700 drd drd -\nd \/var\/backups\/drd 0700 drd drd -$/m);
     // Production packages only: the test tools are not shipped.
-    expect(existsSync(join(dest, "opt/drd/node_modules/better-sqlite3/build/Release/better_sqlite3.node"))).toBe(true);
-    expect(existsSync(join(dest, "opt/drd/node_modules/vitest"))).toBe(false);
-    expect(existsSync(join(dest, "opt/drd/node_modules/s3rver"))).toBe(false);
+    expect(existsSync(join(dest, "opt/drd/current/node_modules/better-sqlite3/build/Release/better_sqlite3.node"))).toBe(true);
+    expect(existsSync(join(dest, "opt/drd/current/node_modules/vitest"))).toBe(false);
+    expect(existsSync(join(dest, "opt/drd/current/node_modules/s3rver"))).toBe(false);
   });
 
   it("the installed unit scores 1.5 or less and passes systemd-analyze verify", async () => {
@@ -73,7 +75,7 @@ describe("scripts/install.sh into a DESTDIR (a package's staging tree)", () => {
     mkdirSync(ws.path("src"));
     writeFileSync(ws.path("src", "app.conf"), "x = 1\n");
     ws.withJobs({ config: { type: "files", paths: [ws.path("src")], schedule: "0 3 * * *", rpo: "1d", targets: ["local"] } });
-    const drctl = (args: string[]) => execa("node", [join(dest, "opt/drd/bin/drctl.js"), "--config", ws.configPath, "--allow-root", ...args], { reject: false });
+    const drctl = (args: string[]) => execa("node", [join(dest, "opt/drd/current/bin/drctl.js"), "--config", ws.configPath, "--allow-root", ...args], { reject: false });
     expect((await drctl(["--version"])).stdout).toBe(JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version);
     const backup = await drctl(["backup", "config"]);
     expect(backup.stderr).toBe("");
@@ -95,8 +97,8 @@ describe("scripts/install.sh into a DESTDIR (a package's staging tree)", () => {
   it("--prefix puts the program elsewhere and drctl points there", async () => {
     const other = ws.path("dest2");
     expect((await execa("bash", [INSTALL, "--destdir", other, "--prefix", "/usr/local/lib/drd"], { reject: false })).exitCode).toBe(0);
-    expect(existsSync(join(other, "usr/local/lib/drd/bin/drctl.js"))).toBe(true);
-    expect(readFileSync(join(other, "usr/bin/drctl"), "utf8")).toContain(" /usr/local/lib/drd/bin/drctl.js ");
+    expect(existsSync(join(other, "usr/local/lib/drd/current/bin/drctl.js"))).toBe(true);
+    expect(readFileSync(join(other, "usr/bin/drctl"), "utf8")).toContain(" /usr/local/lib/drd/current/bin/drctl.js ");
   });
 
   it("--uninstall removes the program, drctl and the unit, and leaves the config, the catalog and the backups", async () => {
@@ -168,7 +170,7 @@ describe("scripts/install.sh on a machine (in a throwaway mount namespace)", () 
       userdel drd >/dev/null 2>&1 || true
       bash ${INSTALL} >${ws.dir}/first.out
       echo "user $(id -u drd >/dev/null && echo drd)"
-      for p in /etc/drd /etc/drd/drd.yaml /etc/drd/keys /var/lib/drd /var/backups/drd /opt/drd /opt/drd/bundle/main.js /usr/bin/drctl; do
+      for p in /etc/drd /etc/drd/drd.yaml /etc/drd/keys /var/lib/drd /var/backups/drd /opt/drd /opt/drd/current/bundle/main.js /usr/bin/drctl; do
         echo "stat $(stat -c '%a %U:%G %n' $p)"
       done
       mkdir -p /opt/src && echo "x = 1" > /opt/src/app.conf
@@ -197,7 +199,7 @@ describe("scripts/install.sh on a machine (in a throwaway mount namespace)", () 
       "stat 700 drd:drd /var/lib/drd",
       "stat 700 drd:drd /var/backups/drd",
       "stat 755 root:root /opt/drd",
-      "stat 644 root:root /opt/drd/bundle/main.js",
+      "stat 644 root:root /opt/drd/current/bundle/main.js",
       "stat 755 root:root /usr/bin/drctl",
       "listed 1",
       "catalog 600 drd",
@@ -211,5 +213,76 @@ describe("scripts/install.sh on a machine (in a throwaway mount namespace)", () 
     ]);
     expect(readFileSync(ws.path("first.out"), "utf8")).toContain("install.sh: created the system user drd");
     expect(readFileSync(ws.path("second.out"), "utf8")).toContain("install.sh: kept the existing config /etc/drd/drd.yaml");
+  });
+});
+
+/**
+ * An upgrade while the daemon runs: release A (this checkout) runs, release B (a copy with
+ * another version and build) is installed over it. A goes on working from its own
+ * directory until it stops; the next install then removes it.
+ */
+describe("scripts/install.sh under a running daemon (DESTDIR)", () => {
+  const ws = new Workspace();
+  const dest = ws.path("dest");
+  afterAll(() => ws.remove());
+
+  it("the old release keeps drilling, copying and alerting; status and /metrics name the running build; the old release goes once unused", async () => {
+    expect((await execa("bash", [INSTALL, "--destdir", dest], { reject: false })).exitCode).toBe(0);
+    const releases = () => readdirSync(join(dest, "opt/drd/releases")).sort();
+    const [a] = releases();
+    const buildA = readFileSync(join(REPO, "bundle/BUILD"), "utf8").trim();
+    expect(a).toBe(`0.1.0-${buildA}`);
+
+    const next = ws.path("next");
+    mkdirSync(next);
+    for (const f of ["package.json", "package-lock.json", "README.md", "bin", "bundle", "config", "systemd", "scripts", "node_modules"]) await execa("cp", ["-a", join(REPO, f), next]);
+    writeFileSync(join(next, "package.json"), readFileSync(join(REPO, "package.json"), "utf8").replace('"version": "0.1.0"', '"version": "0.2.0"'));
+    writeFileSync(join(next, "bundle/BUILD"), "b2b2b2b2b2b2\n");
+
+    mkdirSync(ws.path("src"));
+    writeFileSync(ws.path("src", "app.conf"), "x = 1\n");
+    ws.writeConfig({
+      state_dir: ws.stateDir,
+      targets: { local: { type: "local", path: ws.backupDir }, second: { type: "local", path: ws.path("second") } },
+      policy: { copies: 2, media: 1, offsite: 0 },
+      jobs: {
+        config: { type: "files", paths: [ws.path("src")], schedule: "*/2 * * * * *", rpo: "1d", targets: ["local", "second"], drill: { schedule: "*/3 * * * * *", from: "second" } },
+        broken: { type: "files", paths: [ws.path("missing")], schedule: "*/2 * * * * *", rpo: "1d", targets: ["local"] },
+      },
+      alerts: [{ type: "command", name: "pager", command: ["sh", "-c", `cat >> ${ws.path("paged.jsonl")}; echo >> ${ws.path("paged.jsonl")}`], events: ["backup_failed"] }],
+      metrics: { listen: "127.0.0.1:0" },
+    });
+    const installed = (args: string[]) => execa("node", [join(dest, "opt/drd/current/bin/drctl.js"), "--config", ws.configPath, "--allow-root", ...args], { reject: false });
+    const daemon = installed(["daemon"]);
+    let log = "";
+    daemon.stdout!.on("data", (d: Buffer) => (log += d.toString()));
+    try {
+      const listen = await waitFor(() => /"listen":"([^"]+)","msg":"metrics served/.exec(log)?.[1], 30_000, "the daemon");
+      expect(log).toContain(`"version":"0.1.0","build":"${buildA}","msg":"drd starting"`);
+
+      const b = await execa("bash", [join(next, "scripts/install.sh"), "--destdir", dest], { reject: false });
+      expect(b.exitCode).toBe(0);
+      expect(releases()).toEqual([a, "0.2.0-b2b2b2b2b2b2"]);
+      expect(b.stdout).toContain(`kept ${a}: a process still runs from it`);
+      const upgradedAt = Date.now();
+
+      // After the install: a drill that restored, a backup on both targets, an alert delivered.
+      const since = log.length;
+      await waitFor(() => /"ok":true[^\n]*"msg":"drill done"/.test(log.slice(since)) || undefined, 20_000, "a drill after the upgrade");
+      await waitFor(() => /"target":"second","state":"verified"[^\n]*"msg":"backup done"/.test(log.slice(since)) || undefined, 20_000, "a backup on both targets after the upgrade");
+      const paged = () => readFileSync(ws.path("paged.jsonl"), "utf8").trim().split("\n").filter(Boolean).map((l) => Date.parse((JSON.parse(l) as { timestamp: string }).timestamp));
+      await waitFor(() => paged().some((t) => t >= upgradedAt) || undefined, 20_000, "an alert after the upgrade");
+      expect(log).not.toMatch(/Cannot find module|ERR_MODULE_NOT_FOUND/);
+
+      const status = await installed(["status"]);
+      expect(status.stdout).toContain(`running drd 0.1.0 (build ${buildA}); installed: drd 0.2.0 (build b2b2b2b2b2b2): restart the daemon to run it`);
+      expect(await (await fetch(`http://${listen}/metrics`)).text()).toContain(`drd_build_info{version="0.1.0",build="${buildA}"} 1`);
+    } finally {
+      daemon.kill("SIGTERM");
+      await daemon;
+    }
+    const again = await execa("bash", [join(next, "scripts/install.sh"), "--destdir", dest], { reject: false });
+    expect(again.exitCode).toBe(0);
+    expect(releases()).toEqual(["0.2.0-b2b2b2b2b2b2"]);
   });
 });

@@ -13,6 +13,7 @@ import { Scheduler } from "../../daemon/scheduler.js";
 import { ObjectiveWatch } from "../../daemon/watch.js";
 import { SystemdNotifier } from "../../daemon/systemd.js";
 import { ConfigError, describeError, UsageError } from "../../errors.js";
+import { BUILD, VERSION } from "../../version.js";
 
 /** How often the status systemd shows is brought up to date (sent only when it changed). */
 const STATUS_POLL_MS = 5_000;
@@ -52,7 +53,7 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
   const metrics = ctx.config.metrics ? new MetricsServer(() => runtime.ctx) : undefined;
   let abandoned: string[] = [];
   try {
-    log.info({ config: configPath, jobs: Object.keys(ctx.config.jobs), pid: process.pid }, "drd starting");
+    log.info({ config: configPath, jobs: Object.keys(ctx.config.jobs), pid: process.pid, version: VERSION, build: BUILD }, "drd starting");
     if (metrics) log.info({ listen: await metrics.start(ctx.config.metrics!.listen) }, "metrics served at /metrics");
     await preloadCode(ctx.config);
     await scheduler.start();

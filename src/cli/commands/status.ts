@@ -1,6 +1,6 @@
 import type { AppContext } from "../../app/context.js";
 import { human } from "../../app/objectives.js";
-import { anyBreach, jobStatuses, type JobStatus } from "../../app/status.js";
+import { anyBreach, daemonStatus, jobStatuses, type DaemonStatus, type JobStatus } from "../../app/status.js";
 import { parseDuration } from "../../config/duration.js";
 import { UsageError } from "../../errors.js";
 import type { Output } from "../io.js";
@@ -15,8 +15,15 @@ export function statusCommand(ctx: AppContext, io: Output, job: string | undefin
   if (windowSeconds === undefined) throw new UsageError(`--window: invalid duration ${JSON.stringify(windowText)} (e.g. 24h, 30d)`);
   const statuses = jobStatuses(ctx, { ...(job ? { job } : {}), windowMs: windowSeconds * 1000 });
   if (opts.json) io.out(json(statuses));
-  else io.out(statuses.map((s) => render(s, windowText, tty)).join("\n\n"));
+  else io.out([daemonLine(daemonStatus(ctx)), ...statuses.map((s) => render(s, windowText, tty))].join("\n\n"));
   return opts.check && anyBreach(statuses) ? 1 : 0;
+}
+
+function daemonLine(d: DaemonStatus): string {
+  const build = (b: { version: string; build: string }) => `drd ${b.version} (build ${b.build})`;
+  if (!d.running) return `daemon not running on this state dir; installed: ${build(d.installed)}`;
+  const line = `daemon pid ${d.running.pid}, running ${build(d.running)}`;
+  return d.stale ? `${line}; installed: ${build(d.installed)}: restart the daemon to run it (systemctl restart drd)` : line;
 }
 
 const COLOURS: Record<string, number> = { ok: 32, breach: 31, never: 33, untested: 33 };
