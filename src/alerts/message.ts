@@ -25,16 +25,12 @@ const SEVERITY: Record<AlertMessage["event"], Severity> = {
   clock_skew: "warning",
   rpo_recovered: "info",
   rto_recovered: "info",
+  backup_recovered: "info",
   test: "info",
 };
 
 export function alertMessage(event: AlertMessage["event"], job: string | null, message: string, details: Record<string, unknown>, at: number): AlertMessage {
   return { event, job, severity: SEVERITY[event], message, details, timestamp: new Date(at).toISOString(), host: hostname() };
-}
-
-/** The channel's name: its `name`, else `<type>-<n>` by its place in the list. */
-export function channelName(alert: AlertConfig, index: number): string {
-  return alert.name ?? `${alert.type}-${index + 1}`;
 }
 
 /** Whether a channel wants this message (its event and job filters); a test goes everywhere. */

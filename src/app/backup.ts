@@ -23,6 +23,7 @@ import { VERSION } from "../version.js";
 import { alertMessage } from "../alerts/message.js";
 import { backupView } from "./list.js";
 import { notify } from "./notify.js";
+import { backupFailed, backupSucceeded } from "./problems.js";
 import { loadSigner } from "../trust/signing.js";
 
 export interface BackupOutcome {
@@ -140,6 +141,7 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
       })),
     );
     ctx.catalog.finishRun(run.id, "succeeded", finishedAt);
+    backupSucceeded(ctx, jobName, backupId);
   } catch (err) {
     if (held) for (const s of secondaries) releaseCopy(backupId, s.name);
     const interrupted = abort.signal.aborted;
@@ -150,7 +152,7 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     ctx.catalog.finishRun(run.id, interrupted ? "interrupted" : "failed", ctx.now(), message);
     ctx.catalog.addEvent({ at: ctx.now(), kind: "backup_failed", job: jobName, backup_id: backupId, detail: message });
     // A backup stopped by shutdown is not a failure to page anyone about.
-    if (!interrupted) notify(ctx, alertMessage("backup_failed", jobName, `backup of ${jobName} failed: ${message}`, { backup_id: backupId, error: message }, ctx.now()));
+    if (!interrupted) backupFailed(ctx, jobName, backupId, message);
     options.signal?.removeEventListener("abort", onOuterAbort);
     throw err instanceof OperationError && !interrupted ? err : new OperationError(`backup of ${jobName} failed: ${message}`, { cause: err });
   }

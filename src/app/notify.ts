@@ -1,9 +1,11 @@
-import { channelName, wants, type AlertMessage } from "../alerts/message.js";
+import { wants, type AlertMessage } from "../alerts/message.js";
+import { channelName, positionalName } from "../config/channel-name.js";
 import type { AlertConfig } from "../config/schema.js";
-import { Outbox } from "../catalog/outbox.js";
+import { Outbox, type OutboxRow } from "../catalog/outbox.js";
 import { describeError } from "../errors.js";
 import { retryDelayMs } from "../policy/backoff.js";
 import type { AppContext } from "./context.js";
+import { human } from "./objectives.js";
 
 /** A failed delivery is retried after 10 s, doubling, at most every 10 min. */
 const RETRY_BASE_MS = 10_000;
@@ -17,9 +19,9 @@ const RETRY_MAX_MS = 600_000;
 export function notify(ctx: AppContext, m: AlertMessage): number {
   const outbox = new Outbox(ctx.catalog.db);
   let queued = 0;
-  ctx.config.alerts.forEach((alert, i) => {
+  ctx.config.alerts.forEach((alert) => {
     if (!wants(alert, m)) return;
-    outbox.add(channelName(alert, i), JSON.stringify(m), ctx.now());
+    outbox.add(channelName(alert), JSON.stringify(m), ctx.now());
     queued++;
   });
   ctx.catalog.addEvent({ at: ctx.now(), kind: `alert_${m.event}`, ...(m.job ? { job: m.job } : {}), detail: m.message });
@@ -43,7 +45,7 @@ export interface DeliveryResult {
  */
 export async function deliverDue(ctx: AppContext, signal?: AbortSignal): Promise<DeliveryResult[]> {
   retireDeparted(ctx);
-  const results = await Promise.all(ctx.config.alerts.map((a, i) => deliverChannel(ctx, channelName(a, i), a, signal)));
+  const results = await Promise.all(ctx.config.alerts.map((a) => deliverChannel(ctx, channelName(a), a, signal)));
   return results.flat();
 }
 
@@ -52,6 +54,10 @@ export async function deliverChannel(ctx: AppContext, name: string, channel: Ale
   const outbox = new Outbox(ctx.catalog.db);
   const results: DeliveryResult[] = [];
   for (let row = outbox.head(name); row && !signal?.aborted; row = outbox.head(name)) {
+    if (ctx.now() - row.created_at > ctx.config.alert_expiry * 1000) {
+      dropExpired(ctx, outbox, name, row);
+      continue;
+    }
     // Claimed for as long as a delivery may take: another drctl (the daemon) leaves it alone
     // meanwhile, and after a crash it is due again.
     if (!outbox.claim(row.id, ctx.now(), ctx.now() + channel.timeout * 1000 + CLAIM_MARGIN_MS)) break;
@@ -74,13 +80,33 @@ export async function deliverChannel(ctx: AppContext, name: string, channel: Ale
   return results;
 }
 
-/** Retires the rows of channels no longer in the config: nothing will ever send them. */
+/** A row that could not be delivered within alert_expiry is dropped, with an event (counted on the metrics page). */
+function dropExpired(ctx: AppContext, outbox: Outbox, channel: string, row: OutboxRow): void {
+  const m = JSON.parse(row.event) as AlertMessage;
+  const reason = `not delivered within ${human(ctx.config.alert_expiry * 1000)} (${row.attempts} attempt(s)${row.error ? `, last: ${row.error}` : ""})`;
+  outbox.retire(row.id, reason, ctx.now());
+  ctx.catalog.addEvent({ at: ctx.now(), kind: "alert_dropped", ...(m.job ? { job: m.job } : {}), detail: `${m.event} for ${channel} dropped: ${reason}` });
+}
+
+/**
+ * Retires the waiting rows of channels no longer in the config (removed, or an unnamed one
+ * whose destination changed, which makes it another channel), with an event: nothing will
+ * ever send them. Rows waiting under a channel's name from before names were hashes
+ * (`webhook-1`) move to its name now.
+ */
 export function retireDeparted(ctx: AppContext): void {
   const outbox = new Outbox(ctx.catalog.db);
-  const configured = new Set(ctx.config.alerts.map((a, i) => channelName(a, i)));
+  const configured = new Set(ctx.config.alerts.map((a) => channelName(a)));
+  const renamed = new Map(ctx.config.alerts.flatMap((a, i) => (positionalName(a, i) ? [[positionalName(a, i)!, channelName(a)] as const] : [])));
   for (const name of outbox.channels()) {
     if (configured.has(name)) continue;
-    for (let row = outbox.head(name); row; row = outbox.head(name)) outbox.retire(row.id, "the channel is no longer in the config", ctx.now());
+    const now = renamed.get(name);
+    if (now) {
+      outbox.rename(name, now);
+      continue;
+    }
+    const count = outbox.retireChannel(name, "the channel is no longer in the config", ctx.now());
+    ctx.catalog.addEvent({ at: ctx.now(), kind: "alert_retired", detail: `${count} alert(s) waiting for channel ${name} retired: it is no longer in the config (removed, or its destination changed)` });
   }
 }
 

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import type { BackupKind, Manifest } from "../manifest.js";
+import type { OpenProblem } from "../policy/problems.js";
 import { openDatabase } from "./open.js";
 
 export type RunState = "running" | "succeeded" | "failed" | "interrupted";
@@ -324,6 +325,38 @@ export class Catalog {
          ) ORDER BY at, id`,
       )
       .all({ job: filter.job ?? null, since: filter.since, limit: filter.limit });
+  }
+
+  /** The job's open run of failed backups, if any. */
+  openProblem(job: string): OpenProblem | undefined {
+    const row = this.db
+      .prepare<[string], { since: number; failures: number; notified_at: number; last_error: string }>(`SELECT since, failures, notified_at, last_error FROM job_problems WHERE job = ? AND kind = 'backup_failed'`)
+      .get(job);
+    return row && { since: row.since, failures: row.failures, notifiedAt: row.notified_at, lastError: row.last_error };
+  }
+
+  /** Records the job's open problem as it is now, or closes it (undefined). */
+  setProblem(job: string, problem: OpenProblem | undefined): void {
+    if (!problem) {
+      this.db.prepare(`DELETE FROM job_problems WHERE job = ? AND kind = 'backup_failed'`).run(job);
+      return;
+    }
+    this.db
+      .prepare(
+        `INSERT INTO job_problems (job, kind, since, failures, notified_at, last_error) VALUES (?, 'backup_failed', ?, ?, ?, ?)
+         ON CONFLICT (job, kind) DO UPDATE SET since = excluded.since, failures = excluded.failures, notified_at = excluded.notified_at, last_error = excluded.last_error`,
+      )
+      .run(job, problem.since, problem.failures, problem.notifiedAt, problem.lastError);
+  }
+
+  /** Failed runs in a row, per job with an open problem. */
+  failingJobs(): { job: string; failures: number }[] {
+    return this.db.prepare<[], { job: string; failures: number }>(`SELECT job, failures FROM job_problems WHERE kind = 'backup_failed' ORDER BY job`).all();
+  }
+
+  /** How many events of `kind` were recorded. */
+  countEvents(kind: string): number {
+    return this.db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM events WHERE kind = ?`).get(kind)!.n;
   }
 
   addEvent(event: { at: number; kind: string; job?: string; backup_id?: string; target?: string; detail?: string }): void {

@@ -191,4 +191,16 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX outbox_due;
   CREATE INDEX outbox_pending ON alert_outbox (channel, id) WHERE delivered_at IS NULL AND retired_at IS NULL;
   `,
+  `
+  -- A job whose runs keep failing: one open problem per job until a run succeeds.
+  CREATE TABLE job_problems (
+    job         TEXT    NOT NULL,
+    kind        TEXT    NOT NULL CHECK (kind IN ('backup_failed')),
+    since       INTEGER NOT NULL,
+    failures    INTEGER NOT NULL,
+    notified_at INTEGER NOT NULL,
+    last_error  TEXT    NOT NULL,
+    PRIMARY KEY (job, kind)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -55,6 +55,21 @@ export class Outbox {
     this.db.prepare(`UPDATE alert_outbox SET retired_at = ?, error = ? WHERE id = ?`).run(at, reason, id);
   }
 
+  /** Retires every waiting row of a channel; how many. */
+  retireChannel(channel: string, reason: string, at: number): number {
+    return this.db.prepare(`UPDATE alert_outbox SET retired_at = ?, error = ? WHERE channel = ? AND delivered_at IS NULL AND retired_at IS NULL`).run(at, reason, channel).changes;
+  }
+
+  /** Moves a channel's waiting rows to another name (the same channel, named anew). */
+  rename(from: string, to: string): void {
+    this.db.prepare(`UPDATE alert_outbox SET channel = ? WHERE channel = ? AND delivered_at IS NULL AND retired_at IS NULL`).run(to, from);
+  }
+
+  /** Waiting rows per channel. */
+  waiting(): { channel: string; count: number }[] {
+    return this.db.prepare<[], { channel: string; count: number }>(`SELECT channel, count(*) AS count FROM alert_outbox WHERE delivered_at IS NULL AND retired_at IS NULL GROUP BY channel ORDER BY channel`).all();
+  }
+
   failed(id: number, error: string, nextAttemptAt: number): void {
     this.db.prepare(`UPDATE alert_outbox SET attempts = attempts + 1, error = ?, next_attempt_at = ? WHERE id = ?`).run(error, nextAttemptAt, id);
   }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { cronProblem } from "./cron.js";
 import { parseDuration } from "./duration.js";
+import { channelName } from "./channel-name.js";
 
 /*
  * The config schema: one source for validation, the TypeScript types, the JSON Schema
@@ -216,6 +217,7 @@ export const ALERT_EVENTS = [
   "rto_breach",
   "rto_recovered",
   "backup_failed",
+  "backup_recovered",
   "copy_failed",
   "policy_violation",
   "verify_failed",
@@ -224,7 +226,7 @@ export const ALERT_EVENTS = [
 ] as const;
 
 const alertCommon = {
-  name: name("alert").optional().meta({ description: "Name for `drctl alerts test --channel`; default `<type>-<n>` (its place in the list, from 1)." }),
+  name: name("alert").optional().meta({ description: "The channel's identity (`drctl alerts test --channel`, its waiting alerts); default its type and a hash of its destination, e.g. `webhook-3f2a9c1e`." }),
   events: z.array(z.enum(ALERT_EVENTS)).min(1).optional().meta({ description: "Only these events; default all." }),
   jobs: z.array(name("job")).min(1).optional().meta({ description: "Only events of these jobs; default all." }),
   timeout: duration.default(10).meta({ description: "How long one delivery may take before it counts as failed (retried with backoff)." }),
@@ -300,7 +302,10 @@ export const configSchema = z
       .optional()
       .meta({ description: "Where the audit trail goes: every restore, drill, prune deletion, verify failure, catalog rebuild and key use, hash-chained." }),
     alerts: z.array(alert).default([]).meta({ description: "Where events go. Every delivery passes through an outbox in the catalog and is retried with backoff." }),
-    renotify: duration.default(4 * 3600).meta({ description: "While a breach stays open, notify again this often." }),
+    renotify: duration.default(4 * 3600).meta({ description: "While a breach or a run of failures stays open, notify again this often." }),
+    alert_expiry: duration
+      .default(7 * 86400)
+      .meta({ description: "An alert a channel could not take within this long is dropped, with an alert_dropped event (counted on the metrics page)." }),
     clock_skew_allowance: duration
       .default(300)
       .meta({ description: "A backup dated more than this ahead of the clock is flagged (clock_skew) and kept, and never defines the RPO nor anchors retention until the clock passes it." }),
@@ -344,8 +349,9 @@ export const configSchema = z
       a.jobs?.forEach((j, k) => {
         if (!(j in config.jobs)) ctx.addIssue({ code: "custom", path: ["alerts", i, "jobs", k], message: `unknown job "${j}"` });
       });
-      const n = a.name ?? `${a.type}-${i + 1}`;
-      if (names.has(n)) ctx.addIssue({ code: "custom", path: ["alerts", i, "name"], message: `another alert is named "${n}"` });
+      const n = channelName(a);
+      if (names.has(n))
+        ctx.addIssue({ code: "custom", path: ["alerts", i, "name"], message: a.name ? `another alert is named "${n}"` : "another alert delivers to the same place: name one of them (name:)" });
       names.add(n);
     });
   });

@@ -1,4 +1,4 @@
-import { channelName } from "../alerts/message.js";
+import { channelName } from "../config/channel-name.js";
 import { deliverChannel, retireDeparted, type DeliveryResult } from "../app/notify.js";
 import { describeError } from "../errors.js";
 import type { Logger } from "./logger.js";
@@ -37,15 +37,15 @@ export class AlertWorker {
     } catch (err) {
       this.failed("outbox", err);
     }
-    ctx.config.alerts.forEach((channel, i) => {
-      const name = channelName(channel, i);
+    ctx.config.alerts.forEach((channel) => {
+      const name = channelName(channel);
       if (this.busy.has(name)) return void this.again.add(name);
       const run = (async () => {
         do {
           this.again.delete(name);
           // The config of this moment: a reload that edits the channel applies to its next row.
           const now = this.runtime.ctx;
-          const current = now.config.alerts.find((a, k) => channelName(a, k) === name);
+          const current = now.config.alerts.find((a) => channelName(a) === name);
           if (!current) break;
           try {
             this.report(await deliverChannel(now, name, current, this.stopped.signal));

@@ -1,5 +1,6 @@
 import { deliver } from "../../alerts/channels.js";
-import { alertMessage, channelName } from "../../alerts/message.js";
+import { alertMessage } from "../../alerts/message.js";
+import { channelName } from "../../config/channel-name.js";
 import type { AppContext } from "../../app/context.js";
 import { describeError, UsageError } from "../../errors.js";
 import type { Output } from "../io.js";
@@ -7,7 +8,7 @@ import { json } from "../render.js";
 
 /** `drctl alerts test`: a test event through each channel, straight away (not through the outbox); exit 1 if any failed. */
 export async function alertsTestCommand(ctx: AppContext, io: Output, opts: { channel?: string; json?: boolean }): Promise<number> {
-  const channels = ctx.config.alerts.map((a, i) => ({ name: channelName(a, i), alert: a }));
+  const channels = ctx.config.alerts.map((a) => ({ name: channelName(a), alert: a }));
   if (channels.length === 0) throw new UsageError("no alerts are configured (alerts: in the config)");
   const chosen = opts.channel ? channels.filter((c) => c.name === opts.channel) : channels;
   if (chosen.length === 0) throw new UsageError(`no alert channel "${opts.channel}" (channels: ${channels.map((c) => c.name).join(", ")})`);
