@@ -11,8 +11,8 @@ command -v zstd >/dev/null || need_pkgs+=(zstd)
 command -v gpg >/dev/null || need_pkgs+=(gnupg)
 command -v tar >/dev/null || need_pkgs+=(tar)
 command -v openssl >/dev/null || need_pkgs+=(openssl)
-# promtool tests the Prometheus alert rules in config/prometheus/.
-command -v promtool >/dev/null || need_pkgs+=(prometheus)
+# promtool tests the Prometheus alert rules in config/prometheus/; a real Prometheus scrapes a daemon in the tests.
+{ command -v promtool >/dev/null && command -v prometheus >/dev/null; } || need_pkgs+=(prometheus)
 # systemd-notify carries the daemon's readiness and watchdog pings; systemd-analyze checks the unit.
 command -v systemd-analyze >/dev/null || need_pkgs+=(systemd)
 # python3 stands in for PID 1's notify socket in the systemd test.

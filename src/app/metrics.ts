@@ -1,3 +1,4 @@
+import { Outbox } from "../catalog/outbox.js";
 import type { AppContext } from "./context.js";
 import { jobStatuses } from "./status.js";
 
@@ -17,10 +18,14 @@ export interface MetricsSnapshot {
     lastDrillOk: boolean | null;
     rtoSeconds: number | null;
     rtoBreach: boolean;
+    /** Backup runs failed in a row. */
+    failingRuns: number;
   }[];
   /** Copies by job, target and state. */
   copies: { job: string; target: string; state: string; count: number }[];
   targets: { target: string; storedBytes: number; pendingCopies: number }[];
+  alertsWaiting: { channel: string; count: number }[];
+  alertsDropped: number;
 }
 
 const WINDOW_MS = 86_400_000;
@@ -32,6 +37,7 @@ export function metricsSnapshot(ctx: AppContext): MetricsSnapshot {
   const lastSize = db.prepare<[string], { size: number }>(`SELECT size FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT 1`);
   const runs = db.prepare<[string], { state: string; n: number }>(`SELECT state, count(*) AS n FROM runs WHERE job = ? GROUP BY state`);
   const copies = ctx.catalog.copyTotals();
+  const failing = new Map(ctx.catalog.failingJobs().map((f) => [f.job, f.failures]));
   return {
     jobs: statuses.map((s) => ({
       job: s.job,
@@ -47,6 +53,7 @@ export function metricsSnapshot(ctx: AppContext): MetricsSnapshot {
       lastDrillOk: s.last_drill?.ok ?? null,
       rtoSeconds: s.rto_seconds,
       rtoBreach: s.rto_state === "breach",
+      failingRuns: failing.get(s.job) ?? 0,
     })),
     copies: copies.map(({ job, target, state, count }) => ({ job, target, state, count })),
     targets: Object.keys(ctx.config.targets).map((target) => ({
@@ -54,5 +61,7 @@ export function metricsSnapshot(ctx: AppContext): MetricsSnapshot {
       storedBytes: copies.filter((c) => c.target === target && (c.state === "written" || c.state === "verified")).reduce((n, c) => n + c.bytes, 0),
       pendingCopies: copies.filter((c) => c.target === target && c.state === "pending").reduce((n, c) => n + c.count, 0),
     })),
+    alertsWaiting: new Outbox(db).waiting(),
+    alertsDropped: ctx.catalog.countEvents("alert_dropped"),
   };
 }

@@ -14,7 +14,8 @@ const LIMITS = { headersTimeout: 5_000, requestTimeout: 10_000, keepAliveTimeout
  * Serves GET /metrics in the Prometheus text format (prom-client: the format, and the
  * process metrics, done the way every Node exporter does). Each scrape reads the catalog
  * once; nothing here starts work. Names follow Prometheus conventions: `drd_` prefix,
- * `_seconds`, `_bytes`, `_timestamp_seconds`, `_total`.
+ * `_seconds`, `_bytes`, `_timestamp_seconds`, `_total`. The backup job is `backup_job`:
+ * Prometheus attaches its own `job` (the scrape job) and would rename a `job` of drd's.
  */
 export class MetricsServer {
   private server: Server | undefined;
@@ -28,6 +29,8 @@ export class MetricsServer {
     // The event-loop delay histogram samples once a second, not every 10 ms (prom-client's
     // default wakes an idle daemon 100 times a second).
     client.collectDefaultMetrics({ register: registry, prefix: "drd_", eventLoopMonitoringPrecision: 1000 });
+    // Gauges that prom-client names like counters: `promtool check metrics` rejects them.
+    for (const name of ["drd_nodejs_active_handles_total", "drd_nodejs_active_requests_total", "drd_nodejs_active_resources_total"]) registry.removeSingleMetric(name);
     const current = this.current;
     let snapshot: ReturnType<typeof metricsSnapshot> | undefined;
     const gauge = (name: string, help: string, labelNames: string[], fill: (g: import("prom-client").Gauge, s: ReturnType<typeof metricsSnapshot>) => void) =>
@@ -42,10 +45,10 @@ export class MetricsServer {
         },
       });
     const perJob = (name: string, help: string, value: (j: ReturnType<typeof metricsSnapshot>["jobs"][number]) => number | boolean | null) =>
-      gauge(name, help, ["job"], (g, s) => {
+      gauge(name, help, ["backup_job"], (g, s) => {
         for (const j of s.jobs) {
           const v = value(j);
-          if (v !== null) g.set({ job: j.job }, typeof v === "boolean" ? Number(v) : v);
+          if (v !== null) g.set({ backup_job: j.job }, typeof v === "boolean" ? Number(v) : v);
         }
       });
     perJob("drd_job_last_good_backup_timestamp_seconds", "Snapshot time of the newest backup that meets the 3-2-1 policy.", (j) => (j.lastGoodBackupAt === null ? null : j.lastGoodBackupAt / 1000));
@@ -58,19 +61,32 @@ export class MetricsServer {
     perJob("drd_job_last_drill_duration_seconds", "Duration of the job's newest drill (its measured RTO when it passed).", (j) => j.lastDrillDurationSeconds);
     perJob("drd_job_last_drill_success", "1 when the job's newest drill passed.", (j) => j.lastDrillOk);
     perJob("drd_job_rto_seconds", "The job's recovery time objective.", (j) => j.rtoSeconds);
+    perJob("drd_job_failing_runs", "Backup runs failed in a row (0 once a run succeeds).", (j) => j.failingRuns);
     perJob("drd_job_rto_breach", "1 while the RTO is in breach (newest drill failed, too slow, or none recent).", (j) => j.rtoBreach);
     new client.Counter({
       name: "drd_job_runs_total",
       help: "Backup runs by outcome (succeeded, failed, interrupted, running), from the catalog.",
-      labelNames: ["job", "outcome"],
+      labelNames: ["backup_job", "outcome"],
       registers: [registry],
       collect() {
         this.reset();
-        for (const j of (snapshot ??= metricsSnapshot(current())).jobs) for (const [outcome, n] of Object.entries(j.runs)) this.inc({ job: j.job, outcome }, n);
+        for (const j of (snapshot ??= metricsSnapshot(current())).jobs) for (const [outcome, n] of Object.entries(j.runs)) this.inc({ backup_job: j.job, outcome }, n);
       },
     });
-    gauge("drd_copies", "Copies of the job's backups on each target, by state.", ["job", "target", "state"], (g, s) => {
-      for (const c of s.copies) g.set({ job: c.job, target: c.target, state: c.state }, c.count);
+    gauge("drd_copies", "Copies of the job's backups on each target, by state.", ["backup_job", "target", "state"], (g, s) => {
+      for (const c of s.copies) g.set({ backup_job: c.job, target: c.target, state: c.state }, c.count);
+    });
+    gauge("drd_alerts_waiting", "Alerts waiting for delivery, by channel.", ["channel"], (g, s) => {
+      for (const w of s.alertsWaiting) g.set({ channel: w.channel }, w.count);
+    });
+    new client.Counter({
+      name: "drd_alerts_dropped_total",
+      help: "Alerts dropped undelivered after alert_expiry, from the catalog.",
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc((snapshot ??= metricsSnapshot(current())).alertsDropped);
+      },
     });
     gauge("drd_target_stored_bytes", "Bytes of the backups held on the target (written or verified copies).", ["target"], (g, s) => {
       for (const t of s.targets) g.set({ target: t.target }, t.storedBytes);

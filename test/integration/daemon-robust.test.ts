@@ -114,13 +114,13 @@ describe("the daemon keeps running and keeps state right", () => {
     try {
       const listen = await waitFor(() => /"listen":"([^"]+)","msg":"metrics served at \/metrics"/.exec(log.text())?.[1], 30_000, "the metrics page");
       const page = async () => (await fetch(`http://${listen}/metrics`)).text();
-      expect(await page()).toContain('drd_job_rpo_seconds{job="config"} 86400');
+      expect(await page()).toContain('drd_job_rpo_seconds{backup_job="config"} 86400');
       writeFileSync(ws.configPath, `${good.replace("rpo: 1d", "rpo: 2h").replace("jobs:", `jobs:\n  second:\n    type: files\n    paths: [${ws.path("src")}]\n    schedule: "0 4 * * *"\n    rpo: 30m\n    targets: [local]`)}metrics: { listen: "127.0.0.1:0" }\n`);
       daemon.kill("SIGHUP");
       await waitFor(() => log.text().includes('"msg":"config reloaded"'), 10_000, "the reload");
       const after = await page();
-      expect(after).toContain('drd_job_rpo_seconds{job="config"} 7200');
-      expect(after).toContain('drd_job_rpo_seconds{job="second"} 1800');
+      expect(after).toContain('drd_job_rpo_seconds{backup_job="config"} 7200');
+      expect(after).toContain('drd_job_rpo_seconds{backup_job="second"} 1800');
     } finally {
       daemon.kill("SIGTERM");
       await daemon;

@@ -93,7 +93,7 @@ describe("peers that accept and never answer", () => {
 
     // The failing job's alerts reached the pager, behind neither the hung channels nor their 50 rows.
     const paged = readFileSync(ws.path("paged.jsonl"), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { job: string });
-    expect(paged.filter((m) => m.job === "broken").length).toBeGreaterThanOrEqual(3);
+    expect(paged.filter((m) => m.job === "broken").length).toBeGreaterThanOrEqual(1);
     expect(hole.connections).toBeGreaterThan(0);
 
     const stopAt = Date.now();

@@ -251,6 +251,8 @@ describe("scripts/install.sh under a running daemon (DESTDIR)", () => {
       },
       alerts: [{ type: "command", name: "pager", command: ["sh", "-c", `cat >> ${ws.path("paged.jsonl")}; echo >> ${ws.path("paged.jsonl")}`], events: ["backup_failed"] }],
       metrics: { listen: "127.0.0.1:0" },
+      // The broken job's failures are told again at every run: an alert after the upgrade.
+      renotify: "1s",
     });
     const installed = (args: string[]) => execa("node", [join(dest, "opt/drd/current/bin/drctl.js"), "--config", ws.configPath, "--allow-root", ...args], { reject: false });
     const daemon = installed(["daemon"]);
