@@ -1,6 +1,6 @@
-import type { BackupWithCopies, CopyRow } from "../catalog/catalog.js";
+import type { BackupWithCopies } from "../catalog/catalog.js";
 import type { Config } from "../config/schema.js";
-import { evaluateCopies, type PolicyVerdict } from "../policy/three-two-one.js";
+import { policyVerdict, type PolicyVerdict } from "../policy/three-two-one.js";
 import type { AppContext } from "./context.js";
 import { readTargetManifests, rowFromManifest } from "./manifests.js";
 
@@ -36,17 +36,6 @@ export interface BackupView {
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** The 3-2-1 verdict on a backup's copies, with each target's media and offsite flag from the config. */
-export function policyVerdict(config: Config, copies: readonly Pick<CopyRow, "target" | "state">[]): PolicyVerdict {
-  return evaluateCopies(
-    copies.map((c) => ({
-      state: c.state,
-      media: config.targets[c.target]?.media ?? `unknown:${c.target}`,
-      offsite: config.targets[c.target]?.offsite ?? false,
-    })),
-    config.policy,
-  );
-}
-
 export function backupView(config: Config, b: BackupWithCopies): BackupView {
   const policy = policyVerdict(config, b.copies);
   return {

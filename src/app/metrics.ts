@@ -31,11 +31,7 @@ export interface MetricsSnapshot {
 const WINDOW_MS = 86_400_000;
 
 export function metricsSnapshot(ctx: AppContext): MetricsSnapshot {
-  const db = ctx.catalog.db;
   const statuses = jobStatuses(ctx, { windowMs: WINDOW_MS });
-  const lastRun = db.prepare<[string], { ms: number }>(`SELECT finished_at - started_at AS ms FROM runs WHERE job = ? AND state = 'succeeded' ORDER BY started_at DESC, id DESC LIMIT 1`);
-  const lastSize = db.prepare<[string], { size: number }>(`SELECT size FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT 1`);
-  const runs = db.prepare<[string], { state: string; n: number }>(`SELECT state, count(*) AS n FROM runs WHERE job = ? GROUP BY state`);
   const copies = ctx.catalog.copyTotals();
   const failing = new Map(ctx.catalog.failingJobs().map((f) => [f.job, f.failures]));
   return {
@@ -44,9 +40,9 @@ export function metricsSnapshot(ctx: AppContext): MetricsSnapshot {
       lastGoodBackupAt: s.last_backup_at ? Date.parse(s.last_backup_at) : null,
       rpoSeconds: s.rpo_seconds,
       rpoBreach: s.rpo_state === "breach",
-      lastBackupDurationSeconds: ((ms) => (ms === undefined ? null : ms / 1000))(lastRun.get(s.job)?.ms),
-      lastBackupSizeBytes: lastSize.get(s.job)?.size ?? null,
-      runs: Object.fromEntries(runs.all(s.job).map((r) => [r.state, r.n])),
+      lastBackupDurationSeconds: ((ms) => (ms === undefined ? null : ms / 1000))(ctx.catalog.lastSuccessfulRunMs(s.job)),
+      lastBackupSizeBytes: ctx.catalog.newestBackupOf(s.job)?.size ?? null,
+      runs: ctx.catalog.runCounts(s.job),
       policyOk: s.policy_ok,
       lastDrillAt: s.last_drill ? Date.parse(s.last_drill.at) : null,
       lastDrillDurationSeconds: s.last_drill?.duration_seconds ?? null,
@@ -61,7 +57,7 @@ export function metricsSnapshot(ctx: AppContext): MetricsSnapshot {
       storedBytes: copies.filter((c) => c.target === target && (c.state === "written" || c.state === "verified")).reduce((n, c) => n + c.bytes, 0),
       pendingCopies: copies.filter((c) => c.target === target && c.state === "pending").reduce((n, c) => n + c.count, 0),
     })),
-    alertsWaiting: new Outbox(db).waiting(),
+    alertsWaiting: new Outbox(ctx.catalog.db).waiting(),
     alertsDropped: ctx.catalog.countEvents("alert_dropped"),
   };
 }

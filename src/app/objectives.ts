@@ -1,11 +1,11 @@
 import { alertMessage } from "../alerts/message.js";
-import type { CopyRow } from "../catalog/catalog.js";
 import { ObjectiveStore, type Objective } from "../catalog/objectives.js";
 import type { JobConfig } from "../config/schema.js";
 import { latestTrustedTime } from "../policy/clock.js";
+import { nextTransition } from "../policy/transitions.js";
 import { rpoVerdict, rtoVerdict, type DrillFact, type RpoVerdict, type RtoVerdict } from "../policy/objectives.js";
 import type { AppContext } from "./context.js";
-import { policyVerdict } from "./list.js";
+import { policyVerdict } from "../policy/three-two-one.js";
 import { deliverDue, notify, type DeliveryResult } from "./notify.js";
 
 /** Without `drill.max_age`, RTO is in breach when no drill proved a restore in 8 days. */
@@ -44,12 +44,8 @@ const DRILL_SCAN = 100;
 export function assessJob(ctx: AppContext, name: string, job: JobConfig, now: number): JobAssessment {
   // A backup dated ahead of the clock never defines the RPO (policy/clock.ts).
   const lastGood = newestGoodBackup(ctx, name, latestTrustedTime({ now, allowanceMs: ctx.config.clock_skew_allowance * 1000 }));
-  const firstRun = ctx.catalog.db.prepare<[string], { at: number | null }>(`SELECT min(started_at) AS at FROM runs WHERE job = ?`).get(name)?.at ?? undefined;
-  const drills = ctx.catalog.db
-    .prepare<[string, number], { id: number; started_at: number; finished_at: number; ok: number; phases: string | null; target: string | null; error: string | null }>(
-      `SELECT id, started_at, finished_at, ok, phases, target, error FROM drills WHERE job = ? AND finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT ?`,
-    )
-    .all(name, DRILL_SCAN);
+  const firstRun = ctx.catalog.firstRunAt(name);
+  const drills = ctx.catalog.finishedDrills(name, DRILL_SCAN);
   const facts: DrillFact[] = drills.map((d) => ({
     at: d.finished_at,
     ok: d.ok === 1,
@@ -77,13 +73,8 @@ export function assessJob(ctx: AppContext, name: string, job: JobConfig, now: nu
 }
 
 function newestGoodBackup(ctx: AppContext, job: string, notAfter: number): GoodBackup | undefined {
-  const copiesOf = ctx.catalog.db.prepare<[string], Pick<CopyRow, "target" | "state">>(`SELECT target, state FROM copies WHERE backup_id = ?`);
-  const rows = ctx.catalog.db
-    .prepare<[string, number, number], GoodBackup>(`SELECT id, snapshot_at FROM backups WHERE job = ? AND snapshot_at <= ? ORDER BY snapshot_at DESC, id DESC LIMIT ?`)
-    .iterate(job, notAfter, GOOD_BACKUP_SCAN);
-  for (const row of rows) {
-    // Returning from the loop ends the statement's iteration.
-    if (policyVerdict(ctx.config, copiesOf.all(row.id)).ok) return row;
+  for (const b of ctx.catalog.newestBackupsWithStates(job, notAfter, GOOD_BACKUP_SCAN)) {
+    if (policyVerdict(ctx.config, b.copies).ok) return { id: b.id, snapshot_at: b.snapshot_at };
   }
   return undefined;
 }
@@ -103,8 +94,8 @@ export function evaluateObjectives(ctx: AppContext): JobAssessment[] {
         const now = ctx.now();
         const a = assessJob(ctx, name, job, now);
         out.push(a);
-        track(ctx, store, name, "rpo", a.rpo.state, a.rpo.ageMs, now, rpoWords(a));
-        track(ctx, store, name, "rto", a.rto.state, a.rto.proven?.durationMs ?? null, now, rtoWords(a));
+        record(ctx, store, { job: name, objective: "rpo", state: a.rpo.state, valueMs: a.rpo.ageMs, words: rpoWords(a) }, now);
+        record(ctx, store, { job: name, objective: "rto", state: a.rto.state, valueMs: a.rto.proven?.durationMs ?? null, words: rtoWords(a) }, now);
         flagFutureDated(ctx, name, now);
       })
       .immediate();
@@ -121,25 +112,40 @@ export async function settleObjectives(ctx: AppContext): Promise<{ assessments: 
   return { assessments, deliveries: await deliverDue(ctx) };
 }
 
-function track(ctx: AppContext, store: ObjectiveStore, job: string, objective: Objective, state: string, valueMs: number | null, now: number, words: { breach: string; recovered: string }): void {
+/** One objective of one job as just evaluated, with the words its alerts use. */
+interface Evaluated {
+  job: string;
+  objective: Objective;
+  state: string;
+  valueMs: number | null;
+  words: { breach: string; recovered: string };
+}
+
+/** Records what the evaluation found and raises the alerts policy/transitions.ts decides. */
+function record(ctx: AppContext, store: ObjectiveStore, e: Evaluated, now: number): void {
+  const { job, objective, valueMs, words } = e;
   const current = store.current(job, objective);
-  if (current?.state === state) {
+  const step = nextTransition(
+    current && { state: current.state, since: current.since, valueMs: current.value_ms, notifiedAt: current.notified_at },
+    { state: e.state, valueMs },
+    now,
+    ctx.config.renotify * 1000,
+  );
+  if (step.kind === "holds") {
     store.touch(job, objective, valueMs);
-    if (state === "breach" && now - (current.notified_at ?? current.since) >= ctx.config.renotify * 1000) {
-      notify(ctx, alertMessage(`${objective}_breach`, job, `still: ${words.breach}`, { objective, since: new Date(current.since).toISOString(), value_seconds: seconds(valueMs), renotify: true }, now));
+    if (step.renotify) {
+      notify(ctx, alertMessage(`${objective}_breach`, job, `still: ${words.breach}`, { objective, since: new Date(current!.since).toISOString(), value_seconds: seconds(valueMs), renotify: true }, now));
       store.markNotified(job, objective, now);
     }
     return;
   }
-  // The recovery carries the worst age (or duration) the breach reached.
-  const worst = current?.state === "breach" ? Math.max(current.value_ms ?? 0, valueMs ?? 0) : valueMs;
-  store.change({ job, objective, state, since: now, value_ms: valueMs }, current, state === "breach" ? words.breach : null);
-  if (state === "breach") {
+  store.change({ job, objective, state: e.state, since: now, value_ms: valueMs }, current, step.tell === "breach" ? words.breach : null);
+  if (step.tell === "breach") {
     notify(ctx, alertMessage(`${objective}_breach`, job, words.breach, { objective, from: current?.state ?? null, value_seconds: seconds(valueMs) }, now));
     store.markNotified(job, objective, now);
-  } else if (current?.state === "breach" && state === "ok") {
-    const lasted = now - current.since;
-    notify(ctx, alertMessage(`${objective}_recovered`, job, `${words.recovered} (the breach lasted ${human(lasted)})`, { objective, breach_seconds: seconds(lasted), worst_seconds: seconds(worst) }, now));
+  } else if (step.tell === "recovered") {
+    const lasted = step.lastedMs!;
+    notify(ctx, alertMessage(`${objective}_recovered`, job, `${words.recovered} (the breach lasted ${human(lasted)})`, { objective, breach_seconds: seconds(lasted), worst_seconds: seconds(step.worstMs) }, now));
   }
 }
 

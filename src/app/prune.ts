@@ -2,7 +2,7 @@ import type { Config } from "../config/schema.js";
 import { describeError } from "../errors.js";
 import { planRetention } from "../policy/retention.js";
 import { audit } from "./audit.js";
-import { policyVerdict } from "./list.js";
+import { policyVerdict } from "../policy/three-two-one.js";
 import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME } from "../targets/target.js";
 import { clockOf, jobOf, type AppContext } from "./context.js";
 

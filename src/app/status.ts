@@ -6,7 +6,7 @@ import { windowFigures } from "../policy/objectives.js";
 import { nextSlot } from "../policy/schedule.js";
 import { latestTrustedTime } from "../policy/clock.js";
 import { clockOf, type AppContext } from "./context.js";
-import { policyVerdict } from "./list.js";
+import { policyVerdict } from "../policy/three-two-one.js";
 import { assessJob, type JobAssessment } from "./objectives.js";
 
 export interface JobStatus {
@@ -51,7 +51,7 @@ export function jobStatuses(ctx: AppContext, options: { job?: string; windowMs: 
     .filter(([name]) => !options.job || name === options.job)
     .map(([name, job]) => {
       const a = assessJob(ctx, name, job, now);
-      const newest = ctx.catalog.db.prepare<[string], { id: string }>(`SELECT id FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT 1`).get(name);
+      const newest = ctx.catalog.newestBackupOf(name);
       const newestView = newest ? ctx.catalog.getBackup(newest.id) : undefined;
       const rpoTransitions = store.transitions(name, "rpo", from);
       const rpoFigures = windowFigures(rpoTransitions.map((t) => ({ at: t.at, to: t.to_state })), from, now);
@@ -61,9 +61,7 @@ export function jobStatuses(ctx: AppContext, options: { job?: string; windowMs: 
         current?.value_ms,
         a.rpo.ageMs,
       ].filter((v): v is number => typeof v === "number");
-      const drills = ctx.catalog.db
-        .prepare<[string, number], { ok: number; ms: number }>(`SELECT ok, finished_at - started_at AS ms FROM drills WHERE job = ? AND finished_at IS NOT NULL AND finished_at > ?`)
-        .all(name, from);
+      const drills = ctx.catalog.drillsFinishedAfter(name, from);
       const passed = drills.filter((d) => d.ok === 1);
       const ahead = ctx.catalog.backupsDatedAfter(name, latestTrustedTime(clockOf(ctx)));
       const policy = newestView ? policyVerdict(ctx.config, newestView.copies).ok : null;

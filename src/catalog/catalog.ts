@@ -78,6 +78,16 @@ export interface BackupWithCopies extends BackupRow {
   copies: CopyRow[];
 }
 
+export interface FinishedDrill {
+  id: number;
+  started_at: number;
+  finished_at: number;
+  ok: number;
+  phases: string | null;
+  target: string | null;
+  error: string | null;
+}
+
 /** The SQLite catalog: runs, backups, their copies per target, and events. */
 export class Catalog {
   private constructor(readonly db: Database.Database) {}
@@ -325,6 +335,45 @@ export class Catalog {
          ) ORDER BY at, id`,
       )
       .all({ job: filter.job ?? null, since: filter.since, limit: filter.limit });
+  }
+
+  /** When the job was first tried, if ever. */
+  firstRunAt(job: string): number | undefined {
+    return this.db.prepare<[string], { at: number | null }>(`SELECT min(started_at) AS at FROM runs WHERE job = ?`).get(job)?.at ?? undefined;
+  }
+
+  /** Runs of the job by outcome. */
+  runCounts(job: string): Record<string, number> {
+    return Object.fromEntries(this.db.prepare<[string], { state: string; n: number }>(`SELECT state, count(*) AS n FROM runs WHERE job = ? GROUP BY state`).all(job).map((r) => [r.state, r.n]));
+  }
+
+  /** How long the job's newest successful run took (ms), if any. */
+  lastSuccessfulRunMs(job: string): number | undefined {
+    return this.db.prepare<[string], { ms: number }>(`SELECT finished_at - started_at AS ms FROM runs WHERE job = ? AND state = 'succeeded' ORDER BY started_at DESC, id DESC LIMIT 1`).get(job)?.ms;
+  }
+
+  /** The job's newest backup (by snapshot time), if any. */
+  newestBackupOf(job: string): { id: string; size: number } | undefined {
+    return this.db.prepare<[string], { id: string; size: number }>(`SELECT id, size FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT 1`).get(job);
+  }
+
+  /** The job's newest `limit` backups dated at or before `notAfter`, newest first, each with its copies' states, read one at a time. */
+  *newestBackupsWithStates(job: string, notAfter: number, limit: number): Generator<{ id: string; snapshot_at: number; copies: Pick<CopyRow, "target" | "state">[] }> {
+    const copies = this.db.prepare<[string], Pick<CopyRow, "target" | "state">>(`SELECT target, state FROM copies WHERE backup_id = ?`);
+    const rows = this.db.prepare<[string, number, number], { id: string; snapshot_at: number }>(`SELECT id, snapshot_at FROM backups WHERE job = ? AND snapshot_at <= ? ORDER BY snapshot_at DESC, id DESC LIMIT ?`).iterate(job, notAfter, limit);
+    for (const row of rows) yield { ...row, copies: copies.all(row.id) };
+  }
+
+  /** The job's finished drills, newest first. */
+  finishedDrills(job: string, limit: number): FinishedDrill[] {
+    return this.db
+      .prepare<[string, number], FinishedDrill>(`SELECT id, started_at, finished_at, ok, phases, target, error FROM drills WHERE job = ? AND finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT ?`)
+      .all(job, limit);
+  }
+
+  /** Drills of the job that finished after `after`: whether each passed and how long it took. */
+  drillsFinishedAfter(job: string, after: number): { ok: number; ms: number }[] {
+    return this.db.prepare<[string, number], { ok: number; ms: number }>(`SELECT ok, finished_at - started_at AS ms FROM drills WHERE job = ? AND finished_at IS NOT NULL AND finished_at > ?`).all(job, after);
   }
 
   /** The job's open run of failed backups, if any. */

@@ -20,7 +20,11 @@ export interface ScheduledWork {
   drill: typeof runDrill;
   replicate: typeof replicatePending;
 }
-/** Imported where they are called: `drctl backup` loads only what it runs; the daemon loads them all at start (preload.ts). */
+/**
+ * Each loaded on its first run: an idle daemon holds neither the OpenPGP nor the tar code
+ * (about 6-9 MiB of RSS). An upgrade never takes them from under a running daemon: each
+ * release has its own directory (scripts/install.sh).
+ */
 const USE_CASES: ScheduledWork = {
   backup: async (...a) => (await import("../app/backup.js")).runBackup(...a),
   prune: async (...a) => (await import("../app/prune.js")).prune(...a),

@@ -31,3 +31,21 @@ export function evaluateCopies(copies: readonly CopyFacts[], policy: CopyPolicy)
   if (offsite < policy.offsite) missing.push(`${offsite} of ${policy.offsite} offsite copies`);
   return { ok: missing.length === 0, copies: verified.length, media, offsite, missing };
 }
+
+/** What the verdict needs of the config: each target's media and place, and the policy. */
+export interface PolicySetting {
+  targets: Readonly<Record<string, { media: string; offsite: boolean }>>;
+  policy: CopyPolicy;
+}
+
+/** The verdict on a backup's copies (each by target name) under the config's targets and policy. */
+export function policyVerdict(setting: PolicySetting, copies: readonly { target: string; state: string }[]): PolicyVerdict {
+  return evaluateCopies(
+    copies.map((c) => ({
+      state: c.state,
+      media: setting.targets[c.target]?.media ?? `unknown:${c.target}`,
+      offsite: setting.targets[c.target]?.offsite ?? false,
+    })),
+    setting.policy,
+  );
+}

@@ -7,7 +7,6 @@ import { DaemonLock } from "../../daemon/lock.js";
 import { createLogger, type Logger } from "../../daemon/logger.js";
 import { MetricsServer } from "../../daemon/metrics-server.js";
 import { AlertWorker } from "../../daemon/alert-worker.js";
-import { preloadCode } from "../../daemon/preload.js";
 import { Runtime } from "../../daemon/runtime.js";
 import { Scheduler } from "../../daemon/scheduler.js";
 import { ObjectiveWatch } from "../../daemon/watch.js";
@@ -55,7 +54,6 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
   try {
     log.info({ config: configPath, jobs: Object.keys(ctx.config.jobs), pid: process.pid, version: VERSION, build: BUILD }, "drd starting");
     if (metrics) log.info({ listen: await metrics.start(ctx.config.metrics!.listen) }, "metrics served at /metrics");
-    await preloadCode(ctx.config);
     await scheduler.start();
     alerts.start();
     watch.start();
@@ -103,8 +101,6 @@ function reload({ configPath, runtime, log, systemd, summary }: { configPath: st
   void systemd?.reloading();
   try {
     const changes = runtime.reload(loadConfig(configPath));
-    // A channel or target kind new to this config brings its code in now, not at first use.
-    void preloadCode(runtime.ctx.config).catch((err: unknown) => log.error({ error: describeError(err) }, "loading code for the new config failed"));
     log.info({ config: configPath, ...changes }, "config reloaded");
     audit(runtime.ctx, { event: "config_reload", outcome: "ok", detail: { config: configPath, ...changes } });
   } catch (err) {
