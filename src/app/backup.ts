@@ -141,7 +141,6 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
       })),
     );
     ctx.catalog.finishRun(run.id, "succeeded", finishedAt);
-    backupSucceeded(ctx, jobName, backupId);
   } catch (err) {
     if (held) for (const s of secondaries) releaseCopy(backupId, s.name);
     const interrupted = abort.signal.aborted;
@@ -156,6 +155,9 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     options.signal?.removeEventListener("abort", onOuterAbort);
     throw err instanceof OperationError && !interrupted ? err : new OperationError(`backup of ${jobName} failed: ${message}`, { cause: err });
   }
+
+  // Outside the try: the backup is recorded, and nothing after this may undo it.
+  backupSucceeded(ctx, jobName, backupId);
 
   // Secondaries that took every artifact get the manifest; the others are copied from the
   // primary now, then older copies still pending for this job. Every request to a store has

@@ -3,6 +3,8 @@ import { parseIntoClientConfig } from "pg-connection-string";
 import { OperationError } from "../errors.js";
 import { readSecretFile } from "../secret-file.js";
 
+const DEFAULT_CONNECT_TIMEOUT_S = 10;
+
 /**
  * How drd reaches one PostgreSQL server: the libpq URL from the config (never with a
  * password) plus, when `password_file` is set, the password held in memory: given to
@@ -38,9 +40,20 @@ export class PgConnection {
     return u.href;
   }
 
-  /** Environment for pg_dump and friends: the password, if any (their commands run with --no-password: no prompts). */
+  /**
+   * Environment for pg_dump and friends: the password, if any (their commands run with
+   * --no-password: no prompts), and the connect timeout (libpq waits for ever by default).
+   */
   toolEnv(): Record<string, string> {
-    return this.password !== undefined ? { PGPASSWORD: this.password } : {};
+    const env: Record<string, string> = { PGCONNECT_TIMEOUT: String(this.connectTimeoutSeconds) };
+    if (this.password !== undefined) env.PGPASSWORD = this.password;
+    return env;
+  }
+
+  /** The URL's connect_timeout (libpq's own parameter), else 10 s: a server that never answers fails the connection. */
+  get connectTimeoutSeconds(): number {
+    const given = Number(this.url.searchParams.get("connect_timeout"));
+    return Number.isInteger(given) && given > 0 ? given : DEFAULT_CONNECT_TIMEOUT_S;
   }
 
   /** The URL as shown to a user (it never holds a password). */
@@ -51,7 +64,7 @@ export class PgConnection {
   async client(database: string): Promise<pg.Client> {
     // Parsed here rather than passed as connectionString: pg lets the string's (absent) password win over ours.
     // The name is set as is: pg decodes the URL's path with decodeURI, which leaves %2F, %3A, %40 and the like encoded.
-    const config = { ...parseIntoClientConfig(this.urlFor(database)), database, application_name: "drd" };
+    const config = { ...parseIntoClientConfig(this.urlFor(database)), database, application_name: "drd", connectionTimeoutMillis: this.connectTimeoutSeconds * 1000, keepAlive: true };
     if (this.password !== undefined) config.password = this.password;
     const client = new pg.Client(config);
     // A connection the server drops while idle fails the next query; unheard, it would end the process.

@@ -104,3 +104,23 @@ describe("peers that accept and never answer", () => {
     expect(log).toContain('"msg":"drd stopped"');
   });
 });
+
+describe("a database server that accepts and never answers", () => {
+  const ws = new Workspace();
+  const hole = new Blackhole();
+  beforeAll(() => hole.start());
+  afterAll(async () => {
+    await hole.stop();
+    ws.remove();
+  });
+
+  it("a backup fails after the default connect timeout (10 s), naming the server, instead of waiting for ever", async () => {
+    ws.withJobs({ database: { type: "postgres", connection: `postgresql://drd@127.0.0.1:${hole.port}/app`, schedule: "0 3 * * *", rpo: "1h", targets: ["local"] } });
+    const started = Date.now();
+    const run = await ws.drctl(["backup", "database"]);
+    expect(Date.now() - started).toBeGreaterThan(9_000);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toBe(`drctl: cannot connect to postgresql://drd@127.0.0.1:${hole.port}/app: timeout expired`);
+  });
+});
