@@ -47,6 +47,14 @@ export class Workspace {
     });
   }
 
+  /** Starts `drctl daemon --allow-root` on this config; `log()` is what it has written to stdout so far. */
+  daemon(options: { env?: Record<string, string> } = {}): { process: ReturnType<Workspace["drctl"]>; log: () => string } {
+    const process = this.drctl(["daemon", "--allow-root"], options);
+    let log = "";
+    process.stdout!.on("data", (d: Buffer) => (log += d.toString()));
+    return { process, log: () => log };
+  }
+
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }

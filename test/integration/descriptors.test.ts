@@ -19,9 +19,7 @@ describe("a daemon with no descriptors left", () => {
   afterAll(() => ws.remove());
 
   it("an idle flood of the metrics port is capped; a run with no descriptors fails with its reason; the next one works", async () => {
-    const daemon = ws.drctl(["daemon", "--allow-root"]);
-    let log = "";
-    daemon.stdout!.on("data", (d: Buffer) => (log += d.toString()));
+    const { process: daemon, log } = ws.daemon();
     const runs = () => {
       const db = new Database(`${ws.stateDir}/catalog.sqlite`, { readonly: true });
       try {
@@ -32,7 +30,7 @@ describe("a daemon with no descriptors left", () => {
     };
     const sockets: Socket[] = [];
     try {
-      const listen = await waitFor(() => /"listen":"([^"]+)","msg":"metrics served/.exec(log)?.[1], 30_000, "the metrics page");
+      const listen = await waitFor(() => /"listen":"([^"]+)","msg":"metrics served/.exec(log())?.[1], 30_000, "the metrics page");
       await waitFor(() => runs().some((r) => r.state === "succeeded") || undefined, 30_000, "a first backup");
       const pid = daemon.pid!;
       const base = openDescriptors(pid);
@@ -60,13 +58,12 @@ describe("a daemon with no descriptors left", () => {
       await setSoftLimit(pid, limit);
       const after = runs().length;
       await waitFor(() => runs().slice(after).find((r) => r.state === "succeeded"), 20_000, "a run that works again");
-      expect(log).not.toContain("Unhandled");
+      expect(log()).not.toContain("Unhandled");
       daemon.kill("SIGTERM");
       expect((await daemon).exitCode).toBe(0);
     } finally {
       for (const s of sockets) s.destroy();
       daemon.kill("SIGKILL");
-      writeFileSync("/tmp/descriptors-daemon.log", log);
     }
   });
 });

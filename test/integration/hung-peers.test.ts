@@ -55,11 +55,9 @@ describe("peers that accept and never answer", () => {
   });
 
   it("backups start on their slots, the local copy is recorded within the deadline, the pager hears of failures, and SIGTERM ends it within seconds", async () => {
-    const daemon = ws.drctl(["daemon", "--allow-root"]);
-    let log = "";
-    daemon.stdout!.on("data", (d: Buffer) => (log += d.toString()));
+    const { process: daemon, log } = ws.daemon();
     const started = Date.now();
-    await waitFor(() => log.includes('"msg":"scheduled"'), 30_000, "the daemon");
+    await waitFor(() => log().includes('"msg":"scheduled"'), 30_000, "the daemon");
     await new Promise((r) => setTimeout(r, 16_000));
 
     const db = new Database(`${ws.stateDir}/catalog.sqlite`, { readonly: true });
@@ -101,7 +99,7 @@ describe("peers that accept and never answer", () => {
     const result = await daemon;
     expect(Date.now() - stopAt).toBeLessThan(10_000);
     expect(result.exitCode).toBe(0);
-    expect(log).toContain('"msg":"drd stopped"');
+    expect(log()).toContain('"msg":"drd stopped"');
   });
 });
 

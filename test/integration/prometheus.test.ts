@@ -1,18 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { waitFor } from "../helpers/files.js";
+import { freePort } from "../helpers/postgres-cluster.js";
 import { REPO, Workspace } from "../helpers/workspace.js";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 interface RulesAnswer {
   data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] };
@@ -36,9 +28,7 @@ describe("a real Prometheus scraping drd", () => {
   it("every shipped rule is healthy, and an RPO breach fires DrdRpoBreach naming the backup job", async () => {
     const metricsPort = await freePort();
     ws.withJobs({ config: { type: "files", paths: [ws.path("src")], schedule: "0 3 * * *", rpo: "3s", targets: ["local"] } }, { metrics: { listen: `127.0.0.1:${metricsPort}` } });
-    const daemon = ws.drctl(["daemon", "--allow-root"]);
-    let log = "";
-    daemon.stdout!.on("data", (d: Buffer) => (log += d.toString()));
+    const { process: daemon, log } = ws.daemon();
 
     const scrape = parse(readFileSync(`${REPO}/config/prometheus/scrape.yml`, "utf8")) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
     scrape.scrape_configs[0]!.static_configs[0]!.targets = [`127.0.0.1:${metricsPort}`];
@@ -63,7 +53,7 @@ describe("a real Prometheus scraping drd", () => {
       alert = (await api<AlertsAnswer>("/api/v1/alerts"))?.data.alerts.find((a) => a.labels.alertname === "DrdRpoBreach" && a.state === "firing");
     };
     try {
-      await waitFor(() => log.includes('"msg":"scheduled"'), 30_000, "the daemon");
+      await waitFor(() => log().includes('"msg":"scheduled"'), 30_000, "the daemon");
       // The shipped rule waits 1 minute in breach before it fires.
       const deadline = Date.now() + 100_000;
       while (!alert && Date.now() < deadline) {
@@ -86,12 +76,10 @@ describe("a real Prometheus scraping drd", () => {
   it("promtool check metrics finds nothing wrong with the page", async () => {
     const metricsPort = await freePort();
     ws.withJobs({ config: { type: "files", paths: [ws.path("src")], schedule: "0 3 * * *", rpo: "1h", targets: ["local"] } }, { metrics: { listen: `127.0.0.1:${metricsPort}` } });
-    const daemon = ws.drctl(["daemon", "--allow-root"]);
-    let log = "";
-    daemon.stdout!.on("data", (d: Buffer) => (log += d.toString()));
+    const { process: daemon, log } = ws.daemon();
     try {
       // The first test's backups are in the catalog: the page has every per-job series.
-      await waitFor(() => log.includes('"msg":"scheduled"'), 30_000, "the daemon");
+      await waitFor(() => log().includes('"msg":"scheduled"'), 30_000, "the daemon");
       const page = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       const check = await execa("promtool", ["check", "metrics"], { input: page, reject: false });
       expect(check.stdout + check.stderr).toBe("");
