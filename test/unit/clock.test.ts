@@ -4,6 +4,7 @@ import { DEFAULT_CLOCK_SKEW_ALLOWANCE_MS, isFutureDated, latestTrustedTime, type
 import { planRetention, type RetentionCandidate, type RetentionRules } from "../../src/policy/retention.js";
 import { parseInstant } from "../../src/policy/instant.js";
 import { nextDue, nextSlot } from "../../src/policy/schedule.js";
+import { policyVerdict } from "../../src/policy/three-two-one.js";
 
 const DAY = 86_400_000;
 const MIN = 60_000;
@@ -96,6 +97,9 @@ describe("--at: the instant an operator means", () => {
   it.each<[string, string, string | undefined, boolean]>([
     ["2026-11-23T10:00:00Z", "Europe/Berlin", "2026-11-23T10:00:00.000Z", false],
     ["2026-11-23T10:00:00+02:00", "UTC", "2026-11-23T08:00:00.000Z", false],
+    ["2026-11-23T10:00:00+0200", "Europe/Berlin", "2026-11-23T08:00:00.000Z", false],
+    ["2026-11-23T10:00-05", "Europe/Berlin", "2026-11-23T15:00:00.000Z", false],
+    ["  2026-11-23 10:00  ", "Europe/Berlin", "2026-11-23T09:00:00.000Z", true],
     ["2026-11-23 10:00", "Europe/Berlin", "2026-11-23T09:00:00.000Z", true],
     ["2026-07-01T10:00", "Europe/Berlin", "2026-07-01T08:00:00.000Z", true],
     ["2026-11-23T10:00", "UTC", "2026-11-23T10:00:00.000Z", true],
@@ -107,5 +111,51 @@ describe("--at: the instant an operator means", () => {
     const r = parseInstant(text, tz);
     expect(r && new Date(r.at).toISOString()).toBe(iso);
     if (r) expect(r.inZone).toBe(inZone);
+  });
+});
+
+describe("retention reads its input in any order", () => {
+  const shuffled = (c: RetentionCandidate[]) => [...c].reverse().sort((a, b) => (a.id.length - b.id.length) || (a.id < b.id ? -1 : 1));
+  it.each<[string, RetentionRules]>([
+    ["keep_last 3", { keep_last: 3 }],
+    ["keep_daily 2", { keep_daily: 2 }],
+    ["max_age 2d", { max_age: 2 * 86400 }],
+  ])("%s: the same plan, newest first, whatever order the backups come in", (_name, rules) => {
+    const plan = planRetention(shuffled(daily(8)), rules, "UTC", clockAt(NOW));
+    expect(plan.map((d) => d.id)).toEqual(["b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"]);
+    expect(plan.filter((d) => d.keep).map((d) => d.id)).toEqual(kept(daily(8), rules, clockAt(NOW)));
+  });
+
+  it("backups with one snapshot time are ordered by id, the greater first", () => {
+    const same = ["a", "c", "b"].map((id) => ({ id, snapshotAt: NOW, good: true }));
+    expect(planRetention(same, { keep_last: 1 }).map((d) => [d.id, d.keep])).toEqual([["c", true], ["b", false], ["a", false]]);
+    expect(planRetention(same, { keep_last: 1 })[0]!.reasons).toEqual(["newest backup that meets the policy", "keep_last 1"]);
+  });
+
+  it("several backups ahead of the clock come first, newest first", () => {
+    const ahead = [2, 5, 3].map((d) => ({ id: `f${d}`, snapshotAt: NOW + d * DAY, good: true }));
+    expect(planRetention([...ahead, ...daily(2)], { keep_last: 1 }, "UTC", clockAt(NOW)).map((d) => d.id)).toEqual(["f5", "f3", "f2", "b0", "b1"]);
+  });
+
+  it("more buckets asked for than backups exist: each backup once, with its bucket as the reason", () => {
+    const plan = planRetention(daily(3), { keep_daily: 10 });
+    expect(plan.map((d) => d.reasons.at(-1))).toEqual(["daily 2026-11-23", "daily 2026-11-22", "daily 2026-11-21"]);
+  });
+
+  it("with no good backup yet, everything is kept, and says so", () => {
+    const plan = planRetention(daily(2).map((c) => ({ ...c, good: false })), { keep_last: 1 });
+    expect(plan.map((d) => d.reasons)).toEqual([["no backup meets the policy yet"], ["no backup meets the policy yet"]]);
+  });
+});
+
+describe("the 3-2-1 verdict from the config's targets", () => {
+  const setting = { targets: { local: { media: "disk", offsite: false }, offsite: { media: "cloud", offsite: true } }, policy: { copies: 2, media: 2, offsite: 1 } };
+  it.each<[string, { target: string; state: string }[], boolean, string[]]>([
+    ["local and offsite verified", [{ target: "local", state: "verified" }, { target: "offsite", state: "verified" }], true, []],
+    ["offsite pending", [{ target: "local", state: "verified" }, { target: "offsite", state: "pending" }], false, ["1 of 2 verified copies", "1 of 2 media kinds", "0 of 1 offsite copies"]],
+    ["a target no longer in the config counts as its own medium, not offsite", [{ target: "local", state: "verified" }, { target: "gone", state: "verified" }], false, ["0 of 1 offsite copies"]],
+  ])("%s", (_name, copies, ok, missing) => {
+    const v = policyVerdict(setting, copies);
+    expect([v.ok, v.missing]).toEqual([ok, missing]);
   });
 });
