@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { alertMessage } from "../../src/alerts/message.js";
 import { runBackup } from "../../src/app/backup.js";
 import { contextFor, type AppContext } from "../../src/app/context.js";
+import { metricsSnapshot } from "../../src/app/metrics.js";
 import { deliverDue, notify, retireDeparted } from "../../src/app/notify.js";
 import { Outbox } from "../../src/catalog/outbox.js";
 import { channelName } from "../../src/config/channel-name.js";
@@ -114,6 +115,7 @@ describe("alerts that arrive, in order, once", () => {
       expect(ctx.catalog.events({ since: 0, limit: 100 }).filter((e) => e.kind === "alert_dropped").map((e) => e.detail)).toEqual([
         expect.stringMatching(/^rpo_breach for gone dropped: not delivered within 7\.0 d \(1 attempt\(s\), last: /),
       ]);
+      expect(metricsSnapshot(ctx).alertsDropped).toBe(1);
     } finally {
       ctx.catalog.close();
     }
@@ -138,6 +140,7 @@ describe("alerts that arrive, in order, once", () => {
       }
       expect(told().map((m) => m.event)).toEqual(["backup_failed"]);
       expect(ctx.catalog.failingJobs()).toEqual([{ job: "config", failures: 10 }]);
+      expect(metricsSnapshot(ctx).jobs.map((j) => [j.job, j.failingRuns])).toEqual([["config", 10]]);
       now += 3_600_000;
       await expect(runBackup(ctx, "config")).rejects.toThrow();
       expect(told().map((m) => [m.event, m.details.failures])).toEqual([["backup_failed", 1], ["backup_failed", 11]]);
