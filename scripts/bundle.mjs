@@ -49,8 +49,10 @@ await build({
   logLevel: "warning",
 });
 
-// The build's identity: a hash of what was bundled. install.sh names the release directory
+// The build's identity: a hash of what was bundled and of the locked packages. install.sh names the release directory
 // after it, and the daemon reports it, so two builds of one version number are told apart.
 const hash = createHash("sha256");
 for (const name of readdirSync(`${root}bundle`).sort()) hash.update(name).update(readFileSync(`${root}bundle/${name}`));
+// The packages loaded from node_modules at run time belong to the build too.
+hash.update(readFileSync(`${root}package-lock.json`));
 writeFileSync(`${root}bundle/BUILD`, `${hash.digest("hex").slice(0, 12)}\n`);

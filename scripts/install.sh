@@ -103,11 +103,18 @@ install_program() {
   ln -sfn "releases/$release" "$root/current.tmp"
   mv -T "$root/current.tmp" "$root/current"
   [ "$staging" = no ] && chown -h root:root "$root/current"
-  # Other releases, and the files of an install from before releases, go once unused.
-  local old
+  # The release before this one stays (a drctl that has not mapped a file of it yet is not
+  # seen by in_use); older ones, and the files of an install from before releases, go once
+  # unused.
+  local old previous
+  previous="$(ls -1td "$root"/releases/*/ 2>/dev/null | sed 's#/$##' | grep -vxF "$root/releases/$release" | head -n1 || true)"
   for old in "$root"/releases/*; do
     [ "$old" = "$root/releases/$release" ] && continue
-    if in_use "$old"; then say "kept $(basename "$old"): a process still runs from it (removed by the next install after it stops)"; else rm -rf "$old"; fi
+    if in_use "$old"; then
+      say "kept $(basename "$old"): a process still runs from it (removed by an install after it stops)"
+    elif [ "$old" != "$previous" ]; then
+      rm -rf "$old"
+    fi
   done
   if [ -e "$root/node_modules" ]; then
     if in_use "$root"/node_modules || in_use "$root"/bundle; then

@@ -17,8 +17,9 @@ export async function deliver(channel: AlertConfig, m: AlertMessage, signal?: Ab
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new Error(`no answer within ${channel.timeout} s`)), channel.timeout * 1000);
   const stop = signal ? AbortSignal.any([deadline.signal, signal]) : deadline.signal;
+  let fail = () => undefined as void;
   const abandoned = new Promise<never>((_, reject) => {
-    const fail = () => reject(stop.reason instanceof Error ? stop.reason : new Error(String(stop.reason)));
+    fail = () => reject(stop.reason instanceof Error ? stop.reason : new Error(String(stop.reason)));
     if (stop.aborted) fail();
     else stop.addEventListener("abort", fail, { once: true });
   });
@@ -27,8 +28,13 @@ export async function deliver(channel: AlertConfig, m: AlertMessage, signal?: Ab
     await Promise.race([send(channel, m, stop), abandoned]);
   } finally {
     clearTimeout(timer);
+    // The caller's signal lives as long as the daemon: a listener left on it would keep every delivery's state.
+    stop.removeEventListener("abort", fail);
   }
 }
+
+/** The channel refused this message for good: sending it again would get the same answer. */
+export class RefusedDelivery extends Error {}
 
 function send(channel: AlertConfig, m: AlertMessage, signal: AbortSignal): Promise<void> {
   switch (channel.type) {
@@ -55,6 +61,8 @@ async function webhook(c: Extract<AlertConfig, { type: "webhook" }>, m: AlertMes
     throw new Error(e.cause?.code ?? e.message);
   }
   await res.body?.cancel();
+  // A request the receiver refuses as such (4xx but a timeout or a rate limit) would be refused again.
+  if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) throw new RefusedDelivery(`HTTP ${res.status}`);
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
 }
 

@@ -49,6 +49,8 @@ export type BackupProgress =
   | { phase: "copies"; targets: string[] };
 
 const PROGRESS_EVERY_MS = 200;
+/** How long a secondary copy recorded pending while its upload finishes is left to this process by other drctl processes' retries. */
+const SECONDARY_UPLOAD_GRACE_MS = 10 * 60_000;
 
 /**
  * Runs one backup of a job: the same path for `drctl backup` and the scheduler.
@@ -137,10 +139,11 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
         verified_at: t === primary.name ? finishedAt : null,
         error: secondaries.find((s) => s.name === t)?.error ?? null,
         attempts: 0,
-        next_attempt_at: null,
+        // A secondary's own upload may still run: another drctl's retry waits for it a while.
+        next_attempt_at: t === primary.name ? null : finishedAt + SECONDARY_UPLOAD_GRACE_MS,
       })),
+      { id: run.id, at: finishedAt },
     );
-    ctx.catalog.finishRun(run.id, "succeeded", finishedAt);
   } catch (err) {
     if (held) for (const s of secondaries) releaseCopy(backupId, s.name);
     const interrupted = abort.signal.aborted;
@@ -156,13 +159,12 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     throw err instanceof OperationError && !interrupted ? err : new OperationError(`backup of ${jobName} failed: ${message}`, { cause: err });
   }
 
-  // Outside the try: the backup is recorded, and nothing after this may undo it.
-  backupSucceeded(ctx, jobName, backupId);
-
   // Secondaries that took every artifact get the manifest; the others are copied from the
   // primary now, then older copies still pending for this job. Every request to a store has
   // a deadline, and a shutdown aborts them: the copies then stay pending for a later retry.
+  // The backup is recorded: nothing from here on may undo it.
   try {
+    backupSucceeded(ctx, jobName, backupId);
     if (secondaries.length > 0) options.onProgress?.({ phase: "copies", targets: secondaries.map((s) => s.name) });
     await Promise.all(sink?.secondaryTails ?? []);
     const recorded = ctx.catalog.getBackup(backupId)!;

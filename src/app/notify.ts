@@ -62,7 +62,7 @@ export async function deliverChannel(ctx: AppContext, name: string, channel: Ale
     // meanwhile, and after a crash it is due again.
     if (!outbox.claim(row.id, ctx.now(), ctx.now() + channel.timeout * 1000 + CLAIM_MARGIN_MS)) break;
     // Loaded only when there is something to send: status and most runs never need it.
-    const { deliver } = await import("../alerts/channels.js");
+    const { deliver, RefusedDelivery } = await import("../alerts/channels.js");
     const m = JSON.parse(row.event) as AlertMessage;
     try {
       await deliver(channel, m, signal);
@@ -70,6 +70,12 @@ export async function deliverChannel(ctx: AppContext, name: string, channel: Ale
       results.push({ channel: name, event: m.event, job: m.job, ok: true, error: null });
     } catch (err) {
       const error = describeError(err);
+      if (err instanceof RefusedDelivery) {
+        // Refused for good: it would hold every row behind it until it expired.
+        drop(ctx, outbox, name, row, `refused by the channel (${error})`);
+        results.push({ channel: name, event: m.event, job: m.job, ok: false, error });
+        continue;
+      }
       // Abandoned at shutdown: due again at once for the next process, not a failed attempt.
       if (signal?.aborted) outbox.release(row.id, ctx.now());
       else outbox.failed(row.id, error, ctx.now() + retryDelayMs(row.attempts + 1, RETRY_BASE_MS, RETRY_MAX_MS));
@@ -82,8 +88,11 @@ export async function deliverChannel(ctx: AppContext, name: string, channel: Ale
 
 /** A row that could not be delivered within alert_expiry is dropped, with an event (counted on the metrics page). */
 function dropExpired(ctx: AppContext, outbox: Outbox, channel: string, row: OutboxRow): void {
+  drop(ctx, outbox, channel, row, `not delivered within ${human(ctx.config.alert_expiry * 1000)} (${row.attempts} attempt(s)${row.error ? `, last: ${row.error}` : ""})`);
+}
+
+function drop(ctx: AppContext, outbox: Outbox, channel: string, row: OutboxRow, reason: string): void {
   const m = JSON.parse(row.event) as AlertMessage;
-  const reason = `not delivered within ${human(ctx.config.alert_expiry * 1000)} (${row.attempts} attempt(s)${row.error ? `, last: ${row.error}` : ""})`;
   outbox.retire(row.id, reason, ctx.now());
   ctx.catalog.addEvent({ at: ctx.now(), kind: "alert_dropped", ...(m.job ? { job: m.job } : {}), detail: `${m.event} for ${channel} dropped: ${reason}` });
 }

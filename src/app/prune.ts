@@ -31,7 +31,7 @@ export const PRUNE_CHUNK = 500;
  * Applies each target's retention to each job's backups on that target. A target without
  * retention keeps everything. Objects still under S3 Object Lock are skipped and reported.
  */
-export async function prune(ctx: AppContext, options: { dryRun?: boolean; job?: string } = {}): Promise<PruneReport> {
+export async function prune(ctx: AppContext, options: { dryRun?: boolean; job?: string; signal?: AbortSignal } = {}): Promise<PruneReport> {
   if (options.job) jobOf(ctx, options.job);
   const report: PruneReport = { dry_run: options.dryRun ?? false, actions: [], kept: 0, removed: 0, skipped: 0, errors: [] };
   const now = ctx.now();
@@ -66,7 +66,7 @@ export async function prune(ctx: AppContext, options: { dryRun?: boolean; job?: 
         report.actions.push(action);
         if (action.action === "remove") toRemove.push(decision.id);
       }
-      if (!options.dryRun) await removeInChunks(ctx, targetName, toRemove, report);
+      if (!options.dryRun) await removeInChunks(ctx, targetName, toRemove, report, options.signal);
     }
   }
   report.kept = report.actions.filter((a) => a.action === "keep").length;
@@ -84,9 +84,10 @@ function lockedUntilOf(config: Config, target: string, copies: { target: string;
   return until > now ? until : undefined;
 }
 
-async function removeInChunks(ctx: AppContext, targetName: string, ids: string[], report: PruneReport): Promise<void> {
+async function removeInChunks(ctx: AppContext, targetName: string, ids: string[], report: PruneReport, signal: AbortSignal | undefined): Promise<void> {
   const target = ctx.targets.get(targetName);
-  for (let i = 0; i < ids.length; i += PRUNE_CHUNK) {
+  // Stopped (shutdown): between chunks, so each chunk's deletes and its catalog update go together.
+  for (let i = 0; i < ids.length && !signal?.aborted; i += PRUNE_CHUNK) {
     const chunk = ids.slice(i, i + PRUNE_CHUNK);
     const names = ctx.catalog.artifactNames(chunk);
     const prefixes = chunk.flatMap((id) => (names.has(id) ? [{ prefix: backupPrefix(names.get(id)!.job, id), names: names.get(id)!.names }] : []));

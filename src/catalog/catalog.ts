@@ -152,10 +152,15 @@ export class Catalog {
     this.db.prepare(`UPDATE runs SET state = ?, finished_at = ?, error = ? WHERE id = ?`).run(state, at, error ?? null, id);
   }
 
-  /** Registers a complete backup and its copies in one transaction. */
-  recordBackup(backup: BackupRow, copies: CopyRow[]): void {
+  /**
+   * Registers a complete backup and its copies in one transaction; with `finishedRun`, the
+   * run that made it is marked succeeded in the same one (a backup recorded is never left
+   * with a run that failed to say so).
+   */
+  recordBackup(backup: BackupRow, copies: CopyRow[], finishedRun?: { id: number; at: number }): void {
     this.db
       .transaction(() => {
+        if (finishedRun) this.finishRun(finishedRun.id, "succeeded", finishedRun.at);
         this.db
           .prepare(
             `INSERT INTO backups (id, job, kind, run_id, snapshot_at, finished_at, size, sha256, encryption, manifest, signature)

@@ -49,8 +49,15 @@ export class Runtime {
   reload(config: Config): ConfigChange {
     if (this.stopping.aborted) throw new UsageError("drd is stopping: the new config is not applied");
     const change = configChange(this.#ctx.config, config);
-    this.#ctx = { ...this.#ctx, config, targets: new TargetRegistry(config) };
-    for (const listener of this.#listeners) listener(change);
+    const previous = this.#ctx;
+    this.#ctx = { ...previous, config, targets: new TargetRegistry(config) };
+    try {
+      for (const listener of this.#listeners) listener(change);
+    } catch (err) {
+      // A listener that could not re-arm (the scheduler keeps its timers then): the old config stays in force.
+      this.#ctx = previous;
+      throw err;
+    }
     return change;
   }
 

@@ -76,14 +76,22 @@ export class Scheduler {
    * at once. Runs already going finish with the config they started with.
    */
   private reschedule(change: ConfigChange): void {
-    for (const task of this.tasks.splice(0)) task.timer.stop();
-    this.schedule((job) => change.added.includes(job));
+    // The new timers first: if they cannot all be set, the old ones go on (the reload is refused).
+    const old = this.tasks.splice(0);
+    try {
+      this.schedule((job) => change.added.includes(job));
+    } catch (err) {
+      for (const task of this.tasks.splice(0, this.tasks.length, ...old)) task.timer.stop();
+      throw err;
+    }
+    for (const task of old) task.timer.stop();
   }
 
   /** One timer per job (and per drill schedule); a missed slot is caught up for the jobs `catchUp` names. */
   private schedule(catchUp: (job: string) => boolean): void {
     const ctx = this.runtime.ctx;
     const { config } = ctx;
+    const missedJobs: string[] = [];
     for (const [name, job] of Object.entries(config.jobs)) {
       const task = new CronTimer(job.schedule, config.timezone, () => this.run(name, "schedule"));
       this.tasks.push({ what: `backup ${name}`, timer: task });
@@ -92,7 +100,7 @@ export class Scheduler {
       const missed = catchUp(name) ? missedSlot(job.schedule, config.timezone, last, ctx.now()) : undefined;
       if (missed !== undefined) {
         this.log.info({ job: name, missed: new Date(missed).toISOString() }, "running a backup missed while drd was down");
-        void this.run(name, "catch-up");
+        missedJobs.push(name);
       }
       this.log.info({ job: name, schedule: job.schedule, next: task.next.toISOString() }, "scheduled");
       if (job.drill?.schedule) {
@@ -101,6 +109,8 @@ export class Scheduler {
         this.log.info({ job: name, drill: job.drill.schedule, next: drill.next.toISOString() }, "drill scheduled");
       }
     }
+    // Started once every timer is set.
+    for (const name of missedJobs) void this.run(name, "catch-up");
   }
 
   /**
@@ -156,8 +166,10 @@ export class Scheduler {
     return this.track(`backup ${job}`, () => this.work.backup(ctx, job, { trigger: "schedule", signal: this.signal }).then(
       async (outcome) => {
         this.log.info({ job, reason, backup: outcome.id, bytes: outcome.size, ms: Date.now() - started, copies: outcome.copies }, "backup done");
-        // Retention after each good backup: the planner never removes what the new one has not replaced.
-        const pruned = await this.work.prune(ctx, { job });
+        // Retention after each good backup: the planner never removes what the new one has not
+        // replaced. Not while stopping: a deletion cut short by the stop deadline is not worth it.
+        if (this.signal.aborted) return;
+        const pruned = await this.work.prune(ctx, { job, signal: this.signal });
         if (pruned.removed > 0 || pruned.skipped > 0 || pruned.errors.length > 0)
           this.log.info({ job, removed: pruned.removed, skipped: pruned.skipped, errors: pruned.errors }, "pruned");
       },

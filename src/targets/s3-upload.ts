@@ -153,7 +153,9 @@ export async function uploadStream(data: Readable, o: StreamUploadOptions): Prom
     cancel.signal.throwIfAborted();
     const done = await client.send(
       new sdk.CompleteMultipartUploadCommand({ Bucket: params.Bucket, Key: params.Key, UploadId: await startUpload(), MultipartUpload: { Parts: parts } }),
-      { abortSignal: AbortSignal.any([cancel.signal, o.deadline(0)]) },
+      // No overall deadline: a store may take minutes to assemble a large object (S3 keeps the
+      // connection alive meanwhile); one that stops answering fails by the stall timeout.
+      { abortSignal: cancel.signal },
     );
     const etags = new Map(parts.map((p) => [p.PartNumber!, p.ETag ?? ""]));
     return { bytes, partMd5s, etags: { object: done.ETag, parts: etags }, version: done.VersionId };

@@ -14,15 +14,15 @@ import { Workspace } from "../helpers/workspace.js";
 
 const D = 86_400_000;
 
-/** A webhook that refuses (HTTP 500) the first `refuse` requests, then takes every one, recording the events in order. */
-async function flakyWebhook(refuse: number): Promise<{ url: string; events: string[]; close: () => Promise<void> }> {
+/** A webhook that refuses (HTTP `status`, 500 by default) the first `refuse` requests, then takes every one, recording the events in order. */
+async function flakyWebhook(refuse: number, status = 500): Promise<{ url: string; events: string[]; close: () => Promise<void> }> {
   const events: string[] = [];
   let seen = 0;
   const server: Server = createServer((req, res) => {
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
-      if (seen++ < refuse) return void res.writeHead(500).end();
+      if (seen++ < refuse) return void res.writeHead(status).end();
       events.push((JSON.parse(body) as { event: string }).event);
       res.writeHead(200).end();
     });
@@ -58,6 +58,22 @@ describe("alerts that arrive, in order, once", () => {
       expect((await deliverDue(second)).map((r) => [r.event, r.ok])).toEqual([["rpo_breach", true], ["rpo_recovered", true]]);
       expect(hook.events).toEqual(["rpo_breach", "rpo_recovered"]);
       second.catalog.close();
+    } finally {
+      await hook.close();
+    }
+  });
+
+  it("a message the receiver refuses for good (HTTP 400) is dropped with an event, and the rows behind it go on", async () => {
+    const hook = await flakyWebhook(1, 400);
+    try {
+      ws.withJobs(job, { alerts: [{ type: "webhook", name: "strict", url: hook.url }] });
+      const ctx = contextFor(loadConfig(ws.configPath));
+      notify(ctx, message("rpo_breach", Date.now()));
+      notify(ctx, message("rpo_recovered", Date.now()));
+      expect((await deliverDue(ctx)).map((r) => [r.event, r.ok])).toEqual([["rpo_breach", false], ["rpo_recovered", true]]);
+      expect(hook.events).toEqual(["rpo_recovered"]);
+      expect(ctx.catalog.events({ since: 0, limit: 100 }).filter((e) => e.kind === "alert_dropped").map((e) => e.detail)).toContain("rpo_breach for strict dropped: refused by the channel (HTTP 400)");
+      ctx.catalog.close();
     } finally {
       await hook.close();
     }
@@ -107,15 +123,16 @@ describe("alerts that arrive, in order, once", () => {
     let now = Date.now();
     const ctx: AppContext = { ...contextFor(loadConfig(ws.configPath)), now: () => now };
     try {
+      const droppedBefore = metricsSnapshot(ctx).alertsDropped;
       notify(ctx, message("rpo_breach", now));
       expect((await deliverDue(ctx)).map((r) => r.ok)).toEqual([false]);
       now += 7 * D + 1;
       expect(await deliverDue(ctx)).toEqual([]);
       expect(new Outbox(ctx.catalog.db).waiting().find((w) => w.channel === "gone")).toBeUndefined();
-      expect(ctx.catalog.events({ since: 0, limit: 100 }).filter((e) => e.kind === "alert_dropped").map((e) => e.detail)).toEqual([
+      expect(ctx.catalog.events({ since: 0, limit: 100 }).filter((e) => e.kind === "alert_dropped" && e.detail?.includes(" for gone ")).map((e) => e.detail)).toEqual([
         expect.stringMatching(/^rpo_breach for gone dropped: not delivered within 7\.0 d \(1 attempt\(s\), last: /),
       ]);
-      expect(metricsSnapshot(ctx).alertsDropped).toBe(1);
+      expect(metricsSnapshot(ctx).alertsDropped).toBe(droppedBefore + 1);
     } finally {
       ctx.catalog.close();
     }
