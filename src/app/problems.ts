@@ -27,3 +27,12 @@ export function backupSucceeded(ctx: AppContext, job: string, backupId: string):
   const { lastedMs, failures } = step.closed;
   notify(ctx, alertMessage("backup_recovered", job, `backup of ${job} works again (${backupId}) after ${failures} failed run(s) over ${human(lastedMs)}`, { backup_id: backupId, failures, failing_seconds: Math.round(lastedMs / 1000) }, now));
 }
+
+/** The daemon saw the wall clock step by `stepMs` while it ran: pruning is held; told once (a clock_skew alert). */
+export function clockStepped(ctx: AppContext, job: string, stepMs: number): void {
+  const now = ctx.now();
+  const way = stepMs > 0 ? "forward" : "back";
+  const message = `the clock stepped ${way} by ${human(Math.abs(stepMs))} while drd ran: pruning is held, so no backup is removed on the strength of a wrong date; reload or restart drd once the clock is right`;
+  ctx.catalog.addEvent({ at: now, kind: "clock_jump", job, detail: message });
+  notify(ctx, alertMessage("clock_skew", job, message, { step_seconds: Math.round(stepMs / 1000) }, now));
+}

@@ -5,7 +5,9 @@ import type { prune } from "../app/prune.js";
 import type { replicatePending } from "../app/replicate.js";
 import { describeError } from "../errors.js";
 import { clockOf } from "../app/context.js";
-import { latestTrustedTime } from "../policy/clock.js";
+import { clockInDoubt, clockStep, latestTrustedTime, type ClockReading } from "../policy/clock.js";
+import { clockStepped } from "../app/problems.js";
+import type { AppContext } from "../app/context.js";
 import { missedSlot } from "../policy/schedule.js";
 import { CronTimer } from "./cron-timer.js";
 import type { Logger } from "./logger.js";
@@ -49,6 +51,9 @@ export class Scheduler {
    */
   private readonly active = new Map<string, number>();
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Wall and monotonic time read together at start and at each reload: how a clock step is seen. */
+  private clockAnchor: ClockReading = { wall: Date.now(), mono: performance.now() };
+  private clockStepTold = false;
 
   constructor(
     private readonly runtime: Runtime,
@@ -63,6 +68,7 @@ export class Scheduler {
   }
 
   async start(): Promise<void> {
+    this.clockAnchor = { wall: this.runtime.ctx.now(), mono: performance.now() };
     const recovered = await recoverInterruptedRuns(this.runtime.ctx);
     if (recovered.interruptedRuns > 0 || recovered.removedObjects > 0 || recovered.deferred.length > 0) this.log.warn(recovered, "cleaned up after interrupted runs");
     this.schedule(() => true);
@@ -76,6 +82,8 @@ export class Scheduler {
    * at once. Runs already going finish with the config they started with.
    */
   private reschedule(change: ConfigChange): void {
+    // A reload says the operator looked: the clock as it reads now is the reference again.
+    this.clockAnchor = { wall: this.runtime.ctx.now(), mono: performance.now() };
     // The new timers first: if they cannot all be set, the old ones go on (the reload is refused).
     const old = this.tasks.splice(0);
     try {
@@ -169,12 +177,34 @@ export class Scheduler {
         // Retention after each good backup: the planner never removes what the new one has not
         // replaced. Not while stopping: a deletion cut short by the stop deadline is not worth it.
         if (this.signal.aborted) return;
+        // Not while the clock is in doubt: a clock stepped forward would date the new backup
+        // ahead of every other, and max_age counted back from it would remove them all.
+        if (this.clockHeld(ctx, job)) return;
         const pruned = await this.work.prune(ctx, { job, signal: this.signal });
         if (pruned.removed > 0 || pruned.skipped > 0 || pruned.errors.length > 0)
           this.log.info({ job, removed: pruned.removed, skipped: pruned.skipped, errors: pruned.errors }, "pruned");
       },
       (err: unknown) => this.log.error({ job, reason, ms: Date.now() - started, error: describeError(err) }, "backup failed"),
     ));
+  }
+
+  /**
+   * Whether the wall clock stepped since drd started (or last reloaded), by the monotonic
+   * clock: pruning is then held, with a clock_skew alert once, until the step is undone or
+   * drd is reloaded or restarted once the clock is right.
+   */
+  private clockHeld(ctx: AppContext, job: string): boolean {
+    const step = clockStep(this.clockAnchor, { wall: ctx.now(), mono: performance.now() });
+    if (!clockInDoubt(step, ctx.config.clock_skew_allowance * 1000)) {
+      this.clockStepTold = false;
+      return false;
+    }
+    this.log.warn({ job, step_seconds: Math.round(step / 1000) }, "prune held: the clock stepped since drd started");
+    if (!this.clockStepTold) {
+      this.clockStepTold = true;
+      clockStepped(ctx, job, step);
+    }
+    return true;
   }
 
   /** One line for `systemctl status`: what runs now and what runs next. */

@@ -23,3 +23,23 @@ export function isFutureDated(at: number, clock: ClockView): boolean {
 export function latestTrustedTime(clock: ClockView): number {
   return clock.now + clock.allowanceMs;
 }
+
+/** The wall clock and the monotonic clock read at one moment. */
+export interface ClockReading {
+  wall: number;
+  mono: number;
+}
+
+/**
+ * How far the wall clock has stepped since `anchor`, by the monotonic clock that no one sets:
+ * positive when it jumped forward. Within one process this tells a clock that was set (a
+ * wrong NTP answer, a VM restored) from time that passed.
+ */
+export function clockStep(anchor: ClockReading, now: ClockReading): number {
+  return now.wall - (anchor.wall + (now.mono - anchor.mono));
+}
+
+/** Whether the wall clock stepped by more than the allowance, either way: its dates are in doubt. */
+export function clockInDoubt(stepMs: number, allowanceMs: number): boolean {
+  return Math.abs(stepMs) > allowanceMs;
+}

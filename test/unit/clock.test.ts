@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { CronTimer } from "../../src/daemon/cron-timer.js";
-import { DEFAULT_CLOCK_SKEW_ALLOWANCE_MS, isFutureDated, latestTrustedTime, type ClockView } from "../../src/policy/clock.js";
+import { clockInDoubt, clockStep, DEFAULT_CLOCK_SKEW_ALLOWANCE_MS, isFutureDated, latestTrustedTime, type ClockView } from "../../src/policy/clock.js";
 import { planRetention, type RetentionCandidate, type RetentionRules } from "../../src/policy/retention.js";
 import { parseInstant } from "../../src/policy/instant.js";
 import { nextDue, nextSlot } from "../../src/policy/schedule.js";
@@ -157,5 +157,18 @@ describe("the 3-2-1 verdict from the config's targets", () => {
   ])("%s", (_name, copies, ok, missing) => {
     const v = policyVerdict(setting, copies);
     expect([v.ok, v.missing]).toEqual([ok, missing]);
+  });
+});
+
+describe("a wall clock that steps, seen against the monotonic clock", () => {
+  const anchor = { wall: NOW, mono: 1_000 };
+  it.each<[string, { wall: number; mono: number }, number, boolean]>([
+    ["time passed, the clock with it", { wall: NOW + 60_000, mono: 61_000 }, 0, false],
+    ["a small drift within the allowance", { wall: NOW + 60_000 + 5 * MIN, mono: 61_000 }, 5 * MIN, false],
+    ["stepped a year forward", { wall: NOW + 365 * DAY + 60_000, mono: 61_000 }, 365 * DAY, true],
+    ["stepped an hour back", { wall: NOW - 3_600_000 + 60_000, mono: 61_000 }, -3_600_000, true],
+  ])("%s", (_name, now, step, doubt) => {
+    expect(clockStep(anchor, now)).toBe(step);
+    expect(clockInDoubt(step, DEFAULT_CLOCK_SKEW_ALLOWANCE_MS)).toBe(doubt);
   });
 });
