@@ -3,7 +3,8 @@
  * contract (PRODUCT.md): 1 the operation failed, 2 bad usage or invalid config,
  * 3 an integrity failure. The CLI prints `message` on one line; nothing else.
  */
-export type ExitCode = 0 | 1 | 2 | 3;
+/** The contract's exit codes: 130 and 143 for a command interrupted by SIGINT or SIGTERM. */
+export type ExitCode = 0 | 1 | 2 | 3 | 130 | 143;
 
 export abstract class DrdError extends Error {
   abstract readonly exitCode: ExitCode;

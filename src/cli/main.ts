@@ -29,8 +29,13 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
   const wantsJson = argv.includes("--json");
   process.umask(0o077);
   const shutdown = new AbortController();
+  let interruptedBy: NodeJS.Signals | undefined;
+  // A command a signal stopped says so in its exit code, as shells expect (128 + the signal).
+  // A daemon that stopped cleanly on SIGTERM exits 0: that is its normal end.
+  const interrupted = (code: ExitCode): ExitCode => (interruptedBy && code !== 0 ? (interruptedBy === "SIGINT" ? 130 : 143) : code);
   const onSignal = (signal: NodeJS.Signals) => {
     if (shutdown.signal.aborted) process.exit(1);
+    interruptedBy = signal;
     shutdown.abort(new Error(`received ${signal}`));
   };
   process.on("SIGTERM", onSignal);
@@ -62,7 +67,11 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
       // Usage errors (unknown option, missing argument) under --json: JSON, like every other error.
       outputError: (s, write) => (wantsJson ? io.out(json({ error: s.trim().replace(/^error: /, ""), exit_code: 2 })) : write(s)),
     })
-    .showHelpAfterError(false);
+    .showHelpAfterError(false)
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 success; 1 the operation failed; 2 bad usage or invalid config; 3 an integrity failure (checksum, drill check, decryption, untrusted backup); 130 / 143 interrupted by SIGINT / SIGTERM (nothing left behind).",
+    );
 
   program
     .command("daemon")
@@ -260,7 +269,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     if (err instanceof CommanderError) {
       exitCode = err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.version" ? 0 : 2;
     } else {
-      exitCode = exitCodeOf(err);
+      exitCode = interrupted(exitCodeOf(err));
       // A script that asked for JSON gets its errors as JSON too, on stdout where it reads.
       if (wantsJson) io.out(json({ error: describeError(err), exit_code: exitCode, ...(err instanceof ConfigError ? { problems: err.problems } : {}) }));
       else io.err(`drctl: ${describeError(err)}`);
@@ -274,7 +283,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
   }
-  return exitCode;
+  return interrupted(exitCode);
 }
 
 

@@ -41,7 +41,8 @@ export class LocalTarget implements Target {
     const dir = dirname(finalPath);
     await this.mkdirs(dir);
     const tempPath = `${finalPath}${TEMP_MARKER}${process.pid}-${randomBytes(6).toString("hex")}`;
-    const file = await open(tempPath, "wx", 0o600).catch((err) => {
+    const file = await open(tempPath, "wx", 0o600).catch(async (err) => {
+      await rmdir(dir).catch(() => undefined);
       throw storageError(this.name, "create", tempPath, err);
     });
     let committed = false;
@@ -58,7 +59,12 @@ export class LocalTarget implements Target {
       return { size: digest.bytes, sha256: digest.hex() };
     } finally {
       await file.close().catch(() => undefined);
-      if (!committed) await rm(tempPath, { force: true });
+      if (!committed) {
+        await rm(tempPath, { force: true });
+        // The backup's directory too, if this put was all it held (an interrupted first artifact):
+        // nothing left that looks like the start of a backup.
+        await rmdir(dir).catch(() => undefined);
+      }
     }
   }
 

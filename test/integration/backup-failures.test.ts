@@ -1,6 +1,7 @@
 import { execSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, PASSWORD_ROLE, psql } from "../helpers/postgres-cluster.js";
 import { filesBelow, waitFor } from "../helpers/files.js";
@@ -105,15 +106,24 @@ describe("failed backups record the cause and leave nothing that looks complete"
     expect(listed.map((b: { id: string }) => b.id)).toEqual([id]);
   });
 
-  it("SIGTERM while the dump streams: exit 1 'interrupted', no partial file, nothing listed", async () => {
+  it.each([
+    ["SIGTERM", 143],
+    ["SIGINT", 130],
+  ] as const)("%s while the dump streams: exit %i 'interrupted', no partial file or directory, nothing listed, the run recorded interrupted", async (signal, code) => {
     const before = JSON.parse((await ws.drctl(["list", "big", "--json"])).stdout).length;
+    const dirsBefore = readdirSync(join(ws.backupDir, "big")).sort();
     const child = ws.drctl(["backup", "big"]);
     await waitFor(() => filesBelow(join(ws.backupDir, "big")).find((f) => f.includes(".drd-tmp-")), 30_000, "a temp file");
-    child.kill("SIGTERM");
+    child.kill(signal);
     const run = await child;
-    expect(run.exitCode).toBe(1);
-    expect(run.stderr).toMatch(/^drctl: backup of big failed: interrupted: received SIGTERM$/m);
+    expect(run.exitCode).toBe(code);
+    expect(run.stderr).toMatch(new RegExp(`^drctl: backup of big failed: interrupted: received ${signal}$`, "m"));
     expect(filesBelow(join(ws.backupDir, "big")).filter((f) => f.includes(".drd-tmp-"))).toEqual([]);
+    // Not even the new backup's directory: nothing that looks like the start of a backup.
+    expect(readdirSync(join(ws.backupDir, "big")).sort()).toEqual(dirsBefore);
     expect(JSON.parse((await ws.drctl(["list", "big", "--json"])).stdout)).toHaveLength(before);
+    const catalog = new Database(join(ws.stateDir, "catalog.sqlite"), { readonly: true });
+    expect(catalog.prepare("SELECT state FROM runs WHERE job = 'big' ORDER BY id DESC LIMIT 1").get()).toEqual({ state: "interrupted" });
+    catalog.close();
   });
 });

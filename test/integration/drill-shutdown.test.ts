@@ -21,24 +21,24 @@ describe("a drill stopped by SIGTERM during its checks", () => {
   });
   afterAll(() => ws.remove());
 
-  /** SIGTERM to a drill busy in a check: it must end within seconds, recorded as interrupted (exit 1). */
+  /** SIGTERM to a drill busy in a check: it must end within seconds, recorded as interrupted (exit 143). */
   async function stopsPromptly(drill: ReturnType<Workspace["drctl"]>): Promise<void> {
     const t = Date.now();
     drill.kill("SIGTERM");
     const run = await drill;
     expect(Date.now() - t).toBeLessThan(10_000);
-    expect(run.exitCode).toBe(1);
+    expect(run.exitCode).toBe(143);
     expect(JSON.parse(run.stdout).error).toMatch(/interrupted: received SIGTERM/);
   }
 
-  it("a command check: ends within seconds, exit 1 'interrupted', scratch directory removed", async () => {
+  it("a command check: ends within seconds, exit 143 'interrupted', scratch directory removed", async () => {
     const drill = ws.drctl(["drill", "config", "--json"]);
     await waitFor(() => existsSync(marker), 30_000, "the check to start");
     await stopsPromptly(drill);
     expect(readdirSync(ws.stateDir).filter((e) => e.startsWith("drill-"))).toEqual([]);
   });
 
-  it("an SQL check: ends within seconds, exit 1 'interrupted', scratch database dropped", async () => {
+  it("an SQL check: ends within seconds, exit 143 'interrupted', scratch database dropped", async () => {
     const drill = ws.drctl(["drill", "database", "--json"]);
     for (let i = 0; i < 300; i++) {
       if ((await psql(cluster, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'select pg_sleep(120)%'")) === "1") break;
