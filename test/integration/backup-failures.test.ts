@@ -106,6 +106,20 @@ describe("failed backups record the cause and leave nothing that looks complete"
     expect(listed.map((b: { id: string }) => b.id)).toEqual([id]);
   });
 
+  it("SIGINT while a restore loads: exit 130 'interrupted' (not pg_restore's own words), and the new database gone", async () => {
+    const child = ws.drctl(["restore", "big", "--to-db", "big_interrupted"]);
+    for (let i = 0; i < 300; i++) {
+      if ((await psql(cluster, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname = 'big_interrupted' AND query LIKE 'COPY%'")) === "1") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGINT");
+    const run = await child;
+    expect(run.exitCode).toBe(130);
+    expect(run.stderr).toMatch(/^drctl: .*interrupted: received SIGINT$/m);
+    expect(run.stderr).not.toMatch(/pg_restore exited/);
+    expect(await psql(cluster, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'big_interrupted'")).toBe("0");
+  });
+
   it.each([
     ["SIGTERM", 143],
     ["SIGINT", 130],

@@ -4,7 +4,7 @@ import { pipeline } from "node:stream/promises";
 import { execa, type Result } from "execa";
 import type pg from "pg";
 import type { PostgresJobConfig } from "../../config/schema.js";
-import { IntegrityError, OperationError, UsageError } from "../../errors.js";
+import { describeError, IntegrityError, OperationError, UsageError } from "../../errors.js";
 import type { DatabaseDetails, TableCount } from "../../manifest.js";
 import type { Compression } from "../../pipeline/compress.js";
 import { hasPipeFd } from "../../pipeline/pipe-fd.js";
@@ -193,6 +193,8 @@ async function feedTool(tool: string, args: string[], target: DatabaseTarget, in
     proc,
     consuming?.then(noError, asError),
   ]);
+  // Stopped by a signal: that is the cause, not what the tool said as it was terminated.
+  if (signal.aborted) throw new OperationError(`interrupted: ${describeError(signal.reason)}`);
   // A corrupt stream is the cause whatever the tool made of it; then the tool's own failure.
   if (produced instanceof IntegrityError) throw produced;
   if (result.exitCode !== 0 && !stopped) return result;
