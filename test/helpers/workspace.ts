@@ -39,11 +39,13 @@ export class Workspace {
   }
 
   /** Runs drctl as a user would, through bin/drctl.js; never throws. */
-  drctl(args: string[], options: { env?: Record<string, string>; config?: string } = {}) {
+  /** `ownGroup`: drctl leads a process group of its own, so a test can signal it and its children at once, as Ctrl-C does. */
+  drctl(args: string[], options: { env?: Record<string, string>; config?: string; ownGroup?: boolean } = {}) {
     return execa("node", [join(REPO, "bin/drctl.js"), "--config", options.config ?? this.configPath, ...args], {
       reject: false,
       env: options.env,
       cwd: this.dir,
+      ...(options.ownGroup ? { detached: true } : {}),
     });
   }
 

@@ -107,17 +107,19 @@ describe("failed backups record the cause and leave nothing that looks complete"
   });
 
   it("SIGINT while a restore loads: exit 130 'interrupted' (not pg_restore's own words), and the new database gone", async () => {
-    const child = ws.drctl(["restore", "big", "--to-db", "big_interrupted"]);
+    const child = ws.drctl(["restore", "big", "--to-db", "big_interrupted"], { ownGroup: true });
     for (let i = 0; i < 300; i++) {
       if ((await psql(cluster, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname = 'big_interrupted' AND query LIKE 'COPY%'")) === "1") break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    child.kill("SIGINT");
+    // Ctrl-C: the whole process group, drctl, zstd and pg_restore at once.
+    process.kill(-child.pid!, "SIGINT");
     const run = await child;
     expect(run.exitCode).toBe(130);
     expect(run.stderr).toMatch(/^drctl: .*interrupted: received SIGINT$/m);
     expect(run.stderr).not.toMatch(/pg_restore exited/);
     expect(await psql(cluster, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'big_interrupted'")).toBe("0");
+    expect(readdirSync(ws.stateDir).filter((e) => e.startsWith("restore-"))).toEqual([]);
   });
 
   it.each([
@@ -126,9 +128,10 @@ describe("failed backups record the cause and leave nothing that looks complete"
   ] as const)("%s while the dump streams: exit %i 'interrupted', no partial file or directory, nothing listed, the run recorded interrupted", async (signal, code) => {
     const before = JSON.parse((await ws.drctl(["list", "big", "--json"])).stdout).length;
     const dirsBefore = readdirSync(join(ws.backupDir, "big")).sort();
-    const child = ws.drctl(["backup", "big"]);
+    const child = ws.drctl(["backup", "big"], { ownGroup: true });
     await waitFor(() => filesBelow(join(ws.backupDir, "big")).find((f) => f.includes(".drd-tmp-")), 30_000, "a temp file");
-    child.kill(signal);
+    // To the process group, as Ctrl-C or a service manager's stop does: pg_dump and zstd get it too.
+    process.kill(-child.pid!, signal);
     const run = await child;
     expect(run.exitCode).toBe(code);
     expect(run.stderr).toMatch(new RegExp(`^drctl: backup of big failed: interrupted: received ${signal}$`, "m"));
