@@ -5,7 +5,7 @@ import { Outbox, type OutboxRow } from "../catalog/outbox.js";
 import { describeError } from "../errors.js";
 import { retryDelayMs } from "../policy/backoff.js";
 import type { AppContext } from "./context.js";
-import { human } from "./objectives.js";
+import { human } from "./human.js";
 
 /** A failed delivery is retried after 10 s, doubling, at most every 10 min. */
 const RETRY_BASE_MS = 10_000;
@@ -64,22 +64,22 @@ export async function deliverChannel(ctx: AppContext, name: string, channel: Ale
     // Loaded only when there is something to send: status and most runs never need it.
     const { deliver, RefusedDelivery } = await import("../alerts/channels.js");
     const m = JSON.parse(row.event) as AlertMessage;
+    const outcome = (error: string | null) => results.push({ channel: name, event: m.event, job: m.job, ok: error === null, error });
     try {
       await deliver(channel, m, signal);
       outbox.delivered(row.id, ctx.now());
-      results.push({ channel: name, event: m.event, job: m.job, ok: true, error: null });
+      outcome(null);
     } catch (err) {
       const error = describeError(err);
+      outcome(error);
       if (err instanceof RefusedDelivery) {
         // Refused for good: it would hold every row behind it until it expired.
         drop(ctx, outbox, name, row, `refused by the channel (${error})`);
-        results.push({ channel: name, event: m.event, job: m.job, ok: false, error });
         continue;
       }
       // Abandoned at shutdown: due again at once for the next process, not a failed attempt.
       if (signal?.aborted) outbox.release(row.id, ctx.now());
       else outbox.failed(row.id, error, ctx.now() + retryDelayMs(row.attempts + 1, RETRY_BASE_MS, RETRY_MAX_MS));
-      results.push({ channel: name, event: m.event, job: m.job, ok: false, error });
       break;
     }
   }
@@ -106,7 +106,11 @@ function drop(ctx: AppContext, outbox: Outbox, channel: string, row: OutboxRow, 
 export function retireDeparted(ctx: AppContext): void {
   const outbox = new Outbox(ctx.catalog.db);
   const configured = new Set(ctx.config.alerts.map((a) => channelName(a)));
-  const renamed = new Map(ctx.config.alerts.flatMap((a, i) => (positionalName(a, i) ? [[positionalName(a, i)!, channelName(a)] as const] : [])));
+  const renamed = new Map<string, string>();
+  ctx.config.alerts.forEach((a, i) => {
+    const old = positionalName(a, i);
+    if (old) renamed.set(old, channelName(a));
+  });
   for (const name of outbox.channels()) {
     if (configured.has(name)) continue;
     const now = renamed.get(name);

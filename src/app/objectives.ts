@@ -5,6 +5,7 @@ import { latestTrustedTime } from "../policy/clock.js";
 import { nextTransition } from "../policy/transitions.js";
 import { rpoVerdict, rtoVerdict, type DrillFact, type RpoVerdict, type RtoVerdict } from "../policy/objectives.js";
 import type { AppContext } from "./context.js";
+import { human } from "./human.js";
 import { policyVerdict } from "../policy/three-two-one.js";
 import { deliverDue, notify, type DeliveryResult } from "./notify.js";
 
@@ -179,13 +180,3 @@ function rtoWords(a: JobAssessment): { breach: string; recovered: string } {
 }
 
 const seconds = (ms: number | null) => (ms === null ? null : Math.round(ms / 1000));
-
-/** A duration for people: 4.2 s, 37 s, 12 min, 3.5 h, 2.0 d. */
-export function human(ms: number): string {
-  if (ms < 9_950) return `${(ms / 1000).toFixed(1)} s`;
-  const s = Math.round(ms / 1000);
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.round(s / 60)} min`;
-  if (s < 172_800) return `${(s / 3600).toFixed(1)} h`;
-  return `${(s / 86_400).toFixed(1)} d`;
-}

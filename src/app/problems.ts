@@ -2,7 +2,7 @@ import { alertMessage } from "../alerts/message.js";
 import { afterFailure, afterSuccess } from "../policy/problems.js";
 import type { AppContext } from "./context.js";
 import { notify } from "./notify.js";
-import { human } from "./objectives.js";
+import { human } from "./human.js";
 
 /** A run of `job` failed: the job's open problem grows, and someone is told when it opens and every `renotify`. */
 export function backupFailed(ctx: AppContext, job: string, backupId: string, error: string): void {

@@ -20,7 +20,7 @@ const STATUS_POLL_MS = 5_000;
  * How long a stop may take: below the unit's TimeoutStopSec, so drd, not SIGKILL, decides
  * what is left. Work still running then is abandoned and recorded interrupted at the next start.
  */
-const STOP_DEADLINE_MS = Number(process.env.DRD_STOP_DEADLINE_MS) || 25_000;
+const STOP_DEADLINE_MS = 25_000;
 
 /** `drctl daemon`: runs until SIGTERM/SIGINT (the first stops gracefully, a second at once). */
 export async function daemonCommand(configPath: string, opts: { allowRoot?: boolean; shutdown: AbortSignal }): Promise<number> {

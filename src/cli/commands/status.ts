@@ -1,5 +1,5 @@
 import type { AppContext } from "../../app/context.js";
-import { human } from "../../app/objectives.js";
+import { human } from "../../app/human.js";
 import { anyBreach, daemonStatus, jobStatuses, type DaemonStatus, type JobStatus } from "../../app/status.js";
 import { parseDuration } from "../../config/duration.js";
 import { UsageError } from "../../errors.js";
