@@ -3,7 +3,7 @@ import { pipeline, Readable } from "node:stream";
 import { parseManifest, type CopyRow } from "../catalog/catalog.js";
 import type { JobConfig } from "../config/schema.js";
 import { describeError, OperationError } from "../errors.js";
-import { MANIFEST_FORMAT, manifestSize, type ArtifactEntry, type Manifest } from "../manifest.js";
+import { MANIFEST_FORMAT, manifestFrom, manifestSize, type ArtifactEntry, type Manifest, type ManifestData } from "../manifest.js";
 import { compress, compressionExtension } from "../pipeline/compress.js";
 import { fanOut, type FanOut } from "../pipeline/fan-out.js";
 import { sha256Hex } from "../pipeline/digest.js";
@@ -100,8 +100,9 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     const source = await produce(job, { sink, signal: abort.signal });
     abort.signal.throwIfAborted();
 
-    const manifest = buildManifest({ id: backupId, job: jobName, config: job, encryptor, artifacts: sink.artifacts, source, previousId: previous?.id ?? null, startedAt, finishedAt: ctx.now() });
-    const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
+    const manifestText = `${JSON.stringify(buildManifest({ id: backupId, job: jobName, config: job, encryptor, artifacts: sink.artifacts, source, previousId: previous?.id ?? null, startedAt, finishedAt: ctx.now() }), null, 2)}\n`;
+    // Held to the bounds every reader checks: a manifest no reader would accept is no backup.
+    const manifest = manifestFrom(manifestText, (reason) => new OperationError(`the backup's manifest would be refused by a restore: ${reason}`));
     const manifestSha256 = sha256Hex(manifestText);
     // The signature goes first: the manifest, written last, is what makes a backup exist.
     const signature = signer ? await signer.sign(manifestText) : null;
@@ -290,11 +291,11 @@ class TargetSink implements ArtifactSink {
     const tell = () => report?.({ phase: "write", artifact: name, bytes: pieces.bytes, targets: [primary.name, ...live.map((s) => s.name)] });
     const ticker = report ? setInterval(tell, PROGRESS_EVERY_MS) : undefined;
     // Wait for both even when one fails, so no stage is left running.
-    const [c, st] = await Promise.allSettled([compression.done, stored]).finally(() => clearInterval(ticker));
+    const [c, st] = await Promise.allSettled([compression.inputBytes, stored]).finally(() => clearInterval(ticker));
     tell();
     if (st.status === "rejected") throw st.reason;
     if (c.status === "rejected") throw c.reason;
-    const entry: ArtifactEntry = { name, role: spec.role, format: spec.format, size: st.value.size, sha256: st.value.sha256, pieces: pieces.pieces() };
+    const entry: ArtifactEntry = { name, role: spec.role, format: spec.format, size: st.value.size, sha256: st.value.sha256, content_size: c.value, pieces: pieces.pieces() };
     if (spec.database !== undefined) entry.database = spec.database;
     this.artifacts.push(entry);
     return entry;
@@ -318,7 +319,7 @@ interface ManifestParts {
   finishedAt: number;
 }
 
-function buildManifest(p: ManifestParts): Manifest {
+function buildManifest(p: ManifestParts): ManifestData {
   const base = {
     format: MANIFEST_FORMAT,
     id: p.id,

@@ -2,7 +2,7 @@ import type { BackupWithCopies } from "../catalog/catalog.js";
 import type { Config } from "../config/schema.js";
 import { policyVerdict, type PolicyVerdict } from "../policy/three-two-one.js";
 import type { AppContext } from "./context.js";
-import { readTargetManifests, rowFromManifest } from "./manifests.js";
+import { readTargetManifests, rowFromManifest, type InvalidManifest } from "./manifests.js";
 
 export interface CopyView {
   target: string;
@@ -67,10 +67,12 @@ export function listBackups(ctx: AppContext, job?: string): BackupView[] {
   return ctx.catalog.listBackups(job ? { job } : {}).map((b) => backupView(ctx.config, b));
 }
 
-/** The same, read from a target's manifests instead of the catalog (a bare machine). */
-export async function listBackupsOnTarget(ctx: AppContext, target: string, job?: string): Promise<BackupView[]> {
-  return (await readTargetManifests(ctx, target, job)).map((r) => {
+/** The same, read from a target's manifests instead of the catalog (a bare machine), with the places whose manifest is invalid. */
+export async function listBackupsOnTarget(ctx: AppContext, target: string, job?: string): Promise<{ backups: BackupView[]; invalid: InvalidManifest[] }> {
+  const { records, invalid } = await readTargetManifests(ctx, target, job);
+  const backups = records.map((r) => {
     const view = backupView(ctx.config, rowFromManifest(ctx, target, r));
-    return r.trust.trusted ? view : { ...view, state: "untrusted", untrusted_reason: r.trust.reason };
+    return r.trust.trusted ? view : { ...view, state: "untrusted" as const, untrusted_reason: r.trust.reason };
   });
+  return { backups, invalid };
 }

@@ -1,5 +1,5 @@
 import type { BackupWithCopies } from "../catalog/catalog.js";
-import { MANIFEST_FORMAT, manifestSize, type Manifest } from "../manifest.js";
+import { checkManifest, MANIFEST_MAX_BYTES, manifestSize, SIGNATURE_MAX_BYTES, type Manifest } from "../manifest.js";
 import { sha256Hex } from "../pipeline/digest.js";
 import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME, type Target } from "../targets/target.js";
 import { audit } from "./audit.js";
@@ -17,53 +17,87 @@ export interface ManifestRecord {
   trust: { trusted: true; signer: string } | { trusted: false; reason: string };
 }
 
+/** A backup's place on a target whose manifest cannot be used: too big, unreadable, not drd's, malformed. */
+export interface InvalidManifest {
+  job: string;
+  id: string;
+  reason: string;
+}
+
+export interface TargetManifests {
+  /** Newest first. */
+  records: ManifestRecord[];
+  invalid: InvalidManifest[];
+}
+
 /**
  * Reads every backup's manifest on a target: what a bare machine with only the config
  * and the storage knows. A backup without its manifest is not a backup and is not listed.
- * Each manifest's signature is checked against `trust`, and its job and id against where it
- * lies: a manifest signed for one place and found at another is untrusted (a replay).
+ * Every manifest and signature is untrusted input: each is bounded before it is read and
+ * checked before it is used, and one that fails is reported `invalid` and never stops the
+ * others. Each signature is checked against `trust`, and each manifest's job and id against
+ * where it lies: a manifest signed for one place and found at another is untrusted (a replay).
  */
-export async function readTargetManifests(ctx: AppContext, targetName: string, job?: string): Promise<ManifestRecord[]> {
+export async function readTargetManifests(ctx: AppContext, targetName: string, job?: string): Promise<TargetManifests> {
   assertTarget(ctx, targetName);
   const target = ctx.targets.get(targetName);
   // Loaded here: the OpenPGP code is needed only by what reads a target's manifests.
   const { TrustStore } = await import("../trust/signing.js");
   const trust = await TrustStore.load(ctx.config);
   const objects = await target.list(job ? `${job}/` : "");
-  const signed = new Set(objects.filter((o) => o.key.endsWith(`/${SIGNATURE_NAME}`)).map((o) => o.key));
+  const signatures = new Map(objects.filter((o) => o.key.endsWith(`/${SIGNATURE_NAME}`)).map((o) => [o.key, o.size]));
   const records: ManifestRecord[] = [];
+  const invalid: InvalidManifest[] = [];
   for (const o of objects) {
     const parts = o.key.split("/");
     if (parts.length !== 3 || parts[2] !== MANIFEST_NAME) continue;
-    const text = await readText(target, o.key);
-    let manifest: Manifest;
-    try {
-      manifest = JSON.parse(text) as Manifest;
-    } catch {
-      continue; // not drd's, or damaged: verify reports it, list leaves it out
+    const [placeJob, placeId] = parts as [string, string, string];
+    const text = await readBounded(target, o.key, o.size, MANIFEST_MAX_BYTES);
+    const check = typeof text === "string" ? checkManifest(text) : { ok: false as const, reason: text.reason };
+    if (!check.ok) {
+      invalid.push({ job: placeJob, id: placeId, reason: `its manifest is invalid: ${check.reason}` });
+      continue;
     }
-    if (manifest.format !== MANIFEST_FORMAT) continue;
-    const sigKey = `${parts[0]}/${parts[1]}/${SIGNATURE_NAME}`;
-    const signature = signed.has(sigKey) ? await readText(target, sigKey) : null;
-    const check = await trust.check(text, signature ?? undefined);
+    let manifest = check.manifest;
+    const sigKey = `${placeJob}/${placeId}/${SIGNATURE_NAME}`;
+    const sigSize = signatures.get(sigKey);
+    const signature = sigSize === undefined ? undefined : await readBounded(target, sigKey, sigSize, SIGNATURE_MAX_BYTES);
+    const verdict =
+      typeof signature === "object" ? { ok: false as const, reason: `its signature is invalid: ${signature.reason}` } : await trust.check(text as string, signature);
     const place = `${manifest.job}/${manifest.id}`;
-    const found = `${parts[0]}/${parts[1]}`;
-    const trustState: ManifestRecord["trust"] = !check.ok
-      ? { trusted: false, reason: check.reason }
+    const found = `${placeJob}/${placeId}`;
+    const trustState: ManifestRecord["trust"] = !verdict.ok
+      ? { trusted: false, reason: verdict.reason }
       : place !== found
         ? { trusted: false, reason: `its manifest was signed for ${place}, not for ${found} (moved or replayed)` }
-        : { trusted: true, signer: check.signer };
+        : { trusted: true, signer: verdict.signer };
     // An entry is listed under the place it lies, whatever its manifest claims.
-    if (place !== found) manifest = { ...manifest, job: parts[0]!, id: parts[1]! };
-    records.push({ manifest, text, sha256: sha256Hex(text), signature, moved: place !== found, trust: trustState });
+    if (place !== found) manifest = { ...manifest, job: placeJob, id: placeId };
+    records.push({ manifest, text: text as string, sha256: sha256Hex(text as string), signature: typeof signature === "string" ? signature : null, moved: place !== found, trust: trustState });
   }
-  return records.sort((a, b) => Date.parse(b.manifest.snapshot_at) - Date.parse(a.manifest.snapshot_at));
+  records.sort((a, b) => Date.parse(b.manifest.snapshot_at) - Date.parse(a.manifest.snapshot_at));
+  return { records, invalid };
 }
 
-async function readText(target: Target, key: string): Promise<string> {
+/**
+ * An object's text, read only when the listing says it is within `max` bytes, and cut off
+ * should it grow past that while being read.
+ */
+async function readBounded(target: Target, key: string, listedSize: number, max: number): Promise<string | { reason: string }> {
+  if (listedSize > max) return { reason: `it is ${listedSize} bytes, more than the ${max} allowed` };
   const chunks: Buffer[] = [];
-  for await (const chunk of await target.get(key)) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  let total = 0;
+  const source = await target.get(key);
+  for await (const chunk of source) {
+    total += (chunk as Buffer).length;
+    if (total > max) {
+      source.destroy();
+      return { reason: `it is more than the ${max} bytes allowed` };
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  return text;
 }
 
 /** A catalog-shaped row for a manifest read from a target: one copy, there, present but not re-read. */
@@ -98,9 +132,9 @@ export function rowFromManifest(ctx: AppContext, targetName: string, record: Man
 }
 
 /** Adds to the catalog every backup on the target it does not know, and the copy on that target of those it does. */
-export async function rebuildCatalog(ctx: AppContext, targetName: string, options: { allowUnsigned?: boolean } = {}): Promise<{ added: number; copies: number; known: number; untrusted: { id: string; reason: string }[] }> {
-  const records = await readTargetManifests(ctx, targetName);
-  const result = { added: 0, copies: 0, known: 0, untrusted: [] as { id: string; reason: string }[] };
+export async function rebuildCatalog(ctx: AppContext, targetName: string, options: { allowUnsigned?: boolean } = {}): Promise<{ added: number; copies: number; known: number; untrusted: { id: string; reason: string }[]; invalid: { id: string; reason: string }[] }> {
+  const { records, invalid } = await readTargetManifests(ctx, targetName);
+  const result = { added: 0, copies: 0, known: 0, untrusted: [] as { id: string; reason: string }[], invalid: invalid.map((i) => ({ id: `${i.job}/${i.id}`, reason: i.reason })) };
   for (const record of records) {
     if (!record.trust.trusted) {
       // Never recorded as this server's own unless the operator says so; then the event says it.
@@ -123,6 +157,6 @@ export async function rebuildCatalog(ctx: AppContext, targetName: string, option
     }
   }
   ctx.catalog.addEvent({ at: ctx.now(), kind: "catalog_rebuilt", target: targetName, detail: JSON.stringify(result) });
-  audit(ctx, { event: "catalog_rebuild", outcome: "ok", target: targetName, detail: { added: result.added, copies: result.copies, known: result.known, untrusted: result.untrusted.length, allow_unsigned: options.allowUnsigned ?? false } });
+  audit(ctx, { event: "catalog_rebuild", outcome: "ok", target: targetName, detail: { added: result.added, copies: result.copies, known: result.known, untrusted: result.untrusted.length, invalid: result.invalid.length, allow_unsigned: options.allowUnsigned ?? false } });
   return result;
 }

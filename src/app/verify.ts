@@ -12,8 +12,11 @@ export interface CopyVerification {
   backup_id: string;
   target: string;
   ok: boolean;
-  /** untrusted: a backup on the target whose manifest no trusted key signed for where it lies (planted, moved or replayed). */
-  state: "verified" | "corrupt" | "missing" | "unreachable" | "untrusted";
+  /**
+   * untrusted: a backup on the target whose manifest no trusted key signed for where it lies
+   * (planted, moved or replayed); invalid: one whose manifest cannot be read or used at all.
+   */
+  state: "verified" | "corrupt" | "missing" | "unreachable" | "untrusted" | "invalid";
   problem: string | null;
 }
 
@@ -87,19 +90,22 @@ async function untrustedOnTargets(ctx: AppContext, request: VerifyRequest): Prom
   const out: CopyVerification[] = [];
   for (const target of targets) {
     for (const job of jobs.filter((j) => ctx.config.jobs[j]!.targets.includes(target))) {
-      let records;
+      let found;
       try {
-        records = await readTargetManifests(ctx, target, job);
+        found = await readTargetManifests(ctx, target, job);
       } catch (err) {
         out.push({ backup_id: `${job}/*`, target, ok: false, state: "unreachable", problem: describeError(err) });
         continue;
       }
-      for (const r of records) {
-        if (r.trust.trusted) continue;
-        out.push({ backup_id: r.manifest.id, target, ok: false, state: "untrusted", problem: r.trust.reason });
-        ctx.catalog.addEvent({ at: ctx.now(), kind: "copy_untrusted", job: r.manifest.job, backup_id: r.manifest.id, target, detail: r.trust.reason });
-        audit(ctx, { event: "verify_failed", outcome: "failed", job: r.manifest.job, backup_id: r.manifest.id, target, detail: { state: "untrusted", problem: r.trust.reason } });
-        notify(ctx, alertMessage("verify_failed", r.manifest.job, `backup ${r.manifest.id} on ${target} is untrusted: ${r.trust.reason}`, { backup_id: r.manifest.id, target, state: "untrusted", problem: r.trust.reason }, ctx.now()));
+      const refused = [
+        ...found.records.flatMap((r) => (r.trust.trusted ? [] : [{ job: r.manifest.job, id: r.manifest.id, state: "untrusted" as const, problem: r.trust.reason }])),
+        ...found.invalid.map((i) => ({ job: i.job, id: i.id, state: "invalid" as const, problem: i.reason })),
+      ];
+      for (const r of refused) {
+        out.push({ backup_id: r.id, target, ok: false, state: r.state, problem: r.problem });
+        ctx.catalog.addEvent({ at: ctx.now(), kind: `copy_${r.state}`, job: r.job, backup_id: r.id, target, detail: r.problem });
+        audit(ctx, { event: "verify_failed", outcome: "failed", job: r.job, backup_id: r.id, target, detail: { state: r.state, problem: r.problem } });
+        notify(ctx, alertMessage("verify_failed", r.job, `backup ${r.id} on ${target} is ${r.state}: ${r.problem}`, { backup_id: r.id, target, state: r.state, problem: r.problem }, ctx.now()));
       }
     }
   }

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
-import type { BackupKind, Manifest } from "../manifest.js";
+import { IntegrityError } from "../errors.js";
+import { manifestFrom, type BackupKind, type Manifest } from "../manifest.js";
 import type { OpenProblem } from "../policy/problems.js";
 import { openDatabase } from "./open.js";
 
@@ -425,6 +426,7 @@ export function copyVersions(copy: Pick<CopyRow, "versions"> | undefined): Recor
   return copy?.versions ? (JSON.parse(copy.versions) as Record<string, string>) : {};
 }
 
+/** A recorded backup's manifest, checked again: a catalog row may have come from a target (a rebuild). */
 export function parseManifest(row: Pick<BackupRow, "manifest">): Manifest {
-  return JSON.parse(row.manifest) as Manifest;
+  return manifestFrom(row.manifest, (reason) => new IntegrityError(`the catalog holds an invalid manifest: ${reason}`));
 }

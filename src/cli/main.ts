@@ -213,6 +213,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
       else {
         io.out(`catalog rebuilt from ${opts.from}: ${result.added} backup(s) added, ${result.copies} copy record(s) added, ${result.known} already known; run drctl verify --target ${opts.from} to re-read them`);
         for (const u of result.untrusted) io.err(`drctl: warning: ${u.id} is untrusted (${u.reason}): ${opts.allowUnsigned ? "added because --allow-unsigned was given" : "left out"}`);
+        for (const i of result.invalid) io.err(`drctl: warning: ${i.id} is invalid (${i.reason}): left out`);
       }
       set(0);
     });

@@ -6,10 +6,10 @@ import { OperationError } from "../errors.js";
 import { readSecretFile } from "../secret-file.js";
 import { isSessionAlgorithm, SeipdEncryptStream } from "./openpgp/seipd.js";
 
+import type { EncryptionInfo } from "../manifest.js";
+
 /** What a manifest records of how an artifact was encrypted: never the secret. */
-export type EncryptionInfo =
-  | { method: "public-key"; recipients: string[] }
-  | { method: "passphrase" };
+export type { EncryptionInfo };
 
 export interface Encryptor {
   info: EncryptionInfo;

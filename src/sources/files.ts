@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { Transform, type TransformCallback } from "node:stream";
+import { Readable, Transform, type TransformCallback } from "node:stream";
 import * as tar from "tar";
 import type { FilesJobConfig } from "../config/schema.js";
 import { OperationError } from "../errors.js";
-import type { FileEntry, FilesDetails } from "../manifest.js";
+import { SKIPPED_LISTED, type FileEntry, type FilesDetails } from "../manifest.js";
 import type { SourceContext, SourceResult } from "./source.js";
 import { walk } from "./walk.js";
 
@@ -42,16 +42,37 @@ export async function backupFiles(job: FilesJobConfig, ctx: SourceContext): Prom
     await lister.done;
     if (tarError) throw tarError;
   });
+  // The entries go in an artifact of their own, one JSON line each: the manifest stays
+  // small (and within what readers accept) however many files the job holds.
+  await ctx.sink.write({ baseName: "files.listing.jsonl", role: "listing", format: "jsonl" }, Readable.from(listingLines(lister.entries)), async () => undefined);
+  const skipped = [
+    ...found.unreadable.map((path) => ({ path, reason: "unreadable" })),
+    ...found.unsupported.map((path) => ({ path, reason: "not a file, directory or symlink" })),
+  ];
   const files: FilesDetails = {
     paths: job.paths,
     entry_count: lister.entries.length,
-    entries: lister.entries,
-    skipped: [
-      ...found.unreadable.map((path) => ({ path, reason: "unreadable" })),
-      ...found.unsupported.map((path) => ({ path, reason: "not a file, directory or symlink" })),
-    ],
+    skipped: skipped.slice(0, SKIPPED_LISTED),
+    skipped_count: skipped.length,
   };
   return { kind: "files", files };
+}
+
+/** The listing's lines, in buffers of about 1 MiB. */
+function* listingLines(entries: FileEntry[]): Generator<Buffer> {
+  let lines: string[] = [];
+  let size = 0;
+  for (const e of entries) {
+    const line = `${JSON.stringify(e)}\n`;
+    lines.push(line);
+    size += line.length;
+    if (size >= 1 << 20) {
+      yield Buffer.from(lines.join(""));
+      lines = [];
+      size = 0;
+    }
+  }
+  if (lines.length > 0) yield Buffer.from(lines.join(""));
 }
 
 /** Passes a tar stream through while reading its entries and hashing each regular file. */

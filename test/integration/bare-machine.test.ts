@@ -55,7 +55,7 @@ describe("recovery on a bare machine: only the config and the storage survived",
   it("catalog rebuild --from brings the catalog back; verify then re-reads the copies", async () => {
     const rebuild = await ws.drctl(["catalog", "rebuild", "--from", "offsite", "--json"]);
     expect(rebuild.exitCode).toBe(0);
-    expect(JSON.parse(rebuild.stdout)).toEqual({ added: 2, copies: 0, known: 0, untrusted: [] });
+    expect(JSON.parse(rebuild.stdout)).toEqual({ added: 2, copies: 0, known: 0, untrusted: [], invalid: [] });
     const verify = await ws.drctl(["verify", "--target", "offsite", "--json"]);
     expect(verify.exitCode).toBe(0);
     expect(JSON.parse(verify.stdout).map((r: { state: string }) => r.state)).toEqual(["verified", "verified"]);

@@ -6,6 +6,7 @@ import * as openpgp from "openpgp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GpgHome } from "../helpers/gpg.js";
 import { Workspace } from "../helpers/workspace.js";
+import { listedEntries, type ListedEntry } from "../helpers/listing.js";
 
 const sha = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
 
@@ -47,7 +48,7 @@ describe("drctl backup of a files job", () => {
     return { outcome, dir, manifest: JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) };
   }
 
-  async function extractAndCompare(archive: string, manifest: { files: { entries: { path: string; type: string; sha256?: string }[] } }) {
+  async function extractAndCompare(archive: string, entries: ListedEntry[]) {
     const out = ws.path("out", String(Math.random()).slice(2));
     mkdirSync(out, { recursive: true });
     await execa("tar", ["-xf", archive, "-C", out]);
@@ -55,7 +56,7 @@ describe("drctl backup of a files job", () => {
     expect(readFileSync(join(base, "app.conf"), "utf8")).toBe("listen = 8443\n");
     expect(readlinkSync(join(base, "ca-link"))).toBe("/etc/ssl/certs/ca.pem");
     expect(readlinkSync(join(base, "tls-link"))).toBe("conf.d/tls.conf");
-    for (const e of manifest.files.entries.filter((e) => e.type === "file")) {
+    for (const e of entries.filter((e) => e.type === "file")) {
       expect(sha(readFileSync(join(out, e.path))), e.path).toBe(e.sha256);
     }
     return base;
@@ -63,23 +64,29 @@ describe("drctl backup of a files job", () => {
 
   it("writes a .tar.gz that GNU tar extracts, symlinks intact, hashes as in the manifest, excludes applied", async () => {
     const { dir, manifest } = await backup("config");
-    expect(manifest.artifacts.map((a: { name: string }) => a.name)).toEqual(["files.tar.gz"]);
-    const paths = manifest.files.entries.map((e: { path: string }) => e.path);
+    expect(manifest.artifacts.map((a: { name: string }) => a.name)).toEqual(["files.tar.gz", "files.listing.jsonl.gz"]);
+    const entries = await listedEntries(dir);
+    expect(manifest.files.entry_count).toBe(entries.length);
+    const paths = entries.map((e) => e.path);
     expect(paths.some((p: string) => p.endsWith("agent.sock"))).toBe(false);
-    expect(manifest.files.entries.find((e: { path: string }) => e.path.endsWith("server.key")).sha256).toBe(sha(Buffer.alloc(3000, 7)));
+    expect(entries.find((e) => e.path.endsWith("server.key"))!.sha256).toBe(sha(Buffer.alloc(3000, 7)));
     await execa("gzip", ["-dk", join(dir, "files.tar.gz")]);
-    await extractAndCompare(join(dir, "files.tar"), manifest);
+    await extractAndCompare(join(dir, "files.tar"), entries);
   });
 
   it("encrypts to a public key so that stock gpg decrypts it, recording the recipient fingerprint", async () => {
     const { dir, manifest } = await backup("certificates");
-    expect(manifest.artifacts.map((a: { name: string }) => a.name)).toEqual(["files.tar.zst.gpg"]);
+    expect(manifest.artifacts.map((a: { name: string }) => a.name)).toEqual(["files.tar.zst.gpg", "files.listing.jsonl.zst.gpg"]);
     expect(manifest.encryption).toEqual({ method: "public-key", recipients: [gpg.fingerprint] });
     const raw = readFileSync(join(dir, "files.tar.zst.gpg"));
     expect(raw.includes(Buffer.from("listen = 8443"))).toBe(false);
     await gpg.decrypt(join(dir, "files.tar.zst.gpg"), join(dir, "files.tar.zst"));
     await execa("zstd", ["-dq", join(dir, "files.tar.zst")]);
-    await extractAndCompare(join(dir, "files.tar"), manifest);
+    const entries = await listedEntries(dir, async (path) => {
+      await gpg.decrypt(path, `${path}.plain`);
+      return readFileSync(`${path}.plain`);
+    });
+    await extractAndCompare(join(dir, "files.tar"), entries);
   });
 
   it("stays readable by GnuPG 2.2 when the recipient key advertises AEAD (SEIPDv2)", async () => {
@@ -107,6 +114,10 @@ describe("drctl backup of a files job", () => {
     expect(manifest.encryption).toEqual({ method: "passphrase" });
     expect(JSON.stringify(manifest)).not.toContain("horse");
     await gpg.decrypt(join(dir, "files.tar.gpg"), join(dir, "files.tar"), "correct horse battery staple");
-    await extractAndCompare(join(dir, "files.tar"), manifest);
+    const entries = await listedEntries(dir, async (path) => {
+      await gpg.decrypt(path, `${path}.plain`, "correct horse battery staple");
+      return readFileSync(`${path}.plain`);
+    });
+    await extractAndCompare(join(dir, "files.tar"), entries);
   });
 });

@@ -6,6 +6,7 @@ import * as tar from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Workspace, problems } from "../helpers/workspace.js";
 import { signManifestFile } from "../helpers/signing.js";
+import { writeListing } from "../helpers/listing.js";
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
@@ -70,8 +71,8 @@ describe("restoring a hostile archive on a bare machine", () => {
     manifest.artifacts[0].sha256 = sha(compressed);
     manifest.artifacts[0].size = compressed.length;
     manifest.artifacts[0].pieces = { size: 16 * 1024 * 1024, sha256: [sha(compressed)] };
-    manifest.files.entries = entries;
-    manifest.files.entry_count = entries.length;
+    manifest.artifacts[0].content_size = archive.length;
+    await writeListing(dir, manifest, entries);
     writeFileSync(join(dir, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
     // Signed with the trusted key: these archives get past the signature (a stolen key, or
     // --allow-unsigned) and must still be refused by the extraction itself.

@@ -5,6 +5,7 @@ import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GpgHome } from "../helpers/gpg.js";
 import { createSigningKeys, signingKeyFiles, signManifestFile } from "../helpers/signing.js";
+import { writeListing } from "../helpers/listing.js";
 import { problems, Workspace } from "../helpers/workspace.js";
 
 const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
@@ -45,7 +46,8 @@ describe("signed manifests: a backup planted in the storage is refused on a bare
     const m = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
     Object.assign(m, { id, snapshot_at: "2099-12-31T00:00:00.000Z" });
     Object.assign(m.artifacts[0], { size: bytes.length, sha256: sha(bytes), pieces: { size: 16 << 20, sha256: [sha(bytes)] } });
-    m.files.entries = [{ path: "app.conf", type: "file", mode: 0o644, size: 8, sha256: sha("planted\n") }];
+    delete m.artifacts[0].content_size;
+    await writeListing(dir, m, [{ path: "app.conf", type: "file", mode: 0o644, size: 8, sha256: sha("planted\n") }]);
     writeFileSync(join(dir, "manifest.json"), `${JSON.stringify(m, null, 2)}\n`);
   }
 

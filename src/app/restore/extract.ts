@@ -6,7 +6,8 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
 import { IntegrityError } from "../../errors.js";
-import type { FileEntry, FilesDetails } from "../../manifest.js";
+import type { FileEntry } from "../../manifest.js";
+import type { FilesListing } from "./listing.js";
 import { EntryRules, manifestMismatch, pathParts } from "./entry-rules.js";
 import { mapEntry, mappedEntries, WHOLE_TREE, type PathMapping } from "./selection.js";
 
@@ -17,7 +18,7 @@ import { mapEntry, mappedEntries, WHOLE_TREE, type PathMapping } from "./selecti
  * it selects are written, under their stripped paths, and the rules and the manifest
  * check judge those paths: what is written is what is checked.
  */
-export async function extractSafely(plain: Readable, dir: string, files: FilesDetails | undefined, asRoot: boolean, mapping: PathMapping = WHOLE_TREE): Promise<number> {
+export async function extractSafely(plain: Readable, dir: string, files: FilesListing | undefined, asRoot: boolean, mapping: PathMapping = WHOLE_TREE): Promise<number> {
   const rules = new EntryRules();
   let refused: string | undefined;
   const remap = (path: string): string | false | { refused: string } => {
@@ -86,7 +87,7 @@ export async function extractSafely(plain: Readable, dir: string, files: FilesDe
  * Each path is opened below `dir` without following a symlink anywhere on the way, so a
  * manifest can never make this read or chmod a file outside.
  */
-async function checkAgainstManifest(dir: string, files: FilesDetails): Promise<number> {
+async function checkAgainstManifest(dir: string, files: FilesListing): Promise<number> {
   const root = await realpath(dir);
   for (const entry of [...files.entries].reverse()) {
     if (entry.type !== "file" && entry.type !== "directory") continue;

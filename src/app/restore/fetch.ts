@@ -8,6 +8,8 @@ import { PieceHasher, usablePieces } from "../../pipeline/pieces.js";
 import type { Target } from "../../targets/target.js";
 
 export interface Fetched {
+  /** The artifact's name in the backup. */
+  name: string;
   /**
    * The artifact's bytes, each released only after it was checked against the manifest:
    * piece by piece while the download goes on when the manifest has piece hashes, else
@@ -44,7 +46,7 @@ export function fetchArtifact(target: Target, key: string, artifact: ArtifactEnt
   });
   // Callers await `done`; until then a failure is reported through the reader.
   done.catch(() => undefined);
-  return { done, open: () => verifiedReader(path, gate), cancel: (reason) => cancelled.abort(reason) };
+  return { name: artifact.name, done, open: () => verifiedReader(path, gate), cancel: (reason) => cancelled.abort(reason) };
 }
 
 /**

@@ -1,11 +1,11 @@
 import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { pipeline, type Readable } from "node:stream";
+import { pipeline } from "node:stream";
 import { copyVersions, parseManifest } from "../../catalog/catalog.js";
 import type { PostgresJobConfig } from "../../config/schema.js";
 import { IntegrityError, OperationError, UsageError } from "../../errors.js";
 import type { ArtifactEntry, Manifest } from "../../manifest.js";
-import { decompress, type Compression } from "../../pipeline/compress.js";
+import { declaredLimit, decompress, type Compression } from "../../pipeline/compress.js";
 import { createDecryptor, type Decryptor } from "../../pipeline/decrypt.js";
 import { SpanStream } from "../../pipeline/span.js";
 import { backupPrefix, type Target } from "../../targets/target.js";
@@ -18,6 +18,7 @@ import { fetchArtifact, type Fetched } from "./fetch.js";
 import { checkRowCounts, dropDatabase, inspectDatabase, openLoader, prepareDatabase, restoreGlobals, swapDatabase, type DatabaseTarget } from "./postgres.js";
 import { selectBackup, selectCopy } from "./select.js";
 import { resolveMapping, WHOLE_TREE, type PathMapping } from "./selection.js";
+import { readListing, tarBound, type FilesListing } from "./listing.js";
 
 export interface RestoreRequest {
   job: string;
@@ -123,7 +124,6 @@ async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: Abort
     warnings: chosen.warnings,
   };
   started(outcome);
-  let mapping: PathMapping = WHOLE_TREE;
   if (job.type === "postgres") {
     if (req.paths || req.stripPrefix !== undefined || req.fullPaths) throw new UsageError("--path, --strip-prefix and --full-paths are for files backups");
     if (!req.toDb) throw new UsageError("give --to-db NAME: drd restores into a database you name and never touches the live one by default");
@@ -133,30 +133,47 @@ async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: Abort
   } else {
     if (req.jobs !== undefined) throw new UsageError("--jobs is for database restores: a files backup is extracted as one stream");
     if (!req.toDir) throw new UsageError("give --to-dir DIR (a new or empty directory)");
-    if (manifest.kind === "files") mapping = resolveMapping(manifest.files, req);
-    outcome.destination = { directory: req.toDir, strip_prefix: `/${mapping.strip.join("/")}`, paths: req.paths ?? null };
+    outcome.destination = { directory: req.toDir, strip_prefix: "/", paths: req.paths ?? null };
     await assertEmptyDir(req.toDir);
   }
   // The key is checked against the backup's recipients before a byte is downloaded.
   const decryptor = manifest.encryption ? await createDecryptor(manifest.encryption, { keyFile: req.keyFile, passphraseFile: req.passphraseFile }) : undefined;
-  if (req.dryRun) {
-    await assertReachable(target, prefix, manifest);
-    if (job.type === "postgres") await inspectDatabase(serverOf(job, req), req.toDb!, req.clean ?? false);
-    return outcome;
-  }
-  if (req.keyFile || req.passphraseFile)
-    audit(ctx, { event: "key_use", outcome: "ok", job: manifest.job, backup_id: manifest.id, target: from, detail: req.keyFile ? { key_file: req.keyFile } : { passphrase_file: req.passphraseFile } });
-  if (chosen.warnings.length > 0) ctx.catalog.addEvent({ at: ctx.now(), kind: "restore_untrusted", job: manifest.job, backup_id: manifest.id, target: from, detail: chosen.warnings.join("; ") });
-
   const work = await mkdtemp(join(ctx.config.state_dir, "restore-"));
   const run = new ArtifactLoader({ target, prefix, manifest, decryptor, work, outcome, signal, onProgress: req.onProgress, versions: chosen.versions });
   try {
-    if (manifest.kind === "files") await restoreFiles(run, manifest, req.toDir!, mapping);
+    // A files restore knows every entry before it writes one: the paths asked for are checked against them.
+    const files = manifest.kind === "files" ? await filesListing(run, manifest) : undefined;
+    const mapping = files ? resolveMapping(files, req) : WHOLE_TREE;
+    if (files) outcome.destination = { directory: req.toDir!, strip_prefix: `/${mapping.strip.join("/")}`, paths: req.paths ?? null };
+    if (req.dryRun) {
+      await assertReachable(target, prefix, manifest);
+      if (job.type === "postgres") await inspectDatabase(serverOf(job, req), req.toDb!, req.clean ?? false);
+      return outcome;
+    }
+    if (req.keyFile || req.passphraseFile)
+      audit(ctx, { event: "key_use", outcome: "ok", job: manifest.job, backup_id: manifest.id, target: from, detail: req.keyFile ? { key_file: req.keyFile } : { passphrase_file: req.passphraseFile } });
+    if (chosen.warnings.length > 0) ctx.catalog.addEvent({ at: ctx.now(), kind: "restore_untrusted", job: manifest.job, backup_id: manifest.id, target: from, detail: chosen.warnings.join("; ") });
+    if (manifest.kind === "files") await restoreFiles(run, manifest, files!, req.toDir!, mapping);
     else if (job.type === "postgres") await restorePostgres(run, manifest, serverOf(job, req), req);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
   return outcome;
+}
+
+/** A files backup's entries: in its manifest (earlier versions), else in its listing artifact, fetched and checked first. */
+async function filesListing(run: ArtifactLoader, manifest: Extract<Manifest, { kind: "files" }>): Promise<FilesListing> {
+  const { files } = manifest;
+  if (files.entries) return { paths: files.paths, entries: files.entries };
+  const artifact = manifest.artifacts.find((a) => a.role === "listing");
+  if (!artifact) throw new IntegrityError(`backup ${manifest.id} lists neither its entries nor a listing artifact; restore refused`);
+  const entries = await run.load(run.fetch(artifact), async (plain) => {
+    const [read, decompressed] = await Promise.allSettled([readListing(plain.output, files.entry_count), plain.done]);
+    if (read.status === "rejected") throw read.reason;
+    if (decompressed.status === "rejected") throw decompressed.reason;
+    return read.value;
+  }, { bytes: artifact.content_size, readHere: true });
+  return { paths: files.paths, entries };
 }
 
 function serverOf(job: PostgresJobConfig, req: RestoreRequest): PostgresJobConfig {
@@ -193,7 +210,9 @@ async function chooseBackup(ctx: AppContext, req: RestoreRequest): Promise<Chose
     return { manifest: parseManifest(backup), from, warnings: [], versions: copyVersions(backup.copies.find((c) => c.target === from)) };
   }
   const from = req.from ?? bareSource(ctx, job.targets);
-  const records = await readTargetManifests(ctx, from, req.job);
+  const { records, invalid } = await readTargetManifests(ctx, from, req.job);
+  const named = req.backupId ? invalid.find((i) => i.id === req.backupId) : undefined;
+  if (named) throw new IntegrityError(`backup ${req.job}/${named.id} on ${from} is invalid: ${named.reason}; restore refused`);
   const views: BackupView[] = records.map((r) => backupView(ctx.config, rowFromManifest(ctx, from, r)));
   const picked = selectBackup(views, selection);
   if (typeof picked === "string") throw new OperationError(`cannot restore ${req.job} from ${from}: ${picked}`);
@@ -233,6 +252,15 @@ interface LoaderParts {
   versions: Record<string, string>;
 }
 
+/**
+ * How many plain bytes an artifact may have (undefined: its manifest does not say), and
+ * whether this process reads them (else they go to pg_restore or psql as they are).
+ */
+interface Declared {
+  bytes: number | undefined;
+  readHere: boolean;
+}
+
 /** Fetches artifacts and loads each while it downloads, timing the phases into `outcome`. */
 class ArtifactLoader {
   constructor(readonly p: LoaderParts) {}
@@ -253,9 +281,9 @@ class ArtifactLoader {
    * cut stream; a loader that fails on its own (a wrong key, pg_restore refusing) stops
    * the download instead of waiting for it.
    */
-  async load<T>(fetched: Fetched, load: (plain: Compression) => Promise<T>): Promise<T> {
+  async load<T>(fetched: Fetched, load: (plain: Compression) => Promise<T>, declared: Declared): Promise<T> {
     const span = new SpanStream();
-    const loading = this.plain(fetched.open(), span).then(load);
+    const loading = this.plain(fetched, span, declared).then(load);
     const [loaded] = await Promise.allSettled([loading]);
     const loadError = loaded.status === "rejected" ? (loaded.reason instanceof Error ? loaded.reason : new Error(String(loaded.reason))) : undefined;
     if (loadError) fetched.cancel(loadError);
@@ -266,17 +294,22 @@ class ArtifactLoader {
     return loaded.value;
   }
 
-  /** The artifact's plain bytes: decrypted in this process (its span timed), decompressed by zstd (or zlib). */
-  private async plain(file: Readable, span: SpanStream): Promise<Compression> {
+  /**
+   * The artifact's plain bytes: decrypted in this process (its span timed), decompressed by
+   * zstd (or zlib), and held to the `declared` size: past it the restore stops.
+   */
+  private async plain(fetched: Fetched, span: SpanStream, declared: Declared): Promise<Compression> {
     const { manifest, decryptor, signal } = this.p;
-    if (!decryptor) return decompress(manifest.compression.algorithm, file, signal);
+    const limit = declared.bytes === undefined ? undefined : declaredLimit(fetched.name, declared.bytes, declared.readHere);
+    const file = fetched.open();
+    if (!decryptor) return decompress(manifest.compression.algorithm, file, signal, limit);
     // pipeline, not pipe: an error on either side reaches the other.
     pipeline(await decryptor.decrypt(file), span, () => undefined);
-    return decompress(manifest.compression.algorithm, span, signal);
+    return decompress(manifest.compression.algorithm, span, signal, limit);
   }
 }
 
-async function restoreFiles(run: ArtifactLoader, manifest: Extract<Manifest, { kind: "files" }>, toDir: string, mapping: PathMapping): Promise<void> {
+async function restoreFiles(run: ArtifactLoader, manifest: Extract<Manifest, { kind: "files" }>, files: FilesListing, toDir: string, mapping: PathMapping): Promise<void> {
   const { outcome, onProgress } = run.p;
   const artifact = manifest.artifacts.find((a) => a.role === "files")!;
   // mkdir returns the first directory it made: a failed restore removes what it created.
@@ -285,12 +318,14 @@ async function restoreFiles(run: ArtifactLoader, manifest: Extract<Manifest, { k
   onProgress?.({ phase: "restore", artifact: artifact.name, decrypting: run.p.decryptor !== undefined });
   try {
     const t = Date.now();
+    // The tar can hold no more than its entries declare (and, when recorded, no more than it held).
+    const declared = Math.min(tarBound(files.entries), artifact.content_size ?? Infinity);
     const checked = await run.load(fetched, async (plain) => {
-      const [extracted, decompressed] = await Promise.allSettled([extractSafely(plain.output, toDir, manifest.files, process.getuid?.() === 0, mapping), plain.done]);
+      const [extracted, decompressed] = await Promise.allSettled([extractSafely(plain.output, toDir, files, process.getuid?.() === 0, mapping), plain.done]);
       if (extracted.status === "rejected") throw extracted.reason;
       if (decompressed.status === "rejected") throw decompressed.reason;
       return extracted.value;
-    });
+    }, { bytes: declared, readHere: true });
     outcome.phases.restore = Date.now() - t;
     outcome.checked = `${checked} file(s) match their sha256 in the manifest`;
   } catch (err) {
@@ -319,7 +354,7 @@ async function restorePostgres(run: ArtifactLoader, manifest: Manifest, server: 
   const fetchedDump = run.fetch(artifact);
   const fetches = [fetchedDump, ...(fetchedGlobals ? [fetchedGlobals] : [])];
   try {
-    await loadDatabase(run, { manifest, artifact, fetchedDump, fetchedGlobals, server, req });
+    await loadDatabase(run, { manifest, artifact, globals, fetchedDump, fetchedGlobals, server, req });
   } catch (err) {
     // Nothing may go on writing into the work directory once the restore gave up.
     for (const f of fetches) f.cancel(err as Error);
@@ -331,6 +366,7 @@ async function restorePostgres(run: ArtifactLoader, manifest: Manifest, server: 
 interface DatabaseLoad {
   manifest: Extract<Manifest, { kind: "postgres" }>;
   artifact: ArtifactEntry;
+  globals: ArtifactEntry | undefined;
   fetchedDump: Fetched;
   fetchedGlobals: Fetched | undefined;
   server: PostgresJobConfig;
@@ -348,11 +384,11 @@ async function loadDatabase(run: ArtifactLoader, d: DatabaseLoad): Promise<void>
   onProgress?.({ phase: "restore", artifact: d.artifact.name, decrypting: run.p.decryptor !== undefined });
   try {
     let t = Date.now();
-    if (d.fetchedGlobals) await run.load(d.fetchedGlobals, (plain) => restoreGlobals(db, plain, signal));
+    if (d.fetchedGlobals) await run.load(d.fetchedGlobals, (plain) => restoreGlobals(db, plain, signal), { bytes: d.globals?.content_size, readHere: false });
     const loader = await openLoader(db, { noOwner: d.req.noOwner ?? false, jobs: d.req.jobs ?? 1 });
     let loaded: Map<string, number> | undefined;
     try {
-      loaded = await run.load(d.fetchedDump, (plain) => loader.load(plain, signal));
+      loaded = await run.load(d.fetchedDump, (plain) => loader.load(plain, signal), { bytes: d.artifact.content_size, readHere: false });
     } finally {
       await loader.close();
     }

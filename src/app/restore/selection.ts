@@ -1,6 +1,7 @@
 import { dirname } from "node:path";
 import { UsageError } from "../../errors.js";
-import type { FileEntry, FilesDetails } from "../../manifest.js";
+import type { FileEntry } from "../../manifest.js";
+import type { FilesListing } from "./listing.js";
 import { pathParts } from "./entry-rules.js";
 
 /**
@@ -52,7 +53,7 @@ export function mapEntry(parts: string[], m: PathMapping): string[] | "skip" | "
  * download: each --path must name something the backup holds, and every entry restored
  * must lie below the prefix stripped.
  */
-export function resolveMapping(files: FilesDetails, flags: { paths?: string[]; stripPrefix?: string; fullPaths?: boolean }): PathMapping {
+export function resolveMapping(files: FilesListing, flags: { paths?: string[]; stripPrefix?: string; fullPaths?: boolean }): PathMapping {
   if (flags.fullPaths && flags.stripPrefix !== undefined) throw new UsageError("give --strip-prefix or --full-paths, not both");
   // The default comes from the entries themselves (what the archive holds), not the config.
   const strip = flags.fullPaths ? [] : flags.stripPrefix !== undefined ? flagParts(flags.stripPrefix, "--strip-prefix") : defaultStrip(files.entries.map((e) => e.path).filter((p) => asParts(p)));

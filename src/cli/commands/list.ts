@@ -1,6 +1,6 @@
 import type { AppContext } from "../../app/context.js";
 import { jobOf } from "../../app/context.js";
-import { listBackups, listBackupsOnTarget, type BackupView } from "../../app/list.js";
+import { listBackups, listBackupsOnTarget } from "../../app/list.js";
 import type { Output } from "../io.js";
 import { bytes, json, table } from "../render.js";
 
@@ -9,7 +9,9 @@ const MAX_COLUMNS = 100;
 /** `drctl list [JOB] [--long] [--from T] [--json]`; `columns`: the terminal's width when stdout is one. */
 export async function listCommand(ctx: AppContext, io: Output, job: string | undefined, opts: { json?: boolean; from?: string; long?: boolean; columns?: number }): Promise<number> {
   if (job) jobOf(ctx, job);
-  const backups: BackupView[] = opts.from ? await listBackupsOnTarget(ctx, opts.from, job) : listBackups(ctx, job);
+  const { backups, invalid } = opts.from ? await listBackupsOnTarget(ctx, opts.from, job) : { backups: listBackups(ctx, job), invalid: [] };
+  // Never silently absent: a place whose manifest cannot be used is named, on stderr so --json stays a list of backups.
+  for (const i of invalid) io.err(`invalid: ${i.job}/${i.id} on ${opts.from}: ${i.reason}`);
   if (opts.json) {
     io.out(json(backups));
     return 0;
