@@ -3,6 +3,8 @@ import { readFile } from "node:fs/promises";
 import { execa } from "execa";
 import type { AlertConfig } from "../config/schema.js";
 import { readSecretFile } from "../secret-file.js";
+import { commandEnv } from "../child-env.js";
+import { withoutCredentials } from "../config/http-url.js";
 import type { AlertMessage } from "./message.js";
 
 /**
@@ -52,9 +54,12 @@ async function webhook(c: Extract<AlertConfig, { type: "webhook" }>, m: AlertMes
   const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "drd" };
   if (c.headers_file) Object.assign(headers, parseHeaders(await readFile(c.headers_file, "utf8")));
   if (c.secret_file) headers["x-drd-signature"] = `sha256=${createHmac("sha256", await readSecretFile(c.secret_file, "webhook secret")).update(body).digest("hex")}`;
+  // Credentials in the URL go as a header: fetch refuses them in the URL, and its error would print them.
+  const { url, authorization } = withoutCredentials(c.url);
+  if (authorization && !headers.authorization) headers.authorization = authorization;
   let res: Response;
   try {
-    res = await fetch(c.url, { method: "POST", headers, body, signal });
+    res = await fetch(url, { method: "POST", headers, body, signal });
   } catch (err) {
     if (signal.aborted) throw signal.reason;
     const e = err as Error & { cause?: { code?: string } };
@@ -77,7 +82,7 @@ function parseHeaders(text: string): Record<string, string> {
 
 async function command(c: Extract<AlertConfig, { type: "command" }>, m: AlertMessage, signal: AbortSignal): Promise<void> {
   const env = { DRD_EVENT: m.event, DRD_JOB: m.job ?? "", DRD_SEVERITY: m.severity, DRD_MESSAGE: m.message, DRD_TIMESTAMP: m.timestamp, DRD_HOST: m.host };
-  const result = await execa(c.command[0]!, c.command.slice(1), { input: JSON.stringify(m), env, reject: false, cancelSignal: signal, forceKillAfterDelay: 2_000 });
+  const result = await execa(c.command[0]!, c.command.slice(1), { input: JSON.stringify(m), env: commandEnv(env), extendEnv: false, reject: false, cancelSignal: signal, forceKillAfterDelay: 2_000 });
   if (result.isCanceled) throw signal.reason;
   if (result.exitCode !== 0) throw new Error(`${c.command[0]} exited ${result.exitCode ?? result.signal}${result.stderr ? `: ${String(result.stderr).trim().split("\n").pop()}` : ""}`);
 }

@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { execa } from "execa";
+import { commandEnv } from "../child-env.js";
 import type { JobConfig } from "../config/schema.js";
 import { describeError, IntegrityError, OperationError } from "../errors.js";
 import { PgConnection } from "../sources/pg-connection.js";
@@ -241,11 +242,14 @@ async function sqlCheck(job: JobConfig, connection: string, db: string, sql: str
 async function commandCheck(command: string[], dir: string | undefined, job: JobConfig, connection: string | undefined, db: string, signal: AbortSignal): Promise<CheckResult> {
   const env: Record<string, string> = dir ? { DRD_DRILL_DIR: dir } : {};
   if (job.type === "postgres" && connection) {
-    const conn = await PgConnection.open(connection);
+    // The scratch database's URL and, with password_file, its password: what the check needs to connect, nothing of drd's own.
+    const conn = await PgConnection.open(connection, job.password_file);
     env.DRD_DRILL_DATABASE_URL = conn.urlFor(db);
+    const { PGPASSWORD } = conn.toolEnv();
+    if (PGPASSWORD !== undefined) env.PGPASSWORD = PGPASSWORD;
     await conn.close();
   }
-  const result = await execa(command[0]!, command.slice(1), { cwd: dir, env, reject: false, timeout: 600_000, stdin: "ignore", cancelSignal: signal, forceKillAfterDelay: 2_000 });
+  const result = await execa(command[0]!, command.slice(1), { cwd: dir, env: commandEnv(env), extendEnv: false, reject: false, timeout: 600_000, stdin: "ignore", cancelSignal: signal, forceKillAfterDelay: 2_000 });
   if (signal.aborted) throw interrupted(signal);
   const tail = `${result.stderr ?? ""}`.trim().slice(-300);
   return { check: command.join(" "), ok: result.exitCode === 0, detail: result.exitCode === 0 ? "exit 0" : `exit ${result.exitCode ?? result.signal}${tail ? `: ${tail}` : ""}` };

@@ -2,23 +2,26 @@ import { describeError } from "../errors.js";
 import { backupPrefix } from "../targets/target.js";
 import type { AppContext } from "./context.js";
 import { BOOTED_AT, isClaimAlive, isProcessAlive } from "./process.js";
+import { removeDeadStaging } from "./restore/staging.js";
 
 export interface RecoveryReport {
   interruptedRuns: number;
   removedObjects: number;
   /** Targets that could not be cleaned now (unreachable): retried at the next recovery. */
   deferred: string[];
+  /** Staging directories of restores whose process died. */
+  removedStaging: number;
 }
 
 /**
  * Cleans up after runs whose process died (kill -9, power loss, a reboot): marks them
  * interrupted, removes the objects of backups that never reached the catalog and the
- * temporary files of interrupted writes. Runs before every backup and when the daemon
+ * temporary files of interrupted writes, and the staging of killed restores. Runs before every backup and when the daemon
  * starts. A target that cannot be reached does not stop the rest (nor the backup that
  * called this): the run stays marked for cleanup and the next recovery tries again.
  */
 export async function recoverInterruptedRuns(ctx: AppContext): Promise<RecoveryReport> {
-  const report: RecoveryReport = { interruptedRuns: 0, removedObjects: 0, deferred: [] };
+  const report: RecoveryReport = { interruptedRuns: 0, removedObjects: 0, deferred: [], removedStaging: 0 };
   for (const run of ctx.catalog.runningRuns()) {
     // A live claim, this process's included, is a run in progress (the daemon runs several).
     if (isClaimAlive(run)) continue;
@@ -53,5 +56,6 @@ export async function recoverInterruptedRuns(ctx: AppContext): Promise<RecoveryR
       report.deferred.push(`${name}: ${describeError(err)}`);
     }
   }
+  report.removedStaging = await removeDeadStaging(ctx.config.state_dir);
   return report;
 }

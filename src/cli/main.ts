@@ -121,7 +121,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .description("what the catalog recorded: failures, breaches and recoveries, alerts, restores, drills, prunes")
     .option("--job <job>", "only this job's")
     .option("--since <time>", "from this time (ISO 8601) or this long ago (2h, 7d)")
-    .option("--limit <n>", "the newest N (default 1000)")
+    .option("--limit <n>", "the newest N, 1 to 1000000 (default 1000)")
     .option("--json", "print JSON")
     .action(async (opts: { job?: string; since?: string; limit?: string; json?: boolean }) => set((await import("./commands/events.js")).eventsCommand(context(program), io, opts)));
 

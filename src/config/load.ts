@@ -36,8 +36,14 @@ export function parseConfig(text: string, source = "config"): Config {
       }),
     );
   }
-  const result = configSchema.safeParse(doc.toJS() ?? {});
+  const raw = (doc.toJS() ?? {}) as { policy?: { copies?: unknown } };
+  const result = configSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues));
+  // A copies count written in the config that no set of targets could meet is a mistake;
+  // the default (2) with one target is a first setup, which status reports as short.
+  const targets = Object.keys(result.data.targets).length;
+  if (raw.policy?.copies !== undefined && result.data.policy.copies > targets)
+    throw new ConfigError([`policy.copies: is ${result.data.policy.copies}, but only ${targets} target(s) are configured: no backup could meet it`]);
   return result.data;
 }
 

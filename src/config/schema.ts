@@ -2,6 +2,7 @@ import { z } from "zod";
 import { cronProblem } from "./cron.js";
 import { parseDuration } from "./duration.js";
 import { channelName } from "./channel-name.js";
+import { httpUrl } from "./http-url.js";
 
 /*
  * The config schema: one source for validation, the TypeScript types, the JSON Schema
@@ -82,7 +83,7 @@ const s3Target = z
     bucket: z.string().min(3).meta({ description: "Bucket name." }),
     prefix: z.string().default("").meta({ description: "Key prefix inside the bucket, e.g. `drd/`." }),
     region: z.string().min(1).default("us-east-1"),
-    endpoint: z.url().optional().meta({ description: "Endpoint of an S3-compatible store; omit for AWS." }),
+    endpoint: httpUrl.optional().meta({ description: "Endpoint of an S3-compatible store; omit for AWS." }),
     force_path_style: z.boolean().optional().meta({ description: "Address buckets as endpoint/bucket rather than bucket.endpoint; default true when `endpoint` is set." }),
     storage_class: z.string().optional().meta({ description: "Storage class for new objects, e.g. STANDARD_IA." }),
     server_side_encryption: z
@@ -236,7 +237,7 @@ const alert = z.discriminatedUnion("type", [
   z
     .strictObject({
       type: z.literal("webhook"),
-      url: z.url(),
+      url: httpUrl,
       headers_file: absolutePath.optional().meta({ description: "File of `Name: value` lines sent as headers (e.g. Authorization)." }),
       secret_file: absolutePath.optional().meta({ description: "File holding a secret: each POST then carries X-Drd-Signature: sha256=<HMAC-SHA256 of the body>." }),
       ...alertCommon,
@@ -274,9 +275,9 @@ export const configSchema = z
     targets: z.record(name("target"), target).refine((t) => Object.keys(t).length > 0, { message: "at least one target is required" }),
     policy: z
       .strictObject({
-        copies: z.int().min(1).default(2).meta({ description: "Verified backup copies required (production is not counted)." }),
-        media: z.int().min(1).default(2).meta({ description: "Distinct media kinds among those copies." }),
-        offsite: z.int().min(0).default(1).meta({ description: "Offsite copies among them." }),
+        copies: z.int().min(1).max(100).default(2).meta({ description: "Verified backup copies required (production is not counted); at most as many as there are targets." }),
+        media: z.int().min(1).max(100).default(2).meta({ description: "Distinct media kinds among those copies." }),
+        offsite: z.int().min(0).max(100).default(1).meta({ description: "Offsite copies among them." }),
       })
       .default({ copies: 2, media: 2, offsite: 1 })
       .meta({ description: "The 2-1 of 3-2-1." }),
@@ -311,7 +312,7 @@ export const configSchema = z
       .meta({ description: "A backup dated more than this ahead of the clock is flagged (clock_skew) and kept, and never defines the RPO nor anchors retention until the clock passes it." }),
     heartbeat: z
       .strictObject({
-        url: z.url().meta({ description: "Called every minute while every job meets its objectives; its `/fail` form when one does not." }),
+        url: httpUrl.meta({ description: "Called every minute while every job meets its objectives; its `/fail` form when one does not." }),
         timeout: duration.default(10).meta({ description: "How long one call may take before it counts as failed." }),
       })
       .optional()
@@ -321,6 +322,7 @@ export const configSchema = z
         listen: z
           .string()
           .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, { message: "must be host:port, e.g. 127.0.0.1:9464" })
+          .refine((l) => Number(l.slice(l.lastIndexOf(":") + 1)) <= 65535, { message: "the port must be from 0 to 65535" })
           .default("127.0.0.1:9464")
           .meta({ description: "Where the daemon serves Prometheus metrics (GET /metrics)." }),
         allow_remote: z.boolean().default(false).meta({ description: "Allow a listen address other than loopback: the page names jobs, targets and hosts." }),
@@ -330,6 +332,9 @@ export const configSchema = z
       .meta({ description: "Prometheus metrics from the catalog and the objectives' states, served by the daemon." }),
   })
   .superRefine((config, ctx) => {
+    const { copies, media, offsite } = config.policy;
+    if (media > copies) ctx.addIssue({ code: "custom", path: ["policy", "media"], message: `is ${media}, more than the ${copies} copies required` });
+    if (offsite > copies) ctx.addIssue({ code: "custom", path: ["policy", "offsite"], message: `is ${offsite}, more than the ${copies} copies required` });
     for (const [jobName, j] of Object.entries(config.jobs)) {
       j.targets.forEach((t, i) => {
         if (!(t in config.targets))

@@ -70,7 +70,7 @@ export class Scheduler {
   async start(): Promise<void> {
     this.clockAnchor = { wall: this.runtime.ctx.now(), mono: performance.now() };
     const recovered = await recoverInterruptedRuns(this.runtime.ctx);
-    if (recovered.interruptedRuns > 0 || recovered.removedObjects > 0 || recovered.deferred.length > 0) this.log.warn(recovered, "cleaned up after interrupted runs");
+    if (recovered.interruptedRuns > 0 || recovered.removedObjects > 0 || recovered.deferred.length > 0 || recovered.removedStaging > 0) this.log.warn(recovered, "cleaned up after interrupted runs");
     this.schedule(() => true);
     this.runtime.onReload((change) => this.reschedule(change));
     // Copies left pending by an outage are retried once their backoff has passed.

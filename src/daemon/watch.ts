@@ -1,6 +1,7 @@
 import { evaluateObjectives, type JobAssessment } from "../app/objectives.js";
 import { describeError } from "../errors.js";
 import type { AlertWorker } from "./alert-worker.js";
+import { withoutCredentials } from "../config/http-url.js";
 import type { Logger } from "./logger.js";
 import type { Runtime } from "./runtime.js";
 
@@ -80,7 +81,8 @@ export class ObjectiveWatch {
     const url = ok ? hb.url : `${hb.url.replace(/\/$/, "")}/fail`;
     const body = ok ? "ok" : this.failure ? `objectives not evaluated: ${this.failure}` : `in breach: ${failing.join(", ")}`;
     try {
-      const res = await fetch(url, { method: "POST", body, signal: AbortSignal.any([AbortSignal.timeout(hb.timeout * 1000), this.stopped.signal]) });
+      const plain = withoutCredentials(url);
+      const res = await fetch(plain.url, { method: "POST", body, ...(plain.authorization ? { headers: { authorization: plain.authorization } } : {}), signal: AbortSignal.any([AbortSignal.timeout(hb.timeout * 1000), this.stopped.signal]) });
       await res.body?.cancel();
       if (!res.ok) this.log.warn({ status: res.status }, "heartbeat not accepted");
     } catch (err) {

@@ -47,13 +47,14 @@ describe("an unreachable store is an operation failure, and state stays right th
     try {
       const to = ws.path("restore-down");
       const restore = await ws.drctl(["restore", "config", "--from", "offsite", "--to-dir", to]);
-      expect(problems(restore.stderr)).toMatch(/^drctl: could not reach target offsite to download files\.tar\.zst: .*ECONNREFUSED/);
+      expect(problems(restore.stderr)).toMatch(/^drctl: could not reach target offsite to download files\.(listing\.jsonl|tar)\.zst: .*ECONNREFUSED/);
       expect(problems(restore.stderr)).not.toMatch(/damaged|TAR_BAD_ARCHIVE/);
       expect(restore.exitCode).toBe(1);
       expect(existsSync(to)).toBe(false);
       // A dry run asks the store too, and exits as the real run would.
       const dry = await ws.drctl(["restore", "config", "--from", "offsite", "--to-dir", to, "--dry-run"]);
-      expect(problems(dry.stderr)).toMatch(/^drctl: target offsite: cannot stat s3:\/\/\S+files\.tar\.zst: .*ECONNREFUSED/);
+      // A files dry run reads the backup's listing first (to check the paths asked for).
+      expect(problems(dry.stderr)).toMatch(/^drctl: could not reach target offsite to download files\.listing\.jsonl\.zst: target offsite: cannot read s3:\/\/\S+files\.listing\.jsonl\.zst: .*ECONNREFUSED/);
       expect(dry.exitCode).toBe(1);
 
       const drill = await ws.drctl(["drill", "database", "--json"]);

@@ -21,6 +21,7 @@ describe("a postgres job with databases: all", () => {
   it("dumps every non-template database, with globals holding the roles", async () => {
     const run = await ws.drctl(["backup", "everything", "--json"]);
     expect(run.stderr).toBe("");
+    expect(JSON.parse(run.stdout)).toHaveProperty("id");
     const id = JSON.parse(run.stdout).id;
     const dir = join(ws.backupDir, "everything", id);
     const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));

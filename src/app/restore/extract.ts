@@ -9,6 +9,7 @@ import { IntegrityError } from "../../errors.js";
 import type { FileEntry } from "../../manifest.js";
 import type { FilesListing } from "./listing.js";
 import { EntryRules, manifestMismatch, pathParts } from "./entry-rules.js";
+import { isFull, noSpace } from "./fetch.js";
 import { mapEntry, mappedEntries, WHOLE_TREE, type PathMapping } from "./selection.js";
 
 /**
@@ -71,6 +72,7 @@ export async function extractSafely(plain: Readable, dir: string, files: FilesLi
     await pipeline(plain, unpack);
   } catch (err) {
     if (refused) throw new IntegrityError(`hostile archive refused: ${refused}`);
+    if (isFull(err)) throw await noSpace(dir, "to restore into", files ? files.entries.reduce((n, e) => n + e.size, 0) : 0);
     throw err instanceof IntegrityError ? err : new IntegrityError(`the archive is damaged: ${(err as Error).message}`);
   }
   if (refused) throw new IntegrityError(`hostile archive refused: ${refused}`);

@@ -6,6 +6,7 @@ import { IntegrityError, OperationError } from "../../errors.js";
 import type { ArtifactEntry } from "../../manifest.js";
 import { PieceHasher, usablePieces } from "../../pipeline/pieces.js";
 import type { Target } from "../../targets/target.js";
+import { freeBytes } from "./staging.js";
 
 export interface Fetched {
   /** The artifact's name in the backup. */
@@ -39,7 +40,7 @@ export function fetchArtifact(target: Target, key: string, artifact: ArtifactEnt
   const gate = new VerifiedBytes();
   const cancelled = new AbortController();
   const done = download({ target, key, version: options.version }, artifact, path, gate, cancelled.signal, onBytes).catch(async (cause: unknown) => {
-    const err = unreachable(target, artifact, cause, cancelled.signal);
+    const err = isFull(cause) ? await noSpace(dir, `to stage ${artifact.name} (a restore downloads each artifact into state_dir first)`, artifact.size) : unreachable(target, artifact, cause, cancelled.signal);
     gate.fail(err as Error);
     await rm(path, { force: true });
     throw err;
@@ -47,6 +48,18 @@ export function fetchArtifact(target: Target, key: string, artifact: ArtifactEnt
   // Callers await `done`; until then a failure is reported through the reader.
   done.catch(() => undefined);
   return { name: artifact.name, done, open: () => verifiedReader(path, gate), cancel: (reason) => cancelled.abort(reason) };
+}
+
+/** A write failed because the filesystem (or the user's quota) is full. */
+export function isFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
+/** Exit 1 naming the full filesystem and how much the restore needed there: never "damaged". */
+export async function noSpace(dir: string, what: string, needed: number): Promise<OperationError> {
+  const free = await freeBytes(dir);
+  return new OperationError(`no space left on the filesystem of ${dir} ${what}: it needs ${needed} bytes${free === undefined ? "" : `, ${free} are free`}`);
 }
 
 /**

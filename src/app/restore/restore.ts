@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream";
 import { copyVersions, parseManifest } from "../../catalog/catalog.js";
@@ -19,6 +19,7 @@ import { checkRowCounts, dropDatabase, inspectDatabase, openLoader, prepareDatab
 import { selectBackup, selectCopy } from "./select.js";
 import { resolveMapping, WHOLE_TREE, type PathMapping } from "./selection.js";
 import { readListing, tarBound, type FilesListing } from "./listing.js";
+import { makeStaging, removeDeadStaging } from "./staging.js";
 
 export interface RestoreRequest {
   job: string;
@@ -138,7 +139,8 @@ async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: Abort
   }
   // The key is checked against the backup's recipients before a byte is downloaded.
   const decryptor = manifest.encryption ? await createDecryptor(manifest.encryption, { keyFile: req.keyFile, passphraseFile: req.passphraseFile }) : undefined;
-  const work = await mkdtemp(join(ctx.config.state_dir, "restore-"));
+  await removeDeadStaging(ctx.config.state_dir);
+  const work = await makeStaging(ctx.config.state_dir);
   const run = new ArtifactLoader({ target, prefix, manifest, decryptor, work, outcome, signal, onProgress: req.onProgress, versions: chosen.versions });
   try {
     // A files restore knows every entry before it writes one: the paths asked for are checked against them.

@@ -4,11 +4,15 @@ import { UsageError } from "../../errors.js";
 import type { Output } from "../io.js";
 import { json, table } from "../render.js";
 
+const MAX_LIMIT = 1_000_000;
+
 /** `drctl events`: what the catalog recorded, oldest first: failures, breaches and recoveries, alerts, restores, drills, prunes. */
 export function eventsCommand(ctx: AppContext, io: Output, opts: { job?: string; since?: string; limit?: string; json?: boolean }): number {
   const since = opts.since === undefined ? 0 : sinceTime(opts.since, ctx.now());
   const limit = opts.limit === undefined ? 1000 : Number(opts.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError("--limit must be a whole number above 0");
+  // Bounded here: a number past SQLite's integer range would reach the catalog as a float.
+  if (!/^\d+$/.test(opts.limit ?? "1") || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT)
+    throw new UsageError(`--limit must be a whole number from 1 to ${MAX_LIMIT}, not ${JSON.stringify(opts.limit)}`);
   const rows = ctx.catalog.events({ ...(opts.job ? { job: opts.job } : {}), since, limit });
   const shown = rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
   if (opts.json) io.out(json(shown));
