@@ -106,6 +106,8 @@ const manifestBase = {
   compression: z.object({ algorithm: z.enum(["zstd", "gzip", "none"]), level: z.int().min(1).max(22).nullable() }),
   encryption: encryptionInfo.nullable(),
   artifacts: z.array(artifactEntry).min(1).max(10_000),
+  /** The audit trail's line count and last line's sha256 when the backup was made: an anchor off the server. */
+  audit: z.object({ lines: count, head: sha256 }).optional(),
 };
 
 const manifestSchema = z.discriminatedUnion("kind", [

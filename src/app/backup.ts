@@ -25,6 +25,7 @@ import { backupView } from "./list.js";
 import { notify } from "./notify.js";
 import { backupFailed, backupSucceeded } from "./problems.js";
 import { loadSigner } from "../trust/signing.js";
+import type { AuditAnchor } from "../audit/trail.js";
 
 export interface BackupOutcome {
   id: string;
@@ -100,7 +101,8 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     const source = await produce(job, { sink, signal: abort.signal });
     abort.signal.throwIfAborted();
 
-    const manifestText = `${JSON.stringify(buildManifest({ id: backupId, job: jobName, config: job, encryptor, artifacts: sink.artifacts, source, previousId: previous?.id ?? null, startedAt, finishedAt: ctx.now() }), null, 2)}\n`;
+    const audit = ctx.catalog.auditAnchor();
+    const manifestText = `${JSON.stringify(buildManifest({ id: backupId, job: jobName, config: job, encryptor, artifacts: sink.artifacts, source, previousId: previous?.id ?? null, startedAt, finishedAt: ctx.now(), audit }), null, 2)}\n`;
     // Held to the bounds every reader checks: a manifest no reader would accept is no backup.
     const manifest = manifestFrom(manifestText, (reason) => new OperationError(`the backup's manifest would be refused by a restore: ${reason}`));
     const manifestSha256 = sha256Hex(manifestText);
@@ -317,6 +319,8 @@ interface ManifestParts {
   previousId: string | null;
   startedAt: number;
   finishedAt: number;
+  /** Where the audit trail stands (undefined before its first entry). */
+  audit: AuditAnchor | undefined;
 }
 
 function buildManifest(p: ManifestParts): ManifestData {
@@ -332,6 +336,7 @@ function buildManifest(p: ManifestParts): ManifestData {
     compression: { algorithm: p.config.compression.algorithm, level: p.config.compression.level ?? null },
     encryption: p.encryptor?.info ?? null,
     artifacts: p.artifacts,
+    ...(p.audit ? { audit: { lines: p.audit.lines, head: p.audit.head } } : {}),
   } as const;
   return p.source.kind === "postgres" ? { ...base, kind: "postgres", postgres: p.source.postgres } : { ...base, kind: "files", files: p.source.files };
 }

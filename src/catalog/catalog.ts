@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import type { AuditAnchor } from "../audit/trail.js";
 import { IntegrityError } from "../errors.js";
 import { manifestFrom, type BackupKind, type Manifest } from "../manifest.js";
 import type { OpenProblem } from "../policy/problems.js";
@@ -242,6 +243,15 @@ export class Catalog {
     return this.db.prepare<[string], { id: string; manifest: string }>(`SELECT id, manifest FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT 1`).get(job);
   }
 
+  /** The manifests of the newest backup each job made on this machine (not those a catalog rebuild added). */
+  newestOwnManifests(): { id: string; manifest: string }[] {
+    return this.db
+      .prepare<[], { id: string; manifest: string }>(
+        `SELECT id, manifest FROM backups b WHERE run_id IS NOT NULL AND snapshot_at = (SELECT max(snapshot_at) FROM backups WHERE job = b.job AND run_id IS NOT NULL)`,
+      )
+      .all();
+  }
+
   /** Newest first. */
   listBackups(filter: { job?: string } = {}): BackupWithCopies[] {
     const rows = filter.job
@@ -407,6 +417,17 @@ export class Catalog {
   /** Failed runs in a row, per job with an open problem. */
   failingJobs(): { job: string; failures: number }[] {
     return this.db.prepare<[], { job: string; failures: number }>(`SELECT job, failures FROM job_problems WHERE kind = 'backup_failed' ORDER BY job`).all();
+  }
+
+  /** Where the audit trail stood after its last append (undefined before the first). */
+  auditAnchor(): AuditAnchor | undefined {
+    return this.db.prepare<[], AuditAnchor>(`SELECT lines, head FROM audit_anchor WHERE id = 1`).get();
+  }
+
+  setAuditAnchor(anchor: AuditAnchor, at: number): void {
+    this.db
+      .prepare(`INSERT INTO audit_anchor (id, lines, head, at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET lines = excluded.lines, head = excluded.head, at = excluded.at`)
+      .run(anchor.lines, anchor.head, at);
   }
 
   /** How many events of `kind` were recorded. */

@@ -203,4 +203,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (job, kind)
   ) WITHOUT ROWID;
   `,
+  `
+  -- Where the audit trail stood after its last append (one row): a trail cut short, emptied
+  -- or rewritten no longer reaches it.
+  CREATE TABLE audit_anchor (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    lines INTEGER NOT NULL,
+    head  TEXT    NOT NULL,
+    at    INTEGER NOT NULL
+  );
+  `,
 ];

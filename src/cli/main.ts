@@ -222,15 +222,15 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .command("audit")
     .description("audit trail tools")
     .command("verify")
-    .description("check the audit trail's hash chain; exit 3 where it breaks")
+    .description("check the audit trail's hash chain and that it still reaches the head the catalog and the signed manifests recorded; exit 3 where it breaks or was cut short")
+    .option("--from <target>", "also compare with the newest signed manifest of each job on this target (when the catalog was lost)")
     .option("--json", "print JSON")
-    .action(async (opts: { json?: boolean }) => {
-      const { verifyAudit } = await import("../audit/trail.js");
-      const { auditPath } = await import("../app/audit.js");
-      const path = auditPath(context(program).config);
-      const check = verifyAudit(path);
-      if (opts.json) io.out(JSON.stringify({ path, ...check }, null, 2));
-      else if (check.ok) io.out(`${path}: ${check.lines} line(s), the chain is whole`);
+    .action(async (opts: { json?: boolean; from?: string }) => {
+      const { verifyTrail } = await import("../app/audit.js");
+      const { path, compared, check } = await verifyTrail(context(program), opts.from ? { from: opts.from } : {});
+      const against = compared.length ? `; it reaches what ${compared.join(", ")} recorded` : "";
+      if (opts.json) io.out(JSON.stringify({ path, compared, ...check }, null, 2));
+      else if (check.ok) io.out(`${path}: ${check.lines} line(s), the chain is whole${against}`);
       else io.err(`drctl: audit trail ${path} breaks at line ${check.line}: ${check.problem}`);
       set(check.ok ? 0 : 3);
     });

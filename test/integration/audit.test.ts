@@ -1,4 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { execSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { flipByte } from "../helpers/files.js";
@@ -64,7 +66,7 @@ describe("the audit trail", () => {
     expect(statSync(trail()).mode & 0o777).toBe(0o600);
 
     const chain = await ws.drctl(["audit", "verify"]);
-    expect(chain.stdout).toBe(`${trail()}: 7 line(s), the chain is whole`);
+    expect(chain.stdout).toBe(`${trail()}: 7 line(s), the chain is whole; it reaches what the catalog recorded`);
     expect(chain.exitCode).toBe(0);
   });
 
@@ -90,6 +92,115 @@ describe("the audit trail", () => {
       }
     } finally {
       writeFileSync(trail(), original);
+    }
+  });
+});
+
+describe("an audit trail that notices its tail", () => {
+  const ws = new Workspace();
+  const trail = () => join(ws.stateDir, "audit.jsonl");
+  let original = "";
+
+  beforeAll(async () => {
+    mkdirSync(ws.path("src"), { recursive: true });
+    writeFileSync(ws.path("src", "app.conf"), "x = 1\n");
+    ws.withJobs({ config: { type: "files", paths: [ws.path("src")], schedule: "0 * * * *", rpo: "1h", targets: ["local"] } });
+    expect((await ws.drctl(["backup", "config"])).exitCode).toBe(0);
+    for (let i = 0; i < 3; i++) expect((await ws.drctl(["restore", "config", "--to-dir", ws.path(`out-${i}`)])).exitCode).toBe(0);
+    // This backup's signed manifest carries the trail's head: an anchor on the target too.
+    expect((await ws.drctl(["backup", "config"])).exitCode).toBe(0);
+    original = readFileSync(trail(), "utf8");
+  });
+  afterAll(() => ws.remove());
+
+  const sha = (t: string) => createHash("sha256").update(t).digest("hex");
+  /** The trail with its second line changed and every hash after it recomputed: a chain that holds on its own. */
+  function rewritten(text: string): string {
+    const rows = text.trim().split("\n").map((l) => JSON.parse(l));
+    rows[1].outcome = "failed";
+    let prev = "0".repeat(64);
+    const out: string[] = [];
+    for (const row of rows) {
+      const line = JSON.stringify({ ...row, prev });
+      out.push(line);
+      prev = sha(line);
+    }
+    return `${out.join("\n")}\n`;
+  }
+
+  it.each([
+    ["the last line removed", (t: string) => `${t.trim().split("\n").slice(0, -1).join("\n")}\n`, /breaks at line 3: the trail has 2 line\(s\), but the catalog recorded 3: lines were removed from its end/],
+    ["only the first line kept", (t: string) => `${t.split("\n")[0]}\n`, /the trail has 1 line\(s\), but the catalog recorded 3/],
+    ["emptied", () => "", /the trail has 0 line\(s\), but the catalog recorded 3/],
+    ["deleted", () => undefined, /breaks at line 1: the trail is missing, but the catalog recorded 3 line\(s\)/],
+    ["rewritten with recomputed hashes", rewritten, /breaks at line 3: line 3 is not the one the catalog recorded \(sha256 [0-9a-f]{64}\): the trail was rewritten/],
+  ])("%s: audit verify exits 3 naming what it compared", async (_name, change, message) => {
+    try {
+      const next = change(original);
+      if (next === undefined) rmSync(trail());
+      else writeFileSync(trail(), next);
+      const run = await ws.drctl(["audit", "verify"]);
+      expect(problems(run.stderr)).toMatch(message);
+      expect(run.exitCode).toBe(3);
+    } finally {
+      writeFileSync(trail(), original, { mode: 0o600 });
+    }
+    const whole = await ws.drctl(["audit", "verify"]);
+    expect(whole.stdout).toMatch(/3 line\(s\), the chain is whole; it reaches what the catalog, the manifest of backup config-\S+ recorded$/);
+    expect(whole.exitCode).toBe(0);
+  });
+
+  it("with the catalog lost, the signed manifests on the target still hold the anchor (--from)", async () => {
+    const catalog = join(ws.stateDir, "catalog.sqlite");
+    const saved = readFileSync(catalog);
+    try {
+      rmSync(catalog);
+      writeFileSync(trail(), `${original.split("\n")[0]}\n`);
+      expect((await ws.drctl(["audit", "verify"])).exitCode).toBe(0);
+      const run = await ws.drctl(["audit", "verify", "--from", "local"]);
+      expect(problems(run.stderr)).toMatch(/the trail has 1 line\(s\), but the signed manifest of backup config-\S+ on local recorded 3/);
+      expect(run.exitCode).toBe(3);
+    } finally {
+      writeFileSync(catalog, saved);
+      writeFileSync(trail(), original, { mode: 0o600 });
+    }
+  });
+
+  it("a fresh install with no trail and no anchor is whole (exit 0)", async () => {
+    const fresh = new Workspace();
+    try {
+      fresh.withJobs({ config: { type: "files", paths: [ws.path("src")], schedule: "0 * * * *", rpo: "1h", targets: ["local"] } });
+      const run = await fresh.drctl(["audit", "verify"]);
+      expect(run.stdout).toBe(`${join(fresh.stateDir, "audit.jsonl")}: 0 line(s), the chain is whole`);
+      expect(run.exitCode).toBe(0);
+    } finally {
+      fresh.remove();
+    }
+  });
+
+  it("an unwritable trail: config check finds it (and the unit's sandbox); a restore keeps its data and says the trail missed it", async () => {
+    const ro = ws.path("ro");
+    mkdirSync(ro, { recursive: true });
+    execSync(`mount -t tmpfs -o ro,size=1m tmpfs ${ro}`);
+    try {
+      const config = ws.path("ro.yaml");
+      writeFileSync(config, readFileSync(ws.configPath, "utf8") + `audit:\n  path: ${join(ro, "audit.jsonl")}\n`);
+      const check = await ws.drctl(["config", "check", "--config", config]);
+      expect(check.stdout + check.stderr).toContain(`audit.path: cannot write in ${ro}: EROFS`);
+      expect(check.exitCode).toBe(2);
+      const restore = await ws.drctl(["restore", "config", "--to-dir", ws.path("out-ro")], { config });
+      expect(restore.exitCode).toBe(0);
+      expect(problems(restore.stderr)).toMatch(new RegExp(`warning: the restore into ${ws.path("out-ro")} succeeded and its data is there, but the audit trail could not record it: EROFS`));
+      expect(readFileSync(ws.path("out-ro", "src", "app.conf"), "utf8")).toBe("x = 1\n");
+
+      // The service may write only what its unit allows: a state_dir elsewhere is found before the service meets it.
+      const unit = ws.path("drd.service");
+      writeFileSync(unit, `[Service]\nUser=root\nStateDirectory=drd\nReadWritePaths=${ws.backupDir}\nProtectSystem=strict\n`);
+      const sandboxed = await ws.drctl(["config", "check"], { env: { DRD_UNIT_FILE: unit } });
+      expect(sandboxed.stdout + sandboxed.stderr).toContain(`state_dir: ${ws.stateDir} lies outside what ${unit} lets drd write (/var/lib/drd, ${ws.backupDir}): under the service it cannot be written; add it to ReadWritePaths`);
+      expect(sandboxed.exitCode).toBe(2);
+    } finally {
+      execSync(`umount ${ro}`);
     }
   });
 });

@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
+import { userInfo } from "node:os";
 import { dirname } from "node:path";
 import type { Config } from "../../config/schema.js";
 import { accessProblem, type Principal } from "../../config/access.js";
 import type { Findings } from "./findings.js";
+import { auditPath } from "../audit.js";
 
 /**
  * What `drctl config check` checks without touching the network: every path the config
@@ -104,9 +106,58 @@ export async function checkLocal(config: Config, who: Principal, findings: Findi
     }
   }
 
-  // Where drd writes.
-  writable(config.state_dir, "state_dir", who, findings);
-  for (const [name, t] of Object.entries(config.targets)) if (t.type === "local") writable(t.path, `targets.${name}.path`, who, findings);
+  // Where drd writes: the kernel's modes, and the installed unit's sandbox.
+  const writes: [string, string][] = [["state_dir", config.state_dir]];
+  for (const [name, t] of Object.entries(config.targets)) if (t.type === "local") writes.push([`targets.${name}.path`, t.path]);
+  for (const [at, path] of writes) writable(path, at, who, findings);
+  const trail = auditPath(config);
+  const trailAt = config.audit ? "audit.path" : "state_dir";
+  if (statSync(trail, { throwIfNoEntry: false })) {
+    const denied = accessProblem(trail, "write", who);
+    if (denied) findings.problem(trailAt, `cannot append to the audit trail ${trail}: ${denied}`);
+  } else writable(dirname(trail), trailAt, who, findings);
+  if (config.audit) writes.push([trailAt, trail]);
+  const unit = unitWritablePaths();
+  // Judged for the service's own user: the sandbox binds the service, not whoever runs drctl.
+  if (unit && (who.kind === "user" ? who.name : currentUser()) === unit.user) {
+    for (const [at, path] of writes) {
+      if (!unit.paths.some((p) => path === p || path.startsWith(`${p}/`)))
+        findings.problem(at, `${path} lies outside what ${unit.file} lets drd write (${unit.paths.join(", ")}): under the service it cannot be written; add it to ReadWritePaths (systemctl edit drd)`);
+    }
+  }
+}
+
+/**
+ * The paths the installed service may write under its sandbox (ProtectSystem=strict):
+ * ReadWritePaths and StateDirectory/LogsDirectory/CacheDirectory. Undefined when no unit
+ * is installed (DRD_UNIT_FILE names another place to look).
+ */
+function unitWritablePaths(): { file: string; user: string; paths: string[] } | undefined {
+  const file = process.env.DRD_UNIT_FILE ?? "/etc/systemd/system/drd.service";
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+  if (!/^ProtectSystem=strict\s*$/m.test(text)) return undefined;
+  const roots: Record<string, string> = { StateDirectory: "/var/lib", LogsDirectory: "/var/log", CacheDirectory: "/var/cache", RuntimeDirectory: "/run" };
+  const paths: string[] = [];
+  for (const m of text.matchAll(/^(ReadWritePaths|StateDirectory|LogsDirectory|CacheDirectory|RuntimeDirectory)=(.*)$/gm)) {
+    for (const word of m[2]!.trim().split(/\s+/).filter(Boolean)) {
+      const path = word.replace(/^[-+]/, "");
+      paths.push(m[1] === "ReadWritePaths" ? path : `${roots[m[1]!]}/${path}`);
+    }
+  }
+  return { file, user: /^User=(.+)$/m.exec(text)?.[1]?.trim() ?? "root", paths };
+}
+
+function currentUser(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A directory drd writes into: writable if it exists, else creatable in its nearest existing parent. */

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream";
 import { copyVersions, parseManifest } from "../../catalog/catalog.js";
 import type { PostgresJobConfig } from "../../config/schema.js";
-import { IntegrityError, OperationError, UsageError } from "../../errors.js";
+import { describeError, IntegrityError, OperationError, UsageError } from "../../errors.js";
 import type { ArtifactEntry, Manifest } from "../../manifest.js";
 import { declaredLimit, decompress, type Compression } from "../../pipeline/compress.js";
 import { createDecryptor, type Decryptor } from "../../pipeline/decrypt.js";
@@ -99,7 +99,13 @@ export async function restore(ctx: AppContext, req: RestoreRequest, signal: Abor
     if (outcome && !outcome.dry_run) {
       const failed = !succeeded;
       const destination = "database" in outcome.destination ? { database: outcome.destination.database } : { directory: outcome.destination.directory };
-      audit(ctx, { event: "restore", outcome: failed ? "failed" : "ok", job: outcome.job, backup_id: outcome.backup_id, target: outcome.from, detail: { ...destination, ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}) } });
+      try {
+        audit(ctx, { event: "restore", outcome: failed ? "failed" : "ok", job: outcome.job, backup_id: outcome.backup_id, target: outcome.from, detail: { ...destination, ...(outcome.warnings.length ? { warnings: outcome.warnings } : {}) } });
+      } catch (err) {
+        // The data is in place: an unwritable trail must not make the restore look failed.
+        const where = "database" in outcome.destination ? `database ${outcome.destination.database}` : outcome.destination.directory;
+        if (succeeded) outcome.warnings.push(`the restore into ${where} succeeded and its data is there, but the audit trail could not record it: ${describeError(err)}`);
+      }
     }
   }
 }
