@@ -48,7 +48,8 @@ export interface ConfigCheckOutput {
   passed: Finding[];
 }
 /** `drctl audit verify --json` */
-export type AuditVerifyOutput = { path: string; ok: true; lines: number } | { path: string; ok: false; line: number; problem: string };
+/** `compared`: what the trail was checked against (the catalog's anchor, signed manifests); `head`: the sha256 of its last line. */
+export type AuditVerifyOutput = { path: string; compared: string[]; ok: true; lines: number; head: string } | { path: string; compared: string[]; ok: false; line: number; problem: string };
 /** `drctl alerts test --json` */
 export type AlertsTestOutput = { channel: string; type: string; ok: boolean; error: string | null }[];
 /** `drctl init --json` */
