@@ -12,7 +12,7 @@ import { listBackups } from "./list.js";
 import { BOOT_ID, isClaimAlive } from "./process.js";
 import { dropDatabase } from "./restore/postgres.js";
 import { restore, type RestoreRequest } from "./restore/restore.js";
-import { selectBackup } from "./restore/select.js";
+import { chooseTrusted } from "./restore/select.js";
 import { copyVersions, parseManifest } from "../catalog/catalog.js";
 import { alertMessage } from "../alerts/message.js";
 import { notify } from "./notify.js";
@@ -128,14 +128,20 @@ async function removeAbandonedScratch(ctx: AppContext, jobName: string, job: Job
   }
 }
 
+/** What a drill takes: the newest backup as a restore would, never one no trusted key signed. */
+function drillChoice(ctx: AppContext, job: string) {
+  return chooseTrusted(listBackups(ctx, job), {}, false, "in the catalog");
+}
+
 function latestManifest(ctx: AppContext, job: string) {
-  const picked = selectBackup(listBackups(ctx, job), {});
-  return typeof picked === "string" ? undefined : parseManifest(ctx.catalog.getBackup(picked.id)!);
+  const choice = drillChoice(ctx, job);
+  return "refused" in choice ? undefined : parseManifest(ctx.catalog.getBackup(choice.picked.id)!);
 }
 
 async function integrityOnly(ctx: AppContext, job: string, from: string, outcome: DrillOutcome): Promise<void> {
-  const picked = selectBackup(listBackups(ctx, job), {});
-  if (typeof picked === "string") throw new OperationError(`nothing to drill: ${picked}`);
+  const choice = drillChoice(ctx, job);
+  if ("refused" in choice) throw choice.untrusted ? new IntegrityError(choice.refused) : new OperationError(`nothing to drill: ${choice.refused}`);
+  const picked = choice.picked;
   outcome.backup_id = picked.id;
   const t = ctx.now();
   const backup = ctx.catalog.getBackup(picked.id)!;

@@ -23,7 +23,11 @@ export interface BackupView {
   finished_at: string;
   size: number;
   sha256: string;
-  /** complete; untrusted: read from a target, its manifest not signed by a trusted key for where it lies. */
+  /**
+   * complete; untrusted: its manifest is not signed by a trusted key for where it lies (read
+   * from a target, or admitted to the catalog with --allow-unsigned): never "newest", never
+   * counted for the RPO or by retention.
+   */
   state: "complete" | "untrusted";
   /** Why it is untrusted, when it is. */
   untrusted_reason?: string;
@@ -46,7 +50,8 @@ export function backupView(config: Config, b: BackupWithCopies): BackupView {
     finished_at: iso(b.finished_at)!,
     size: b.size,
     sha256: b.sha256,
-    state: "complete",
+    state: b.untrusted ? "untrusted" : "complete",
+    ...(b.untrusted ? { untrusted_reason: b.untrusted } : {}),
     encrypted: b.encryption !== null,
     policy_ok: policy.ok,
     policy,

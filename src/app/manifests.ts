@@ -147,7 +147,8 @@ export async function rebuildCatalog(ctx: AppContext, targetName: string, option
     const existing = ctx.catalog.getBackup(row.id);
     if (!existing) {
       const { copies, ...backup } = row;
-      ctx.catalog.recordBackup(backup, copies);
+      // Admitted, and marked for ever: no later command takes it for one of this server's own.
+      ctx.catalog.recordBackup({ ...backup, untrusted: record.trust.trusted ? null : record.trust.reason }, copies);
       result.added++;
     } else if (!existing.copies.some((c) => c.target === targetName)) {
       ctx.catalog.addCopy(row.copies[0]!);

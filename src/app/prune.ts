@@ -66,6 +66,12 @@ export async function prune(ctx: AppContext, options: { dryRun?: boolean; job?: 
         report.actions.push(action);
         if (action.action === "remove") toRemove.push(decision.id);
       }
+      // Retention leaves out what no trusted key signed: it neither anchors the plan nor is removed by it.
+      for (const id of ctx.catalog.untrustedBackups(jobName)) {
+        const b = ctx.catalog.getBackup(id);
+        if (!b?.copies.some((c) => c.target === targetName && c.state !== "deleted")) continue;
+        report.actions.push({ target: targetName, job: jobName, backup_id: id, snapshot_at: new Date(b.snapshot_at).toISOString(), action: "skip", reasons: [`untrusted (${b.untrusted}): admitted with --allow-unsigned; retention neither counts nor removes it`] });
+      }
       if (!options.dryRun) await removeInChunks(ctx, targetName, toRemove, report, options.signal);
     }
   }

@@ -31,6 +31,8 @@ export interface JobStatus {
   measured_rto_seconds: number | null;
   /** Backups dated ahead of this host's clock (kept; they count for neither RPO nor retention until the clock passes them). */
   clock_skew: { backup_ids: string[]; newest_at: string } | null;
+  /** Backups a catalog rebuild admitted with --allow-unsigned: listed, never counted. */
+  untrusted_backups: string[];
   window: {
     seconds: number;
     rpo: { share_ok: number | null; breaches: number; longest_breach_seconds: number; worst_age_seconds: number | null };
@@ -73,6 +75,7 @@ export function jobStatuses(ctx: AppContext, options: { job?: string; windowMs: 
         rpo_seconds: job.rpo,
         rpo_state: a.rpo.state,
         newest_backup_id: newest?.id ?? null,
+        untrusted_backups: ctx.catalog.untrustedBackups(name),
         policy_ok: policy,
         copies: (newestView?.copies ?? []).map((c) => ({ target: c.target, state: c.state, verified_at: iso(c.verified_at), error: c.error })),
         next_backup_at: iso(nextSlot(job.schedule, ctx.config.timezone, now))!,

@@ -50,6 +50,8 @@ export interface BackupRow {
   manifest: string;
   /** Armored detached signature of `manifest`; null for backups made without `signing`. */
   signature: string | null;
+  /** Why no trusted key vouches for it, when a rebuild admitted it with --allow-unsigned; else null. */
+  untrusted?: string | null;
 }
 
 export interface DrillRow {
@@ -165,10 +167,10 @@ export class Catalog {
         if (finishedRun) this.finishRun(finishedRun.id, "succeeded", finishedRun.at);
         this.db
           .prepare(
-            `INSERT INTO backups (id, job, kind, run_id, snapshot_at, finished_at, size, sha256, encryption, manifest, signature)
-             VALUES (@id, @job, @kind, @run_id, @snapshot_at, @finished_at, @size, @sha256, @encryption, @manifest, @signature)`,
+            `INSERT INTO backups (id, job, kind, run_id, snapshot_at, finished_at, size, sha256, encryption, manifest, signature, untrusted)
+             VALUES (@id, @job, @kind, @run_id, @snapshot_at, @finished_at, @size, @sha256, @encryption, @manifest, @signature, @untrusted)`,
           )
-          .run(backup);
+          .run({ untrusted: null, ...backup });
         const insert = this.db.prepare(
           `INSERT INTO copies (backup_id, target, location, state, written_at, verified_at, error, attempts, next_attempt_at)
            VALUES (@backup_id, @target, @location, @state, @written_at, @verified_at, @error, @attempts, @next_attempt_at)`,
@@ -225,12 +227,12 @@ export class Catalog {
 
   /** Snapshot time of the job's newest backup not dated after `notAfter`, if any (one index lookup). */
   lastSnapshotAt(job: string, notAfter = Number.MAX_SAFE_INTEGER): number | undefined {
-    return this.db.prepare<[string, number], { at: number | null }>(`SELECT max(snapshot_at) AS at FROM backups WHERE job = ? AND snapshot_at <= ?`).get(job, notAfter)?.at ?? undefined;
+    return this.db.prepare<[string, number], { at: number | null }>(`SELECT max(snapshot_at) AS at FROM backups WHERE job = ? AND snapshot_at <= ? AND untrusted IS NULL`).get(job, notAfter)?.at ?? undefined;
   }
 
   /** The job's backups dated after `after` (ahead of the clock), newest first. */
   backupsDatedAfter(job: string, after: number): { id: string; snapshot_at: number }[] {
-    return this.db.prepare<[string, number], { id: string; snapshot_at: number }>(`SELECT id, snapshot_at FROM backups WHERE job = ? AND snapshot_at > ? ORDER BY snapshot_at DESC, id DESC`).all(job, after);
+    return this.db.prepare<[string, number], { id: string; snapshot_at: number }>(`SELECT id, snapshot_at FROM backups WHERE job = ? AND snapshot_at > ? AND untrusted IS NULL ORDER BY snapshot_at DESC, id DESC`).all(job, after);
   }
 
   /** Whether an event of `kind` was recorded for the backup. */
@@ -240,7 +242,7 @@ export class Catalog {
 
   /** The id and manifest of the job's newest backup, if any. */
   newestBackup(job: string): { id: string; manifest: string } | undefined {
-    return this.db.prepare<[string], { id: string; manifest: string }>(`SELECT id, manifest FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT 1`).get(job);
+    return this.db.prepare<[string], { id: string; manifest: string }>(`SELECT id, manifest FROM backups WHERE job = ? AND untrusted IS NULL ORDER BY snapshot_at DESC, id DESC LIMIT 1`).get(job);
   }
 
   /** The manifests of the newest backup each job made on this machine (not those a catalog rebuild added). */
@@ -250,6 +252,11 @@ export class Catalog {
         `SELECT id, manifest FROM backups b WHERE run_id IS NOT NULL AND snapshot_at = (SELECT max(snapshot_at) FROM backups WHERE job = b.job AND run_id IS NOT NULL)`,
       )
       .all();
+  }
+
+  /** The ids of the job's backups admitted without a trusted signature, newest first. */
+  untrustedBackups(job: string): string[] {
+    return this.db.prepare<[string], { id: string }>(`SELECT id FROM backups WHERE job = ? AND untrusted IS NOT NULL ORDER BY snapshot_at DESC, id DESC`).all(job).map((r) => r.id);
   }
 
   /** Newest first. */
@@ -287,7 +294,7 @@ export class Catalog {
       .prepare<[string], [string, number, string | null, CopyState | null, number | null]>(
         `SELECT b.id, b.snapshot_at, c.target, c.state, c.written_at
            FROM backups b LEFT JOIN copies c ON c.backup_id = b.id
-          WHERE b.job = ? ORDER BY b.snapshot_at DESC, b.id DESC`,
+          WHERE b.job = ? AND b.untrusted IS NULL ORDER BY b.snapshot_at DESC, b.id DESC`,
       )
       .raw(true)
       .all(job);
@@ -370,13 +377,13 @@ export class Catalog {
 
   /** The job's newest backup (by snapshot time), if any. */
   newestBackupOf(job: string): { id: string; size: number } | undefined {
-    return this.db.prepare<[string], { id: string; size: number }>(`SELECT id, size FROM backups WHERE job = ? ORDER BY snapshot_at DESC, id DESC LIMIT 1`).get(job);
+    return this.db.prepare<[string], { id: string; size: number }>(`SELECT id, size FROM backups WHERE job = ? AND untrusted IS NULL ORDER BY snapshot_at DESC, id DESC LIMIT 1`).get(job);
   }
 
   /** The job's newest `limit` backups dated at or before `notAfter`, newest first, each with its copies' states, read one at a time. */
   *newestBackupsWithStates(job: string, notAfter: number, limit: number): Generator<{ id: string; snapshot_at: number; copies: Pick<CopyRow, "target" | "state">[] }> {
     const copies = this.db.prepare<[string], Pick<CopyRow, "target" | "state">>(`SELECT target, state FROM copies WHERE backup_id = ?`);
-    const rows = this.db.prepare<[string, number, number], { id: string; snapshot_at: number }>(`SELECT id, snapshot_at FROM backups WHERE job = ? AND snapshot_at <= ? ORDER BY snapshot_at DESC, id DESC LIMIT ?`).iterate(job, notAfter, limit);
+    const rows = this.db.prepare<[string, number, number], { id: string; snapshot_at: number }>(`SELECT id, snapshot_at FROM backups WHERE job = ? AND snapshot_at <= ? AND untrusted IS NULL ORDER BY snapshot_at DESC, id DESC LIMIT ?`).iterate(job, notAfter, limit);
     for (const row of rows) yield { ...row, copies: copies.all(row.id) };
   }
 

@@ -213,4 +213,10 @@ export const MIGRATIONS: readonly string[] = [
     at    INTEGER NOT NULL
   );
   `,
+  `
+  -- A backup a catalog rebuild admitted although no trusted key signed it (--allow-unsigned):
+  -- why, kept for ever. It is listed and restorable by name, never "newest", never counted
+  -- for the RPO, never weighed by retention.
+  ALTER TABLE backups ADD COLUMN untrusted TEXT;
+  `,
 ];

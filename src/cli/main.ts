@@ -176,7 +176,8 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--with-globals", "postgres: restore roles and tablespaces first")
     .option("--no-owner", "postgres: do not restore owners and privileges")
     .option("--jobs <n>", "postgres: load in N sessions, every table's rows divided among them (default 1)")
-    .option("--allow-unsigned", "restore a backup whose manifest is not signed by a trusted key (made before signing); recorded")
+    .option("--allow-unsigned", "restore a backup no trusted key signed (one made before signing), named with --backup or when the job has no signed backup; recorded")
+    .option("--allow-untrusted-sql", "with --allow-unsigned, a database backup: run its SQL (a superuser's restore can run commands on the server)")
     .option("--dry-run", "make every check a real restore makes before writing (backup, key, target, destination), change nothing")
     .option("--json", "print JSON")
     .action(async (job: string, flags: RestoreFlags & { owner?: boolean }) =>

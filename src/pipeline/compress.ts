@@ -171,7 +171,8 @@ function holdOutput(pid: number, limit: OutputLimit, stop: (err: Error) => void)
 }
 
 /**
- * The inverse, for restore. zstd's output is a pipe the caller can hand to the next
+ * The inverse, for restore. Its output must be read (or handed on) at once: Node discards
+ * what a child process wrote and nobody read once the child exits. zstd's output is a pipe the caller can hand to the next
  * process (pg_restore) directly, so the plain dump never passes through this process.
  */
 export function decompress(algorithm: CompressionConfig["algorithm"], input: Readable, signal: AbortSignal, limit?: OutputLimit): Compression {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Readable } from "node:stream";
+import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { execa, type Result } from "execa";
 import type pg from "pg";
@@ -155,12 +155,57 @@ export async function openLoader(target: DatabaseTarget, options: LoadOptions): 
   return { load, close };
 }
 
-/** Replays roles and tablespaces (pg_dumpall --globals-only); existing roles make psql report, not fail. */
+/**
+ * Replays roles and tablespaces (pg_dumpall --globals-only); existing roles make psql
+ * report, not fail. The globals are SQL run through psql, where a backslash command runs
+ * anything (`\! cmd` a shell): psql runs them restricted (`\restrict`, psql 17.6, 16.10,
+ * 15.14, 14.19, 13.22 and later), so only SQL runs, and a file that tries more is refused.
+ * pg_dumpall's own `\restrict`/`\unrestrict` lines are dropped: drd's restriction holds
+ * from the first line to the last.
+ */
 export async function restoreGlobals(target: DatabaseTarget, sql: Compression, signal: AbortSignal): Promise<void> {
+  // Read from now on: a child's output left unread is discarded once the child exits.
+  // An error on either side reaches the other, so psql's stdin always ends.
+  const filtered = new DropRestrictLines();
+  pipeline(sql.output, filtered).catch(() => undefined);
+  const input = { output: filtered, done: sql.done };
   const args = ["-X", "-q", "--no-password", `--dbname=${target.conn.urlFor(target.conn.defaultDatabase)}`];
-  const result = await feedTool("psql", args, target, sql, signal);
-  if (result.exitCode !== 0) throw new OperationError(`restoring globals failed: ${target.conn.mask(String(result.stderr)).trim().slice(-2000)}`);
+  if (await psqlRestricts()) args.push("--command", `\\restrict ${randomBytes(24).toString("hex")}`, "--file=-");
+  const result = await feedTool("psql", args, target, input, signal);
+  const stderr = target.conn.mask(String(result.stderr ?? "")).trim();
+  const refused = /^psql:<stdin>:(\d+): error: backslash commands are restricted/m.exec(stderr);
+  if (refused) throw new IntegrityError(`the globals hold a psql command at line ${refused[1]} (a backslash command can run anything on this host); psql refused to run it; restore refused`);
+  if (result.exitCode !== 0) throw new OperationError(`restoring globals failed: ${stderr.slice(-2000)}`);
 }
+
+let restrictSupport: Promise<boolean> | undefined;
+/** Whether this psql has \restrict (the releases of August 2025 and later). */
+function psqlRestricts(): Promise<boolean> {
+  restrictSupport ??= execa("psql", ["--version"], { reject: false }).then((r) => {
+    const m = /(\d+)\.(\d+)/.exec(String(r.stdout));
+    if (!m) return false;
+    const [major, minor] = [Number(m[1]), Number(m[2])];
+    const first: Record<number, number> = { 13: 22, 14: 19, 15: 14, 16: 10, 17: 6 };
+    return major >= 18 || (first[major] !== undefined && minor >= first[major]!);
+  });
+  return restrictSupport;
+}
+
+/** Passes SQL through line by line, without pg_dumpall's `\restrict KEY` and `\unrestrict KEY` lines. */
+class DropRestrictLines extends Transform {
+  private rest = "";
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    const text = this.rest + chunk.toString("utf8");
+    const cut = text.lastIndexOf("\n") + 1;
+    this.rest = text.slice(cut);
+    done(null, keep(text.slice(0, cut)));
+  }
+  override _flush(done: TransformCallback): void {
+    done(null, keep(this.rest));
+  }
+}
+
+const keep = (lines: string) => lines.replace(/^\\(un)?restrict [A-Za-z0-9]+[ \t]*$/gm, "");
 
 /**
  * Runs a PostgreSQL tool with `input` on its stdin: zstd's pipe is handed over as is, so

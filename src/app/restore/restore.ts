@@ -12,11 +12,11 @@ import { backupPrefix, type Target } from "../../targets/target.js";
 import { audit } from "../audit.js";
 import { assertTarget, jobOf, type AppContext } from "../context.js";
 import { backupView, listBackups, type BackupView } from "../list.js";
-import { readTargetManifests, rowFromManifest, type ManifestRecord } from "../manifests.js";
+import { readTargetManifests, rowFromManifest } from "../manifests.js";
 import { extractSafely } from "./extract.js";
 import { fetchArtifact, type Fetched } from "./fetch.js";
 import { checkRowCounts, dropDatabase, inspectDatabase, openLoader, prepareDatabase, restoreGlobals, swapDatabase, type DatabaseTarget } from "./postgres.js";
-import { selectBackup, selectCopy } from "./select.js";
+import { chooseTrusted, selectCopy } from "./select.js";
 import { resolveMapping, WHOLE_TREE, type PathMapping } from "./selection.js";
 import { readListing, tarBound, type FilesListing } from "./listing.js";
 import { makeStaging, removeDeadStaging } from "./staging.js";
@@ -45,6 +45,8 @@ export interface RestoreRequest {
   dryRun?: boolean;
   /** Restore a backup read from a target whose manifest is not signed by a trusted key (made before signing). */
   allowUnsigned?: boolean;
+  /** postgres: run the SQL of such a backup (pg_restore, psql for globals), which a superuser's restore runs with its rights. */
+  allowUntrustedSql?: boolean;
   /** postgres: the server to restore to, when not the job's own (drills' scratch server). */
   connection?: string;
   /** Told what the restore is doing; the CLI draws a progress bar or log lines from it. */
@@ -115,6 +117,10 @@ async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: Abort
   if (req.from !== undefined) assertTarget(ctx, req.from);
   const chosen = await chooseBackup(ctx, req);
   const { manifest, from } = chosen;
+  if (chosen.untrusted && job.type === "postgres" && !req.allowUntrustedSql)
+    throw new IntegrityError(
+      `backup ${manifest.job}/${manifest.id} is untrusted, and restoring a database runs the SQL it holds: restored by a superuser, a dump can run commands on the database server (COPY ... TO PROGRAM); restore refused (--allow-untrusted-sql runs it, for a backup whose origin you know)`,
+    );
   const target = ctx.targets.get(from);
   const prefix = backupPrefix(manifest.job, manifest.id);
   const outcome: RestoreOutcome = {
@@ -192,6 +198,8 @@ interface Chosen {
   manifest: Manifest;
   from: string;
   warnings: string[];
+  /** No trusted key vouches for it: restored by name with --allow-unsigned. */
+  untrusted: boolean;
   versions: Record<string, string>;
 }
 
@@ -209,32 +217,40 @@ async function chooseBackup(ctx: AppContext, req: RestoreRequest): Promise<Chose
     if (elsewhere && elsewhere.job !== req.job)
       throw new UsageError(`backup ${req.backupId} belongs to job ${elsewhere.job}, not ${req.job} (drctl restore ${elsewhere.job} --backup ${req.backupId})`);
   }
+  const allowUnsigned = req.allowUnsigned ?? false;
   if (known.length > 0) {
-    const picked = selectBackup(known, selection);
-    if (typeof picked === "string") throw new OperationError(`cannot restore ${req.job}: ${picked}`);
+    const choice = chooseTrusted(known, selection, allowUnsigned, "in the catalog");
+    if ("refused" in choice) throw refusal(req.job, choice);
+    const picked = choice.picked;
     const from = selectCopy(picked, req.from, (t) => ctx.config.targets[t]?.type === "local");
     if (!from) throw new OperationError(`backup ${picked.id} has no usable copy${req.from ? ` on ${req.from}` : ""}`);
     const backup = ctx.catalog.getBackup(picked.id)!;
-    return { manifest: parseManifest(backup), from, warnings: [], versions: copyVersions(backup.copies.find((c) => c.target === from)) };
+    const warnings = picked.state === "untrusted" ? [untrustedWarning(picked, "in the catalog")] : [];
+    return { manifest: parseManifest(backup), from, warnings, untrusted: picked.state === "untrusted", versions: copyVersions(backup.copies.find((c) => c.target === from)) };
   }
   const from = req.from ?? bareSource(ctx, job.targets);
   const { records, invalid } = await readTargetManifests(ctx, from, req.job);
   const named = req.backupId ? invalid.find((i) => i.id === req.backupId) : undefined;
   if (named) throw new IntegrityError(`backup ${req.job}/${named.id} on ${from} is invalid: ${named.reason}; restore refused`);
-  const views: BackupView[] = records.map((r) => backupView(ctx.config, rowFromManifest(ctx, from, r)));
-  const picked = selectBackup(views, selection);
-  if (typeof picked === "string") throw new OperationError(`cannot restore ${req.job} from ${from}: ${picked}`);
+  const views: BackupView[] = records.map((r) => {
+    const view = backupView(ctx.config, rowFromManifest(ctx, from, r));
+    return r.trust.trusted ? view : { ...view, state: "untrusted" as const, untrusted_reason: r.trust.reason };
+  });
+  const choice = chooseTrusted(views, selection, allowUnsigned, `on ${from}`);
+  if ("refused" in choice) throw refusal(`${req.job} from ${from}`, choice);
+  const picked = choice.picked;
   const record = records.find((r) => r.manifest.id === picked.id)!;
-  return { manifest: record.manifest, from, warnings: trustWarnings(record, records, from, req.allowUnsigned ?? false), versions: {} };
+  const warnings = picked.state === "untrusted" ? [untrustedWarning(picked, `on ${from}`)] : [];
+  return { manifest: record.manifest, from, warnings, untrusted: picked.state === "untrusted", versions: {} };
 }
 
-function trustWarnings(record: ManifestRecord, all: ManifestRecord[], from: string, allowUnsigned: boolean): string[] {
-  if (record.trust.trusted) return [];
-  const id = `${record.manifest.job}/${record.manifest.id}`;
-  if (allowUnsigned) return [`backup ${id} on ${from} is untrusted (${record.trust.reason}); restored because --allow-unsigned was given`];
-  const trusted = all.find((r) => r.trust.trusted);
-  const instead = trusted ? `; the newest trusted backup is ${trusted.manifest.id} (--backup ${trusted.manifest.id})` : "";
-  throw new IntegrityError(`backup ${id} on ${from} is untrusted: ${record.trust.reason}; restore refused (--allow-unsigned restores a backup made before signing)${instead}`);
+/** A refused choice: untrusted is an integrity refusal (exit 3); nothing to restore is an operation failure. */
+function refusal(what: string, choice: { refused: string; untrusted: boolean }): Error {
+  return choice.untrusted ? new IntegrityError(choice.refused) : new OperationError(`cannot restore ${what}: ${choice.refused}`);
+}
+
+function untrustedWarning(b: BackupView, where: string): string {
+  return `backup ${b.job}/${b.id} ${where} is untrusted (${b.untrusted_reason ?? "no trusted key signed it"}); restored because --allow-unsigned was given`;
 }
 
 /** Every artifact of the copy is there with its recorded size: a dry run's "the store answers". */

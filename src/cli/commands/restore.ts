@@ -24,6 +24,7 @@ export interface RestoreFlags {
   jobs?: string;
   dryRun?: boolean;
   allowUnsigned?: boolean;
+  allowUntrustedSql?: boolean;
   json?: boolean;
 }
 
@@ -55,6 +56,7 @@ export async function restoreCommand(ctx: AppContext, io: Output, job: string, f
   set("jobs", flags.jobs === undefined ? undefined : /^\d+$/.test(flags.jobs) ? Number(flags.jobs) : NaN);
   set("dryRun", flags.dryRun);
   set("allowUnsigned", flags.allowUnsigned);
+  set("allowUntrustedSql", flags.allowUntrustedSql);
   // Progress goes to stderr; --json keeps stdout for the result alone.
   const progress = flags.dryRun ? undefined : restoreProgress(io);
   if (progress) request.onProgress = progress.onProgress;

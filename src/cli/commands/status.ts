@@ -51,6 +51,9 @@ function render(s: JobStatus, windowText: string, tty: boolean): string {
     `  RTO    ${state(s.rto_state)} ${drill}; ${rto}${s.rto_reason ? `; ${s.rto_reason}` : ""}`,
     `         ${windowText}: ${w.rto.drills_passed} drill(s) passed, ${w.rto.drills_failed} failed${slowest}`,
     `  next   backup ${at(s.next_backup_at)}${s.next_drill_at ? `, drill ${at(s.next_drill_at)}` : ""}`,
+    ...(s.untrusted_backups.length > 0
+      ? [`  trust  ${s.untrusted_backups.length} backup(s) no trusted key signed, admitted with --allow-unsigned: restorable by name, never counted for RPO or retention`]
+      : []),
     ...(s.clock_skew
       ? [`  clock  ${s.clock_skew.backup_ids.length} backup(s) dated ahead of this host's clock (newest ${at(s.clock_skew.newest_at)}): kept, not counted for RPO or retention`]
       : []),
