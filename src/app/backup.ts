@@ -24,6 +24,7 @@ import { alertMessage } from "../alerts/message.js";
 import { backupView } from "./list.js";
 import { notify } from "./notify.js";
 import { backupFailed, backupSucceeded } from "./problems.js";
+import { writeHeads } from "./heads.js";
 import { loadSigner } from "../trust/signing.js";
 import type { AuditAnchor } from "../audit/trail.js";
 
@@ -180,6 +181,8 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     }
     if (!abort.signal.aborted) await replicatePending(ctx, { backupId, force: true, signal: abort.signal });
     if (!abort.signal.aborted) await replicatePending(ctx, { job: jobName, signal: abort.signal });
+    // Every target's head names what it now holds (the secondaries committed above included).
+    if (!abort.signal.aborted) await writeHeads(ctx, jobName);
   } finally {
     for (const s of secondaries) releaseCopy(backupId, s.name);
     options.signal?.removeEventListener("abort", onOuterAbort);

@@ -3,6 +3,7 @@ import type { Config } from "../config/schema.js";
 import { policyVerdict, type PolicyVerdict } from "../policy/three-two-one.js";
 import type { AppContext } from "./context.js";
 import { readTargetManifests, rowFromManifest, type InvalidManifest } from "./manifests.js";
+import { chainProblems } from "./heads.js";
 
 export interface CopyView {
   target: string;
@@ -72,12 +73,18 @@ export function listBackups(ctx: AppContext, job?: string): BackupView[] {
   return ctx.catalog.listBackups(job ? { job } : {}).map((b) => backupView(ctx.config, b));
 }
 
-/** The same, read from a target's manifests instead of the catalog (a bare machine), with the places whose manifest is invalid. */
-export async function listBackupsOnTarget(ctx: AppContext, target: string, job?: string): Promise<{ backups: BackupView[]; invalid: InvalidManifest[] }> {
+/**
+ * The same, read from a target's manifests instead of the catalog (a bare machine), with the
+ * places whose manifest is invalid and what each job's signed head says is wrong there.
+ */
+export async function listBackupsOnTarget(ctx: AppContext, target: string, job?: string): Promise<{ backups: BackupView[]; invalid: InvalidManifest[]; problems: string[] }> {
   const { records, invalid } = await readTargetManifests(ctx, target, job);
   const backups = records.map((r) => {
     const view = backupView(ctx.config, rowFromManifest(ctx, target, r));
     return r.trust.trusted ? view : { ...view, state: "untrusted" as const, untrusted_reason: r.trust.reason };
   });
-  return { backups, invalid };
+  const jobs = (job ? [job] : Object.keys(ctx.config.jobs)).filter((j) => ctx.config.jobs[j]!.targets.includes(target));
+  const problems: string[] = [];
+  for (const j of jobs) problems.push(...(await chainProblems(ctx, ctx.targets.get(target), j, records, invalid)));
+  return { backups, invalid, problems };
 }

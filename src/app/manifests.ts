@@ -63,7 +63,7 @@ export async function readTargetManifests(ctx: AppContext, targetName: string, j
     const sigSize = signatures.get(sigKey);
     const signature = sigSize === undefined ? undefined : await readBounded(target, sigKey, sigSize, SIGNATURE_MAX_BYTES);
     const verdict =
-      typeof signature === "object" ? { ok: false as const, reason: `its signature is invalid: ${signature.reason}` } : await trust.check(text as string, signature);
+      typeof signature === "object" ? { ok: false as const, reason: `its signature is invalid: ${signature.reason}` } : await trust.check(text as string, signature, { job: placeJob, target: targetName, at: Date.parse(manifest.snapshot_at) });
     const place = `${manifest.job}/${manifest.id}`;
     const found = `${placeJob}/${placeId}`;
     const trustState: ManifestRecord["trust"] = !verdict.ok

@@ -2,6 +2,7 @@ import type { Config } from "../config/schema.js";
 import { describeError } from "../errors.js";
 import { planRetention } from "../policy/retention.js";
 import { audit } from "./audit.js";
+import { writeHeads } from "./heads.js";
 import { policyVerdict } from "../policy/three-two-one.js";
 import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME } from "../targets/target.js";
 import { clockOf, jobOf, type AppContext } from "./context.js";
@@ -72,7 +73,11 @@ export async function prune(ctx: AppContext, options: { dryRun?: boolean; job?: 
         if (!b?.copies.some((c) => c.target === targetName && c.state !== "deleted")) continue;
         report.actions.push({ target: targetName, job: jobName, backup_id: id, snapshot_at: new Date(b.snapshot_at).toISOString(), action: "skip", reasons: [`untrusted (${b.untrusted}): admitted with --allow-unsigned; retention neither counts nor removes it`] });
       }
-      if (!options.dryRun) await removeInChunks(ctx, targetName, toRemove, report, options.signal);
+      if (!options.dryRun) {
+        await removeInChunks(ctx, targetName, toRemove, report, options.signal);
+        // The head excuses what this prune removed: the chain's gaps there are drd's own.
+        if (toRemove.length > 0) await writeHeads(ctx, jobName, [targetName]);
+      }
     }
   }
   report.kept = report.actions.filter((a) => a.action === "keep").length;

@@ -1,5 +1,6 @@
 import type { BackupWithCopies, CopyRow } from "../catalog/catalog.js";
 import { copyVersions, parseManifest } from "../catalog/catalog.js";
+import { writeHeads } from "./heads.js";
 import { describeError } from "../errors.js";
 import { retryDelayMs } from "../policy/backoff.js";
 import { alertMessage } from "../alerts/message.js";
@@ -61,6 +62,14 @@ export async function replicatePending(
       inFlight.delete(key);
     }
   }
+  // A target that took a copy has a new newest: its heads say so.
+  const copied = new Map<string, Set<string>>();
+  for (const r of results) {
+    if (r.state !== "verified") continue;
+    const job = ctx.catalog.getBackup(r.backup_id)?.job;
+    if (job) copied.set(job, (copied.get(job) ?? new Set()).add(r.target));
+  }
+  for (const [job, targets] of copied) await writeHeads(ctx, job, [...targets]);
   return results;
 }
 

@@ -3,6 +3,7 @@ import { describeError, UsageError } from "../errors.js";
 import { backupView } from "./list.js";
 import { checkCopy } from "./check-copy.js";
 import { readTargetManifests } from "./manifests.js";
+import { chainProblems } from "./heads.js";
 import { alertMessage } from "../alerts/message.js";
 import { notify } from "./notify.js";
 import { audit } from "./audit.js";
@@ -14,9 +15,11 @@ export interface CopyVerification {
   ok: boolean;
   /**
    * untrusted: a backup on the target whose manifest no trusted key signed for where it lies
-   * (planted, moved or replayed); invalid: one whose manifest cannot be read or used at all.
+   * (planted, moved or replayed); invalid: one whose manifest cannot be read or used at all;
+   * chain_broken: the job's backups there and its signed head disagree (a backup deleted
+   * from the middle, the newest gone, an older head replayed); its backup_id is `<job>/head`.
    */
-  state: "verified" | "corrupt" | "missing" | "unreachable" | "untrusted" | "invalid";
+  state: "verified" | "corrupt" | "missing" | "unreachable" | "untrusted" | "invalid" | "chain_broken";
   problem: string | null;
 }
 
@@ -97,9 +100,11 @@ async function untrustedOnTargets(ctx: AppContext, request: VerifyRequest): Prom
         out.push({ backup_id: `${job}/*`, target, ok: false, state: "unreachable", problem: describeError(err) });
         continue;
       }
+      const chain = await chainProblems(ctx, ctx.targets.get(target), job, found.records, found.invalid).catch((err: unknown) => [`the signed head of ${job} on ${target} cannot be read: ${describeError(err)}`]);
       const refused = [
         ...found.records.flatMap((r) => (r.trust.trusted ? [] : [{ job: r.manifest.job, id: r.manifest.id, state: "untrusted" as const, problem: r.trust.reason }])),
         ...found.invalid.map((i) => ({ job: i.job, id: i.id, state: "invalid" as const, problem: i.reason })),
+        ...chain.map((problem) => ({ job, id: `${job}/head`, state: "chain_broken" as const, problem })),
       ];
       for (const r of refused) {
         out.push({ backup_id: r.id, target, ok: false, state: r.state, problem: r.problem });

@@ -254,6 +254,32 @@ export class Catalog {
       .all();
   }
 
+  /**
+   * The job's backups as this catalog knows them on `target`, newest first: each with the
+   * backup before it (its manifest's previous_id) and its copy's state there. Trusted only.
+   */
+  chainOn(job: string, target: string): { id: string; previous_id: string | null; state: CopyState }[] {
+    return this.db
+      .prepare<[string, string], { id: string; previous_id: string | null; state: CopyState }>(
+        `SELECT b.id, json_extract(b.manifest, '$.previous_id') AS previous_id, c.state
+           FROM backups b JOIN copies c ON c.backup_id = b.id AND c.target = ?
+          WHERE b.job = ? AND b.untrusted IS NULL ORDER BY b.snapshot_at DESC, b.id DESC`,
+      )
+      .all(target, job);
+  }
+
+  /** The next sequence number of the job's head, recorded as written. */
+  nextHeadSequence(job: string): number {
+    return this.db
+      .prepare<[string], { sequence: number }>(`INSERT INTO job_heads (job, sequence) VALUES (?, 1) ON CONFLICT (job) DO UPDATE SET sequence = sequence + 1 RETURNING sequence`)
+      .get(job)!.sequence;
+  }
+
+  /** The sequence number of the job's newest head written, if any. */
+  headSequence(job: string): number | undefined {
+    return this.db.prepare<[string], { sequence: number }>(`SELECT sequence FROM job_heads WHERE job = ?`).get(job)?.sequence;
+  }
+
   /** The ids of the job's backups admitted without a trusted signature, newest first. */
   untrustedBackups(job: string): string[] {
     return this.db.prepare<[string], { id: string }>(`SELECT id FROM backups WHERE job = ? AND untrusted IS NOT NULL ORDER BY snapshot_at DESC, id DESC`).all(job).map((r) => r.id);

@@ -219,4 +219,12 @@ export const MIGRATIONS: readonly string[] = [
   -- for the RPO, never weighed by retention.
   ALTER TABLE backups ADD COLUMN untrusted TEXT;
   `,
+  `
+  -- The sequence number of each job's newest signed head (what it last wrote to its targets):
+  -- a head read back with a lower one is a replay, or a target that missed an update.
+  CREATE TABLE job_heads (
+    job      TEXT    PRIMARY KEY,
+    sequence INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -9,14 +9,22 @@ import { bytes } from "./render.js";
  * Renders restore progress: a bar on a terminal, one plain line per phase otherwise (for
  * logs and scripts). Returns the listener and a function that closes the bar.
  */
-export function restoreProgress(io: Output, tty = Boolean(process.stderr.isTTY)): { onProgress: (e: RestoreProgress) => void; stop: () => void } {
+export function restoreProgress(io: Output, tty = Boolean(process.stderr.isTTY)): { onProgress: (e: RestoreProgress) => void; stop: () => void; warned: Set<string> } {
   const bar = new StderrBar();
   // The artifact the bar follows; downloads overlap the restore, so its phase label changes while it fills.
   let barArtifact: { name: string; done: boolean } | undefined;
   const announced = new Set<string>();
   const started = Date.now();
   const stop = () => bar.stop();
+  const warned = new Set<string>();
   const onProgress = (e: RestoreProgress) => {
+    if (e.phase === "warning") {
+      // Said before the restore writes anything: the operator may want to stop it.
+      stop();
+      warned.add(e.message);
+      io.err(`drctl: warning: ${e.message}`);
+      return;
+    }
     if (e.phase === "download") {
       if (!announced.has(e.artifact)) {
         announced.add(e.artifact);
@@ -41,7 +49,7 @@ export function restoreProgress(io: Output, tty = Boolean(process.stderr.isTTY))
     const what = e.phase === "restore" ? (e.decrypting ? "decrypting and restoring" : "restoring") : "checking against the manifest";
     io.err(`drctl: ${what} ${e.artifact} (${formatDuration((Date.now() - started) / 1000)} so far)`);
   };
-  return { onProgress, stop };
+  return { onProgress, stop, warned };
 }
 
 /**

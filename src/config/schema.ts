@@ -233,6 +233,24 @@ const alertCommon = {
   timeout: duration.default(10).meta({ description: "How long one delivery may take before it counts as failed (retried with backoff)." }),
 };
 
+const trustKey = z.union([
+  absolutePath,
+  z.string().regex(/^[0-9A-Fa-f ]{40,}$/, { message: "must be a public key file (absolute path) or a key fingerprint (40 hex digits)" }),
+]);
+
+/** A point in time: ISO 8601 (2026-12-01 or 2026-12-01T00:00:00Z); kept as ms since the epoch. */
+const instant = z
+  .union([z.string(), z.date()])
+  .transform((v, ctx) => {
+    const ms = v instanceof Date ? v.getTime() : Date.parse(v);
+    if (Number.isNaN(ms)) {
+      ctx.addIssue({ code: "custom", message: `not a time: ${JSON.stringify(v)} (write e.g. 2026-12-01T00:00:00Z)` });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .meta({ description: "A time, ISO 8601: 2026-12-01 or 2026-12-01T00:00:00Z." });
+
 const alert = z.discriminatedUnion("type", [
   z
     .strictObject({
@@ -291,13 +309,25 @@ export const configSchema = z
     trust: z
       .array(
         z.union([
-          absolutePath,
-          z.string().regex(/^[0-9A-Fa-f ]{40,}$/, { message: "must be a public key file (absolute path) or a key fingerprint (40 hex digits)" }),
+          trustKey,
+          z
+            .strictObject({
+              key: trustKey,
+              jobs: z.array(name("job")).min(1).optional().meta({ description: "Accept its signatures only on these jobs' backups. Default: every job." }),
+              targets: z
+                .array(name("target"))
+                .min(1)
+                .optional()
+                .meta({ description: "Accept its signatures only on backups read from these targets (each its own bucket prefix or path): with several servers' keys trusted, one server's genuine backup copied under another's prefix is refused. Default: every target." }),
+              from: instant.optional().meta({ description: "Accept its signatures only on backups made at or after this time (a new key's first day)." }),
+              until: instant.optional().meta({ description: "Accept its signatures only on backups made before this time (a retired key: it stays trusted for what it signed)." }),
+            })
+            .meta({ description: "A trusted key with limits: the jobs it may sign for, the time it signed in." }),
         ]),
       )
       .min(1)
       .optional()
-      .meta({ description: "Public key files (or the fingerprint of `signing`'s key) whose manifest signatures restores, drills, `list --from` and `catalog rebuild` accept. Default: the key of `signing`." }),
+      .meta({ description: "Public key files (or the fingerprint of `signing`'s key) whose manifest signatures restores, drills, `list --from` and `catalog rebuild` accept, each for every job and time or limited (jobs, from, until). Default: the key of `signing`." }),
     audit: z
       .strictObject({ path: absolutePath.meta({ description: "The audit trail file (JSON lines, 0600); default state_dir/audit.jsonl." }) })
       .optional()
@@ -349,6 +379,16 @@ export const configSchema = z
       if (j.drill?.key_file && j.drill.passphrase_file)
         ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill"], message: "give key_file or passphrase_file, not both" });
     }
+    config.trust?.forEach((t, i) => {
+      if (typeof t === "string") return;
+      t.jobs?.forEach((j, k) => {
+        if (!(j in config.jobs)) ctx.addIssue({ code: "custom", path: ["trust", i, "jobs", k], message: `unknown job "${j}"` });
+      });
+      t.targets?.forEach((n, k) => {
+        if (!(n in config.targets)) ctx.addIssue({ code: "custom", path: ["trust", i, "targets", k], message: `unknown target "${n}"` });
+      });
+      if (t.from !== undefined && t.until !== undefined && t.from >= t.until) ctx.addIssue({ code: "custom", path: ["trust", i, "until"], message: "must be after from" });
+    });
     const names = new Set<string>();
     config.alerts.forEach((a, i) => {
       a.jobs?.forEach((j, k) => {

@@ -69,6 +69,7 @@ describe("drctl prune", () => {
     expect(byId[ids.plain![3]!]).toBeUndefined();
     // locked: local copies go, the locked S3 copies stay (skipped, not an error).
     expect(byId[ids.locked![3]!]).toBe("local:deleted locked:verified");
-    expect(new Set(filesBelow(join(ws.backupDir, "plain")).map((f) => f.split("/")[0]))).toEqual(new Set([ids.plain![0], ids.plain![1]]));
+    // The job's signed head sits beside its backups.
+    expect(new Set(filesBelow(join(ws.backupDir, "plain")).map((f) => f.split("/")[0]))).toEqual(new Set([ids.plain![0], ids.plain![1], "head.json"]));
   });
 });

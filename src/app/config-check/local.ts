@@ -79,7 +79,10 @@ export async function checkLocal(config: Config, who: Principal, findings: Findi
   };
 
   await privateKey(config.signing?.key_file, "signing.key_file", "sign");
-  for (const [i, entry] of (config.trust ?? []).entries()) if (entry.startsWith("/")) await publicKey(entry, `trust[${i}]`, "verify");
+  for (const [i, entry] of (config.trust ?? []).entries()) {
+    const key = typeof entry === "string" ? entry : entry.key;
+    if (key.startsWith("/")) await publicKey(key, typeof entry === "string" ? `trust[${i}]` : `trust[${i}].key`, "verify");
+  }
 
   for (const [name, job] of Object.entries(config.jobs)) {
     const at = `jobs.${name}`;

@@ -20,6 +20,8 @@ import { chooseTrusted, selectCopy } from "./select.js";
 import { resolveMapping, WHOLE_TREE, type PathMapping } from "./selection.js";
 import { readListing, tarBound, type FilesListing } from "./listing.js";
 import { makeStaging, removeDeadStaging } from "./staging.js";
+import { readHead } from "../heads.js";
+import { human } from "../human.js";
 
 export interface RestoreRequest {
   job: string;
@@ -54,6 +56,7 @@ export interface RestoreRequest {
 }
 
 export type RestoreProgress =
+  | { phase: "warning"; message: string }
   | { phase: "download"; artifact: string; bytes: number; total: number }
   | { phase: "restore"; artifact: string; decrypting: boolean }
   | { phase: "check"; artifact: string };
@@ -137,6 +140,7 @@ async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: Abort
     warnings: chosen.warnings,
   };
   started(outcome);
+  for (const message of chosen.warnings) req.onProgress?.({ phase: "warning", message });
   if (job.type === "postgres") {
     if (req.paths || req.stripPrefix !== undefined || req.fullPaths) throw new UsageError("--path, --strip-prefix and --full-paths are for files backups");
     if (!req.toDb) throw new UsageError("give --to-db NAME: drd restores into a database you name and never touches the live one by default");
@@ -241,7 +245,21 @@ async function chooseBackup(ctx: AppContext, req: RestoreRequest): Promise<Chose
   const picked = choice.picked;
   const record = records.find((r) => r.manifest.id === picked.id)!;
   const warnings = picked.state === "untrusted" ? [untrustedWarning(picked, `on ${from}`)] : [];
+  // "The newest" on a bare machine is only what the storage still holds: say when that is old, or not what the head names.
+  if (!req.backupId && req.at === undefined) warnings.push(...(await staleness(ctx, from, req.job, picked)));
   return { manifest: record.manifest, from, warnings, untrusted: picked.state === "untrusted", versions: {} };
+}
+
+/** What makes the newest backup on a target doubtful: older than the job's RPO, or not the newest its signed head names. */
+async function staleness(ctx: AppContext, from: string, jobName: string, picked: BackupView): Promise<string[]> {
+  const out: string[] = [];
+  const ageMs = ctx.now() - Date.parse(picked.snapshot_at);
+  const rpo = ctx.config.jobs[jobName]!.rpo;
+  if (ageMs > rpo * 1000) out.push(`the newest trusted backup of ${jobName} on ${from}, ${picked.id}, is ${human(ageMs)} old, older than the job's RPO (${human(rpo * 1000)})`);
+  const head = await readHead(ctx, ctx.targets.get(from), jobName).catch(() => undefined);
+  if (head?.state === "trusted" && head.head.newest && head.head.newest !== picked.id)
+    out.push(`the signed head of ${jobName} on ${from} (sequence ${head.head.sequence}, written ${head.head.written_at}) names ${head.head.newest} as the newest backup, which is not among the trusted backups there: it was deleted or damaged, and ${picked.id} is restored instead`);
+  return out;
 }
 
 /** A refused choice: untrusted is an integrity refusal (exit 3); nothing to restore is an operation failure. */

@@ -66,7 +66,7 @@ export async function restoreCommand(ctx: AppContext, io: Output, job: string, f
   } finally {
     progress?.stop();
   }
-  for (const w of outcome.warnings) io.err(`drctl: warning: ${w}`);
+  for (const w of outcome.warnings) if (!progress?.warned.has(w)) io.err(`drctl: warning: ${w}`);
   if (flags.json) {
     io.out(json(phasesInSeconds(outcome)));
     return 0;

@@ -3,7 +3,7 @@ import { verifyBackups } from "../../app/verify.js";
 import type { Output } from "../io.js";
 import { json, table } from "../render.js";
 
-/** Exit 3 when any copy is corrupt or missing, or a backup on a target is untrusted; 1 when a copy could not be read at all. */
+/** Exit 3 when any copy is corrupt or missing, or a backup on a target is untrusted or invalid, or its chain broken; 1 when a copy could not be read at all. */
 export async function verifyCommand(
   ctx: AppContext,
   io: Output,
@@ -21,6 +21,10 @@ export async function verifyCommand(
   }
   if (results.some((r) => r.state === "untrusted")) {
     if (!opts.json) io.err("drctl: integrity failure: a backup on a target is not signed by a trusted key for where it lies");
+    return 3;
+  }
+  if (results.some((r) => r.state === "invalid" || r.state === "chain_broken")) {
+    if (!opts.json) io.err("drctl: integrity failure: a manifest on a target cannot be used, or a job's backups there disagree with its signed head");
     return 3;
   }
   return results.some((r) => !r.ok) ? 1 : 0;
