@@ -77,14 +77,14 @@ export function listBackups(ctx: AppContext, job?: string): BackupView[] {
  * The same, read from a target's manifests instead of the catalog (a bare machine), with the
  * places whose manifest is invalid and what each job's signed head says is wrong there.
  */
-export async function listBackupsOnTarget(ctx: AppContext, target: string, job?: string): Promise<{ backups: BackupView[]; invalid: InvalidManifest[]; problems: string[] }> {
-  const { records, invalid } = await readTargetManifests(ctx, target, job);
+export async function listBackupsOnTarget(ctx: AppContext, target: string, job?: string): Promise<{ backups: BackupView[]; invalid: InvalidManifest[]; hidden: InvalidManifest[]; problems: string[] }> {
+  const { records, invalid, hidden, warnings } = await readTargetManifests(ctx, target, job);
   const backups = records.map((r) => {
     const view = backupView(ctx.config, rowFromManifest(ctx, target, r));
     return r.trust.trusted ? view : { ...view, state: "untrusted" as const, untrusted_reason: r.trust.reason };
   });
   const jobs = (job ? [job] : Object.keys(ctx.config.jobs)).filter((j) => ctx.config.jobs[j]!.targets.includes(target));
-  const problems: string[] = [];
-  for (const j of jobs) problems.push(...(await chainProblems(ctx, ctx.targets.get(target), j, records, invalid)));
-  return { backups, invalid, problems };
+  const problems: string[] = [...warnings];
+  for (const j of jobs) problems.push(...(await chainProblems(ctx, ctx.targets.get(target), j, records, [...invalid, ...hidden])));
+  return { backups, invalid, hidden, problems };
 }

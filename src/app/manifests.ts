@@ -2,6 +2,7 @@ import type { BackupWithCopies } from "../catalog/catalog.js";
 import { checkManifest, MANIFEST_MAX_BYTES, manifestSize, SIGNATURE_MAX_BYTES, type Manifest } from "../manifest.js";
 import { sha256Hex } from "../pipeline/digest.js";
 import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME, type Target } from "../targets/target.js";
+import { describeError } from "../errors.js";
 import { audit } from "./audit.js";
 import { assertTarget, type AppContext } from "./context.js";
 
@@ -28,6 +29,10 @@ export interface TargetManifests {
   /** Newest first. */
   records: ManifestRecord[];
   invalid: InvalidManifest[];
+  /** Backups whose manifest a delete without a version id hid (a versioned, Object Lock target): deleted, yet kept. */
+  hidden: InvalidManifest[];
+  /** What could not be checked (a store that would not list its versions). */
+  warnings: string[];
 }
 
 /**
@@ -76,7 +81,21 @@ export async function readTargetManifests(ctx: AppContext, targetName: string, j
     records.push({ manifest, text: text as string, sha256: sha256Hex(text as string), signature: typeof signature === "string" ? signature : null, moved: place !== found, trust: trustState });
   }
   records.sort((a, b) => Date.parse(b.manifest.snapshot_at) - Date.parse(a.manifest.snapshot_at));
-  return { records, invalid };
+  const config = ctx.config.targets[targetName]!;
+  const hidden: InvalidManifest[] = [];
+  const warnings: string[] = [];
+  if (config.type === "s3" && config.object_lock && target.hidden) {
+    const keys = await target.hidden(job ? `${job}/` : "").catch((err: unknown) => {
+      warnings.push(`${targetName} would not list its versions, so a backup hidden behind a delete marker cannot be seen: ${describeError(err)}`);
+      return [] as string[];
+    });
+    for (const key of keys) {
+      const parts = key.split("/");
+      if (parts.length !== 3 || parts[2] !== MANIFEST_NAME) continue;
+      hidden.push({ job: parts[0]!, id: parts[1]!, reason: "it was deleted without its version id: Object Lock keeps it behind a delete marker (its versions can still be read)" });
+    }
+  }
+  return { records, invalid, hidden, warnings };
 }
 
 /**
@@ -133,8 +152,8 @@ export function rowFromManifest(ctx: AppContext, targetName: string, record: Man
 
 /** Adds to the catalog every backup on the target it does not know, and the copy on that target of those it does. */
 export async function rebuildCatalog(ctx: AppContext, targetName: string, options: { allowUnsigned?: boolean } = {}): Promise<{ added: number; copies: number; known: number; untrusted: { id: string; reason: string }[]; invalid: { id: string; reason: string }[] }> {
-  const { records, invalid } = await readTargetManifests(ctx, targetName);
-  const result = { added: 0, copies: 0, known: 0, untrusted: [] as { id: string; reason: string }[], invalid: invalid.map((i) => ({ id: `${i.job}/${i.id}`, reason: i.reason })) };
+  const { records, invalid, hidden } = await readTargetManifests(ctx, targetName);
+  const result = { added: 0, copies: 0, known: 0, untrusted: [] as { id: string; reason: string }[], invalid: [...invalid, ...hidden].map((i) => ({ id: `${i.job}/${i.id}`, reason: i.reason })) };
   for (const record of records) {
     if (!record.trust.trusted) {
       // Never recorded as this server's own unless the operator says so; then the event says it.

@@ -100,10 +100,11 @@ async function untrustedOnTargets(ctx: AppContext, request: VerifyRequest): Prom
         out.push({ backup_id: `${job}/*`, target, ok: false, state: "unreachable", problem: describeError(err) });
         continue;
       }
-      const chain = await chainProblems(ctx, ctx.targets.get(target), job, found.records, found.invalid).catch((err: unknown) => [`the signed head of ${job} on ${target} cannot be read: ${describeError(err)}`]);
+      const chain = await chainProblems(ctx, ctx.targets.get(target), job, found.records, [...found.invalid, ...found.hidden]).catch((err: unknown) => [`the signed head of ${job} on ${target} cannot be read: ${describeError(err)}`]);
       const refused = [
         ...found.records.flatMap((r) => (r.trust.trusted ? [] : [{ job: r.manifest.job, id: r.manifest.id, state: "untrusted" as const, problem: r.trust.reason }])),
         ...found.invalid.map((i) => ({ job: i.job, id: i.id, state: "invalid" as const, problem: i.reason })),
+        ...found.hidden.map((h) => ({ job: h.job, id: h.id, state: "missing" as const, problem: h.reason })),
         ...chain.map((problem) => ({ job, id: `${job}/head`, state: "chain_broken" as const, problem })),
       ];
       for (const r of refused) {

@@ -167,6 +167,36 @@ export class S3Target implements Target {
     return out.sort((a, b) => a.key.localeCompare(b.key));
   }
 
+  /**
+   * Keys under `prefix` whose newest entry is a delete marker over earlier versions: deleted
+   * without a version id, which in a versioned (Object Lock) bucket hides an object and keeps it.
+   */
+  async hidden(prefix: string): Promise<string[]> {
+    const { client, sdk } = await this.connect();
+    const out: string[] = [];
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    const versioned = new Set<string>();
+    const markedLatest = new Set<string>();
+    do {
+      let res;
+      try {
+        res = await client.send(
+          new sdk.ListObjectVersionsCommand({ Bucket: this.config.bucket, Prefix: this.prefix + prefix, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
+          { abortSignal: this.deadline(0) },
+        );
+      } catch (err) {
+        throw this.error("list versions of", this.prefix + prefix, err);
+      }
+      for (const v of res.Versions ?? []) if (v.Key) versioned.add(v.Key);
+      for (const m of res.DeleteMarkers ?? []) if (m.Key && m.IsLatest) markedLatest.add(m.Key);
+      keyMarker = res.IsTruncated ? res.NextKeyMarker : undefined;
+      versionMarker = res.IsTruncated ? res.NextVersionIdMarker : undefined;
+    } while (keyMarker);
+    for (const key of markedLatest) if (versioned.has(key)) out.push(key.slice(this.prefix.length));
+    return out.sort();
+  }
+
   async delete(keys: string[]): Promise<void> {
     const { client, sdk } = await this.connect();
     for (let i = 0; i < keys.length; i += DELETE_BATCH) {

@@ -61,6 +61,8 @@ export interface Target {
   stat(key: string): Promise<ObjectInfo | undefined>;
   list(prefix: string): Promise<ObjectInfo[]>;
   delete(keys: string[]): Promise<void>;
+  /** Stores that keep versions (S3 with Object Lock): keys under `prefix` hidden behind a delete marker. */
+  hidden?(prefix: string): Promise<string[]>;
   /**
    * Removes what interrupted puts of dead processes left behind; returns how many were
    * removed. `isWriterAlive` tells whether the process `pid` that last wrote at `writtenAt`

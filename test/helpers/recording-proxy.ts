@@ -29,6 +29,11 @@ export class RecordingProxy {
   answerDelayMs = 0;
   /** Answers a request with this HTTP status instead of passing it on, when it returns one. */
   refuse: ((method: string, url: string) => number | undefined) | undefined;
+  /**
+   * Answers a request with this XML body instead of passing it on, when it returns one: what a
+   * versioned bucket answers that s3rver cannot (ListObjectVersions with delete markers).
+   */
+  answer: ((method: string, url: string) => string | undefined) | undefined;
 
   constructor(private readonly upstreamPort: number) {}
 
@@ -49,6 +54,12 @@ export class RecordingProxy {
         record.bodyMd5 = md5.digest("base64");
         record.bodyBytes = bytes;
       });
+      const answered = this.answer?.(req.method!, req.url!);
+      if (answered !== undefined) {
+        req.resume();
+        req.on("end", () => res.writeHead(200, { "content-type": "application/xml" }).end(answered));
+        return;
+      }
       const refused = this.refuse?.(req.method!, req.url!);
       if (refused !== undefined) {
         req.resume();

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { DeleteObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -76,6 +77,41 @@ describe("S3 Object Lock and versions: the requests drd builds", () => {
     const restore = await ws.drctl(["restore", "config", "--from", "offsite", "--to-dir", to]);
     expect(problems(restore.stderr)).toBe("");
     expect(gets().map(versionOf).sort()).toEqual([versions["files.listing.jsonl.zst"], versions["files.tar.zst"]].sort());
+  });
+
+  it("a bare machine lists a locked target's versions: a backup deleted without its version id is found, hidden, not gone", async () => {
+    const list = JSON.parse((await ws.drctl(["list", "config", "--from", "offsite", "--json"])).stdout) as { id: string }[];
+    const id = list[0]!.id;
+    const key = `drd/config/${id}/manifest.json`;
+    const catalog = join(ws.stateDir, "catalog.sqlite");
+    const saved = readFileSync(catalog);
+    // A delete without a version id: the bucket answers listings without the object, and its
+    // version listing with the old version under a delete marker (s3rver keeps no versions:
+    // the proxy answers that listing as a versioned bucket does).
+    const manifest = await ws.drctl(["list", "config", "--from", "offsite"]);
+    expect(manifest.exitCode).toBe(0);
+    const s3 = new S3Client({ endpoint: `http://127.0.0.1:${inject("s3Port")}`, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    const bucket = (readFileSync(ws.configPath, "utf8").match(/bucket: (\S+)/) ?? [])[1]!;
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    proxy.answer = (method, url) =>
+      method === "GET" && url.includes("versions")
+        ? `<?xml version="1.0" encoding="UTF-8"?><ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${bucket}</Name><Prefix>drd/config/</Prefix><KeyMarker></KeyMarker><VersionIdMarker></VersionIdMarker><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>` +
+          `<Version><Key>${key}</Key><VersionId>v-old</VersionId><IsLatest>false</IsLatest><LastModified>2026-12-01T00:00:00.000Z</LastModified><ETag>"0"</ETag><Size>10</Size><StorageClass>STANDARD</StorageClass></Version>` +
+          `<DeleteMarker><Key>${key}</Key><VersionId>v-marker</VersionId><IsLatest>true</IsLatest><LastModified>2026-12-02T00:00:00.000Z</LastModified></DeleteMarker></ListVersionsResult>`
+        : undefined;
+    try {
+      rmSync(catalog);
+      const bare = await ws.drctl(["list", "config", "--from", "offsite"]);
+      expect(bare.exitCode).toBe(0);
+      expect(bare.stderr).toContain(`hidden: config/${id} on offsite: it was deleted without its version id: Object Lock keeps it behind a delete marker (its versions can still be read)`);
+      writeFileSync(catalog, saved);
+      const verify = await ws.drctl(["verify", "--job", "config", "--target", "offsite", "--json"]);
+      expect(verify.exitCode).toBe(3);
+      expect(JSON.parse(verify.stdout)).toContainEqual(expect.objectContaining({ backup_id: id, state: "missing", problem: expect.stringContaining("delete marker") }));
+    } finally {
+      proxy.answer = undefined;
+      writeFileSync(catalog, saved);
+    }
   });
 
   it("without object_lock nothing changes: no Content-MD5 sent", async () => {

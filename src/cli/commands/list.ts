@@ -9,9 +9,10 @@ const MAX_COLUMNS = 100;
 /** `drctl list [JOB] [--long] [--from T] [--json]`; `columns`: the terminal's width when stdout is one. */
 export async function listCommand(ctx: AppContext, io: Output, job: string | undefined, opts: { json?: boolean; from?: string; long?: boolean; columns?: number }): Promise<number> {
   if (job) jobOf(ctx, job);
-  const { backups, invalid, problems } = opts.from ? await listBackupsOnTarget(ctx, opts.from, job) : { backups: listBackups(ctx, job), invalid: [], problems: [] };
+  const { backups, invalid, hidden, problems } = opts.from ? await listBackupsOnTarget(ctx, opts.from, job) : { backups: listBackups(ctx, job), invalid: [], hidden: [], problems: [] };
   // Never silently absent: a place whose manifest cannot be used is named, on stderr so --json stays a list of backups.
   for (const i of invalid) io.err(`invalid: ${i.job}/${i.id} on ${opts.from}: ${i.reason}`);
+  for (const h of hidden) io.err(`hidden: ${h.job}/${h.id} on ${opts.from}: ${h.reason}`);
   for (const p of problems) io.err(`warning: ${p}`);
   if (opts.json) {
     io.out(json(backups));
