@@ -181,8 +181,10 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     }
     if (!abort.signal.aborted) await replicatePending(ctx, { backupId, force: true, signal: abort.signal });
     if (!abort.signal.aborted) await replicatePending(ctx, { job: jobName, signal: abort.signal });
-    // Every target's head names what it now holds (the secondaries committed above included).
-    if (!abort.signal.aborted) await writeHeads(ctx, jobName);
+    // The heads of the targets that took this backup name it; one still pending gets its head
+    // when its copy is made (a target that hangs never holds the run here).
+    const took = ctx.catalog.getBackup(backupId)!.copies.filter((c) => c.state === "verified").map((c) => c.target);
+    if (!abort.signal.aborted) await writeHeads(ctx, jobName, took);
   } finally {
     for (const s of secondaries) releaseCopy(backupId, s.name);
     options.signal?.removeEventListener("abort", onOuterAbort);

@@ -100,6 +100,17 @@ export async function chainProblems(ctx: AppContext, target: Target, jobName: st
   const written = ctx.catalog.headSequence(jobName);
   if (written !== undefined && read.head.sequence < written)
     problems.push(`the head of ${jobName} on ${target.name} has sequence ${read.head.sequence}, older than the ${written} this server last wrote: an older head replayed, or not rewritten since`);
+  else {
+    // Without the catalog's word, the job's other targets may hold a newer head (each write goes to all of them).
+    for (const other of ctx.config.jobs[jobName]?.targets ?? []) {
+      if (other === target.name) continue;
+      const theirs = await readHead(ctx, ctx.targets.get(other), jobName).catch(() => undefined);
+      if (theirs?.state === "trusted" && theirs.head.sequence > read.head.sequence) {
+        problems.push(`the head of ${jobName} on ${target.name} has sequence ${read.head.sequence}, older than the ${theirs.head.sequence} on ${other}: an older head replayed, or not rewritten since`);
+        break;
+      }
+    }
+  }
   const found = records.filter((r) => r.trust.trusted && r.manifest.job === jobName).map((r) => ({ id: r.manifest.id, previous_id: r.manifest.previous_id ?? null }));
   const unusable = new Set([...invalid.filter((i) => i.job === jobName).map((i) => i.id), ...records.filter((r) => !r.trust.trusted).map((r) => r.manifest.id)]);
   problems.push(...chainBreaks(found, read.head as HeadContent, unusable).map((p) => `${jobName} on ${target.name}: ${p}`));

@@ -101,7 +101,7 @@ describe("failed backups record the cause and leave nothing that looks complete"
     const next = await ws.drctl(["backup", "big", "--json"]);
     expect(next.exitCode).toBe(0);
     const id = JSON.parse(next.stdout).id;
-    expect(filesBelow(join(ws.backupDir, "big"))).toEqual([`${id}/${BIG}.dump.zst`, `${id}/manifest.json`, `${id}/manifest.json.sig`]);
+    expect(filesBelow(join(ws.backupDir, "big"))).toEqual([`${id}/${BIG}.dump.zst`, `${id}/manifest.json`, `${id}/manifest.json.sig`, "head.json"]);
     const listed = JSON.parse((await ws.drctl(["list", "big", "--json"])).stdout);
     expect(listed.map((b: { id: string }) => b.id)).toEqual([id]);
   });

@@ -200,3 +200,25 @@ describe("trust per job, per target, and over time", () => {
     expect(s[ids.old[0]!]).toMatch(/which is trusted here only for targets elsewhere, not for job config on local/);
   });
 });
+
+describe("a replayed head on a bare machine", () => {
+  const ws = new Workspace();
+  afterAll(() => ws.remove());
+
+  it("is seen by the newer head on the job's other target", async () => {
+    mkdirSync(ws.path("src"), { recursive: true });
+    writeFileSync(ws.path("src", "app.conf"), "x = 1\n");
+    ws.withJobs(
+      { config: { type: "files", paths: [ws.path("src")], schedule: "0 * * * *", rpo: "1h", targets: ["local", "second"] } },
+      { targets: { local: { type: "local", path: ws.backupDir }, second: { type: "local", path: ws.path("second"), media: "disk" } } },
+    );
+    expect((await ws.drctl(["backup", "config"])).exitCode).toBe(0);
+    const old = readFileSync(ws.path("second", "config", "head.json"));
+    expect((await ws.drctl(["backup", "config"])).exitCode).toBe(0);
+    writeFileSync(ws.path("second", "config", "head.json"), old);
+    rmSync(join(ws.stateDir, "catalog.sqlite"));
+    const list = await ws.drctl(["list", "config", "--from", "second"]);
+    expect(list.stderr).toContain("warning: the head of config on second has sequence 1, older than the 2 on local: an older head replayed, or not rewritten since");
+    expect((await ws.drctl(["list", "config", "--from", "local"])).stderr).toBe("");
+  });
+});

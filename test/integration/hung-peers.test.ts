@@ -77,7 +77,8 @@ describe("peers that accept and never answer", () => {
     expect(here.length).toBeGreaterThanOrEqual(slotsPassed - 1);
     const late = runs.map((r) => `${r.job} +${r.started_at - started} ms, ${r.started_at % SLOT_MS} ms after its slot`);
     expect(here.filter((r) => r.started_at % SLOT_MS >= 2_000), late.join("\n")).toEqual([]);
-    expect(here.every((r) => r.state === "succeeded")).toBe(true);
+    // One may still be under way as the catalog is read.
+    expect(here.filter((r) => r.state !== "succeeded" && r.state !== "running"), JSON.stringify(here)).toEqual([]);
 
     // The job whose offsite hangs: its backups are recorded with the local copy verified
     // within the deadline (connect 1 s + stall 1 s), the offsite copy pending.
