@@ -4,7 +4,7 @@ import { execa } from "execa";
 import type { AlertConfig } from "../config/schema.js";
 import { readSecretFile } from "../secret-file.js";
 import { commandEnv } from "../child-env.js";
-import { withoutCredentials } from "../config/http-url.js";
+import { withoutCredentials } from "../config/url.js";
 import type { AlertMessage } from "./message.js";
 
 /**

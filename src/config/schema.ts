@@ -2,7 +2,7 @@ import { z } from "zod";
 import { cronProblem } from "./cron.js";
 import { parseDuration } from "./duration.js";
 import { channelName } from "./channel-name.js";
-import { httpUrl } from "./http-url.js";
+import { checkedUrl, httpUrl } from "./url.js";
 
 /*
  * The config schema: one source for validation, the TypeScript types, the JSON Schema
@@ -169,22 +169,13 @@ const jobCommon = {
   drill: drill.optional(),
 };
 
-const connection = z
-  .string()
-  .superRefine((text, ctx) => {
-    let url: URL;
-    try {
-      url = new URL(text);
-    } catch {
-      ctx.addIssue({ code: "custom", message: "must be a postgresql:// URL" });
-      return;
-    }
-    if (url.protocol !== "postgresql:" && url.protocol !== "postgres:")
-      ctx.addIssue({ code: "custom", message: "must be a postgresql:// URL" });
-    if (url.password || url.searchParams.has("password"))
-      ctx.addIssue({ code: "custom", message: "must not contain a password; use password_file or .pgpass" });
-  })
-  .meta({ description: "libpq URL without a password, e.g. postgresql://drd@localhost/app." });
+const connection = checkedUrl(
+  () => "must be a postgresql:// URL",
+  (url) => [
+    ...(url.protocol !== "postgresql:" && url.protocol !== "postgres:" ? ["must be a postgresql:// URL"] : []),
+    ...(url.password || url.searchParams.has("password") ? ["must not contain a password; use password_file or .pgpass"] : []),
+  ],
+).meta({ description: "libpq URL without a password, e.g. postgresql://drd@localhost/app." });
 
 const postgresJob = z
   .strictObject({

@@ -1,7 +1,7 @@
 import { evaluateObjectives, type JobAssessment } from "../app/objectives.js";
 import { describeError } from "../errors.js";
 import type { AlertWorker } from "./alert-worker.js";
-import { withoutCredentials } from "../config/http-url.js";
+import { withoutCredentials } from "../config/url.js";
 import type { Logger } from "./logger.js";
 import type { Runtime } from "./runtime.js";
 

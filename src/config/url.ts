@@ -1,23 +1,27 @@
 import { z } from "zod";
 
-/**
- * URLs drd calls (webhooks, the heartbeat, an S3 endpoint): http or https only (a file: or
- * data: URL would "deliver" nowhere), and their user:password never shown.
- */
-export const httpUrl = z
-  .string()
-  .superRefine((text, ctx) => {
+/** A URL in the config: `notUrl` when it does not parse, else each of `problems`. */
+export function checkedUrl(notUrl: (text: string) => string, problems: (url: URL, text: string) => string[]) {
+  return z.string().superRefine((text, ctx) => {
     let url: URL;
     try {
       url = new URL(text);
     } catch {
-      ctx.addIssue({ code: "custom", message: `is not a URL: ${JSON.stringify(redactUrl(text))}` });
+      ctx.addIssue({ code: "custom", message: notUrl(text) });
       return;
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:")
-      ctx.addIssue({ code: "custom", message: `must be an http or https URL, not ${url.protocol} (${redactUrl(text)})` });
-  })
-  .meta({ description: "An http or https URL. A user:password in it is sent as basic authentication and never shown." });
+    for (const message of problems(url, text)) ctx.addIssue({ code: "custom", message });
+  });
+}
+
+/**
+ * URLs drd calls (webhooks, the heartbeat, an S3 endpoint): http or https only (a file: or
+ * data: URL would "deliver" nowhere), and their user:password never shown.
+ */
+export const httpUrl = checkedUrl(
+  (text) => `is not a URL: ${JSON.stringify(redactUrl(text))}`,
+  (url, text) => (url.protocol === "http:" || url.protocol === "https:" ? [] : [`must be an http or https URL, not ${url.protocol} (${redactUrl(text)})`]),
+).meta({ description: "An http or https URL. A user:password in it is sent as basic authentication and never shown." });
 
 /** The URL with its user and password replaced by "***", for anything a person reads. */
 export function redactUrl(text: string): string {
