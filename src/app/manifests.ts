@@ -57,18 +57,19 @@ export async function readTargetManifests(ctx: AppContext, targetName: string, j
     const parts = o.key.split("/");
     if (parts.length !== 3 || parts[2] !== MANIFEST_NAME) continue;
     const [placeJob, placeId] = parts as [string, string, string];
-    const text = await readBounded(target, o.key, o.size, MANIFEST_MAX_BYTES);
-    const check = typeof text === "string" ? checkManifest(text) : { ok: false as const, reason: text.reason };
-    if (!check.ok) {
-      invalid.push({ job: placeJob, id: placeId, reason: `its manifest is invalid: ${check.reason}` });
+    const read = await readBounded(target, o.key, o.size, MANIFEST_MAX_BYTES);
+    const check = typeof read === "string" ? checkManifest(read) : { ok: false as const, reason: read.reason };
+    if (typeof read !== "string" || !check.ok) {
+      invalid.push({ job: placeJob, id: placeId, reason: `its manifest is invalid: ${check.ok ? "" : check.reason}` });
       continue;
     }
+    const text = read;
     let manifest = check.manifest;
     const sigKey = `${placeJob}/${placeId}/${SIGNATURE_NAME}`;
     const sigSize = signatures.get(sigKey);
     const signature = sigSize === undefined ? undefined : await readBounded(target, sigKey, sigSize, SIGNATURE_MAX_BYTES);
     const verdict =
-      typeof signature === "object" ? { ok: false as const, reason: `its signature is invalid: ${signature.reason}` } : await trust.check(text as string, signature, { job: placeJob, target: targetName, at: Date.parse(manifest.snapshot_at) });
+      typeof signature === "object" ? { ok: false as const, reason: `its signature is invalid: ${signature.reason}` } : await trust.check(text, signature, { job: placeJob, target: targetName, at: Date.parse(manifest.snapshot_at) });
     const place = `${manifest.job}/${manifest.id}`;
     const found = `${placeJob}/${placeId}`;
     const trustState: ManifestRecord["trust"] = !verdict.ok
@@ -78,7 +79,7 @@ export async function readTargetManifests(ctx: AppContext, targetName: string, j
         : { trusted: true, signer: verdict.signer };
     // An entry is listed under the place it lies, whatever its manifest claims.
     if (place !== found) manifest = { ...manifest, job: placeJob, id: placeId };
-    records.push({ manifest, text: text as string, sha256: sha256Hex(text as string), signature: typeof signature === "string" ? signature : null, moved: place !== found, trust: trustState });
+    records.push({ manifest, text, sha256: sha256Hex(text), signature: typeof signature === "string" ? signature : null, moved: place !== found, trust: trustState });
   }
   records.sort((a, b) => Date.parse(b.manifest.snapshot_at) - Date.parse(a.manifest.snapshot_at));
   const config = ctx.config.targets[targetName]!;

@@ -45,7 +45,11 @@ export function compress(c: CompressionConfig, input: Readable, signal: AbortSig
         return Number(m[1]);
       });
       inputBytes.catch(() => undefined);
-      return { output: z.output, done: z.done, inputBytes };
+      // Taken at once: Node discards what a child wrote and nobody read once the child exits,
+      // and a small artifact is compressed before its reader (the encryptor) is set up.
+      const output = new PassThrough({ highWaterMark: 1 << 20 });
+      pipeline(z.output, output).catch(() => undefined);
+      return { output, done: z.done, inputBytes };
     }
     case "gzip": {
       const counter = new ByteCounter();
