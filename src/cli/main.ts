@@ -171,7 +171,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--full-paths", "files: keep every path as backed up (DIR/etc/sysmanage/...)")
     .option("--database <name>", "postgres: which database of a multi-database backup")
     .option("--key <file>", "private key (armored) for backups encrypted to a public key")
-    .option("--passphrase-file <file>", "passphrase for symmetrically encrypted backups")
+    .option("--passphrase-file <file>", "passphrase for symmetrically encrypted backups, or the one that unlocks a protected --key")
     .option("--clean", "postgres: replace the contents of an existing database")
     .option("--with-globals", "postgres: restore roles and tablespaces first")
     .option("--no-owner", "postgres: do not restore owners and privileges")

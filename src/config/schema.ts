@@ -155,6 +155,9 @@ const drill = z
     checks: z.array(drillCheck).default([]),
     max_age: duration.optional().meta({ description: "RTO is in breach without a good drill this recent." }),
     key_file: absolutePath.optional().meta({ description: "Private key that decrypts this job's backups (only on a drill host, or by explicit choice)." }),
+    key_passphrase_file: absolutePath
+      .optional()
+      .meta({ description: "File holding the passphrase that unlocks key_file, when that key is protected (recommended for a key kept off the server). Not the job's symmetric passphrase_file." }),
     passphrase_file: absolutePath.optional().meta({ description: "Passphrase file for symmetrically encrypted backups." }),
   })
   .meta({ description: "Scheduled restore drills." });
@@ -369,6 +372,8 @@ export const configSchema = z
         ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill", "jobs"], message: "is for postgres jobs: a files drill extracts one stream" });
       if (j.drill?.key_file && j.drill.passphrase_file)
         ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill"], message: "give key_file or passphrase_file, not both" });
+      if (j.drill?.key_passphrase_file && !j.drill.key_file)
+        ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill", "key_passphrase_file"], message: "unlocks key_file: give key_file too" });
     }
     config.trust?.forEach((t, i) => {
       if (typeof t === "string") return;

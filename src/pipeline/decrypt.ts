@@ -9,7 +9,10 @@ import { isSessionAlgorithm, type SessionKey } from "./openpgp/seipd.js";
 
 export interface DecryptionSecret {
   keyFile?: string | undefined;
+  /** The symmetric passphrase, or the one that unlocks `keyFile` when that key is protected. */
   passphraseFile?: string | undefined;
+  /** How the user gives that passphrase, for messages (default --passphrase-file). */
+  passphraseFlag?: string;
 }
 
 export interface Decryptor {
@@ -37,17 +40,45 @@ export async function createDecryptor(info: EncryptionInfo, secret: DecryptionSe
   }
   let key: openpgp.PrivateKey;
   try {
-    key = await openpgp.readPrivateKey({ armoredKey: armored });
+    // GnuPG 2.4 protects secret keys with AEAD (S2K usage 253) by default.
+    key = await openpgp.readPrivateKey({ armoredKey: armored, config: { parseAEADEncryptedV4KeysAsLegacy: true } });
   } catch (err) {
     throw new UsageError(`${secret.keyFile} holds no usable private key: ${(err as Error).message}`);
   }
-  if (!key.isDecrypted()) throw new UsageError(`the private key in ${secret.keyFile} is protected by a passphrase; export an unprotected copy for restores`);
   // Checked before any download: a wrong key would otherwise look like a damaged archive.
   const fingerprints = key.getKeys().map((k) => k.getFingerprint().toUpperCase());
   if (!fingerprints.some((f) => info.recipients.includes(f))) {
     throw new IntegrityError(`the key in ${secret.keyFile} (${fingerprints[0]}) cannot decrypt this backup: it is encrypted to ${info.recipients.join(", ")}; give the private key of one of those`);
   }
-  return { decrypt: (cipher) => decryptStream(cipher, { decryptionKeys: [key] }, info) };
+  const unlocked = await unlockDecryptionKeys(key, secret);
+  return { decrypt: (cipher) => decryptStream(cipher, { decryptionKeys: [unlocked] }, info) };
+}
+
+/**
+ * The key with the subkeys that decrypt unlocked. Those are judged one by one: a key can be
+ * partly protected (`gpg --passwd` on one subkey), and one unlocked packet says nothing of
+ * the others. A protected key without its passphrase, or with a wrong one, is a usage error
+ * (exit 2) named before any download, never a "damaged" backup.
+ */
+export async function unlockDecryptionKeys(key: openpgp.PrivateKey, secret: DecryptionSecret): Promise<openpgp.PrivateKey> {
+  const fingerprint = key.getFingerprint().toUpperCase();
+  const decrypting = await key.getDecryptionKeys().catch((err: Error) => {
+    throw new UsageError(`the key ${fingerprint} in ${secret.keyFile} has no key that decrypts: ${err.message}`);
+  });
+  const locked = decrypting.filter((k) => !k.keyPacket.isDecrypted());
+  if (locked.length === 0) return key;
+  if (!secret.passphraseFile)
+    throw new UsageError(`the key ${fingerprint} in ${secret.keyFile} is protected by a passphrase: give ${secret.passphraseFlag ?? "--passphrase-file FILE"} (the file holding it)`);
+  const passphrase = await readSecretFile(secret.passphraseFile, "key passphrase");
+  // The key was read for this restore alone: its packets are unlocked in place.
+  for (const k of locked) {
+    try {
+      await (k.keyPacket as openpgp.SecretSubkeyPacket).decrypt(passphrase);
+    } catch (err) {
+      throw new UsageError(`the passphrase in ${secret.passphraseFile} does not unlock the key ${fingerprint} in ${secret.keyFile}: ${(err as Error).message}`);
+    }
+  }
+  return key;
 }
 
 /** openpgp.js opens the session key packets; MessageDecryptStream decrypts the data. */

@@ -5,6 +5,7 @@ import { dirname } from "node:path";
 import type { Config } from "../../config/schema.js";
 import { accessProblem, type Principal } from "../../config/access.js";
 import type { Findings } from "./findings.js";
+import { unlockDecryptionKeys } from "../../pipeline/decrypt.js";
 import { auditPath } from "../audit.js";
 
 /**
@@ -55,8 +56,9 @@ export async function checkLocal(config: Config, who: Principal, findings: Findi
     if (!secret(path, at)) return undefined;
     const armored = await readFile(path!, "utf8");
     try {
-      const key = await openpgp.readPrivateKey({ armoredKey: armored });
-      if (!key.isDecrypted()) return void findings.problem(at, `the private key in ${path} is protected by a passphrase; drd needs an unprotected copy`);
+      const key = await openpgp.readPrivateKey({ armoredKey: armored, config: { parseAEADEncryptedV4KeysAsLegacy: true } });
+      // Signing is unattended: that key must be unprotected. A decryption key is judged below, with its passphrase.
+      if (use === "sign" && !key.isDecrypted()) return void findings.problem(at, `the private key in ${path} is protected by a passphrase; drd signs unattended and needs it unprotected`);
       await (use === "sign" ? key.getSigningKey() : key.getDecryptionKeys());
       return key;
     } catch (err) {
@@ -106,6 +108,13 @@ export async function checkLocal(config: Config, who: Principal, findings: Findi
       const own = drillKey.getKeys().map((k) => k.getFingerprint().toUpperCase());
       if (!own.some((f) => recipients.includes(f)))
         findings.problem(`${at}.drill.key_file`, `the key in ${job.drill!.key_file} (${own[0]}) cannot decrypt this job's backups: they are encrypted to ${recipients.join(", ")}`);
+    }
+    // An unreadable passphrase file is reported once, by secret().
+    if (drillKey && (!job.drill?.key_passphrase_file || secret(job.drill.key_passphrase_file, `${at}.drill.key_passphrase_file`))) {
+      // A protected key is unlocked as the drill would: without its passphrase, or with a wrong one, the drill could not decrypt.
+      await unlockDecryptionKeys(drillKey, { keyFile: job.drill!.key_file, passphraseFile: job.drill!.key_passphrase_file, passphraseFlag: "drill.key_passphrase_file" }).catch((err: Error) =>
+        findings.problem(`${at}.drill.key_file`, err.message),
+      );
     }
   }
 

@@ -38,7 +38,10 @@ export interface RestoreRequest {
   fullPaths?: boolean;
   database?: string;
   keyFile?: string;
+  /** The symmetric passphrase, or the one that unlocks keyFile when that key is protected. */
   passphraseFile?: string;
+  /** How the user gave passphraseFile, for messages (a drill: drill.key_passphrase_file). */
+  passphraseFlag?: string;
   clean?: boolean;
   withGlobals?: boolean;
   noOwner?: boolean;
@@ -154,7 +157,7 @@ async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: Abort
     await assertEmptyDir(req.toDir);
   }
   // The key is checked against the backup's recipients before a byte is downloaded.
-  const decryptor = manifest.encryption ? await createDecryptor(manifest.encryption, { keyFile: req.keyFile, passphraseFile: req.passphraseFile }) : undefined;
+  const decryptor = manifest.encryption ? await createDecryptor(manifest.encryption, { keyFile: req.keyFile, passphraseFile: req.passphraseFile, ...(req.passphraseFlag ? { passphraseFlag: req.passphraseFlag } : {}) }) : undefined;
   await removeDeadStaging(ctx.config.state_dir);
   const work = await makeStaging(ctx.config.state_dir);
   const run = new ArtifactLoader({ target, prefix, manifest, decryptor, work, outcome, signal, onProgress: req.onProgress, versions: chosen.versions });
