@@ -83,19 +83,21 @@ export function s3TargetConfig(dir: string, port: number, bucket: string, extra:
   };
 }
 
-/** The usual 3-2-1 set-up: a local target and an s3 one (a fresh bucket), policy 2/2/1. */
+/** The usual 3-2-1 set-up: a local target and an s3 one (a fresh bucket, returned), policy 2/2/1. */
 export async function writeLocalAndS3Config(
   ws: { dir: string; stateDir: string; backupDir: string; writeConfig(c: Record<string, unknown>): string },
   port: number,
   bucketHint: string,
   jobs: Record<string, Record<string, unknown>>,
-): Promise<void> {
+): Promise<string> {
+  const bucket = await createBucket(port, bucketHint);
   ws.writeConfig({
     state_dir: ws.stateDir,
-    targets: { local: { type: "local", path: ws.backupDir }, offsite: s3TargetConfig(ws.dir, port, await createBucket(port, bucketHint)) },
+    targets: { local: { type: "local", path: ws.backupDir }, offsite: s3TargetConfig(ws.dir, port, bucket) },
     policy: { copies: 2, media: 2, offsite: 1 },
     jobs,
   });
+  return bucket;
 }
 
 /** Schedule, RPO and both targets, for jobs written to local and s3. */

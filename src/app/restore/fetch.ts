@@ -50,6 +50,12 @@ export function fetchArtifact(target: Target, key: string, artifact: ArtifactEnt
   return { name: artifact.name, done, open: () => verifiedReader(path, gate), cancel: (reason) => cancelled.abort(reason) };
 }
 
+/** The copy a restore read could not be reached (or lacks an object): another copy may do. */
+export class CopyUnreachable extends OperationError {}
+
+/** The copy a restore read does not match its record: another copy may do. */
+export class CopyDamaged extends IntegrityError {}
+
 /** A write failed because the filesystem (or the user's quota) is full. */
 export function isFull(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
@@ -70,7 +76,7 @@ function unreachable(target: Target, artifact: ArtifactEntry, err: unknown, canc
   if (err instanceof IntegrityError || (cancelled.aborted && err === cancelled.reason)) return err;
   const e = err as NodeJS.ErrnoException;
   const why = err instanceof OperationError ? e.message : (e.code ?? e.message ?? String(err));
-  return new OperationError(`could not reach target ${target.name} to download ${artifact.name}: ${why}`, { cause: err });
+  return new CopyUnreachable(`could not reach target ${target.name} to download ${artifact.name}: ${why}`, { cause: err });
 }
 
 async function download(
@@ -89,7 +95,7 @@ async function download(
   const pieces = recorded ?? { size: Math.max(artifact.size, 1), sha256: [artifact.sha256] };
   const hasher = new PieceHasher(pieces.size);
   const mismatch = (what: string) =>
-    new IntegrityError(`${artifact.name} from ${target.name} does not match its record: ${what}; restore refused`);
+    new CopyDamaged(`${artifact.name} from ${target.name} does not match its record: ${what}; restore refused`);
   let checked = 0;
   const checkPieces = () => {
     for (; checked < hasher.count; checked++) {

@@ -14,7 +14,7 @@ import { assertTarget, jobOf, type AppContext } from "../context.js";
 import { backupView, listBackups, type BackupView } from "../list.js";
 import { readTargetManifests, rowFromManifest } from "../manifests.js";
 import { extractSafely } from "./extract.js";
-import { fetchArtifact, type Fetched } from "./fetch.js";
+import { CopyDamaged, CopyUnreachable, fetchArtifact, type Fetched } from "./fetch.js";
 import { checkRowCounts, dropDatabase, inspectDatabase, openLoader, prepareDatabase, restoreGlobals, swapDatabase, type DatabaseTarget } from "./postgres.js";
 import { chooseTrusted, selectCopy } from "./select.js";
 import { resolveMapping, WHOLE_TREE, type PathMapping } from "./selection.js";
@@ -96,10 +96,56 @@ const MAX_JOBS = 64;
  * before writing (the backup trusted, the key, the copy reachable, the destination) and stops.
  */
 export async function restore(ctx: AppContext, req: RestoreRequest, signal: AbortSignal): Promise<RestoreOutcome> {
+  // Without --from, a copy that cannot be read (missing, unreachable, damaged) gives way to the next.
+  const avoid = new Set<string>();
+  const skipped: string[] = [];
+  let allDamaged = true;
+  for (;;) {
+    try {
+      const outcome = await restoreAttempt(ctx, req, signal, avoid);
+      if (skipped.length > 0) outcome.warnings.unshift(`restored from ${outcome.from}: ${skipped.join("; ")}`);
+      return outcome;
+    } catch (err) {
+      const target = err instanceof CopyUnreachable || err instanceof CopyDamaged ? (err as CopyFailure).target : undefined;
+      const exhausted = err instanceof NoCopyLeft && skipped.length > 0;
+      if (!exhausted && (target === undefined || req.from !== undefined || signal.aborted)) throw err;
+      if (target !== undefined) {
+        avoid.add(target);
+        allDamaged &&= err instanceof CopyDamaged;
+        const why = (err as Error).message;
+        skipped.push(`${target} was skipped: ${why}`);
+        req.onProgress?.({ phase: "warning", message: `the copy on ${target} cannot be restored (${why}); trying the next copy` });
+      }
+      if (exhausted || !hasAnotherCopy(ctx, req.job, avoid)) {
+        // Every copy damaged is an integrity failure; one that could not be reached leaves it an operation failure.
+        const message = `no copy of ${req.job} could be restored: ${skipped.join("; ")}`;
+        throw allDamaged ? new IntegrityError(message) : new OperationError(message);
+      }
+    }
+  }
+}
+
+/** The backup has no copy left that was not tried. */
+class NoCopyLeft extends OperationError {}
+
+/** What the copy that failed was: the target the attempt read. */
+type CopyFailure = (CopyUnreachable | CopyDamaged) & { target?: string };
+
+/** Whether the job has a target not yet tried (the catalog's copies, or on a bare machine the config's targets). */
+function hasAnotherCopy(ctx: AppContext, job: string, avoid: ReadonlySet<string>): boolean {
+  return (ctx.config.jobs[job]?.targets ?? []).some((t) => !avoid.has(t));
+}
+
+/** One restore from one copy, in the audit trail whatever its outcome (dry runs aside). */
+async function restoreAttempt(ctx: AppContext, req: RestoreRequest, signal: AbortSignal, avoid: ReadonlySet<string>): Promise<RestoreOutcome> {
   let outcome: RestoreOutcome | undefined;
   let succeeded = false;
   try {
-    outcome = await restoreBackup(ctx, req, signal, (o) => (outcome = o));
+    outcome = await restoreBackup(ctx, req, signal, (o) => (outcome = o), avoid).catch((err: unknown) => {
+      // Which copy failed, for the next attempt to leave aside.
+      if ((err instanceof CopyUnreachable || err instanceof CopyDamaged) && outcome) (err as CopyFailure).target = outcome.from;
+      throw err;
+    });
     succeeded = true;
     return outcome;
   } finally {
@@ -118,10 +164,10 @@ export async function restore(ctx: AppContext, req: RestoreRequest, signal: Abor
   }
 }
 
-async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: AbortSignal, started: (o: RestoreOutcome) => void): Promise<RestoreOutcome> {
+async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: AbortSignal, started: (o: RestoreOutcome) => void, avoid: ReadonlySet<string>): Promise<RestoreOutcome> {
   const job = jobOf(ctx, req.job);
   if (req.from !== undefined) assertTarget(ctx, req.from);
-  const chosen = await chooseBackup(ctx, req);
+  const chosen = await chooseBackup(ctx, req, avoid);
   const { manifest, from } = chosen;
   if (chosen.untrusted && job.type === "postgres" && !req.allowUntrustedSql)
     throw new IntegrityError(
@@ -215,7 +261,7 @@ interface Chosen {
  * server) is the truth. Without one (a bare machine), the target's manifests are, and only
  * those signed by a trusted key for the place they lie are used without --allow-unsigned.
  */
-async function chooseBackup(ctx: AppContext, req: RestoreRequest): Promise<Chosen> {
+async function chooseBackup(ctx: AppContext, req: RestoreRequest, avoid: ReadonlySet<string>): Promise<Chosen> {
   const job = jobOf(ctx, req.job);
   const selection = { ...(req.backupId ? { backupId: req.backupId } : {}), ...(req.at !== undefined ? { at: req.at } : {}) };
   const known = listBackups(ctx, req.job);
@@ -229,14 +275,23 @@ async function chooseBackup(ctx: AppContext, req: RestoreRequest): Promise<Chose
     const choice = chooseTrusted(known, selection, allowUnsigned, "in the catalog");
     if ("refused" in choice) throw refusal(req.job, choice);
     const picked = choice.picked;
-    const from = selectCopy(picked, req.from, (t) => ctx.config.targets[t]?.type === "local");
-    if (!from) throw new OperationError(`backup ${picked.id} has no usable copy${req.from ? ` on ${req.from}` : ""}`);
+    const from = selectCopy(picked, req.from, (t) => ctx.config.targets[t]?.type === "local", avoid);
+    if (!from) throw new (avoid.size > 0 ? NoCopyLeft : OperationError)(`backup ${picked.id} has no usable copy${req.from ? ` on ${req.from}` : ""}`);
     const backup = ctx.catalog.getBackup(picked.id)!;
     const warnings = picked.state === "untrusted" ? [untrustedWarning(picked, "in the catalog")] : [];
     return { manifest: parseManifest(backup), from, warnings, untrusted: picked.state === "untrusted", versions: copyVersions(backup.copies.find((c) => c.target === from)) };
   }
-  const from = req.from ?? bareSource(ctx, job.targets);
-  const { records, invalid } = await readTargetManifests(ctx, from, req.job);
+  const from = req.from ?? bareSource(ctx, job.targets.filter((t) => !avoid.has(t)));
+  const { records, invalid } = await readTargetManifests(ctx, from, req.job).catch((err: unknown) => {
+    const failed = new CopyUnreachable(`cannot list the backups on ${from}: ${describeError(err)}`, { cause: err });
+    (failed as CopyFailure).target = from;
+    throw failed;
+  });
+  if (records.length === 0 && req.from === undefined) {
+    const none = new CopyUnreachable(`${from} holds no backup of ${req.job}`);
+    (none as CopyFailure).target = from;
+    throw none;
+  }
   const named = req.backupId ? invalid.find((i) => i.id === req.backupId) : undefined;
   if (named) throw new IntegrityError(`backup ${req.job}/${named.id} on ${from} is invalid: ${named.reason}; restore refused`);
   const views: BackupView[] = records.map((r) => {
@@ -278,8 +333,8 @@ function untrustedWarning(b: BackupView, where: string): string {
 async function assertReachable(target: Target, prefix: string, manifest: Manifest): Promise<void> {
   for (const artifact of manifest.artifacts) {
     const info = await target.stat(prefix + artifact.name);
-    if (!info) throw new IntegrityError(`${artifact.name} is missing from ${target.locate(prefix)}`);
-    if (info.size !== artifact.size) throw new IntegrityError(`${artifact.name} on ${target.name} has ${info.size} bytes, the manifest records ${artifact.size}`);
+    if (!info) throw new CopyDamaged(`${artifact.name} is missing from ${target.locate(prefix)}`);
+    if (info.size !== artifact.size) throw new CopyDamaged(`${artifact.name} on ${target.name} has ${info.size} bytes, the manifest records ${artifact.size}`);
   }
 }
 

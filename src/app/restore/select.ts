@@ -17,10 +17,10 @@ export function selectBackup(backups: readonly BackupView[], request: { backupId
   );
 }
 
-/** Where to read it: `--from`, else a verified local copy, else any verified copy. */
-export function selectCopy(backup: BackupView, from: string | undefined, isLocal: (target: string) => boolean): string | undefined {
+/** Where to read it: `--from`, else a verified local copy, else any verified copy; never one in `avoid` (tried and failed). */
+export function selectCopy(backup: BackupView, from: string | undefined, isLocal: (target: string) => boolean, avoid: ReadonlySet<string> = new Set()): string | undefined {
   if (from) return backup.copies.some((c) => c.target === from && c.state !== "deleted") ? from : undefined;
-  const usable = [...backup.copies.filter((c) => c.state === "verified"), ...backup.copies.filter((c) => c.state === "written")];
+  const usable = [...backup.copies.filter((c) => c.state === "verified"), ...backup.copies.filter((c) => c.state === "written")].filter((c) => !avoid.has(c.target));
   return (usable.find((c) => isLocal(c.target)) ?? usable[0])?.target;
 }
 
