@@ -174,14 +174,15 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--passphrase-file <file>", "passphrase for symmetrically encrypted backups, or the one that unlocks a protected --key")
     .option("--clean", "postgres: replace the contents of an existing database")
     .option("--with-globals", "postgres: restore roles and tablespaces first")
-    .option("--no-owner", "postgres: do not restore owners and privileges")
+    .option("--no-owner", "postgres: everything owned by the restoring role, privileges left out (needed when it cannot set the backup's owners)")
+    .option("--no-privileges", "postgres: leave out GRANTs and REVOKEs")
     .option("--jobs <n>", "postgres: load in N sessions, every table's rows divided among them (default 1)")
     .option("--allow-unsigned", "restore a backup no trusted key signed (one made before signing), named with --backup or when the job has no signed backup; recorded")
     .option("--allow-untrusted-sql", "with --allow-unsigned, a database backup: run its SQL (a superuser's restore can run commands on the server)")
     .option("--dry-run", "make every check a real restore makes before writing (backup, key, target, destination), change nothing")
     .option("--json", "print JSON")
-    .action(async (job: string, flags: RestoreFlags & { owner?: boolean }) =>
-      set(await (await import("./commands/restore.js")).restoreCommand(context(program), io, job, { ...flags, noOwner: flags.owner === false }, shutdown.signal)),
+    .action(async (job: string, flags: RestoreFlags & { owner?: boolean; privileges?: boolean }) =>
+      set(await (await import("./commands/restore.js")).restoreCommand(context(program), io, job, { ...flags, noOwner: flags.owner === false, noPrivileges: flags.privileges === false }, shutdown.signal)),
     );
 
   program

@@ -106,8 +106,65 @@ export async function swapDatabase(target: DatabaseTarget): Promise<void> {
   }
 }
 
+/**
+ * The roles that own objects in a dump: the last word of each entry of its table of contents
+ * (`pg_restore -l`), which pg_restore reads from the head of the stream and then stops.
+ */
+export async function dumpOwners(plain: Compression, signal: AbortSignal): Promise<Set<string>> {
+  const direct = hasPipeFd(plain.output);
+  const proc = execa("pg_restore", ["--list"], { stdin: direct ? plain.output : "pipe", stdout: "pipe", stderr: "pipe", cancelSignal: signal, reject: false, stripFinalNewline: false });
+  if (direct) plain.output.destroy();
+  else pipeline(plain.output, proc.stdin!).catch(() => undefined);
+  const result = await proc;
+  if (result.exitCode !== 0) throw new IntegrityError(`the dump's table of contents cannot be read: ${String(result.stderr).trim().slice(-300)}`);
+  const owners = new Set<string>();
+  for (const line of String(result.stdout).split("\n")) {
+    if (!line || line.startsWith(";")) continue;
+    const owner = line.trim().split(/\s+/).pop();
+    if (owner && owner !== "-") owners.add(owner);
+  }
+  return owners;
+}
+
+/** Of `owners`, those the role connected as may not give objects (ALTER ... OWNER TO needs membership, or a superuser). */
+export async function ownersNotSettable(conn: PgConnection, owners: Iterable<string>): Promise<{ role: string; cannot: string[] }> {
+  const client = await conn.client(conn.defaultDatabase);
+  try {
+    const me = await client.query<{ role: string; superuser: boolean }>(`SELECT current_user AS role, rolsuper AS superuser FROM pg_roles WHERE rolname = current_user`);
+    const { role, superuser } = me.rows[0]!;
+    if (superuser) return { role, cannot: [] };
+    const cannot: string[] = [];
+    for (const owner of owners) {
+      const r = await client.query<{ ok: boolean | null }>(`SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) THEN pg_has_role(current_user, $1, 'MEMBER') END AS ok`, [owner]);
+      if (r.rows[0]?.ok !== true) cannot.push(owner);
+    }
+    return { role, cannot: cannot.sort() };
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Decides before pg_restore runs (it cannot fall back object by object): owners the role
+ * cannot set refuse the restore, naming both ways out; with `noOwner` they are only told.
+ */
+export async function judgeOwners(conn: PgConnection, owners: Set<string>, noOwner: boolean): Promise<string | undefined> {
+  const { role, cannot } = await ownersNotSettable(conn, owners);
+  if (noOwner) {
+    const others = [...owners].filter((o) => o !== role).sort();
+    return others.length > 0 ? `--no-owner: what the backup gives to ${others.join(", ")} is owned by ${role}` : undefined;
+  }
+  if (cannot.length > 0)
+    throw new UsageError(
+      `restoring as ${role} cannot give objects to their owners ${cannot.join(", ")} (${role} is not a member of ${cannot.length === 1 ? "that role" : "those roles"}, or they do not exist): give --no-owner (everything owned by ${role}), or GRANT ${cannot.join(", ")} TO ${role}`,
+    );
+  return undefined;
+}
+
 export interface LoadOptions {
   noOwner: boolean;
+  /** Leave out GRANTs and REVOKEs (pg_restore --no-acl). */
+  noPrivileges: boolean;
   /** Sessions loading the database: 1 is pg_restore's own; more run pg_restore's script in that many. */
   jobs: number;
 }
@@ -129,7 +186,8 @@ export interface Loader {
  */
 export async function openLoader(target: DatabaseTarget, options: LoadOptions): Promise<Loader> {
   const args = ["--no-password", "--exit-on-error"];
-  if (options.noOwner) args.push("--no-owner", "--no-acl");
+  if (options.noOwner) args.push("--no-owner");
+  if (options.noOwner || options.noPrivileges) args.push("--no-acl");
   const sessions: pg.Client[] = [];
   const close = async () => {
     await Promise.allSettled(sessions.map((s) => s.end()));

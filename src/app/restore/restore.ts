@@ -8,6 +8,7 @@ import type { ArtifactEntry, Manifest } from "../../manifest.js";
 import { declaredLimit, decompress, type Compression } from "../../pipeline/compress.js";
 import { createDecryptor, type Decryptor } from "../../pipeline/decrypt.js";
 import { SpanStream } from "../../pipeline/span.js";
+import { PgConnection } from "../../sources/pg-connection.js";
 import { backupPrefix, type Target } from "../../targets/target.js";
 import { audit } from "../audit.js";
 import { assertTarget, jobOf, type AppContext } from "../context.js";
@@ -15,7 +16,7 @@ import { backupView, listBackups, type BackupView } from "../list.js";
 import { readTargetManifests, rowFromManifest } from "../manifests.js";
 import { extractSafely } from "./extract.js";
 import { CopyDamaged, CopyUnreachable, fetchArtifact, type Fetched } from "./fetch.js";
-import { checkRowCounts, dropDatabase, inspectDatabase, openLoader, prepareDatabase, restoreGlobals, swapDatabase, type DatabaseTarget } from "./postgres.js";
+import { checkRowCounts, dropDatabase, dumpOwners, inspectDatabase, judgeOwners, openLoader, prepareDatabase, restoreGlobals, swapDatabase, type DatabaseTarget } from "./postgres.js";
 import { chooseTrusted, selectCopy } from "./select.js";
 import { resolveMapping, WHOLE_TREE, type PathMapping } from "./selection.js";
 import { readListing, tarBound, type FilesListing } from "./listing.js";
@@ -45,6 +46,8 @@ export interface RestoreRequest {
   clean?: boolean;
   withGlobals?: boolean;
   noOwner?: boolean;
+  /** postgres: leave out GRANTs and REVOKEs. */
+  noPrivileges?: boolean;
   /** postgres: sessions loading the database; above 1, every table's rows are divided among them. */
   jobs?: number;
   dryRun?: boolean;
@@ -109,6 +112,8 @@ export async function restore(ctx: AppContext, req: RestoreRequest, signal: Abor
       const target = err instanceof CopyUnreachable || err instanceof CopyDamaged ? (err as CopyFailure).target : undefined;
       const exhausted = err instanceof NoCopyLeft && skipped.length > 0;
       if (!exhausted && (target === undefined || req.from !== undefined || signal.aborted)) throw err;
+      // The job's only copy: its own error says it all.
+      if (!exhausted && skipped.length === 0 && !hasAnotherCopy(ctx, req.job, new Set([target!]))) throw err;
       if (target !== undefined) {
         avoid.add(target);
         allDamaged &&= err instanceof CopyDamaged;
@@ -214,7 +219,10 @@ async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: Abort
     if (files) outcome.destination = { directory: req.toDir!, strip_prefix: `/${mapping.strip.join("/")}`, paths: req.paths ?? null };
     if (req.dryRun) {
       await assertReachable(target, prefix, manifest);
-      if (job.type === "postgres") await inspectDatabase(serverOf(job, req), req.toDb!, req.clean ?? false);
+      if (job.type === "postgres") {
+        await inspectDatabase(serverOf(job, req), req.toDb!, req.clean ?? false);
+        await dryRunOwners(run, manifest, serverOf(job, req), req);
+      }
       return outcome;
     }
     if (req.keyFile || req.passphraseFile)
@@ -395,6 +403,25 @@ class ArtifactLoader {
   }
 
   /**
+   * Reads the head of a fetched artifact's plain bytes (what `read` consumes) from a reader
+   * of its own, while the download goes on for the real load; the rest is left unread.
+   */
+  async peek<T>(fetched: Fetched, read: (plain: Compression) => Promise<T>): Promise<T> {
+    const plain = await this.plain(fetched, new SpanStream(), { bytes: undefined, readHere: false });
+    plain.done.catch(() => undefined);
+    try {
+      return await read(plain);
+    } catch (err) {
+      // A damaged download is the cause of whatever the reader made of the cut stream.
+      fetched.cancel(err as Error);
+      const [downloaded] = await Promise.allSettled([fetched.done]);
+      throw downloaded.status === "rejected" && downloaded.reason !== err ? downloaded.reason : err;
+    } finally {
+      plain.output.destroy();
+    }
+  }
+
+  /**
    * The artifact's plain bytes: decrypted in this process (its span timed), decompressed by
    * zstd (or zlib), and held to the `declared` size: past it the restore stops.
    */
@@ -437,15 +464,7 @@ async function restoreFiles(run: ArtifactLoader, manifest: Extract<Manifest, { k
 
 async function restorePostgres(run: ArtifactLoader, manifest: Manifest, server: PostgresJobConfig, req: RestoreRequest): Promise<void> {
   if (manifest.kind !== "postgres") throw new OperationError(`backup ${manifest.id} is not a database dump`);
-  const dumps = manifest.artifacts.filter((a) => a.role === "database");
-  const artifact: ArtifactEntry | undefined = req.database ? dumps.find((a) => a.database === req.database) : dumps.length === 1 ? dumps[0] : undefined;
-  if (!artifact) {
-    throw new UsageError(
-      req.database
-        ? `backup ${manifest.id} holds no database "${req.database}" (it holds ${dumps.map((d) => d.database).join(", ")})`
-        : `backup ${manifest.id} holds ${dumps.length} databases (${dumps.map((d) => d.database).join(", ")}): choose one with --database`,
-    );
-  }
+  const artifact = dumpArtifact(manifest, req);
   const globals = req.withGlobals ? manifest.artifacts.find((a) => a.role === "globals") : undefined;
   if (req.withGlobals && !globals) throw new UsageError(`backup ${manifest.id} has no globals (the job sets globals: false)`);
 
@@ -460,6 +479,39 @@ async function restorePostgres(run: ArtifactLoader, manifest: Manifest, server: 
     for (const f of fetches) f.cancel(err as Error);
     await Promise.allSettled(fetches.map((f) => f.done));
     throw err;
+  }
+}
+
+/** The database dump a restore takes: the one --database names, or the only one. */
+function dumpArtifact(manifest: Manifest, req: RestoreRequest): ArtifactEntry {
+  const dumps = manifest.artifacts.filter((a) => a.role === "database");
+  const artifact: ArtifactEntry | undefined = req.database ? dumps.find((a) => a.database === req.database) : dumps.length === 1 ? dumps[0] : undefined;
+  if (!artifact) {
+    throw new UsageError(
+      req.database
+        ? `backup ${manifest.id} holds no database "${req.database}" (it holds ${dumps.map((d) => d.database).join(", ")})`
+        : `backup ${manifest.id} holds ${dumps.length} databases (${dumps.map((d) => d.database).join(", ")}): choose one with --database`,
+    );
+  }
+  return artifact;
+}
+
+/** A dry run's word on owners: the dump's table of contents against what the role may set (globals may create roles: then not judged). */
+async function dryRunOwners(run: ArtifactLoader, manifest: Manifest, server: PostgresJobConfig, req: RestoreRequest): Promise<void> {
+  if (req.withGlobals) return;
+  const fetched = run.fetch(dumpArtifact(manifest, req));
+  try {
+    const owners = await run.peek(fetched, (plain) => dumpOwners(plain, run.p.signal));
+    const conn = await PgConnection.open(server.connection, server.password_file);
+    try {
+      const told = await judgeOwners(conn, owners, req.noOwner ?? false);
+      if (told) run.p.outcome.warnings.push(told);
+    } finally {
+      await conn.close();
+    }
+  } finally {
+    fetched.cancel(new Error("dry run: the rest is not needed"));
+    await fetched.done.catch(() => undefined);
   }
 }
 
@@ -485,7 +537,11 @@ async function loadDatabase(run: ArtifactLoader, d: DatabaseLoad): Promise<void>
   try {
     let t = Date.now();
     if (d.fetchedGlobals) await run.load(d.fetchedGlobals, (plain) => restoreGlobals(db, plain, signal), { bytes: d.globals?.content_size, readHere: false });
-    const loader = await openLoader(db, { noOwner: d.req.noOwner ?? false, jobs: d.req.jobs ?? 1 });
+    // After the globals, which may create the owners.
+    const owners = await run.peek(d.fetchedDump, (plain) => dumpOwners(plain, signal));
+    const told = await judgeOwners(db.conn, owners, d.req.noOwner ?? false);
+    if (told) outcome.warnings.push(told);
+    const loader = await openLoader(db, { noOwner: d.req.noOwner ?? false, noPrivileges: d.req.noPrivileges ?? false, jobs: d.req.jobs ?? 1 });
     let loaded: Map<string, number> | undefined;
     try {
       loaded = await run.load(d.fetchedDump, (plain) => loader.load(plain, signal), { bytes: d.artifact.content_size, readHere: false });

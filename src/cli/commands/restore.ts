@@ -21,6 +21,7 @@ export interface RestoreFlags {
   clean?: boolean;
   withGlobals?: boolean;
   noOwner?: boolean;
+  noPrivileges?: boolean;
   jobs?: string;
   dryRun?: boolean;
   allowUnsigned?: boolean;
@@ -53,6 +54,7 @@ export async function restoreCommand(ctx: AppContext, io: Output, job: string, f
   set("clean", flags.clean);
   set("withGlobals", flags.withGlobals);
   set("noOwner", flags.noOwner);
+  set("noPrivileges", flags.noPrivileges);
   set("jobs", flags.jobs === undefined ? undefined : /^\d+$/.test(flags.jobs) ? Number(flags.jobs) : NaN);
   set("dryRun", flags.dryRun);
   set("allowUnsigned", flags.allowUnsigned);
