@@ -71,6 +71,13 @@ export const fileEntrySchema = z.object({
   sha256: sha256.optional(),
   /** Symlinks only. */
   link: archivePath.optional(),
+  /** The owner, by number and (where the backed-up host had one) by name; listings of earlier versions lack them. */
+  uid: count.optional(),
+  gid: count.optional(),
+  user: text(255).optional(),
+  group: text(255).optional(),
+  /** Seconds since the epoch. */
+  mtime: z.int().optional(),
 });
 
 const filesDetails = z.object({

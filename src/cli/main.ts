@@ -169,6 +169,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--path <path...>", "files: only these paths as backed up (e.g. /etc/sysmanage/app.conf) and what lies below them")
     .option("--strip-prefix <dir>", "files: remove this leading directory from every restored path (default: the directory all the job's paths lie in, so /etc/sysmanage lands as DIR/sysmanage)")
     .option("--full-paths", "files: keep every path as backed up (DIR/etc/sysmanage/...)")
+    .option("--numeric-owner", "files, as root: give files to the recorded user and group ids, not to the users and groups of those names here")
     .option("--database <name>", "postgres: which database of a multi-database backup")
     .option("--key <file>", "private key (armored) for backups encrypted to a public key")
     .option("--passphrase-file <file>", "passphrase for symmetrically encrypted backups, or the one that unlocks a protected --key")

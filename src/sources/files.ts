@@ -6,6 +6,7 @@ import type { FilesJobConfig } from "../config/schema.js";
 import { OperationError } from "../errors.js";
 import { SKIPPED_LISTED, type FileEntry, type FilesDetails } from "../manifest.js";
 import type { SourceContext, SourceResult } from "./source.js";
+import { NameOwners, OwnerNames } from "./tar-names.js";
 import { walk } from "./walk.js";
 
 const LISTED_IN_ERRORS = 10;
@@ -27,12 +28,13 @@ export async function backupFiles(job: FilesJobConfig, ctx: SourceContext): Prom
   const archive = tar.c(
     // strict: a warning (an entry that could not be read) is an error, never a silent gap.
     // maxReadSize: node-tar reads 16 MiB per chunk by default, which dominated peak memory.
-    { cwd: "/", portable: true, noDirRecurse: true, follow: false, strict: true, maxReadSize: 1 << 20 },
+    // Not portable: modes exactly, numeric owners and every entry's mtime (directories too).
+    { cwd: "/", portable: false, noDirRecurse: true, follow: false, strict: true, maxReadSize: 1 << 20 },
     found.include.map((p) => p.slice(1) || "."),
   );
   const lister = new ArchiveLister();
   let tarError: Error | undefined;
-  const raw = archive.pipe(lister);
+  const raw = archive.pipe(new NameOwners(new OwnerNames())).pipe(lister);
   archive.on("error", (err: unknown) => {
     tarError = new OperationError(`archiving failed: ${(err as Error).message}`);
     raw.destroy(tarError);
@@ -94,6 +96,11 @@ class ArchiveLister extends Transform {
       type: e.type === "File" || e.type === "OldFile" ? "file" : e.type === "Directory" ? "directory" : e.type === "SymbolicLink" ? "symlink" : "other",
       mode: e.mode ?? 0,
       size: e.size ?? 0,
+      uid: e.uid ?? 0,
+      gid: e.gid ?? 0,
+      ...(e.uname ? { user: e.uname } : {}),
+      ...(e.gname ? { group: e.gname } : {}),
+      ...(e.mtime ? { mtime: Math.floor(e.mtime.getTime() / 1000) } : {}),
     };
     if (entry.type === "symlink") entry.link = e.linkpath;
     this.entries.push(entry);

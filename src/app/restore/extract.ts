@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { lstat, open, readlink, realpath, type FileHandle } from "node:fs/promises";
+import { lchown, lstat, lutimes, open, readlink, realpath, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -8,6 +8,7 @@ import * as tar from "tar";
 import { IntegrityError } from "../../errors.js";
 import type { FileEntry } from "../../manifest.js";
 import type { FilesListing } from "./listing.js";
+import { OwnerNames } from "../../sources/tar-names.js";
 import { EntryRules, manifestMismatch, pathParts } from "./entry-rules.js";
 import { isFull, noSpace } from "./fetch.js";
 import { mapEntry, mappedEntries, WHOLE_TREE, type PathMapping } from "./selection.js";
@@ -19,7 +20,17 @@ import { mapEntry, mappedEntries, WHOLE_TREE, type PathMapping } from "./selecti
  * it selects are written, under their stripped paths, and the rules and the manifest
  * check judge those paths: what is written is what is checked.
  */
-export async function extractSafely(plain: Readable, dir: string, files: FilesListing | undefined, asRoot: boolean, mapping: PathMapping = WHOLE_TREE): Promise<number> {
+/**
+ * Whose files a restore gives back: as root, the owners recorded (by name where the name
+ * exists on this host, else by number, as GNU tar does; `numeric`: always by number);
+ * otherwise the files stay the restoring user's.
+ */
+export interface Owners {
+  restore: boolean;
+  numeric: boolean;
+}
+
+export async function extractSafely(plain: Readable, dir: string, files: FilesListing | undefined, owners: Owners, mapping: PathMapping = WHOLE_TREE): Promise<number> {
   const rules = new EntryRules();
   let refused: string | undefined;
   const remap = (path: string): string | false | { refused: string } => {
@@ -35,7 +46,8 @@ export async function extractSafely(plain: Readable, dir: string, files: FilesLi
     strict: true,
     // Paths are checked by EntryRules; this keeps symlink targets as archived.
     preservePaths: true,
-    preserveOwner: asRoot,
+    // Owners, modes and times are set afterwards, from the checked listing.
+    preserveOwner: false,
     filter: (path, entry) => {
       const e = entry as tar.ReadEntry;
       if (refused) return false;
@@ -80,22 +92,43 @@ export async function extractSafely(plain: Readable, dir: string, files: FilesLi
   const expected = mapping === WHOLE_TREE ? files : { ...files, entries: mappedEntries(files.entries, mapping) };
   const mismatch = manifestMismatch(rules.accepted, expected.entries);
   if (mismatch) throw new IntegrityError(`the archive does not match its manifest: ${mismatch}`);
-  return checkAgainstManifest(dir, expected);
+  return checkAgainstManifest(dir, expected, owners);
 }
 
 /**
- * Checks every regular file's sha256 against the manifest and sets every file's and
- * directory's mode to the recorded one (the process umask would otherwise narrow them).
+ * Checks every regular file's sha256 against the manifest and gives every entry what was
+ * recorded: its owner (as root; chown before chmod, which chown would clear of setgid), its
+ * mode exactly (the process umask would otherwise narrow it) and its mtime, children before
+ * their directory so a directory's time is not changed again by what is written into it.
  * Each path is opened below `dir` without following a symlink anywhere on the way, so a
- * manifest can never make this read or chmod a file outside.
+ * manifest can never make this read, chown or chmod a file outside.
  */
-async function checkAgainstManifest(dir: string, files: FilesListing): Promise<number> {
+async function checkAgainstManifest(dir: string, files: FilesListing, owners: Owners): Promise<number> {
   const root = await realpath(dir);
+  const names = new OwnerNames();
+  const ownerOf = async (e: FileEntry): Promise<[number, number] | undefined> => {
+    if (!owners.restore || e.uid === undefined || e.gid === undefined) return undefined;
+    if (owners.numeric) return [e.uid, e.gid];
+    const uid = (e.user ? await names.id("passwd", e.user) : undefined) ?? e.uid;
+    const gid = (e.group ? await names.id("group", e.group) : undefined) ?? e.gid;
+    return [uid, gid];
+  };
   for (const entry of [...files.entries].reverse()) {
+    if (entry.type === "symlink") {
+      const { parent, name } = await parentInside(root, entry);
+      const path = join(parent, name ?? "");
+      const owner = await ownerOf(entry);
+      if (owner) await lchown(path, owner[0], owner[1]);
+      if (entry.mtime !== undefined) await lutimes(path, entry.mtime, entry.mtime);
+      continue;
+    }
     if (entry.type !== "file" && entry.type !== "directory") continue;
     const handle = await openInside(root, entry);
     try {
+      const owner = await ownerOf(entry);
+      if (owner) await handle.chown(owner[0], owner[1]);
       await handle.chmod(entry.mode & 0o7777);
+      if (entry.mtime !== undefined) await handle.utimes(entry.mtime, entry.mtime);
     } finally {
       await handle.close();
     }

@@ -1,4 +1,5 @@
 import { mkdir, readdir, rm } from "node:fs/promises";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream";
 import { copyVersions, parseManifest } from "../../catalog/catalog.js";
@@ -37,6 +38,8 @@ export interface RestoreRequest {
   stripPrefix?: string;
   /** files: keep every path as backed up (DIR/etc/sysmanage/...). */
   fullPaths?: boolean;
+  /** files, as root: owners by the numbers recorded, never by name. */
+  numericOwner?: boolean;
   database?: string;
   keyFile?: string;
   /** The symmetric passphrase, or the one that unlocks keyFile when that key is protected. */
@@ -228,7 +231,7 @@ async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: Abort
     if (req.keyFile || req.passphraseFile)
       audit(ctx, { event: "key_use", outcome: "ok", job: manifest.job, backup_id: manifest.id, target: from, detail: req.keyFile ? { key_file: req.keyFile } : { passphrase_file: req.passphraseFile } });
     if (chosen.warnings.length > 0) ctx.catalog.addEvent({ at: ctx.now(), kind: "restore_untrusted", job: manifest.job, backup_id: manifest.id, target: from, detail: chosen.warnings.join("; ") });
-    if (manifest.kind === "files") await restoreFiles(run, manifest, files!, req.toDir!, mapping);
+    if (manifest.kind === "files") await restoreFiles(run, manifest, files!, req.toDir!, mapping, req.numericOwner ?? false);
     else if (job.type === "postgres") await restorePostgres(run, manifest, serverOf(job, req), req);
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -249,6 +252,14 @@ async function filesListing(run: ArtifactLoader, manifest: Extract<Manifest, { k
     return read.value;
   }, { bytes: artifact.content_size, readHere: true });
   return { paths: files.paths, entries };
+}
+
+function userName(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.()}`;
+  }
 }
 
 function serverOf(job: PostgresJobConfig, req: RestoreRequest): PostgresJobConfig {
@@ -436,8 +447,12 @@ class ArtifactLoader {
   }
 }
 
-async function restoreFiles(run: ArtifactLoader, manifest: Extract<Manifest, { kind: "files" }>, files: FilesListing, toDir: string, mapping: PathMapping): Promise<void> {
+async function restoreFiles(run: ArtifactLoader, manifest: Extract<Manifest, { kind: "files" }>, files: FilesListing, toDir: string, mapping: PathMapping, numericOwner: boolean): Promise<void> {
   const { outcome, onProgress } = run.p;
+  const owners = { restore: process.getuid?.() === 0, numeric: numericOwner };
+  // Said once: a restore as another user keeps modes and times, not owners.
+  if (!owners.restore && files.entries.some((e) => e.uid !== undefined))
+    outcome.warnings.push(`owners were not restored: restoring as ${userName()}, every file is its own; run the restore as root to give files back to their owners`);
   const artifact = manifest.artifacts.find((a) => a.role === "files")!;
   // mkdir returns the first directory it made: a failed restore removes what it created.
   const created = await mkdir(toDir, { recursive: true, mode: 0o700 });
@@ -448,7 +463,7 @@ async function restoreFiles(run: ArtifactLoader, manifest: Extract<Manifest, { k
     // The tar can hold no more than its entries declare (and, when recorded, no more than it held).
     const declared = Math.min(tarBound(files.entries), artifact.content_size ?? Infinity);
     const checked = await run.load(fetched, async (plain) => {
-      const [extracted, decompressed] = await Promise.allSettled([extractSafely(plain.output, toDir, files, process.getuid?.() === 0, mapping), plain.done]);
+      const [extracted, decompressed] = await Promise.allSettled([extractSafely(plain.output, toDir, files, owners, mapping), plain.done]);
       if (extracted.status === "rejected") throw extracted.reason;
       if (decompressed.status === "rejected") throw decompressed.reason;
       return extracted.value;

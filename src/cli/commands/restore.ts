@@ -22,6 +22,7 @@ export interface RestoreFlags {
   withGlobals?: boolean;
   noOwner?: boolean;
   noPrivileges?: boolean;
+  numericOwner?: boolean;
   jobs?: string;
   dryRun?: boolean;
   allowUnsigned?: boolean;
@@ -55,6 +56,7 @@ export async function restoreCommand(ctx: AppContext, io: Output, job: string, f
   set("withGlobals", flags.withGlobals);
   set("noOwner", flags.noOwner);
   set("noPrivileges", flags.noPrivileges);
+  set("numericOwner", flags.numericOwner);
   set("jobs", flags.jobs === undefined ? undefined : /^\d+$/.test(flags.jobs) ? Number(flags.jobs) : NaN);
   set("dryRun", flags.dryRun);
   set("allowUnsigned", flags.allowUnsigned);
