@@ -145,6 +145,7 @@ describe("drctl config check checks what the config names", () => {
     expect(run.stderr.split("\n")).toEqual([
       "jobs.limited.globals: pg_dumpall --globals-only reads every role and needs a superuser; drd_reader is not one (grant it, or set globals: false)",
       "jobs.limited.connection: drd_reader cannot read 2 table(s) of database checked, so pg_dump would fail: public.closed_t, public.s (GRANT SELECT, or pg_read_all_data)",
+      "jobs.limited.connection: restoring database checked as drd_reader could not give objects to their owners postgres (drd_reader is not a member): a restore needs --no-owner (everything owned by drd_reader), or GRANT postgres TO drd_reader",
       "jobs.limited.drill.connection: drd_reader cannot create the scratch database a drill restores into (ALTER ROLE drd_reader CREATEDB)",
       expect.stringMatching(/^targets\.nowhere: target nowhere: cannot upload s3:\/\/drd-no-such-bucket\/drd\/\.drd-probe\/\S+: NoSuchBucket/),
       expect.stringMatching(/^state_dir: warning: checked as root/),

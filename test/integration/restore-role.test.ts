@@ -44,6 +44,15 @@ describe("a restore as a role that cannot set the backup's owners", () => {
     expect(await psql(cluster, "postgres", "SELECT count(*) FROM pg_database WHERE datname = 'role_r1'")).toBe("0");
   });
 
+  it("config check --online says the same of the job's role, before any restore is needed", async () => {
+    const check = await ws.drctl(["config", "check", "--online"], { config: asRestorer });
+    expect(check.stdout + check.stderr).toContain(
+      `jobs.shop.connection: restoring database ${DB} as ${RESTORER} could not give objects to their owners ${OWNER} (${RESTORER} is not a member): a restore needs --no-owner (everything owned by ${RESTORER}), or GRANT ${OWNER} TO ${RESTORER}`,
+    );
+    expect(check.exitCode).toBe(2);
+    expect((await ws.drctl(["config", "check", "--online"])).stdout).not.toContain("could not give objects");
+  });
+
   it("with --no-owner it restores, everything owned by the restoring role, and says whose objects it took", async () => {
     const run = await ws.drctl(["restore", "shop", "--to-db", "role_r2", "--no-owner", "--json"], { config: asRestorer });
     expect(run.exitCode).toBe(0);

@@ -69,6 +69,12 @@ async function checkPostgres(name: string, job: PostgresJobConfig, pgDump: { ver
         const denied = rows.filter((r) => !r.readable).map((r) => r.name);
         if (denied.length > 0)
           findings.problem(at, `${user} cannot read ${denied.length} table(s) of database ${database}, so pg_dump would fail: ${denied.slice(0, 5).join(", ")}${denied.length > 5 ? ", ..." : ""} (GRANT SELECT, or pg_read_all_data)`);
+        if (!superuser) {
+          // What a restore as this role would have to give away, judged on the live database its backups copy.
+          const owners = (await client.query<{ owner: string }>(OWNERS_NOT_SETTABLE)).rows.map((r) => r.owner);
+          if (owners.length > 0)
+            findings.problem(at, `restoring database ${database} as ${user} could not give objects to their owners ${owners.join(", ")} (${user} is not a member): a restore needs --no-owner (everything owned by ${user}), or GRANT ${owners.join(", ")} TO ${user}`);
+        }
       } finally {
         await client.end();
       }
@@ -81,6 +87,18 @@ async function checkPostgres(name: string, job: PostgresJobConfig, pgDump: { ver
     await conn.close();
   }
 }
+
+/** Owners of the objects pg_dump would dump, that the connected role may not give objects to. */
+const OWNERS_NOT_SETTABLE = `
+  SELECT DISTINCT pg_get_userbyid(o) AS owner FROM (
+    SELECT n.nspowner AS o, n.nspname AS s FROM pg_namespace n WHERE n.nspname <> 'public'
+    UNION ALL SELECT c.relowner, n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    UNION ALL SELECT p.proowner, n.nspname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    UNION ALL SELECT t.typowner, n.nspname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+  ) x
+  WHERE s NOT IN ('pg_catalog', 'information_schema') AND s NOT LIKE 'pg\\_toast%' AND s NOT LIKE 'pg\\_temp%'
+    AND o <> 'pg_database_owner'::regrole AND NOT pg_has_role(current_user, o, 'MEMBER')
+  ORDER BY 1`;
 
 /** A drill restores into a scratch database: its server must let drd create one. */
 async function checkDrillServer(name: string, job: PostgresJobConfig, findings: Findings): Promise<void> {
