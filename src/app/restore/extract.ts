@@ -102,7 +102,8 @@ export async function extractSafely(plain: Readable, dir: string, files: FilesLi
  * mode exactly (the process umask would otherwise narrow it) and its mtime, children before
  * their directory so a directory's time is not changed again by what is written into it.
  * Each path is opened below `dir` without following a symlink anywhere on the way, so a
- * manifest can never make this read, chown or chmod a file outside.
+ * manifest can never make this read, chown or chmod a file outside. Modes and owners are
+ * read back: what the filesystem did not keep fails the restore (and a drill).
  */
 async function checkAgainstManifest(dir: string, files: FilesListing, owners: Owners): Promise<number> {
   const root = await realpath(dir);
@@ -152,6 +153,12 @@ async function checkAgainstManifest(dir: string, files: FilesListing, owners: Ow
       if (owner) await handle.chown(owner[0], owner[1]);
       await handle.chmod(entry.mode & 0o7777);
       if (entry.mtime !== undefined) await handle.utimes(entry.mtime, entry.mtime);
+      // Checked, not assumed: a filesystem that keeps no modes or owners says so here (and a drill with it).
+      const st = await handle.stat();
+      if ((st.mode & 0o7777) !== (entry.mode & 0o7777))
+        throw new IntegrityError(`restored ${entry.path} has mode ${(st.mode & 0o7777).toString(8)}, the manifest records ${(entry.mode & 0o7777).toString(8)}: the filesystem of ${dir} does not keep modes`);
+      if (owner && (st.uid !== owner[0] || st.gid !== owner[1]))
+        throw new IntegrityError(`restored ${entry.path} is owned by ${st.uid}:${st.gid}, not ${owner[0]}:${owner[1]}: the filesystem of ${dir} does not keep owners`);
     } finally {
       await handle.close();
     }
