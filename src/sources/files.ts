@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { Readable, Transform, type TransformCallback } from "node:stream";
+import { pipeline, Readable, Transform, type TransformCallback } from "node:stream";
 import * as tar from "tar";
 import type { FilesJobConfig } from "../config/schema.js";
 import { OperationError } from "../errors.js";
@@ -34,10 +34,13 @@ export async function backupFiles(job: FilesJobConfig, ctx: SourceContext): Prom
   );
   const lister = new ArchiveLister();
   let tarError: Error | undefined;
-  const raw = archive.pipe(new NameOwners(new OwnerNames())).pipe(lister);
-  archive.on("error", (err: unknown) => {
-    tarError = new OperationError(`archiving failed: ${(err as Error).message}`);
-    raw.destroy(tarError);
+  const raw = lister;
+  // pipeline, not pipe: a failure anywhere (an unreadable file, an owner's name that cannot
+  // be looked up) ends the stream the backup reads, so the run fails instead of waiting.
+  pipeline(archive, new NameOwners(new OwnerNames()), lister, (err) => {
+    if (!err || tarError) return;
+    tarError = err instanceof OperationError ? err : new OperationError(`archiving failed: ${err.message}`);
+    lister.destroy(tarError);
   });
 
   await ctx.sink.write({ baseName: "files.tar", role: "files", format: "tar" }, raw, async () => {

@@ -1,6 +1,7 @@
 import { Transform, type TransformCallback } from "node:stream";
 import * as tar from "tar";
 import { execa } from "execa";
+import { OperationError } from "../errors.js";
 
 /**
  * Names for numeric owners, from the system's databases (`getent`, so NSS sources count too):
@@ -18,11 +19,20 @@ export class OwnerNames {
   }
 
   /** The id of a name on this host, or undefined when it has none. */
-  async id(database: "passwd" | "group", name: string): Promise<number | undefined> {
-    const line = await this.entry(database, name);
-    const id = line ? Number(line.split(":")[2]) : NaN;
-    return Number.isInteger(id) ? id : undefined;
+  id(database: "passwd" | "group", name: string): Promise<number | undefined> {
+    const key = `id:${database}:${name}`;
+    let found = this.ids.get(key);
+    if (!found) {
+      found = this.entry(database, name).then((line) => {
+        const id = line ? Number(line.split(":")[2]) : NaN;
+        return Number.isInteger(id) ? id : undefined;
+      });
+      this.ids.set(key, found);
+    }
+    return found;
   }
+
+  private readonly ids = new Map<string, Promise<number | undefined>>();
 
   private lookup(database: "passwd" | "group", key: string): Promise<string> {
     const cached = this.cache.get(`${database}:${key}`);
@@ -32,9 +42,18 @@ export class OwnerNames {
     return name;
   }
 
+  /** The database's line for `key`; undefined when it has none (getent exits 2). Failing to ask at all is an error. */
   private async entry(database: "passwd" | "group", key: string): Promise<string | undefined> {
-    const r = await execa("getent", [database, key], { reject: false, timeout: 10_000 });
-    return r.exitCode === 0 ? String(r.stdout).split("\n")[0] : undefined;
+    let r;
+    try {
+      r = await execa("getent", [database, key], { reject: false, timeout: 10_000 });
+    } catch (err) {
+      // execa itself throws when no process can be started at all (no descriptors left).
+      throw new OperationError(`cannot look up ${database} entry ${key}: ${(err as Error).message}`);
+    }
+    if (r.exitCode === 0) return String(r.stdout).split("\n")[0];
+    if (r.exitCode === 2) return undefined;
+    throw new OperationError(`cannot look up ${database} entry ${key}: getent ${r.exitCode === undefined ? `did not run (${r.message})` : `exited ${r.exitCode}`}`);
   }
 }
 

@@ -210,5 +210,5 @@ describe("a files job with many files", () => {
     expect(restore.exitCode).toBe(0);
     expect(JSON.parse(restore.stdout).checked).toBe("10000 file(s) match their sha256 in the manifest");
     expect(readFileSync(ws.path("out", "many", "dir-9", "file-with-a-longish-name-999.conf"), "utf8")).toBe("9/999\n");
-  }, 120_000);
+  }, 300_000);
 });
