@@ -2,7 +2,6 @@ import { mkdir, readdir, rm } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream";
-import { copyVersions, parseManifest } from "../../catalog/catalog.js";
 import type { PostgresJobConfig } from "../../config/schema.js";
 import { describeError, IntegrityError, OperationError, UsageError } from "../../errors.js";
 import type { ArtifactEntry, Manifest } from "../../manifest.js";
@@ -13,17 +12,13 @@ import { PgConnection } from "../../sources/pg-connection.js";
 import { backupPrefix, type Target } from "../../targets/target.js";
 import { audit } from "../audit.js";
 import { assertTarget, jobOf, type AppContext } from "../context.js";
-import { backupView, listBackups, type BackupView } from "../list.js";
-import { readTargetManifests, rowFromManifest } from "../manifests.js";
 import { extractSafely } from "./extract.js";
 import { CopyDamaged, CopyUnreachable, fetchArtifact, type Fetched } from "./fetch.js";
 import { checkRowCounts, dropDatabase, dumpOwners, inspectDatabase, judgeOwners, openLoader, prepareDatabase, restoreGlobals, swapDatabase, type DatabaseTarget } from "./postgres.js";
-import { chooseTrusted, selectCopy } from "./select.js";
+import { chooseBackup, NoCopyLeft, type CopyFailure } from "./choose.js";
 import { resolveMapping, WHOLE_TREE, type PathMapping } from "./selection.js";
 import { readListing, tarBound, type FilesListing } from "./listing.js";
 import { makeStaging, removeDeadStaging } from "./staging.js";
-import { readHead } from "../heads.js";
-import { human } from "../human.js";
 
 export interface RestoreRequest {
   job: string;
@@ -132,12 +127,6 @@ export async function restore(ctx: AppContext, req: RestoreRequest, signal: Abor
     }
   }
 }
-
-/** The backup has no copy left that was not tried. */
-class NoCopyLeft extends OperationError {}
-
-/** What the copy that failed was: the target the attempt read. */
-type CopyFailure = (CopyUnreachable | CopyDamaged) & { target?: string };
 
 /** Whether the job has a target not yet tried (the catalog's copies, or on a bare machine the config's targets). */
 function hasAnotherCopy(ctx: AppContext, job: string, avoid: ReadonlySet<string>): boolean {
@@ -264,88 +253,6 @@ function userName(): string {
 
 function serverOf(job: PostgresJobConfig, req: RestoreRequest): PostgresJobConfig {
   return req.connection ? { ...job, connection: req.connection } : job;
-}
-
-interface Chosen {
-  manifest: Manifest;
-  from: string;
-  warnings: string[];
-  /** No trusted key vouches for it: restored by name with --allow-unsigned. */
-  untrusted: boolean;
-  versions: Record<string, string>;
-}
-
-/**
- * The backup and the target to read it from. With a catalog, its record (written by this
- * server) is the truth. Without one (a bare machine), the target's manifests are, and only
- * those signed by a trusted key for the place they lie are used without --allow-unsigned.
- */
-async function chooseBackup(ctx: AppContext, req: RestoreRequest, avoid: ReadonlySet<string>): Promise<Chosen> {
-  const job = jobOf(ctx, req.job);
-  const selection = { ...(req.backupId ? { backupId: req.backupId } : {}), ...(req.at !== undefined ? { at: req.at } : {}) };
-  const known = listBackups(ctx, req.job);
-  if (req.backupId && !known.some((b) => b.id === req.backupId)) {
-    const elsewhere = ctx.catalog.getBackup(req.backupId);
-    if (elsewhere && elsewhere.job !== req.job)
-      throw new UsageError(`backup ${req.backupId} belongs to job ${elsewhere.job}, not ${req.job} (drctl restore ${elsewhere.job} --backup ${req.backupId})`);
-  }
-  const allowUnsigned = req.allowUnsigned ?? false;
-  if (known.length > 0) {
-    const choice = chooseTrusted(known, selection, allowUnsigned, "in the catalog");
-    if ("refused" in choice) throw refusal(req.job, choice);
-    const picked = choice.picked;
-    const from = selectCopy(picked, req.from, (t) => ctx.config.targets[t]?.type === "local", avoid);
-    if (!from) throw new (avoid.size > 0 ? NoCopyLeft : OperationError)(`backup ${picked.id} has no usable copy${req.from ? ` on ${req.from}` : ""}`);
-    const backup = ctx.catalog.getBackup(picked.id)!;
-    const warnings = picked.state === "untrusted" ? [untrustedWarning(picked, "in the catalog")] : [];
-    return { manifest: parseManifest(backup), from, warnings, untrusted: picked.state === "untrusted", versions: copyVersions(backup.copies.find((c) => c.target === from)) };
-  }
-  const from = req.from ?? bareSource(ctx, job.targets.filter((t) => !avoid.has(t)));
-  const { records, invalid } = await readTargetManifests(ctx, from, req.job).catch((err: unknown) => {
-    const failed = new CopyUnreachable(`cannot list the backups on ${from}: ${describeError(err)}`, { cause: err });
-    (failed as CopyFailure).target = from;
-    throw failed;
-  });
-  if (records.length === 0 && req.from === undefined) {
-    const none = new CopyUnreachable(`${from} holds no backup of ${req.job}`);
-    (none as CopyFailure).target = from;
-    throw none;
-  }
-  const named = req.backupId ? invalid.find((i) => i.id === req.backupId) : undefined;
-  if (named) throw new IntegrityError(`backup ${req.job}/${named.id} on ${from} is invalid: ${named.reason}; restore refused`);
-  const views: BackupView[] = records.map((r) => {
-    const view = backupView(ctx.config, rowFromManifest(ctx, from, r));
-    return r.trust.trusted ? view : { ...view, state: "untrusted" as const, untrusted_reason: r.trust.reason };
-  });
-  const choice = chooseTrusted(views, selection, allowUnsigned, `on ${from}`);
-  if ("refused" in choice) throw refusal(`${req.job} from ${from}`, choice);
-  const picked = choice.picked;
-  const record = records.find((r) => r.manifest.id === picked.id)!;
-  const warnings = picked.state === "untrusted" ? [untrustedWarning(picked, `on ${from}`)] : [];
-  // "The newest" on a bare machine is only what the storage still holds: say when that is old, or not what the head names.
-  if (!req.backupId && req.at === undefined) warnings.push(...(await staleness(ctx, from, req.job, picked)));
-  return { manifest: record.manifest, from, warnings, untrusted: picked.state === "untrusted", versions: {} };
-}
-
-/** What makes the newest backup on a target doubtful: older than the job's RPO, or not the newest its signed head names. */
-async function staleness(ctx: AppContext, from: string, jobName: string, picked: BackupView): Promise<string[]> {
-  const out: string[] = [];
-  const ageMs = ctx.now() - Date.parse(picked.snapshot_at);
-  const rpo = ctx.config.jobs[jobName]!.rpo;
-  if (ageMs > rpo * 1000) out.push(`the newest trusted backup of ${jobName} on ${from}, ${picked.id}, is ${human(ageMs)} old, older than the job's RPO (${human(rpo * 1000)})`);
-  const head = await readHead(ctx, ctx.targets.get(from), jobName).catch(() => undefined);
-  if (head?.state === "trusted" && head.head.newest && head.head.newest !== picked.id)
-    out.push(`the signed head of ${jobName} on ${from} (sequence ${head.head.sequence}, written ${head.head.written_at}) names ${head.head.newest} as the newest backup, which is not among the trusted backups there: it was deleted or damaged, and ${picked.id} is restored instead`);
-  return out;
-}
-
-/** A refused choice: untrusted is an integrity refusal (exit 3); nothing to restore is an operation failure. */
-function refusal(what: string, choice: { refused: string; untrusted: boolean }): Error {
-  return choice.untrusted ? new IntegrityError(choice.refused) : new OperationError(`cannot restore ${what}: ${choice.refused}`);
-}
-
-function untrustedWarning(b: BackupView, where: string): string {
-  return `backup ${b.job}/${b.id} ${where} is untrusted (${b.untrusted_reason ?? "no trusted key signed it"}); restored because --allow-unsigned was given`;
 }
 
 /** Every artifact of the copy is there with its recorded size: a dry run's "the store answers". */
@@ -577,11 +484,6 @@ async function loadDatabase(run: ArtifactLoader, d: DatabaseLoad): Promise<void>
   } finally {
     await db.conn.close();
   }
-}
-
-/** Without --from on a bare machine: the job's first local target, else its first target. */
-function bareSource(ctx: AppContext, targets: string[]): string {
-  return targets.find((t) => ctx.config.targets[t]?.type === "local") ?? targets[0]!;
 }
 
 async function assertEmptyDir(dir: string): Promise<void> {
