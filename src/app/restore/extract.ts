@@ -106,7 +106,7 @@ export async function extractSafely(plain: Readable, dir: string, files: FilesLi
  * read back: what the filesystem did not keep fails the restore (and a drill).
  */
 async function checkAgainstManifest(dir: string, files: FilesListing, owners: Owners): Promise<number> {
-  const root = await realpath(dir);
+  const inside = new Inside(await realpath(dir));
   const names = new OwnerNames();
   const ownerOf = async (e: FileEntry): Promise<[number, number] | undefined> => {
     if (!owners.restore || e.uid === undefined || e.gid === undefined) return undefined;
@@ -115,59 +115,72 @@ async function checkAgainstManifest(dir: string, files: FilesListing, owners: Ow
     const gid = (e.group ? await names.id("group", e.group) : undefined) ?? e.gid;
     return [uid, gid];
   };
-  // First the bytes: each file's sha256, and runs of zeros given back as holes (node-tar
-  // writes every byte; a sparse file would otherwise come back at its full size on disk).
-  let checked = 0;
-  await eachAtOnce(files.entries, async (entry) => {
-    if (entry.type === "symlink") await checkSymlink(root, entry);
-    if (entry.type !== "file") return;
-    const handle = await openInside(root, entry);
-    const hash = createHash("sha256");
-    let zeros = 0;
-    try {
-      for await (const chunk of handle.createReadStream({ autoClose: false, highWaterMark: 1 << 20 })) {
-        hash.update(chunk as Buffer);
-        zeros += zeroBlockBytes(chunk as Buffer);
-      }
-    } finally {
-      await handle.close();
-    }
-    const sha = hash.digest("hex");
-    if (sha !== entry.sha256) throw new IntegrityError(`restored ${entry.path} does not match the manifest: sha256 ${sha}, expected ${entry.sha256}`);
-    if (zeros >= SPARSE_AFTER) await digHoles(root, entry);
-    checked++;
-  });
-  const settle = async (entry: FileEntry) => {
-    if (entry.type === "symlink") {
-      const { parent, name } = await parentInside(root, entry);
-      const path = join(parent, name ?? "");
-      const owner = await ownerOf(entry);
-      if (owner) await lchown(path, owner[0], owner[1]);
-      if (entry.mtime !== undefined) await lutimes(path, entry.mtime, entry.mtime);
-      return;
-    }
-    if (entry.type !== "file" && entry.type !== "directory") return;
-    const handle = await openInside(root, entry);
-    try {
-      const owner = await ownerOf(entry);
-      if (owner) await handle.chown(owner[0], owner[1]);
-      await handle.chmod(entry.mode & 0o7777);
-      if (entry.mtime !== undefined) await handle.utimes(entry.mtime, entry.mtime);
-      // Checked, not assumed: a filesystem that keeps no modes or owners says so here (and a drill with it).
-      const st = await handle.stat();
-      if ((st.mode & 0o7777) !== (entry.mode & 0o7777))
-        throw new IntegrityError(`restored ${entry.path} has mode ${(st.mode & 0o7777).toString(8)}, the manifest records ${(entry.mode & 0o7777).toString(8)}: the filesystem of ${dir} does not keep modes`);
-      if (owner && (st.uid !== owner[0] || st.gid !== owner[1]))
-        throw new IntegrityError(`restored ${entry.path} is owned by ${st.uid}:${st.gid}, not ${owner[0]}:${owner[1]}: the filesystem of ${dir} does not keep owners`);
-    } finally {
-      await handle.close();
-    }
+  /** Owner, mode and time, set and (owner and mode) read back: what the filesystem did not keep fails the restore. */
+  const settle = async (entry: FileEntry, handle: FileHandle) => {
+    const owner = await ownerOf(entry);
+    if (owner) await handle.chown(owner[0], owner[1]);
+    await handle.chmod(entry.mode & 0o7777);
+    if (entry.mtime !== undefined) await handle.utimes(entry.mtime, entry.mtime);
+    const st = await handle.stat();
+    if ((st.mode & 0o7777) !== (entry.mode & 0o7777))
+      throw new IntegrityError(`restored ${entry.path} has mode ${(st.mode & 0o7777).toString(8)}, the manifest records ${(entry.mode & 0o7777).toString(8)}: the filesystem of ${dir} does not keep modes`);
+    if (owner && (st.uid !== owner[0] || st.gid !== owner[1]))
+      throw new IntegrityError(`restored ${entry.path} is owned by ${st.uid}:${st.gid}, not ${owner[0]}:${owner[1]}: the filesystem of ${dir} does not keep owners`);
   };
-  // Everything but directories at once; then the directories one by one, deepest first
-  // (the reverse of archive order), so a directory's time is set after all that is in it.
-  await eachAtOnce(files.entries.filter((e) => e.type !== "directory"), settle);
-  for (const entry of files.entries.filter((e) => e.type === "directory").reverse()) await settle(entry);
+  let checked = 0;
+  // Files and symlinks at once, each opened once: its sha256, its zero runs given back as
+  // holes (node-tar writes every byte), then what it is given.
+  await eachAtOnce(
+    files.entries.filter((e) => e.type !== "directory"),
+    async (entry) => {
+      if (entry.type === "symlink") {
+        const path = await inside.symlink(entry);
+        const owner = await ownerOf(entry);
+        if (owner) await lchown(path, owner[0], owner[1]);
+        if (entry.mtime !== undefined) await lutimes(path, entry.mtime, entry.mtime);
+        return;
+      }
+      if (entry.type !== "file") return;
+      const handle = await inside.open(entry);
+      try {
+        const { sha, zeros } = await digest(handle, entry.size);
+        if (sha !== entry.sha256) throw new IntegrityError(`restored ${entry.path} does not match the manifest: sha256 ${sha}, expected ${entry.sha256}`);
+        if (zeros >= SPARSE_AFTER) await digHoles(await inside.path(entry));
+        await settle(entry, handle);
+      } finally {
+        await handle.close();
+      }
+      checked++;
+    },
+  );
+  // Then the directories one by one, deepest first (the reverse of archive order), so a
+  // directory's time is set after all that is in it.
+  for (const entry of files.entries.filter((e) => e.type === "directory").reverse()) {
+    const handle = await inside.open(entry);
+    try {
+      await settle(entry, handle);
+    } finally {
+      await handle.close();
+    }
+  }
   return checked;
+}
+
+/** A file's sha256 and how many bytes of it lie in all-zero 4 KiB blocks; a small file in one read. */
+async function digest(handle: FileHandle, size: number): Promise<{ sha: string; zeros: number }> {
+  const hash = createHash("sha256");
+  let zeros = 0;
+  if (size <= 1 << 20) {
+    // One byte more than recorded: a file that grew shows in its hash.
+    const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(size + 1), 0, size + 1, 0);
+    hash.update(buffer.subarray(0, bytesRead));
+    return { sha: hash.digest("hex"), zeros };
+  }
+  for await (const chunk of handle.createReadStream({ autoClose: false, highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    zeros += zeroBlockBytes(chunk as Buffer);
+  }
+  return { sha: hash.digest("hex"), zeros };
 }
 
 /** Entries handled this many at a time: each is a few small file-system calls, worth overlapping. */
@@ -209,46 +222,63 @@ function zeroBlockBytes(chunk: Buffer): number {
  * same bytes, no disk behind the zeros. A filesystem or a mode that will not allow it leaves
  * the file as it is, whole and checked.
  */
-async function digHoles(root: string, entry: FileEntry): Promise<void> {
-  const { parent, name } = await parentInside(root, entry);
-  await execa("fallocate", ["--dig-holes", join(parent, name ?? "")], { reject: false, timeout: 600_000 });
+async function digHoles(path: string): Promise<void> {
+  await execa("fallocate", ["--dig-holes", path], { reject: false, timeout: 600_000 });
 }
 
-/** The entry's parent, resolved: it must be the same path below `root`, i.e. no symlink on the way. */
-async function parentInside(root: string, entry: FileEntry): Promise<{ parent: string; name: string | undefined }> {
-  const parts = pathParts(entry.path);
-  if (typeof parts === "string") throw new IntegrityError(`the manifest lists an unsafe path: ${parts}`);
-  const expected = join(root, ...parts.slice(0, -1));
-  const parent = await realpath(expected).catch(() => undefined);
-  if (parent === undefined) throw new IntegrityError(`restored ${entry.path} is missing`);
-  if (parent !== expected) throw new IntegrityError(`restored ${entry.path} lies below a symlink (${parent}); restore refused`);
-  return { parent, name: parts[parts.length - 1] };
-}
+/**
+ * Entries below the restore's root, reached without following a symlink anywhere on the
+ * way: each parent must resolve to itself (checked once per directory), and the entry is
+ * opened with O_NOFOLLOW.
+ */
+class Inside {
+  private readonly parents = new Map<string, Promise<string | undefined>>();
 
-async function openInside(root: string, entry: FileEntry): Promise<FileHandle> {
-  const { parent, name } = await parentInside(root, entry);
-  const flags = constants.O_RDONLY | constants.O_NOFOLLOW | (entry.type === "directory" ? constants.O_DIRECTORY : 0);
-  let handle: FileHandle;
-  try {
-    handle = await open(name === undefined ? root : join(parent, name), flags);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new IntegrityError(`restored ${entry.path} is missing`);
-    throw new IntegrityError(`restored ${entry.path} is not the ${entry.type} the manifest lists (${code})`);
+  constructor(readonly root: string) {}
+
+  /** The entry's path below the root, its parent checked. */
+  async path(entry: FileEntry): Promise<string> {
+    const parts = pathParts(entry.path);
+    if (typeof parts === "string") throw new IntegrityError(`the manifest lists an unsafe path: ${parts}`);
+    const expected = join(this.root, ...parts.slice(0, -1));
+    let resolved = this.parents.get(expected);
+    if (!resolved) {
+      resolved = realpath(expected).catch(() => undefined);
+      this.parents.set(expected, resolved);
+    }
+    const parent = await resolved;
+    if (parent === undefined) throw new IntegrityError(`restored ${entry.path} is missing`);
+    if (parent !== expected) throw new IntegrityError(`restored ${entry.path} lies below a symlink (${parent}); restore refused`);
+    const name = parts[parts.length - 1];
+    return name === undefined ? this.root : join(parent, name);
   }
-  const info = await handle.stat();
-  if (entry.type === "file" ? !info.isFile() : !info.isDirectory()) {
-    await handle.close();
-    throw new IntegrityError(`restored ${entry.path} is not the ${entry.type} the manifest lists`);
-  }
-  return handle;
-}
 
-async function checkSymlink(root: string, entry: FileEntry): Promise<void> {
-  const { parent, name } = await parentInside(root, entry);
-  const path = join(parent, name ?? "");
-  const info = await lstat(path).catch(() => undefined);
-  if (!info?.isSymbolicLink()) throw new IntegrityError(`restored ${entry.path} is not the symlink the manifest lists`);
-  const link = await readlink(path);
-  if (entry.link !== undefined && link !== entry.link) throw new IntegrityError(`restored symlink ${entry.path} points at ${link}, the manifest says ${entry.link}`);
+  async open(entry: FileEntry): Promise<FileHandle> {
+    const path = await this.path(entry);
+    const flags = constants.O_RDONLY | constants.O_NOFOLLOW | (entry.type === "directory" ? constants.O_DIRECTORY : 0);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, flags);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") throw new IntegrityError(`restored ${entry.path} is missing`);
+      throw new IntegrityError(`restored ${entry.path} is not the ${entry.type} the manifest lists (${code})`);
+    }
+    const info = await handle.stat();
+    if (entry.type === "file" ? !info.isFile() : !info.isDirectory()) {
+      await handle.close();
+      throw new IntegrityError(`restored ${entry.path} is not the ${entry.type} the manifest lists`);
+    }
+    return handle;
+  }
+
+  /** The symlink's path, once it is the symlink the manifest lists. */
+  async symlink(entry: FileEntry): Promise<string> {
+    const path = await this.path(entry);
+    const info = await lstat(path).catch(() => undefined);
+    if (!info?.isSymbolicLink()) throw new IntegrityError(`restored ${entry.path} is not the symlink the manifest lists`);
+    const link = await readlink(path);
+    if (entry.link !== undefined && link !== entry.link) throw new IntegrityError(`restored symlink ${entry.path} points at ${link}, the manifest says ${entry.link}`);
+    return path;
+  }
 }
