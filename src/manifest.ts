@@ -80,9 +80,12 @@ export const fileEntrySchema = z.object({
   mtime: z.int().optional(),
 });
 
+/** A restore holds a files backup's entries in memory (a few hundred bytes each): no backup may declare more. */
+export const MAX_ENTRIES = 5_000_000;
+
 const filesDetails = z.object({
   paths: z.array(archivePath).max(10_000),
-  entry_count: count,
+  entry_count: z.int().min(0).max(MAX_ENTRIES),
   /** Manifests of earlier versions list the entries here; newer ones in the listing artifact. */
   entries: z.array(fileEntrySchema).optional(),
   /** What was left out: unreadable paths (with `skip_unreadable`), sockets and devices; the first SKIPPED_LISTED. */

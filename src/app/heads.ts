@@ -6,7 +6,7 @@ import { chainBreaks, headContent, type HeadContent } from "../policy/chain.js";
 import { sha256Hex } from "../pipeline/digest.js";
 import type { Target } from "../targets/target.js";
 import type { AppContext } from "./context.js";
-import type { ManifestRecord, InvalidManifest } from "./manifests.js";
+import { readBounded, type InvalidManifest, type ManifestRecord } from "./manifests.js";
 
 /**
  * Each job's signed head on each target (`<job>/head.json`): a sequence number that only
@@ -67,10 +67,9 @@ export async function readHead(ctx: AppContext, target: Target, jobName: string)
   const key = `${jobName}/${HEAD_NAME}`;
   const info = await target.stat(key);
   if (!info) return { state: "none" };
-  if (info.size > HEAD_MAX_BYTES) return { state: "invalid", reason: `it is ${info.size} bytes, more than the ${HEAD_MAX_BYTES} allowed` };
-  const chunks: Buffer[] = [];
-  for await (const chunk of await target.get(key)) chunks.push(chunk as Buffer);
-  const raw = Buffer.concat(chunks).toString("utf8");
+  // Bounded while read, not only by what stat said: an object can grow, or not be what it claims.
+  const raw = await readBounded(target, key, info.size, HEAD_MAX_BYTES);
+  if (typeof raw !== "string") return { state: "invalid", reason: raw.reason };
   let wrapper: z.infer<typeof wrapperSchema>;
   let head: JobHead;
   try {

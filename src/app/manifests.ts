@@ -103,7 +103,7 @@ export async function readTargetManifests(ctx: AppContext, targetName: string, j
  * An object's text, read only when the listing says it is within `max` bytes, and cut off
  * should it grow past that while being read.
  */
-async function readBounded(target: Target, key: string, listedSize: number, max: number): Promise<string | { reason: string }> {
+export async function readBounded(target: Target, key: string, listedSize: number, max: number): Promise<string | { reason: string }> {
   if (listedSize > max) return { reason: `it is ${listedSize} bytes, more than the ${max} allowed` };
   const chunks: Buffer[] = [];
   let total = 0;

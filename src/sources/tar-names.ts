@@ -46,7 +46,8 @@ export class OwnerNames {
   private async entry(database: "passwd" | "group", key: string): Promise<string | undefined> {
     let r;
     try {
-      r = await execa("getent", [database, key], { reject: false, timeout: 10_000 });
+      // "--": a name from a listing is a key, never an option of getent's.
+      r = await execa("getent", ["--", database, key], { reject: false, timeout: 10_000 });
     } catch (err) {
       // execa itself throws when no process can be started at all (no descriptors left).
       throw new OperationError(`cannot look up ${database} entry ${key}: ${(err as Error).message}`);

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -167,5 +167,29 @@ describe("backups no trusted key signed", () => {
       rmSync(dirOf("config", planted), { recursive: true, force: true });
       rmSync(catalog(), { force: true });
     }
+  });
+});
+
+describe("an untrusted files backup restored as root", () => {
+  const ws = new Workspace();
+  afterAll(() => ws.remove());
+
+  it("gives no owners and no setuid or setgid bits, and leaves the restore directory as it made it", async () => {
+    const src = ws.path("src");
+    mkdirSync(join(src, "bin"), { recursive: true });
+    writeFileSync(join(src, "bin", "tool"), "#!/bin/sh\n", { mode: 0o755 });
+    chmodSync(join(src, "bin", "tool"), 0o4755);
+    chmodSync(join(src, "bin"), 0o2775);
+    ws.withJobs({ files: { type: "files", paths: [src], schedule: "0 * * * *", rpo: "1h", targets: ["local"] } });
+    const id = JSON.parse((await ws.drctl(["backup", "files", "--json"])).stdout).id;
+    rmSync(join(ws.backupDir, "files", id, "manifest.json.sig"));
+    rmSync(join(ws.stateDir, "catalog.sqlite"));
+    const out = ws.path("out");
+    const run = await ws.drctl(["restore", "files", "--backup", id, "--to-dir", out, "--allow-unsigned"]);
+    expect(run.exitCode).toBe(0);
+    expect(problems(run.stderr)).toContain("owners and setuid/setgid bits were not restored: the backup is untrusted");
+    expect(statSync(join(out, "src", "bin", "tool")).mode & 0o7777).toBe(0o755);
+    expect(statSync(join(out, "src", "bin")).mode & 0o7777).toBe(0o775);
+    expect(statSync(out).mode & 0o777).toBe(0o700);
   });
 });

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSigningKeys, signingKeyFiles, signManifestFile } from "../helpers/signing.js";
@@ -77,6 +77,17 @@ describe("the job's signed head", () => {
       expect(list.stderr).toContain(`invalid: config/${ids[3]} on local: its manifest is invalid: it is not JSON`);
       // The head's newest is there, only unusable: reported once, as invalid.
       expect(list.stderr).not.toContain("is not there (deleted, or rolled back)");
+    });
+  });
+
+  it("a head that is not what it claims to be (a symlink to an endless file) is read no further than its bound", async () => {
+    await bare(async () => {
+      rmSync(head());
+      // A regular file to stat (size 0), endless to read.
+      symlinkSync("/proc/self/pagemap", head());
+      const list = await ws.drctl(["list", "config", "--from", "local"]);
+      expect(list.exitCode).toBe(0);
+      expect(list.stderr).toContain("warning: the signed head of config on local is invalid: it is more than the 4194304 bytes allowed");
     });
   });
 

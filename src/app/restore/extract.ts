@@ -29,6 +29,11 @@ import { mapEntry, mappedEntries, WHOLE_TREE, type PathMapping } from "./selecti
 export interface Owners {
   restore: boolean;
   numeric: boolean;
+  /**
+   * The backup is untrusted (restored with --allow-unsigned): its listing is somebody
+   * else's word, so it gives no owners and no setuid or setgid bits.
+   */
+  untrusted: boolean;
 }
 
 export async function extractSafely(plain: Readable, dir: string, files: FilesListing | undefined, owners: Owners, mapping: PathMapping = WHOLE_TREE): Promise<number> {
@@ -109,7 +114,7 @@ async function checkAgainstManifest(dir: string, files: FilesListing, owners: Ow
   const inside = new Inside(await realpath(dir));
   const names = new OwnerNames();
   const ownerOf = async (e: FileEntry): Promise<[number, number] | undefined> => {
-    if (!owners.restore || e.uid === undefined || e.gid === undefined) return undefined;
+    if (!owners.restore || owners.untrusted || e.uid === undefined || e.gid === undefined) return undefined;
     if (owners.numeric) return [e.uid, e.gid];
     const uid = (e.user ? await names.id("passwd", e.user) : undefined) ?? e.uid;
     const gid = (e.group ? await names.id("group", e.group) : undefined) ?? e.gid;
@@ -118,12 +123,13 @@ async function checkAgainstManifest(dir: string, files: FilesListing, owners: Ow
   /** Owner, mode and time, set and (owner and mode) read back: what the filesystem did not keep fails the restore. */
   const settle = async (entry: FileEntry, handle: FileHandle) => {
     const owner = await ownerOf(entry);
+    const mode = entry.mode & (owners.untrusted ? 0o1777 : 0o7777);
     if (owner) await handle.chown(owner[0], owner[1]);
-    await handle.chmod(entry.mode & 0o7777);
+    await handle.chmod(mode);
     if (entry.mtime !== undefined) await handle.utimes(entry.mtime, entry.mtime);
     const st = await handle.stat();
-    if ((st.mode & 0o7777) !== (entry.mode & 0o7777))
-      throw new IntegrityError(`restored ${entry.path} has mode ${(st.mode & 0o7777).toString(8)}, the manifest records ${(entry.mode & 0o7777).toString(8)}: the filesystem of ${dir} does not keep modes`);
+    if ((st.mode & 0o7777) !== mode)
+      throw new IntegrityError(`restored ${entry.path} has mode ${(st.mode & 0o7777).toString(8)}, the manifest records ${mode.toString(8)}: the filesystem of ${dir} does not keep modes`);
     if (owner && (st.uid !== owner[0] || st.gid !== owner[1]))
       throw new IntegrityError(`restored ${entry.path} is owned by ${st.uid}:${st.gid}, not ${owner[0]}:${owner[1]}: the filesystem of ${dir} does not keep owners`);
   };
@@ -156,6 +162,8 @@ async function checkAgainstManifest(dir: string, files: FilesListing, owners: Ow
   // Then the directories one by one, deepest first (the reverse of archive order), so a
   // directory's time is set after all that is in it.
   for (const entry of files.entries.filter((e) => e.type === "directory").reverse()) {
+    // The restore directory itself keeps what the restore made it (0700): no listing changes it.
+    if (inside.isRoot(entry)) continue;
     const handle = await inside.open(entry);
     try {
       await settle(entry, handle);
@@ -235,6 +243,12 @@ class Inside {
   private readonly parents = new Map<string, Promise<string | undefined>>();
 
   constructor(readonly root: string) {}
+
+  /** Whether the entry stands for the root itself (".", a backup of "/" restored with full paths). */
+  isRoot(entry: FileEntry): boolean {
+    const parts = pathParts(entry.path);
+    return typeof parts !== "string" && parts.length === 0;
+  }
 
   /** The entry's path below the root, its parent checked. */
   async path(entry: FileEntry): Promise<string> {

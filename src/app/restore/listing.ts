@@ -10,6 +10,8 @@ export interface FilesListing {
 
 /** A path is at most 4096 bytes, a link target too: no line of a listing comes near this. */
 const MAX_LINE = 64 * 1024;
+/** Whatever a listing declares, no more than this is read into memory. */
+const MAX_LISTING_BYTES = 1 << 30;
 
 /**
  * Reads a listing artifact's plain bytes: one JSON entry per line, each checked like the
@@ -28,8 +30,11 @@ export async function readListing(plain: Readable, expected: number): Promise<Fi
     if (typeof entry === "string") throw fail(`line ${entries.length + 1}: ${entry}`);
     entries.push(entry);
   };
+  let total = 0;
   try {
     for await (const chunk of plain) {
+      total += (chunk as Buffer).length;
+      if (total > MAX_LISTING_BYTES) throw fail(`it is more than ${MAX_LISTING_BYTES} bytes`);
       let rest = chunk as Buffer;
       for (let nl = rest.indexOf(0x0a); nl !== -1; nl = rest.indexOf(0x0a)) {
         take(partial.length ? Buffer.concat([...partial, rest.subarray(0, nl)]) : rest.subarray(0, nl));

@@ -220,7 +220,7 @@ async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: Abort
     if (req.keyFile || req.passphraseFile)
       audit(ctx, { event: "key_use", outcome: "ok", job: manifest.job, backup_id: manifest.id, target: from, detail: req.keyFile ? { key_file: req.keyFile } : { passphrase_file: req.passphraseFile } });
     if (chosen.warnings.length > 0) ctx.catalog.addEvent({ at: ctx.now(), kind: "restore_untrusted", job: manifest.job, backup_id: manifest.id, target: from, detail: chosen.warnings.join("; ") });
-    if (manifest.kind === "files") await restoreFiles(run, manifest, files!, req.toDir!, mapping, req.numericOwner ?? false);
+    if (manifest.kind === "files") await restoreFiles(run, manifest, files!, req.toDir!, mapping, req.numericOwner ?? false, chosen.untrusted);
     else if (job.type === "postgres") await restorePostgres(run, manifest, serverOf(job, req), req);
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -354,11 +354,13 @@ class ArtifactLoader {
   }
 }
 
-async function restoreFiles(run: ArtifactLoader, manifest: Extract<Manifest, { kind: "files" }>, files: FilesListing, toDir: string, mapping: PathMapping, numericOwner: boolean): Promise<void> {
+async function restoreFiles(run: ArtifactLoader, manifest: Extract<Manifest, { kind: "files" }>, files: FilesListing, toDir: string, mapping: PathMapping, numericOwner: boolean, untrusted: boolean): Promise<void> {
   const { outcome, onProgress } = run.p;
-  const owners = { restore: process.getuid?.() === 0, numeric: numericOwner };
+  const owners = { restore: process.getuid?.() === 0, numeric: numericOwner, untrusted };
   // Said once: a restore as another user keeps modes and times, not owners.
-  if (!owners.restore && files.entries.some((e) => e.uid !== undefined))
+  if (untrusted)
+    outcome.warnings.push(`owners and setuid/setgid bits were not restored: the backup is untrusted, so its listing's word on them is not taken; every file is ${userName()}'s`);
+  else if (!owners.restore && files.entries.some((e) => e.uid !== undefined))
     outcome.warnings.push(`owners were not restored: restoring as ${userName()}, every file is its own; run the restore as root to give files back to their owners`);
   const artifact = manifest.artifacts.find((a) => a.role === "files")!;
   // mkdir returns the first directory it made: a failed restore removes what it created.
