@@ -1,4 +1,5 @@
-import { mkdir, open, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { lstat, mkdir, open, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { randomBytes } from "node:crypto";
 import { pipeline } from "node:stream/promises";
@@ -68,17 +69,26 @@ export class LocalTarget implements Target {
     }
   }
 
+  /**
+   * An object is a regular file drd wrote: not followed through a symlink, never a FIFO or a
+   * device that someone with write access to the target put in its place (a read of one
+   * would hang, or never end).
+   */
   async get(key: string): Promise<Readable> {
     const path = this.pathOf(key);
-    const handle = await open(path, "r").catch((err: NodeJS.ErrnoException) => {
+    const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") throw new ObjectNotFoundError(path);
       throw storageError(this.name, "open", path, err);
     });
+    if (!(await handle.stat()).isFile()) {
+      await handle.close();
+      throw storageError(this.name, "open", path, Object.assign(new Error("not a regular file"), { code: "not a regular file" }));
+    }
     return handle.createReadStream({ highWaterMark: 1 << 20 });
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
-    const info = await stat(this.pathOf(key)).catch((err: NodeJS.ErrnoException) => {
+    const info = await lstat(this.pathOf(key)).catch((err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") return undefined;
       throw storageError(this.name, "stat", this.pathOf(key), err);
     });

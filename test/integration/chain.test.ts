@@ -80,14 +80,19 @@ describe("the job's signed head", () => {
     });
   });
 
-  it("a head that is not what it claims to be (a symlink to an endless file) is read no further than its bound", async () => {
+  it("a head that is not what drd wrote (a symlink to an endless file, a file past its bound) is never read whole", async () => {
     await bare(async () => {
       rmSync(head());
-      // A regular file to stat (size 0), endless to read.
+      // A regular file to stat (size 0) and endless to read: not followed, so no head at all.
       symlinkSync("/proc/self/pagemap", head());
       const list = await ws.drctl(["list", "config", "--from", "local"]);
       expect(list.exitCode).toBe(0);
-      expect(list.stderr).toContain("warning: the signed head of config on local is invalid: it is more than the 4194304 bytes allowed");
+      expect(list.stderr).toContain("warning: job config has no signed head on local: deletions there cannot be seen until its next backup writes one");
+      rmSync(head());
+      writeFileSync(head(), Buffer.alloc(5 * 1024 * 1024, 0x20));
+      const big = await ws.drctl(["list", "config", "--from", "local"]);
+      expect(big.exitCode).toBe(0);
+      expect(big.stderr).toContain("warning: the signed head of config on local is invalid: it is 5242880 bytes, more than the 4194304 allowed");
     });
   });
 
