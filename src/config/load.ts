@@ -37,7 +37,8 @@ export function parseConfig(text: string, source = "config"): Config {
     );
   }
   const raw = (doc.toJS() ?? {}) as { policy?: { copies?: unknown } };
-  const result = configSchema.safeParse(raw);
+  // reportInput: a wrong value is reported as what it is, not as missing.
+  const result = configSchema.safeParse(raw, { reportInput: true });
   if (!result.success) throw new ConfigError(formatIssues(result.error.issues));
   // A copies count written in the config that no set of targets could meet is a mistake;
   // the default (2) with one target is a first setup, which status reports as short.
@@ -66,6 +67,8 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
       lines.push(`${at}: ${issue.issues[0]?.message ?? issue.message}`);
     } else if (issue.code === "invalid_type" && issue.input === undefined) {
       lines.push(`${at}: is required`);
+    } else if (issue.code === "invalid_type") {
+      lines.push(`${at}: expected ${expectedOf(issue.expected, issue.path)}, got ${describeValue(issue.input)}`);
     } else if (issue.code === "invalid_union" && "discriminator" in issue && issue.discriminator) {
       lines.push(`${at}: must be one of ${((issue as unknown as { options: unknown[] }).options).map(String).join(", ")}`);
     } else if (issue.code === "invalid_union" && issue.errors.length > 0) {
@@ -77,4 +80,24 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
     }
   }
   return [...new Set(lines)];
+}
+
+/** What a key wanted, in words: durations and rates by example, else the type. */
+function expectedOf(type: string, path: readonly PropertyKey[]): string {
+  const key = String(path[path.length - 1] ?? "");
+  if (type === "string" && /^(rpo|rto|max_age|renotify|alert_expiry|clock_skew_allowance|timeout|connect_timeout|stall_timeout)$/.test(key)) return "a duration like 15m";
+  if (type === "string" && key === "listen") return "host:port, like 127.0.0.1:9464";
+  if (type === "array") return "a list";
+  if (type === "object") return "a mapping";
+  return type === "int" || type === "number" ? "a whole number" : `a ${type}`;
+}
+
+/** A value as a reader of the config wrote it. */
+function describeValue(value: unknown): string {
+  if (value === null) return "nothing (null)";
+  if (typeof value === "number") return `the number ${value}`;
+  if (typeof value === "string") return `the text ${JSON.stringify(value)}`;
+  if (typeof value === "boolean") return `${value}`;
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "object" ? "a mapping" : String(value);
 }

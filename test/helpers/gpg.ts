@@ -37,8 +37,9 @@ export class GpgHome {
     return this.gpg([...extra, "--output", out, "--decrypt", file]);
   }
 
+  /** Stops every daemon of this home (gpg-agent, keyboxd, dirmngr) and removes it: a test run leaves neither behind. */
   async remove(): Promise<void> {
-    await execa("gpgconf", ["--homedir", this.home, "--kill", "gpg-agent"], { reject: false });
+    await execa("gpgconf", ["--homedir", this.home, "--kill", "all"], { reject: false });
     rmSync(this.home, { recursive: true, force: true });
   }
 }

@@ -25,7 +25,10 @@ describe("drctl config check checks what the config names", () => {
     mkdirSync(ws.path("src"));
     writeFileSync(ws.path("src", "app.conf"), "x = 1\n");
   });
-  afterAll(() => ws.remove());
+  afterAll(async () => {
+    await Promise.all([gpg?.remove(), other?.remove()]);
+    ws.remove();
+  });
 
   it("a config whose schema is valid but whose files are wrong: every problem on its own line with its path, exit 2", async () => {
     writeFileSync(ws.path("pg-password"), "secret\n", { mode: 0o644 });
@@ -182,10 +185,14 @@ describe("drctl init and a first run without a config", () => {
     const backup = await ws.drctl(["backup", "config", "--json"], { config: join(dir, "drd.yaml") });
     expect(backup.exitCode).toBe(0);
     const gpg = await GpgHome.create();
-    await gpg.gpg(["--import", join(dir, "keys/backup-secret.asc")]);
-    const id = JSON.parse(backup.stdout).id as string;
-    const plain = await gpg.gpg(["--decrypt", join(ws.backupDir, "config", id, "files.tar.zst.gpg")]);
-    expect(Buffer.from(plain.stdout.subarray(0, 4)).toString("hex")).toBe("28b52ffd"); // a zstd frame
+    try {
+      await gpg.gpg(["--import", join(dir, "keys/backup-secret.asc")]);
+      const id = JSON.parse(backup.stdout).id as string;
+      const plain = await gpg.gpg(["--decrypt", join(ws.backupDir, "config", id, "files.tar.zst.gpg")]);
+      expect(Buffer.from(plain.stdout.subarray(0, 4)).toString("hex")).toBe("28b52ffd"); // a zstd frame
+    } finally {
+      await gpg.remove();
+    }
 
     const again = await ws.drctl(["init", "--dir", dir, "--state-dir", ws.stateDir, "--backup-dir", ws.backupDir]);
     expect(again.exitCode).toBe(2);

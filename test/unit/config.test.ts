@@ -27,6 +27,21 @@ function problems(mutate: (c: ReturnType<typeof base> & Record<string, any>) => 
   }
 }
 
+describe("a value of the wrong type", () => {
+  it.each([
+    ["rpo: 15", (c: any) => (c.jobs.database.rpo = 15), "jobs.database.rpo: expected a duration like 15m, got the number 15"],
+    ["copies: two", (c: any) => (c.policy = { copies: "two" }), 'policy.copies: expected a whole number, got the text "two"'],
+    ["paths as a string", (c: any) => (c.jobs.files = { type: "files", paths: "/etc/app", schedule: "0 * * * *", rpo: "1h", targets: ["local"] }), 'jobs.files.paths: expected a list, got the text "/etc/app"'],
+    ["keep_last: '5'", (c: any) => (c.targets.local.retention = { keep_last: "5" }), 'targets.local.retention.keep_last: expected a whole number, got the text "5"'],
+    ["listen: 26464", (c: any) => (c.metrics = { listen: 26464 }), "metrics.listen: expected host:port, like 127.0.0.1:9464, got the number 26464"],
+  ])("%s says what was expected and what was found, never 'is required'", (_name, mutate, message) => {
+    expect(problems(mutate)).toEqual([message]);
+  });
+  it("a missing key is still 'is required'", () => {
+    expect(problems((c) => delete (c.jobs.database as Record<string, unknown>).rpo)).toEqual(["jobs.database.rpo: is required"]);
+  });
+});
+
 describe("config validation", () => {
   it("accepts the example config", () => {
     const config = parseConfig(EXAMPLE);
