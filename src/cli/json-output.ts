@@ -51,7 +51,8 @@ export interface ConfigCheckOutput {
 /** `compared`: what the trail was checked against (the catalog's anchor, signed manifests); `head`: the sha256 of its last line. */
 export type AuditVerifyOutput = { path: string; compared: string[]; ok: true; lines: number; head: string } | { path: string; compared: string[]; ok: false; line: number; problem: string };
 /** `drctl alerts test --json` */
-export type AlertsTestOutput = { channel: string; type: string; ok: boolean; error: string | null }[];
+/** `to`: where the channel delivers (a webhook's URL without credentials, an SMTP server, a command). */
+export type AlertsTestOutput = { channel: string; type: string; to: string; ok: boolean; error: string | null }[];
 /** `drctl init --json` */
 export interface InitOutput {
   config: string;

@@ -65,7 +65,9 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
       writeOut: (s) => io.out(s.trimEnd()),
       writeErr: (s) => io.err(s.trimEnd()),
       // Usage errors (unknown option, missing argument) under --json: JSON, like every other error.
-      outputError: (s, write) => (wantsJson ? io.out(json({ error: s.trim().replace(/^error: /, ""), exit_code: 2 })) : write(s)),
+      // Said as every other error is: "drctl: ...", with where to look.
+      outputError: (s, write) =>
+        wantsJson ? io.out(json({ error: s.trim().replace(/^error: /, ""), exit_code: 2 })) : write(`${s.trim().replace(/^error: /, "drctl: ")} (drctl --help lists the commands; drctl COMMAND --help its options)\n`),
     })
     .showHelpAfterError(false)
     .addHelpText(

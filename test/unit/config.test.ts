@@ -132,3 +132,13 @@ describe("the config's documentation", () => {
     expect(parse(EXAMPLE)).toBeTruthy();
   });
 });
+
+describe("a usage error", () => {
+  it("is said as every error is, 'drctl: ...', with where to look", async () => {
+    const { execa } = await import("execa");
+    const bin = new URL("../../bin/drctl.js", import.meta.url).pathname;
+    const run = await execa("node", [bin, "list", "--bogus"], { reject: false });
+    expect(run.stderr).toBe("drctl: unknown option '--bogus' (drctl --help lists the commands; drctl COMMAND --help its options)");
+    expect(run.exitCode).toBe(2);
+  });
+});
