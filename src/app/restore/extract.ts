@@ -11,7 +11,7 @@ import type { FileEntry } from "../../manifest.js";
 import type { FilesListing } from "./listing.js";
 import { OwnerNames } from "../../sources/tar-names.js";
 import { EntryRules, manifestMismatch, pathParts } from "./entry-rules.js";
-import { isFull, noSpace } from "./fetch.js";
+import { isFull, noSpace } from "./disk-space.js";
 import { mapEntry, mappedEntries, WHOLE_TREE, type PathMapping } from "./selection.js";
 
 /**

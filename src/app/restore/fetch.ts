@@ -6,7 +6,7 @@ import { IntegrityError, OperationError } from "../../errors.js";
 import type { ArtifactEntry } from "../../manifest.js";
 import { PieceHasher, usablePieces } from "../../pipeline/pieces.js";
 import type { Target } from "../../targets/target.js";
-import { freeBytes } from "./staging.js";
+import { isFull, noSpace } from "./disk-space.js";
 
 export interface Fetched {
   /** The artifact's name in the backup. */
@@ -55,18 +55,6 @@ export class CopyUnreachable extends OperationError {}
 
 /** The copy a restore read does not match its record: another copy may do. */
 export class CopyDamaged extends IntegrityError {}
-
-/** A write failed because the filesystem (or the user's quota) is full. */
-export function isFull(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === "ENOSPC" || code === "EDQUOT";
-}
-
-/** Exit 1 naming the full filesystem and how much the restore needed there: never "damaged". */
-export async function noSpace(dir: string, what: string, needed: number): Promise<OperationError> {
-  const free = await freeBytes(dir);
-  return new OperationError(`no space left on the filesystem of ${dir} ${what}: it needs ${needed} bytes${free === undefined ? "" : `, ${free} are free`}`);
-}
 
 /**
  * A download that failed for any reason but a mismatch or a cancel is an operation failure

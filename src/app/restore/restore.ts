@@ -108,22 +108,21 @@ export async function restore(ctx: AppContext, req: RestoreRequest, signal: Abor
       return outcome;
     } catch (err) {
       const target = err instanceof CopyUnreachable || err instanceof CopyDamaged ? (err as CopyFailure).target : undefined;
-      const exhausted = err instanceof NoCopyLeft && skipped.length > 0;
-      if (!exhausted && (target === undefined || req.from !== undefined || signal.aborted)) throw err;
-      // The job's only copy: its own error says it all.
-      if (!exhausted && skipped.length === 0 && !hasAnotherCopy(ctx, req.job, new Set([target!]))) throw err;
-      if (target !== undefined) {
+      if (target !== undefined && req.from === undefined && !signal.aborted) {
         avoid.add(target);
+        const last = !hasAnotherCopy(ctx, req.job, avoid);
+        // The job's only copy: its own error says it all.
+        if (last && skipped.length === 0) throw err;
         allDamaged &&= err instanceof CopyDamaged;
-        const why = (err as Error).message;
-        skipped.push(`${target} was skipped: ${why}`);
-        req.onProgress?.({ phase: "warning", message: `the copy on ${target} cannot be restored (${why}); trying the next copy` });
-      }
-      if (exhausted || !hasAnotherCopy(ctx, req.job, avoid)) {
-        // Every copy damaged is an integrity failure; one that could not be reached leaves it an operation failure.
-        const message = `no copy of ${req.job} could be restored: ${skipped.join("; ")}`;
-        throw allDamaged ? new IntegrityError(message) : new OperationError(message);
-      }
+        skipped.push(`${target} was skipped: ${(err as Error).message}`);
+        if (!last) {
+          req.onProgress?.({ phase: "warning", message: `the copy on ${target} cannot be restored (${(err as Error).message}); trying the next copy` });
+          continue;
+        }
+      } else if (!(err instanceof NoCopyLeft && skipped.length > 0)) throw err;
+      // Every copy damaged is an integrity failure; one that could not be reached leaves it an operation failure.
+      const message = `no copy of ${req.job} could be restored: ${skipped.join("; ")}`;
+      throw allDamaged ? new IntegrityError(message) : new OperationError(message);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat, statfs } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { BOOT_ID, BOOTED_AT, isProcessAlive } from "../process.js";
 
@@ -31,14 +31,4 @@ export async function removeDeadStaging(stateDir: string): Promise<number> {
     removed++;
   }
   return removed;
-}
-
-/** Free bytes for an unprivileged writer on the filesystem holding `path` (undefined when unknown). */
-export async function freeBytes(path: string): Promise<number | undefined> {
-  try {
-    const fs = await statfs(path);
-    return fs.bavail * fs.bsize;
-  } catch {
-    return undefined;
-  }
 }
