@@ -1,40 +1,12 @@
 import * as fs from "node:fs";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import S3rver from "s3rver";
 import { configSchema, type S3TargetConfig } from "../../src/config/schema.js";
+import { endpoint } from "../../src/demo/s3.js";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
-/** A real S3-protocol server (s3rver) on 127.0.0.1, storing into a temp directory. */
-export class S3Server {
-  private server: S3rver | undefined;
-  port = 0;
-  constructor(readonly directory = mkdtempSync(join(tmpdir(), "drd-s3-"))) {}
-
-  async start(port = 0): Promise<this> {
-    this.server = new S3rver({ port, address: "127.0.0.1", silent: true, directory: this.directory });
-    const address = (await this.server.run()) as unknown as { port: number };
-    this.port = address.port;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    await this.server?.close();
-    this.server = undefined;
-  }
-
-  async remove(): Promise<void> {
-    await this.stop();
-    rmSync(this.directory, { recursive: true, force: true });
-  }
-}
-
-export function endpoint(port: number): string {
-  return `http://127.0.0.1:${port}`;
-}
+export { endpoint, S3Server } from "../../src/demo/s3.js";
 
 export function testClient(port: number): S3Client {
   return new S3Client({

@@ -1,0 +1,105 @@
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+
+/**
+ * A throwaway PostgreSQL cluster on 127.0.0.1 and a free port, for the demo and the tests,
+ * owned by the `postgres` OS user when we are root (the server refuses root).
+ */
+export interface Cluster {
+  port: number;
+  socketDir: string;
+  dataDir: string;
+  url(database?: string, user?: string): string;
+  /** Stops the server and removes its files. */
+  stop(): Promise<void>;
+  /** Stops the server and keeps its data (an outage); `resume` starts it again on the same port. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+}
+
+/** A role that must authenticate with a password (scram), for password_file tests. */
+export const PASSWORD_ROLE = "drd_pw";
+
+/** Every wait on the server has an end: initdb and a start take seconds, not minutes. */
+const SERVER_STEP_MS = 120_000;
+
+/** The newest installed server's binaries (Debian keeps them off PATH). */
+export function serverBin(): string {
+  if (process.env.PG_BIN) return process.env.PG_BIN;
+  const versions = (() => {
+    try {
+      return readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a));
+    } catch {
+      return [];
+    }
+  })();
+  if (versions.length === 0) throw new Error("no PostgreSQL server in /usr/lib/postgresql (install the postgresql package)");
+  return `/usr/lib/postgresql/${versions[0]}/bin`;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+function asPostgres(cmd: string, args: string[]) {
+  const opts = { timeout: SERVER_STEP_MS };
+  return process.getuid?.() === 0 ? execa("runuser", ["-u", "postgres", "--", cmd, ...args], opts) : execa(cmd, args, opts);
+}
+
+/** Starts a cluster in a new directory below `parent` (default: the temp directory). */
+export async function startCluster(parent = tmpdir()): Promise<Cluster> {
+  const bin = serverBin();
+  const root = mkdtempSync(join(parent, "drd-pg-"));
+  chmodSync(root, 0o755);
+  const dataDir = join(root, "data");
+  const socketDir = join(root, "sock");
+  for (const dir of [dataDir, socketDir]) {
+    mkdirSync(dir, { mode: 0o700 });
+    if (process.getuid?.() === 0) {
+      const uid = Number((await execa("id", ["-u", "postgres"])).stdout);
+      const gid = Number((await execa("id", ["-g", "postgres"])).stdout);
+      chownSync(dir, uid, gid);
+    }
+  }
+  await asPostgres(`${bin}/initdb`, ["-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]);
+  writeFileSync(
+    join(dataDir, "pg_hba.conf"),
+    [`host all ${PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256`, "local all all trust", "host all all 127.0.0.1/32 trust", ""].join("\n"),
+  );
+  const port = await freePort();
+  const start = () =>
+    asPostgres(`${bin}/pg_ctl`, [
+      "-D", dataDir, "-w", "-l", join(dataDir, "server.log"),
+      "-o", `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`,
+      "start",
+    ]);
+  await start();
+  return {
+    port,
+    socketDir,
+    dataDir,
+    url: (database = "postgres", user = "postgres") => `postgresql://${user}@127.0.0.1:${port}/${database}`,
+    pause: async () => void (await asPostgres(`${bin}/pg_ctl`, ["-D", dataDir, "-m", "fast", "-w", "stop"])),
+    resume: async () => void (await start()),
+    stop: async () => {
+      await asPostgres(`${bin}/pg_ctl`, ["-D", dataDir, "-m", "immediate", "-w", "stop"]).catch(() => undefined);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs SQL with psql as the superuser. */
+export async function psql(cluster: Pick<Cluster, "url">, database: string, sql: string): Promise<string> {
+  const { stdout } = await execa("psql", ["-XAtq", "-v", "ON_ERROR_STOP=1", "-d", cluster.url(database), "-c", sql], { timeout: 600_000 });
+  return stdout;
+}

@@ -1,0 +1,85 @@
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { execa } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+import { REPO } from "../helpers/workspace.js";
+
+/**
+ * `npm start` with no config: the demo, at the quick pace (the same story as a person sees,
+ * with schedules of seconds). Run as a terminal does it: its own process group, Ctrl-C to
+ * the group.
+ */
+describe("npm start without a config: the demo", () => {
+  let output = "";
+  const demo = spawn("npm", ["start"], {
+    cwd: REPO,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, DRD_CONFIG: "/nonexistent/drd.yaml", DRD_DEMO_PACE: "quick" },
+  });
+  demo.stdout.on("data", (c: Buffer) => (output += c.toString()));
+  demo.stderr.on("data", (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((resolve) => demo.on("exit", (code) => resolve(code)));
+  afterAll(async () => {
+    try {
+      process.kill(-demo.pid!, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  });
+
+  const waitForOutput = async (text: string, ms: number) => {
+    const deadline = Date.now() + ms;
+    while (!output.includes(text)) {
+      if (Date.now() > deadline || demo.exitCode !== null) throw new Error(`no "${text}" in the demo's output:\n${output}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+  const root = () => /setting up in (\S+):/.exec(output)![1]!;
+
+  it("says what set-up does, then shows every job backed up to both targets with a passing drill", async () => {
+    await waitForOutput("Try, in another terminal", 120_000);
+    expect(output).toMatch(/setup: ready in \d+ s/);
+    expect(output).toContain("drd: no config at /nonexistent/drd.yaml; starting the demo");
+    expect(output).toContain(`${root()}/drctl status`);
+  }, 130_000);
+
+  it("shows an RPO breach and its recovery, each alert received and printed", async () => {
+    await waitForOutput("demo shown:", 120_000);
+    const alerts = output.split("\n").filter((l) => l.includes("ALERT received"));
+    expect(alerts.find((l) => l.includes("rpo_breach (database)"))).toBeDefined();
+    expect(alerts.find((l) => l.includes("rpo_recovered (database)"))).toBeDefined();
+    expect(output.indexOf("rpo_breach (database)")).toBeLessThan(output.indexOf("rpo_recovered (database)"));
+    // No drill ran before there was a backup to restore.
+    expect(alerts.filter((l) => l.includes("rto_breach") || l.includes("drill_failed"))).toEqual([]);
+  }, 130_000);
+
+  it("drctl status --json, as the operator runs it: every job within its RPO, both copies verified, a drill passed with its RTO", async () => {
+    const r = await execa(`${root()}/drctl`, ["status", "--json"], { reject: false });
+    expect(r.stderr).toBe("");
+    const jobs = JSON.parse(r.stdout) as { job: string; rpo_state: string; policy_ok: boolean; copies: { target: string; state: string }[]; last_drill: { ok: boolean } | null; measured_rto_seconds: number | null; rto_state: string }[];
+    expect(jobs.map((j) => j.job)).toEqual(["database", "config", "certificates"]);
+    for (const j of jobs) {
+      expect(j, j.job).toMatchObject({ rpo_state: "ok", policy_ok: true, rto_state: "ok", last_drill: { ok: true } });
+      expect(j.copies.map((c) => `${c.target} ${c.state}`)).toEqual(["local verified", "offsite verified"]);
+      expect(j.measured_rto_seconds).toEqual(expect.any(Number));
+    }
+    const events = JSON.parse((await execa(`${root()}/drctl`, ["events", "--json", "--limit", "1000"])).stdout) as { kind: string; job: string | null }[];
+    expect(events.filter((e) => e.job === "database").map((e) => e.kind)).toEqual(expect.arrayContaining(["backup_failed", "alert_rpo_breach", "alert_rpo_recovered"]));
+  }, 60_000);
+
+  it("Ctrl-C stops everything it started and removes what it made", async () => {
+    const dir = root();
+    const config = readFileSync(`${dir}/drd/drd.yaml`, "utf8");
+    expect(config).toContain("type: s3");
+    // A terminal's Ctrl-C: SIGINT to every process of the group (npm, the demo, the daemon, PostgreSQL).
+    process.kill(-demo.pid!, "SIGINT");
+    await exited;
+    const deadline = Date.now() + 60_000;
+    const running = async () => (await execa("pgrep", ["-af", dir], { reject: false })).stdout;
+    while ((existsSync(dir) || (await running()) !== "") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    expect(output).toContain(`SIGINT: stopping the daemon, PostgreSQL and the S3 server, removing ${dir}`);
+    expect(existsSync(dir)).toBe(false);
+    expect(await running()).toBe("");
+  }, 70_000);
+});
