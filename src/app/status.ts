@@ -35,7 +35,16 @@ export interface JobStatus {
   untrusted_backups: string[];
   window: {
     seconds: number;
-    rpo: { share_ok: number | null; breaches: number; longest_breach_seconds: number; worst_age_seconds: number | null };
+    rpo: {
+      share_ok: number | null;
+      /** What share_ok is a share of: the seconds in the window with a known state (from the job's first evaluation on). */
+      measured_seconds: number;
+      /** Of those, the seconds before the job's first good backup: not ok, and no breach either. */
+      before_first_backup_seconds: number;
+      breaches: number;
+      longest_breach_seconds: number;
+      worst_age_seconds: number | null;
+    };
     rto: { drills_passed: number; drills_failed: number; slowest_seconds: number | null };
   };
 }
@@ -92,6 +101,8 @@ export function jobStatuses(ctx: AppContext, options: { job?: string; windowMs: 
           seconds: options.windowMs / 1000,
           rpo: {
             share_ok: rpoFigures.share_ok === null ? null : Math.round(rpoFigures.share_ok * 10_000) / 10_000,
+            measured_seconds: secs(rpoFigures.measured_ms)!,
+            before_first_backup_seconds: secs(rpoFigures.never_ms)!,
             breaches: rpoFigures.breaches,
             longest_breach_seconds: secs(rpoFigures.longest_breach_ms)!,
             worst_age_seconds: ages.length ? secs(Math.max(...ages)) : null,

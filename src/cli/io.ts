@@ -2,6 +2,8 @@
 export interface Output {
   out(text: string): void;
   err(text: string): void;
+  /** The terminal's width when stdout is one: tables fit it. Undefined in a pipe: lines stay whole for scripts. */
+  readonly columns?: number;
 }
 
 /**
@@ -28,4 +30,7 @@ const processStreams = (): Output => (streams ??= { out: quietWhenClosed(process
 export const processOutput: Output = {
   out: (text) => processStreams().out(text),
   err: (text) => processStreams().err(text),
+  get columns() {
+    return process.stdout.isTTY ? process.stdout.columns || 80 : undefined;
+  },
 };

@@ -100,10 +100,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--json", "print JSON")
     .action(async (job: string | undefined, opts: { json?: boolean; from?: string; long?: boolean }) =>
       set(
-        await (await import("./commands/list.js")).listCommand(context(program), io, job, {
-          ...opts,
-          ...(process.stdout.isTTY ? { columns: process.stdout.columns || 100 } : {}),
-        }),
+        await (await import("./commands/list.js")).listCommand(context(program), io, job, opts),
       ),
     );
 

@@ -55,7 +55,7 @@ async function main(): Promise<number> {
     console.log(indent((await demo.run(["status"])).stdout));
     console.log(tryThese(demo));
 
-    say(`now the database refuses connections for one RPO (${pace.database.rpo} s): backups fail, the RPO is breached, an alert goes out`);
+    say(`now the database refuses connections until its RPO (${pace.database.rpo} s) is breached: backups fail, an alert goes out`);
     await demo.closeDatabase();
     const breachWithin = (pace.database.rpo + 2 * pace.database.every + 60) * 1000;
     const breach = await demo.waitForAlert("rpo_breach", "database", breachWithin);

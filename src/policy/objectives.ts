@@ -93,6 +93,10 @@ export interface WindowFigures {
   breaches: number;
   /** The longest of them, clipped to the window (an open one counts up to now). */
   longest_breach_ms: number;
+  /** What `share_ok` is a share of: the time in the window with a known state. */
+  measured_ms: number;
+  /** The part of it before the job's first good backup (state `never`): not ok, and no breach either. */
+  never_ms: number;
 }
 
 /**
@@ -106,12 +110,14 @@ export function windowFigures(transitions: readonly Transition[], from: number, 
   let since = from;
   let okMs = 0;
   let countedMs = 0;
+  let neverMs = 0;
   let breaches = 0;
   let longest = 0;
   const close = (until: number) => {
     if (state === undefined || until <= since) return;
     countedMs += until - since;
     if (state === "ok") okMs += until - since;
+    if (state === "never") neverMs += until - since;
     if (state === "breach") longest = Math.max(longest, until - since);
   };
   for (const t of sorted) {
@@ -128,7 +134,7 @@ export function windowFigures(transitions: readonly Transition[], from: number, 
   // A breach already open when the window began counts once.
   if (lastAtOrBefore(sorted, from)?.to === "breach") breaches++;
   close(to);
-  return { share_ok: countedMs > 0 ? okMs / countedMs : null, breaches, longest_breach_ms: longest };
+  return { share_ok: countedMs > 0 ? okMs / countedMs : null, breaches, longest_breach_ms: longest, measured_ms: countedMs, never_ms: neverMs };
 }
 
 function lastAtOrBefore(sorted: readonly Transition[], at: number): Transition | undefined {

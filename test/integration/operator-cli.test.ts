@@ -57,17 +57,33 @@ describe("drctl names, policy output and replicate's exit code", () => {
     second = JSON.parse((await ws.drctl(["list", "second", "--json"])).stdout)[0].id;
   });
 
-  it("list keeps to 100 columns on a terminal and says where the detail is; --long gives what the policy misses", async () => {
+  it("list keeps to 80 columns on a terminal and says where the detail is; --long gives what the policy misses", async () => {
     const shown = await onTerminal(ws, ["list"]);
     expect(shown.exitCode).toBe(0);
     const lines = shown.screen.split(/\r?\n/).filter((l) => l);
     expect(lines.length).toBeGreaterThanOrEqual(4);
-    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(100);
-    expect(lines[0]).toMatch(/^ID +KIND +SNAPSHOT +SIZE +POLICY +COPIES$/);
-    expect(lines.at(-1)).toBe("(short: the policy is not met; drctl list --long or drctl status says what is missing)");
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(80);
+    expect(lines[0]).toMatch(/^ID +SNAPSHOT +SIZE +POLICY: COPIES$/);
+    expect(lines.filter((l) => l.endsWith("SHORT: local offsite:pending")).length).toBeGreaterThan(0);
+    expect(lines.at(-1)).toBe("(SHORT: policy not met; drctl list --long or drctl status says what is missing)");
     const long = await ws.drctl(["list", "--long"]);
     expect(long.stdout).toContain("short: 1 of 2 verified copies, 1 of 2 media kinds, 0 of 1 offsite copies");
     expect(long.stdout.split("\n")[0]).toMatch(/^ID +JOB +KIND +SNAPSHOT +SIZE +POLICY +COPIES$/);
+  });
+
+  it("status, events and prune fit an 80-column terminal, the free text wrapped under its row; in a pipe each row stays one line", async () => {
+    for (const args of [["status"], ["events"], ["prune", "--dry-run"]]) {
+      const shown = await onTerminal(ws, args);
+      // eslint-disable-next-line no-control-regex
+      const lines = shown.screen.replace(/\u001b\[\d+m/g, "").split(/\r?\n/);
+      expect([args.join(" "), lines.filter((l) => l.length > 80)]).toEqual([args.join(" "), []]);
+    }
+    const events = (await onTerminal(ws, ["events"])).screen.split(/\r?\n/);
+    expect(events[0]).toMatch(/^TIME +EVENT +JOB +DETAIL$/);
+    expect(events.some((l) => /^ {4}\S/.test(l))).toBe(true);
+    const piped = (await ws.drctl(["events"])).stdout.split("\n");
+    expect(piped.filter((l) => /^ {4}\S/.test(l))).toEqual([]);
+    expect(piped.some((l) => l.length > 80)).toBe(true);
   });
 
   it("an unknown target in --from or --target is exit 2 listing the known ones, in every command", async () => {

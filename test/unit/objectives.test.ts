@@ -46,14 +46,14 @@ describe("rto state", () => {
 describe("window figures of an objective", () => {
   const from = NOW - 10 * H;
   it.each([
-    ["no transitions", [], { share_ok: null, breaches: 0, longest_breach_ms: 0 }],
-    ["ok all along (since before the window)", [{ at: from - H, to: "ok" }], { share_ok: 1, breaches: 0, longest_breach_ms: 0 }],
-    ["one 2 h breach", [{ at: from - H, to: "ok" }, { at: from + H, to: "breach" }, { at: from + 3 * H, to: "ok" }], { share_ok: 0.8, breaches: 1, longest_breach_ms: 2 * H }],
-    ["a breach open when the window began, clipped", [{ at: from - 5 * H, to: "breach" }, { at: from + H, to: "ok" }], { share_ok: 0.9, breaches: 1, longest_breach_ms: H }],
-    ["an open breach counts up to now", [{ at: from - H, to: "ok" }, { at: NOW - 4 * H, to: "breach" }], { share_ok: 0.6, breaches: 1, longest_breach_ms: 4 * H }],
-    ["two breaches, the longest wins", [{ at: from, to: "ok" }, { at: from + H, to: "breach" }, { at: from + 2 * H, to: "ok" }, { at: from + 4 * H, to: "breach" }, { at: from + 7 * H, to: "ok" }], { share_ok: 0.6, breaches: 2, longest_breach_ms: 3 * H }],
-    ["evaluated only since half-way: only that half counts", [{ at: from + 5 * H, to: "ok" }], { share_ok: 1, breaches: 0, longest_breach_ms: 0 }],
-    ["never counts as not ok", [{ at: from, to: "never" }, { at: from + 5 * H, to: "ok" }], { share_ok: 0.5, breaches: 0, longest_breach_ms: 0 }],
+    ["no transitions", [], { share_ok: null, breaches: 0, longest_breach_ms: 0, measured_ms: 0, never_ms: 0 }],
+    ["ok all along (since before the window)", [{ at: from - H, to: "ok" }], { share_ok: 1, breaches: 0, longest_breach_ms: 0, measured_ms: 10 * H, never_ms: 0 }],
+    ["one 2 h breach", [{ at: from - H, to: "ok" }, { at: from + H, to: "breach" }, { at: from + 3 * H, to: "ok" }], { share_ok: 0.8, breaches: 1, longest_breach_ms: 2 * H, measured_ms: 10 * H, never_ms: 0 }],
+    ["a breach open when the window began, clipped", [{ at: from - 5 * H, to: "breach" }, { at: from + H, to: "ok" }], { share_ok: 0.9, breaches: 1, longest_breach_ms: H, measured_ms: 10 * H, never_ms: 0 }],
+    ["an open breach counts up to now", [{ at: from - H, to: "ok" }, { at: NOW - 4 * H, to: "breach" }], { share_ok: 0.6, breaches: 1, longest_breach_ms: 4 * H, measured_ms: 10 * H, never_ms: 0 }],
+    ["two breaches, the longest wins", [{ at: from, to: "ok" }, { at: from + H, to: "breach" }, { at: from + 2 * H, to: "ok" }, { at: from + 4 * H, to: "breach" }, { at: from + 7 * H, to: "ok" }], { share_ok: 0.6, breaches: 2, longest_breach_ms: 3 * H, measured_ms: 10 * H, never_ms: 0 }],
+    ["evaluated only since half-way: only that half counts", [{ at: from + 5 * H, to: "ok" }], { share_ok: 1, breaches: 0, longest_breach_ms: 0, measured_ms: 5 * H, never_ms: 0 }],
+    ["never counts as not ok", [{ at: from, to: "never" }, { at: from + 5 * H, to: "ok" }], { share_ok: 0.5, breaches: 0, longest_breach_ms: 0, measured_ms: 10 * H, never_ms: 5 * H }],
   ])("%s", (_name, transitions, expected) => {
     expect(windowFigures(transitions, from, NOW)).toEqual(expected);
   });

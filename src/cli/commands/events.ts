@@ -14,10 +14,13 @@ export function eventsCommand(ctx: AppContext, io: Output, opts: { job?: string;
   if (!/^\d+$/.test(opts.limit ?? "1") || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT)
     throw new UsageError(`--limit must be a whole number from 1 to ${MAX_LIMIT}, not ${JSON.stringify(opts.limit)}`);
   const rows = ctx.catalog.events({ ...(opts.job ? { job: opts.job } : {}), since, limit });
-  const shown = rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
-  if (opts.json) io.out(json(shown));
-  else if (shown.length === 0) io.out("no events");
-  else io.out(table(["TIME", "EVENT", "JOB", "BACKUP", "TARGET", "DETAIL"], shown.map((r) => [r.at, r.kind, r.job ?? "", r.backup_id ?? "", r.target ?? "", r.detail ?? ""])));
+  if (opts.json) io.out(json(rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() }))));
+  else if (rows.length === 0) io.out("no events");
+  else {
+    // The backup, the target and the detail share the last column, which wraps on a terminal.
+    const detail = (r: (typeof rows)[number]) => [r.backup_id, r.target && `on ${r.target}`, r.detail && `${r.backup_id || r.target ? "- " : ""}${r.detail}`].filter(Boolean).join(" ");
+    io.out(table(["TIME", "EVENT", "JOB", "DETAIL"], rows.map((r) => [new Date(r.at).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z"), r.kind, r.job ?? "", detail(r)]), io.columns));
+  }
   return 0;
 }
 

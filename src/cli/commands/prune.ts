@@ -10,7 +10,7 @@ export async function pruneCommand(ctx: AppContext, io: Output, opts: { dryRun?:
     io.out(json(report));
   } else {
     if (report.actions.length > 0)
-      io.out(table(["TARGET", "BACKUP", "SNAPSHOT", "ACTION", "REASONS"], report.actions.map((a) => [a.target, a.backup_id, a.snapshot_at.replace(/\.\d+Z$/, "Z"), report.dry_run ? `would ${a.action}` : a.action, a.reasons.join("; ")])));
+      io.out(table(["TARGET", "BACKUP", "ACTION", "REASONS"], report.actions.map((a) => [a.target, a.backup_id, report.dry_run ? `would ${a.action}` : a.action, a.reasons.join("; ")]), io.columns));
     if (report.dry_run) io.out(`would remove ${report.removed}, would keep ${report.kept}, would skip ${report.skipped} (dry run: nothing was deleted)`);
     else io.out(`removed ${report.removed}, kept ${report.kept}, skipped ${report.skipped}`);
   }

@@ -14,7 +14,7 @@ export async function replicateCommand(ctx: AppContext, io: Output, opts: { job?
   const results = await replicatePending(ctx, { ...(opts.job ? { job: opts.job } : {}), force: true });
   if (opts.json) io.out(json(results));
   else if (results.length === 0) io.out("no pending copies");
-  else io.out(table(["BACKUP", "TARGET", "STATE", "ERROR"], results.map((r) => [r.backup_id, r.target, r.state, r.error ?? ""])));
+  else io.out(table(["BACKUP", "TARGET", "STATE", "ERROR"], results.map((r) => [r.backup_id, r.target, r.state, r.error ?? ""]), io.columns));
   const unsourced = results.filter((r) => r.state === "no_source").length;
   if (unsourced > 0 && !opts.json) io.err(`drctl: warning: ${unsourced} cop${unsourced === 1 ? "y" : "ies"} cannot be written: no verified copy is left to copy from (drctl verify; the next backup replaces ${unsourced === 1 ? "it" : "them"})`);
   return results.some((r) => r.state === "pending") ? 1 : 0;

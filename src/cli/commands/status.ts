@@ -28,34 +28,52 @@ function daemonLine(d: DaemonStatus): string {
 
 const COLOURS: Record<string, number> = { ok: 32, breach: 31, never: 33, untested: 33 };
 
+/** One job, in lines of at most 80 columns for the usual names (the backup id gets a line of its own). */
 function render(s: JobStatus, windowText: string, tty: boolean): string {
   const state = (v: string) => (tty ? `\u001b[${COLOURS[v] ?? 0}m${v.padEnd(8)}\u001b[0m` : v.padEnd(8));
-  const at = (iso: string | null) => (iso ? iso.replace(/:\d\d\.\d+Z$/, "Z").replace("T", " ") : "-");
+  const at = (iso: string | null) => (iso ? iso.replace(/\.\d+Z$/, "Z").replace("T", " ") : "-");
+  const d = (seconds: number) => human(seconds * 1000);
   const w = s.window;
-  const rpoLine = s.last_backup_id
-    ? `newest good backup ${human((s.age_seconds ?? 0) * 1000)} old, RPO ${human(s.rpo_seconds * 1000)} (${s.last_backup_id})`
-    : `no backup meets the policy yet, RPO ${human(s.rpo_seconds * 1000)}`;
-  const share = w.rpo.share_ok === null ? "not evaluated yet" : `${(w.rpo.share_ok * 100).toFixed(1)}% within`;
-  const worst = w.rpo.worst_age_seconds === null ? "" : `, worst age ${human(w.rpo.worst_age_seconds * 1000)}`;
-  const copies = s.copies.length ? s.copies.map((c) => `${c.target} ${c.state}`).join(", ") : "none";
+  const pad = " ".repeat(18);
+  const rpoLines = s.last_backup_id
+    ? [`newest good backup ${d(s.age_seconds ?? 0)} old; RPO ${d(s.rpo_seconds)}`, `${pad}${s.last_backup_id}`]
+    : [`no backup meets the policy yet; RPO ${d(s.rpo_seconds)}`];
   const drill = s.last_drill
-    ? `last drill ${s.last_drill.ok ? "passed" : "FAILED"} ${at(s.last_drill.at)}, ${human(s.last_drill.duration_seconds * 1000)}${s.last_drill.rto_proven ? "" : " (integrity only)"}`
+    ? `last drill ${s.last_drill.ok ? "passed" : "FAILED"} ${at(s.last_drill.at)} in ${d(s.last_drill.duration_seconds)}`
     : "no drill yet";
-  const rto = s.rto_seconds === null ? "no RTO set" : `RTO ${human(s.rto_seconds * 1000)}`;
-  const slowest = w.rto.slowest_seconds === null ? "" : `, slowest ${human(w.rto.slowest_seconds * 1000)}`;
+  const rto = s.rto_seconds === null ? "no RTO set" : `RTO ${d(s.rto_seconds)}`;
+  // The reason only where the drill line does not already say it.
+  const reason = s.rto_reason && s.last_drill ? `\n${pad}${s.rto_reason}` : "";
+  const slowest = w.rto.slowest_seconds === null ? "" : `, slowest ${d(w.rto.slowest_seconds)}`;
   return [
     `${s.job}`,
-    `  RPO    ${state(s.rpo_state)} ${rpoLine}`,
-    `         ${windowText}: ${share}, ${w.rpo.breaches} breach(es), longest ${human(w.rpo.longest_breach_seconds * 1000)}${worst}`,
-    `  copies ${s.policy_ok === null ? "-" : s.policy_ok ? "policy ok" : "policy NOT met"}: ${copies}${s.newest_backup_id && s.newest_backup_id !== s.last_backup_id ? ` (newest ${s.newest_backup_id})` : ""}`,
-    `  RTO    ${state(s.rto_state)} ${drill}; ${rto}${s.rto_reason ? `; ${s.rto_reason}` : ""}`,
-    `         ${windowText}: ${w.rto.drills_passed} drill(s) passed, ${w.rto.drills_failed} failed${slowest}`,
+    `  RPO    ${state(s.rpo_state)} ${rpoLines.join("\n")}`,
+    ...rpoWindow(w.rpo, windowText).map((l) => `         ${l}`),
+    `  copies ${s.policy_ok === null ? "-" : s.policy_ok ? "policy ok" : "policy NOT met"}: ${s.copies.length ? s.copies.map((c) => `${c.target} ${c.state}`).join(", ") : "none"}`,
+    ...(s.newest_backup_id && s.newest_backup_id !== s.last_backup_id ? [`${pad}of the newest, ${s.newest_backup_id}`] : []),
+    `  RTO    ${state(s.rto_state)} ${drill}; ${rto}${reason}`,
+    `         last ${windowText}: ${count(w.rto.drills_passed, "drill")} passed, ${w.rto.drills_failed} failed${slowest}`,
     `  next   backup ${at(s.next_backup_at)}${s.next_drill_at ? `, drill ${at(s.next_drill_at)}` : ""}`,
     ...(s.untrusted_backups.length > 0
-      ? [`  trust  ${s.untrusted_backups.length} backup(s) no trusted key signed, admitted with --allow-unsigned: restorable by name, never counted for RPO or retention`]
+      ? [`  trust  ${count(s.untrusted_backups.length, "backup")} no trusted key signed (--allow-unsigned):`, `${pad}restorable by name; never counted for RPO or retention`]
       : []),
     ...(s.clock_skew
-      ? [`  clock  ${s.clock_skew.backup_ids.length} backup(s) dated ahead of this host's clock (newest ${at(s.clock_skew.newest_at)}): kept, not counted for RPO or retention`]
+      ? [`  clock  ${count(s.clock_skew.backup_ids.length, "backup")} dated ahead of this clock (newest ${at(s.clock_skew.newest_at)}):`, `${pad}kept; counted for neither RPO nor retention`]
       : []),
   ].join("\n");
 }
+
+/**
+ * The RPO over the window, said so that the percentage explains itself: a share of the time
+ * measured (from the job's first evaluation), with the part before its first backup named.
+ */
+export function rpoWindow(r: JobStatus["window"]["rpo"], windowText: string): string[] {
+  if (r.share_ok === null) return [`last ${windowText}: not evaluated yet`];
+  const measured = `last ${windowText}: ${(r.share_ok * 100).toFixed(1)}% of ${human(r.measured_seconds * 1000)} measured within RPO`;
+  const before = r.before_first_backup_seconds > 0 ? [`         (${human(r.before_first_backup_seconds * 1000)} of it before the first backup)`] : [];
+  const breaches = r.breaches === 0 ? "no breach" : `${count(r.breaches, "breach")}, longest ${human(r.longest_breach_seconds * 1000)}`;
+  const worst = r.worst_age_seconds === null ? "" : `; worst age ${human(r.worst_age_seconds * 1000)}`;
+  return [measured, ...before, `${breaches}${worst}`];
+}
+
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? "" : noun.endsWith("h") ? "es" : "s"}`;

@@ -14,7 +14,7 @@ export async function verifyCommand(
   const results = await verifyBackups(ctx, request);
   if (opts.json) io.out(json(results));
   else if (results.length === 0) io.out("nothing to verify");
-  else io.out(table(["BACKUP", "TARGET", "RESULT", "PROBLEM"], results.map((r) => [r.backup_id, r.target, r.state, r.problem ?? ""])));
+  else io.out(table(["BACKUP", "TARGET", "RESULT", "PROBLEM"], results.map((r) => [r.backup_id, r.target, r.state, r.problem ?? ""]), io.columns));
   if (results.some((r) => r.state === "corrupt" || r.state === "missing")) {
     if (!opts.json) io.err("drctl: integrity failure: a copy does not match its recorded sha256");
     return 3;
