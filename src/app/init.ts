@@ -1,6 +1,6 @@
-import { mkdir } from "node:fs/promises";
+import { chmod, chown, mkdir, readdir, stat } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { UsageError } from "../errors.js";
 import { createNewFile } from "../new-file.js";
 import { generateEncryptionKey, generateSigningKey } from "../trust/signing.js";
@@ -11,6 +11,17 @@ export interface InitOptions {
   stateDir: string;
   backupDir: string;
   now: Date;
+  /** The unprivileged user the daemon runs as: given, init (as root) hands it what it needs. */
+  owner?: Owner;
+}
+
+/** A user drd runs as, resolved from its name. */
+export interface Owner {
+  name: string;
+  uid: number;
+  gid: number;
+  /** Its primary group's name. */
+  group: string;
 }
 
 export interface InitResult {
@@ -42,6 +53,7 @@ export async function initialize(opts: InitOptions): Promise<InitResult> {
     signingPublic: join(keys, "signing-public.asc"),
     signingFingerprint: "",
   };
+  await mkdirTraversable(dirname(opts.dir));
   await mkdir(keys, { recursive: true, mode: 0o700 });
   const [recipient, signing] = await Promise.all([
     generateEncryptionKey(`drd backups (${hostname()})`),
@@ -55,7 +67,54 @@ export async function initialize(opts: InitOptions): Promise<InitResult> {
   await create(result.recipientSecret, recipient.privateKey, 0o600);
   await create(result.signingSecret, signing.privateKey, 0o600);
   await create(result.signingPublic, signing.publicKey, 0o644);
+  if (opts.owner) await handOver(opts, result, opts.owner);
   return result;
+}
+
+/**
+ * What the daemon's user needs, as scripts/install.sh lays it out: the config root's and
+ * readable by the user's group (the directory too), the keys the user's alone, the state
+ * and backup directories made the user's (0700). An existing directory that is not empty is
+ * left as it is: it may hold another install's data.
+ */
+async function handOver(opts: InitOptions, files: InitResult, owner: Owner): Promise<void> {
+  await chown(opts.dir, 0, owner.gid);
+  await chmod(opts.dir, 0o750);
+  await chown(files.config, 0, owner.gid);
+  const keys = join(opts.dir, "keys");
+  for (const path of [keys, files.recipientPublic, files.recipientSecret, files.signingSecret, files.signingPublic]) await chown(path, owner.uid, owner.gid);
+  for (const dir of [opts.stateDir, opts.backupDir]) {
+    await mkdirTraversable(dirname(dir));
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const st = await stat(dir);
+    if (st.uid === owner.uid) continue;
+    if ((await readdir(dir)).length > 0)
+      throw new UsageError(`${dir} is not empty and belongs to uid ${st.uid}: hand it to ${owner.name} yourself (chown -R ${owner.name}: ${dir}) if it is drd's`);
+    await chown(dir, owner.uid, owner.gid);
+    await chmod(dir, 0o700);
+  }
+}
+
+/** Makes `dir` and its missing parents 0755, as /etc and /var/lib are (drctl's umask is 077). */
+async function mkdirTraversable(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let d = dir; ; d = dirname(d)) {
+    await chmod(d, 0o755);
+    if (d === first || d === dirname(d)) break;
+  }
+}
+
+/**
+ * The commands that give `user` what it needs, for an init run as root without --user: the
+ * daemon refuses root, so the files init wrote as root are not yet usable by it.
+ */
+export function handOverCommands(opts: Pick<InitOptions, "dir" | "stateDir" | "backupDir">, user: string): string[] {
+  return [
+    `chgrp ${user} ${opts.dir} ${join(opts.dir, "drd.yaml")} && chmod 0750 ${opts.dir}`,
+    `chown -R ${user}:${user} ${join(opts.dir, "keys")}`,
+    `install -d -m 0700 -o ${user} -g ${user} ${opts.stateDir} ${opts.backupDir}`,
+  ];
 }
 
 const create = (path: string, text: string, mode: number) =>

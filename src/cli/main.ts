@@ -243,8 +243,9 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--dir <dir>", "where the config and keys/ go (default: the directory of --config, $DRD_CONFIG or /etc/drd/drd.yaml)")
     .option("--state-dir <dir>", "the config's state_dir", "/var/lib/drd")
     .option("--backup-dir <dir>", "the local target's path", "/var/backups/drd")
+    .option("--user <name>", "as root: hand the keys, the state and backup directories and read access to the config to this user, the one the daemon runs as (e.g. drd)")
     .option("--json", "print JSON")
-    .action(async (opts: { dir?: string; stateDir: string; backupDir: string; json?: boolean }) => {
+    .action(async (opts: { dir?: string; stateDir: string; backupDir: string; user?: string; json?: boolean }) => {
       const { dirname } = await import("node:path");
       const dir = opts.dir ?? dirname(resolveConfigPath(program.opts().config));
       set(await (await import("./commands/init.js")).initCommand(io, { ...opts, dir }));

@@ -1,12 +1,13 @@
 import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { GpgHome } from "../helpers/gpg.js";
 import { freshDatabase, psql } from "../helpers/postgres-cluster.js";
 import { createBucket, s3TargetConfig } from "../helpers/s3.js";
 import { signingKeyFiles } from "../helpers/signing.js";
-import { pgUrl, Workspace } from "../helpers/workspace.js";
+import { pgUrl, REPO, Workspace } from "../helpers/workspace.js";
 
 const NOBODY = 65534;
 
@@ -168,7 +169,17 @@ describe("drctl init and a first run without a config", () => {
     const run = await ws.drctl(["init", "--dir", dir, "--state-dir", ws.stateDir, "--backup-dir", ws.backupDir], { config: join(dir, "drd.yaml") });
     expect(run.exitCode).toBe(0);
     expect(run.stdout.split("\n")[0]).toBe(`wrote ${dir}/drd.yaml: one files job (/etc, hourly, encrypted, signed) to ${ws.backupDir}`);
-    expect(run.stdout).toContain(`  3. drctl --config ${dir}/drd.yaml config check --online`);
+    // Run as root: the files are root's, and init says how to hand them to the daemon's user.
+    expect(run.stdout).toContain(
+      [
+        "  2. drd runs as an unprivileged user and refuses root; these files are root's. For the user drd",
+        "     (scripts/install.sh creates it), or run init again with --user NAME to have it done:",
+        `       chgrp drd ${dir} ${dir}/drd.yaml && chmod 0750 ${dir}`,
+        `       chown -R drd:drd ${dir}/keys`,
+        `       install -d -m 0700 -o drd -g drd ${ws.stateDir} ${ws.backupDir}`,
+      ].join("\n"),
+    );
+    expect(run.stdout).toContain(`  4. sudo -u drd drctl --config ${dir}/drd.yaml config check --online`);
     expect(run.stderr).toBe(
       `drctl: warning: move ${dir}/keys/backup-secret.asc off this server now: whoever holds it reads every backup, and a server that holds it protects nothing. Keep it with your recovery papers and on the hosts that restore or drill (--key FILE, drill.key_file).`,
     );
@@ -197,6 +208,43 @@ describe("drctl init and a first run without a config", () => {
     const again = await ws.drctl(["init", "--dir", dir, "--state-dir", ws.stateDir, "--backup-dir", ws.backupDir]);
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toBe(`drctl: ${dir}/drd.yaml exists: drctl init never replaces a file (move it away, or edit the config you have)`);
+  });
+
+  it("init --user (as root) hands the daemon's user what it needs: that user's config check passes and its status reads the state dir", async () => {
+    const root = ws.path("as-user");
+    chmodSync(ws.dir, 0o755);
+    const dir = join(root, "etc", "drd");
+    const [state, backups] = [join(root, "var", "lib", "drd"), join(root, "var", "backups", "drd")];
+    const run = await ws.drctl(["init", "--dir", dir, "--state-dir", state, "--backup-dir", backups, "--user", "nobody"], { config: join(dir, "drd.yaml") });
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toContain(`gave nobody the keys, ${state} and ${backups} (0700), and read access to the config (root:nogroup 0640)`);
+    expect(run.stdout).toContain(`  3. sudo -u nobody drctl --config ${dir}/drd.yaml config check --online`);
+    const owned = (p: string) => {
+      const st = statSync(p);
+      return `${st.uid === 0 ? "root" : st.uid === 65534 ? "nobody" : st.uid}:${st.gid === 0 ? "root" : st.gid} ${(st.mode & 0o777).toString(8)}`;
+    };
+    const nogroup = statSync(join(dir, "keys")).gid;
+    expect([dir, join(dir, "drd.yaml"), join(dir, "keys"), join(dir, "keys", "signing-secret.asc"), state, backups, join(root, "var", "lib")].map(owned)).toEqual([
+      `root:${nogroup} 750`,
+      `root:${nogroup} 640`,
+      `nobody:${nogroup} 700`,
+      `nobody:${nogroup} 600`,
+      `nobody:${nogroup} 700`,
+      `nobody:${nogroup} 700`,
+      "root:root 755",
+    ]);
+    const config = join(dir, "drd.yaml");
+    const check = await execa("runuser", ["-u", "nobody", "--", join(REPO, "bin", "drctl.js"), "--config", config, "config", "check"], { reject: false });
+    expect([check.exitCode, check.stdout]).toEqual([0, `${config}: ok (1 job, 1 target; checked as nobody)`]);
+    const status = await execa("runuser", ["-u", "nobody", "--", join(REPO, "bin", "drctl.js"), "--config", config, "status", "--json"], { reject: false });
+    expect([status.exitCode, status.stderr]).toEqual([0, ""]);
+  });
+
+  it("init --user as a user other than root, or naming no such user, is a usage error", async () => {
+    const r = await ws.drctl(["init", "--dir", ws.path("nouser"), "--user", "no-such-user-here"]);
+    expect([r.exitCode, r.stderr]).toEqual([2, "drctl: --user no-such-user-here: no such user (scripts/install.sh creates drd; or: useradd --system --user-group no-such-user-here)"]);
+    const asNobody = await execa("runuser", ["-u", "nobody", "--", join(REPO, "bin", "drctl.js"), "init", "--dir", "/tmp/never-made", "--user", "nobody"], { reject: false });
+    expect([asNobody.exitCode, asNobody.stderr]).toEqual([2, "drctl: --user nobody: only root can hand files to another user; run init as that user instead, or as root"]);
   });
 
   it("every command's help lists --config", async () => {
