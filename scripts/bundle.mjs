@@ -8,6 +8,7 @@ import { build } from "esbuild";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { EXTERNALS } from "./externals.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -39,10 +40,8 @@ await build({
   // Packages that ship an ES module build are taken from it: a bundled CommonJS module that
   // drd imports on demand would otherwise give only a default export (the S3 SDK).
   mainFields: ["module", "main"],
-  // A native addon, a logger whose transports load modules by path, and CommonJS-only
-  // packages imported on demand (the metrics page, e-mail alerts): resolved from node_modules
-  // at run time, where Node gives them their named exports.
-  external: ["better-sqlite3", "pino", "pino-pretty", "prom-client", "nodemailer"],
+  // Resolved from node_modules at run time, where Node gives them their named exports (externals.mjs).
+  external: EXTERNALS,
   // CommonJS packages inside an ES module bundle still call require() for Node's built-ins.
   banner: { js: "import { createRequire as __drdCreateRequire } from 'node:module'; const require = __drdCreateRequire(import.meta.url);" },
   plugins: [nodeOnlyPg],

@@ -89,8 +89,9 @@ install_program() {
     trap "rm -rf '$next'" EXIT
     cp -a "$SRC/package.json" "$SRC/package-lock.json" "$SRC/README.md" "$SRC/bin" "$SRC/bundle" "$SRC/config" "$SRC/systemd" "$next/"
     cp -a "$SRC/node_modules" "$next/"
-    # The dev packages go (vitest, TypeScript, s3rver); the native builds stay as they are.
-    (cd "$next" && npm prune --omit=dev --no-audit --no-fund --ignore-scripts >/dev/null)
+    # Only what the bundle loads at run time stays (scripts/externals.mjs and their
+    # dependencies); the bundled packages, the dev tools and optional peers (TypeScript) go.
+    node "$SRC/scripts/runtime-packages.mjs" "$next" >/dev/null
     find "$next/node_modules" -mindepth 1 -type d -empty -delete
     chmod -R u=rwX,go=rX "$next"
     # Root's, whoever owns the checkout: code drd runs must not be writable by another user.
@@ -141,7 +142,10 @@ SH
 
 install_system_files() {
   install -d -m 0755 "$DESTDIR$UNITDIR" "$DESTDIR/usr/lib/sysusers.d" "$DESTDIR/usr/lib/tmpfiles.d"
-  sed -e "s#^ExecStart=/usr/bin/drctl #ExecStart=$BINDIR/drctl #" "$SRC/systemd/drd.service" > "$DESTDIR$UNITDIR/drd.service"
+  # The unit names the drctl and the README this install put in place.
+  sed -e "s#^ExecStart=/usr/bin/drctl #ExecStart=$BINDIR/drctl #" \
+    -e "s#^Documentation=file://.*#Documentation=file://$PREFIX/current/README.md#" \
+    "$SRC/systemd/drd.service" > "$DESTDIR$UNITDIR/drd.service"
   chmod 0644 "$DESTDIR$UNITDIR/drd.service"
   cat > "$DESTDIR/usr/lib/sysusers.d/drd.conf" <<EOF
 # The unprivileged user drd runs as (systemd-sysusers).
@@ -151,6 +155,7 @@ EOF
 # drd's directories and their modes (systemd-tmpfiles --create). The config is root's,
 # readable by drd; the keys, the catalog and the backups are drd's alone.
 d $CONFDIR 0750 root $USER_NAME -
+z $CONFDIR/drd.yaml 0640 root $USER_NAME -
 d $CONFDIR/keys 0700 $USER_NAME $USER_NAME -
 d $STATEDIR 0700 $USER_NAME $USER_NAME -
 d $BACKUPDIR 0700 $USER_NAME $USER_NAME -

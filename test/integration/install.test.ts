@@ -52,11 +52,16 @@ describe("scripts/install.sh into a DESTDIR (a package's staging tree)", () => {
     expect(readFileSync(join(dest, "etc/drd/drd.yaml"), "utf8")).toBe(readFileSync(join(REPO, "config/drd.example.yaml"), "utf8"));
     expect(readFileSync(join(dest, "usr/bin/drctl"), "utf8")).toMatch(/^exec \/\S+\/node \/opt\/drd\/current\/bin\/drctl\.js "\$@"$/m);
     expect(readFileSync(join(dest, "usr/lib/sysusers.d/drd.conf"), "utf8")).toMatch(/^u drd - "drd backup daemon" \/var\/lib\/drd \/usr\/sbin\/nologin$/m);
-    expect(readFileSync(join(dest, "usr/lib/tmpfiles.d/drd.conf"), "utf8")).toMatch(/^d \/etc\/drd 0750 root drd -\nd \/etc\/drd\/keys 0700 drd drd -\nd \/var\/lib\/drd 0700 drd drd -\nd \/var\/backups\/drd 0700 drd drd -$/m);
+    expect(readFileSync(join(dest, "usr/lib/tmpfiles.d/drd.conf"), "utf8")).toMatch(/^d \/etc\/drd 0750 root drd -\nz \/etc\/drd\/drd\.yaml 0640 root drd -\nd \/etc\/drd\/keys 0700 drd drd -\nd \/var\/lib\/drd 0700 drd drd -\nd \/var\/backups\/drd 0700 drd drd -$/m);
+    // The unit's documentation is a file this install put in place.
+    const documentation = /^Documentation=file:\/\/(\S+)$/m.exec(readFileSync(join(dest, "etc/systemd/system/drd.service"), "utf8"))![1]!;
+    expect(existsSync(join(dest, documentation))).toBe(true);
     // Production packages only: the test tools are not shipped.
     expect(existsSync(join(dest, "opt/drd/current/node_modules/better-sqlite3/build/Release/better_sqlite3.node"))).toBe(true);
     expect(existsSync(join(dest, "opt/drd/current/node_modules/vitest"))).toBe(false);
     expect(existsSync(join(dest, "opt/drd/current/node_modules/s3rver"))).toBe(false);
+    // Nor what the bundle carries inside it, nor optional peers of bundled packages.
+    for (const bundled of ["typescript", "@aws-sdk", "openpgp", "tar", "zod"]) expect(existsSync(join(dest, "opt/drd/current/node_modules", bundled)), bundled).toBe(false);
   });
 
   it("the installed unit scores 1.5 or less and passes systemd-analyze verify", async () => {
