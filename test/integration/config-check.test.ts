@@ -114,6 +114,49 @@ describe("drctl config check checks what the config names", () => {
     expect(ok.exitCode).toBe(0);
   });
 
+  it("walks each source tree as the daemon's user: files deep inside that it cannot read are named, as the backup would fail on them", async () => {
+    const tree = ws.path("tree");
+    mkdirSync(join(tree, "a", "b"), { recursive: true, mode: 0o755 });
+    chmodSync(tree, 0o755);
+    writeFileSync(join(tree, "a", "ok.conf"), "x\n", { mode: 0o644 });
+    writeFileSync(join(tree, "a", "b", "key.pem"), "x\n", { mode: 0o600 });
+    mkdirSync(join(tree, "private"), { mode: 0o700 });
+    const job = { type: "files", paths: [tree], schedule: "0 * * * *", rpo: "1h", targets: ["local"] };
+    const config = (extra: Record<string, unknown>) =>
+      ws.writeConfig({
+        state_dir: ws.path("state-nobody"),
+        targets: { local: { type: "local", path: ws.path("root-only", "backups") } },
+        policy: { copies: 1, media: 1, offsite: 0 },
+        jobs: { files: { ...job, ...extra } },
+        signing: null,
+      });
+    config({});
+    const run = await ws.drctl(["--allow-root", "config", "check"]);
+    expect([run.exitCode, run.stderr]).toEqual([
+      2,
+      `jobs.files.paths: 2 path(s) below cannot be read by nobody, and the backup would fail: ${join(tree, "a", "b", "key.pem")}, ${join(tree, "private")} (give nobody read access, e.g. through a group, exclude them, or set skip_unreadable: true)`,
+    ]);
+    // The same two stop the backup itself, run as that user.
+    const backup = await execa("runuser", ["-u", "nobody", "--", join(REPO, "bin", "drctl.js"), "--config", ws.configPath, "backup", "files"], { reject: false });
+    expect(backup.exitCode).toBe(1);
+    expect(backup.stderr).toContain(`cannot read 2 path(s): ${join(tree, "a", "b", "key.pem")}, ${join(tree, "private")}`);
+
+    // Excluded, they are not the backup's: the check passes.
+    config({ exclude: ["*.pem", "private"] });
+    const excluded = await ws.drctl(["--allow-root", "config", "check"]);
+    expect([excluded.exitCode, excluded.stderr]).toEqual([0, ""]);
+    // With skip_unreadable they are a warning.
+    config({ skip_unreadable: true });
+    const skipped = await ws.drctl(["--allow-root", "config", "check"]);
+    expect(skipped.exitCode).toBe(0);
+    expect(skipped.stderr).toBe(`jobs.files.paths: warning: 2 path(s) below cannot be read by nobody and will be skipped (skip_unreadable): ${join(tree, "a", "b", "key.pem")}, ${join(tree, "private")}`);
+    // Many: the first five are named, and the count says it stopped looking.
+    for (let i = 0; i < 9; i++) writeFileSync(join(tree, `z${i}.key`), "x\n", { mode: 0o600 });
+    config({});
+    const many = await ws.drctl(["--allow-root", "config", "check"]);
+    expect(many.stderr).toMatch(/^jobs\.files\.paths: at least 6 path\(s\) below cannot be read by nobody, and the backup would fail: (\S+, ){4}\S+ \(give/);
+  });
+
   it("--online reaches PostgreSQL (version, privileges, superuser for globals, CREATEDB for drills) and S3 (a probe written, read, deleted)", async () => {
     await freshDatabase({ url: pgUrl }, "checked", "CREATE TABLE open_t (id int); CREATE TABLE closed_t (id int); CREATE SEQUENCE s;");
     await psql({ url: pgUrl }, "postgres", "DROP ROLE IF EXISTS drd_reader; CREATE ROLE drd_reader LOGIN");

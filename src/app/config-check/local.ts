@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, type Stats } from "node:fs";
 import { userInfo } from "node:os";
 import { dirname } from "node:path";
 import type { Config } from "../../config/schema.js";
-import { accessProblem, type Principal } from "../../config/access.js";
+import { accessProblem, permits, type Principal } from "../../config/access.js";
+import type { FilesJobConfig } from "../../config/schema.js";
+import { walk } from "../../sources/walk.js";
 import type { Findings } from "./findings.js";
 import { unlockDecryptionKeys } from "../../pipeline/decrypt.js";
 import { auditPath } from "../audit.js";
@@ -89,12 +91,17 @@ export async function checkLocal(config: Config, who: Principal, findings: Findi
   for (const [name, job] of Object.entries(config.jobs)) {
     const at = `jobs.${name}`;
     if (job.type === "postgres") secret(job.password_file, `${at}.password_file`);
-    if (job.type === "files")
+    if (job.type === "files") {
+      let tops = true;
       job.paths.forEach((path, i) => {
         const denied = accessProblem(path, "read", who);
         if (denied) findings.problem(`${at}.paths[${i}]`, `cannot read ${path}: ${denied}`);
         else if (statSync(path).isDirectory() && accessProblem(path, "search", who)) findings.problem(`${at}.paths[${i}]`, `cannot enter ${path}: EACCES`);
+        else return;
+        tops = false;
       });
+      if (tops) await checkTrees(job, at, who, findings);
+    }
     const recipients: string[] = [];
     if (job.encrypt && "recipients" in job.encrypt)
       for (const [i, path] of job.encrypt.recipients.entries()) {
@@ -136,6 +143,38 @@ export async function checkLocal(config: Config, who: Principal, findings: Findi
       if (!unit.paths.some((p) => path === p || path.startsWith(`${p}/`)))
         findings.problem(at, `${path} lies outside what ${unit.file} lets drd write (${unit.paths.join(", ")}): under the service it cannot be written; add it to ReadWritePaths (systemctl edit drd)`);
     }
+  }
+}
+
+/** How long config check walks one job's source trees, and how many unreadable entries it names. */
+const TREE_WALK_MS = 10_000;
+const UNREADABLE_NAMED = 5;
+
+/**
+ * Walks a files job's trees as the backup will, judging each entry for the daemon's user:
+ * a file below a readable directory that drd cannot read fails the backup (or is skipped,
+ * with skip_unreadable). Bounded in time: a tree too large to walk in TREE_WALK_MS is said
+ * to be checked in part.
+ */
+async function checkTrees(job: FilesJobConfig, at: string, who: Principal, findings: Findings): Promise<void> {
+  const deadline = Date.now() + TREE_WALK_MS;
+  // Another user is judged by the entry's mode alone: the walk got here through directories it may enter.
+  const canRead = (path: string, info: Stats) =>
+    (info.isDirectory() ? (["read", "search"] as const) : (["read"] as const)).every((need) =>
+      who.kind === "self" ? accessProblem(path, need, who) === undefined : permits(info, need, who),
+    );
+  const found = await walk(job.paths, job.exclude, { canRead, enough: (r) => Date.now() > deadline || r.unreadable.length >= UNREADABLE_NAMED + 1 });
+  const seen = found.include.length + found.unreadable.length;
+  if (found.unreadable.length > 0) {
+    const shown = found.unreadable.slice(0, UNREADABLE_NAMED).join(", ");
+    const count = found.partial ? `at least ${found.unreadable.length}` : String(found.unreadable.length);
+    const who_ = who.kind === "self" ? "this user" : who.name;
+    if (job.skip_unreadable)
+      findings.warning(`${at}.paths`, `${count} path(s) below cannot be read by ${who_} and will be skipped (skip_unreadable): ${shown}`);
+    else
+      findings.problem(`${at}.paths`, `${count} path(s) below cannot be read by ${who_}, and the backup would fail: ${shown} (give ${who_} read access, e.g. through a group, exclude them, or set skip_unreadable: true)`);
+  } else if (found.partial) {
+    findings.warning(`${at}.paths`, `walked ${seen} entries in ${TREE_WALK_MS / 1000} s without finding one ${who.kind === "self" ? "this user" : who.name} cannot read; the rest was not checked`);
   }
 }
 
