@@ -97,7 +97,7 @@ export async function runDrill(ctx: AppContext, jobName: string, options: { targ
     ctx.catalog.addEvent({ at: ctx.now(), kind: outcome.ok ? "drill_ok" : "drill_failed", job: jobName, ...(outcome.backup_id ? { backup_id: outcome.backup_id } : {}), target: from, detail: outcome.error ?? undefined });
     audit(ctx, { event: "drill", outcome: outcome.ok ? "ok" : "failed", job: jobName, backup_id: outcome.backup_id, target: from, detail: { drill_id: id, seconds: outcome.duration_seconds, ...(outcome.error ? { error: outcome.error } : {}) } });
     if (!outcome.ok && !options.signal.aborted)
-      notify(ctx, alertMessage("drill_failed", jobName, `drill of ${jobName} from ${from} failed: ${outcome.error}`, { drill_id: id, backup_id: outcome.backup_id, from, failure: outcome.failure, error: outcome.error }, ctx.now()));
+      notify(ctx, alertMessage("drill_failed", jobName, `drill of ${jobName} (${outcome.backup_id ? `backup ${outcome.backup_id}` : "no backup chosen"}, from ${from}) failed: ${outcome.error}`, { drill_id: id, backup_id: outcome.backup_id, from, failure: outcome.failure, error: outcome.error }, ctx.now()));
   }
   return outcome;
 }

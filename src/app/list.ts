@@ -75,13 +75,17 @@ export function listBackups(ctx: AppContext, job?: string): BackupView[] {
 
 /**
  * The same, read from a target's manifests instead of the catalog (a bare machine), with the
- * places whose manifest is invalid and what each job's signed head says is wrong there.
+ * places whose manifest is invalid and what each job's signed head says is wrong there. A
+ * backup the catalog does not know is seen on this target only: its policy is not judged.
  */
-export async function listBackupsOnTarget(ctx: AppContext, target: string, job?: string): Promise<{ backups: BackupView[]; invalid: InvalidManifest[]; hidden: InvalidManifest[]; problems: string[] }> {
+export async function listBackupsOnTarget(ctx: AppContext, target: string, job?: string): Promise<{ backups: (BackupView & { policy_judged: boolean })[]; invalid: InvalidManifest[]; hidden: InvalidManifest[]; problems: string[] }> {
   const { records, invalid, hidden, warnings } = await readTargetManifests(ctx, target, job);
   const backups = records.map((r) => {
-    const view = backupView(ctx.config, rowFromManifest(ctx, target, r));
-    return r.trust.trusted ? view : { ...view, state: "untrusted" as const, untrusted_reason: r.trust.reason };
+    // One target shows one copy: a backup this catalog knows is judged on all its copies.
+    const known = ctx.catalog.getBackup(r.manifest.id);
+    const view = backupView(ctx.config, known && known.job === r.manifest.job ? known : rowFromManifest(ctx, target, r));
+    const judged = { ...view, policy_judged: Boolean(known) };
+    return r.trust.trusted ? judged : { ...judged, state: "untrusted" as const, untrusted_reason: r.trust.reason };
   });
   const jobs = (job ? [job] : Object.keys(ctx.config.jobs)).filter((j) => ctx.config.jobs[j]!.targets.includes(target));
   const problems: string[] = [...warnings];

@@ -31,7 +31,13 @@ export type PruneOutput = PruneReport;
 /** `drctl replicate --json` */
 export type ReplicateOutput = ReplicationResult[];
 /** `drctl events --json` */
-export type EventsOutput = (Omit<EventRow, "at"> & { at: string })[];
+export type EventsOutput = (Omit<EventRow, "at" | "kind"> & {
+  at: string;
+  /** What happened: the same word an alert's `event` carries (backup_failed, rpo_breach, drill_ok, ...). */
+  event: string;
+  /** @deprecated The same as `event`, under its old name; removed in the next release. */
+  kind: string;
+})[];
 /** `drctl drill --json` */
 export type DrillOutput = Omit<DrillOutcome, "phases"> & { phases_seconds: Seconds<DrillOutcome["phases"]> };
 /** `drctl restore --json` */

@@ -65,3 +65,24 @@ describe("recovery on a bare machine: only the config and the storage survived",
     expect((await ws.drctl(["catalog", "rebuild", "--from", "offsite", "--json"])).stdout).toContain('"known": 2');
   });
 });
+
+describe("list --from judges the policy only where it can", () => {
+  const ws = new Workspace();
+  afterAll(() => ws.remove());
+
+  it("a backup this catalog knows is judged on all its copies; one it does not know is marked unjudged, not short", async () => {
+    mkdirSync(ws.path("src"), { recursive: true });
+    writeFileSync(ws.path("src", "app.conf"), "x\n");
+    await writeLocalAndS3Config(ws, inject("s3Port"), "judged", { config: { type: "files", paths: [ws.path("src")], ...BOTH_TARGETS } });
+    const id = JSON.parse((await ws.drctl(["backup", "config", "--json"])).stdout).id as string;
+    const known = await ws.drctl(["list", "--from", "offsite"]);
+    expect(known.stdout.split("\n")[1]).toMatch(new RegExp(`^${id} .* signed +ok: local offsite$`));
+    expect(known.stdout).not.toContain("SHORT");
+    expect(JSON.parse((await ws.drctl(["list", "--from", "offsite", "--json"])).stdout)[0].policy_ok).toBe(true);
+
+    rmSync(ws.stateDir, { recursive: true, force: true });
+    const bare = await ws.drctl(["list", "--from", "offsite"]);
+    expect(bare.stdout.split("\n")[1]).toMatch(new RegExp(`^${id} .* signed +\\?: offsite:written$`));
+    expect(bare.stdout.split("\n").at(-1)).toBe("(?: not in this catalog, and one target shows one copy: the policy is not judged)");
+  });
+});

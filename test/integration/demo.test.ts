@@ -64,8 +64,10 @@ describe("npm start without a config: the demo", () => {
       expect(j.copies.map((c) => `${c.target} ${c.state}`)).toEqual(["local verified", "offsite verified"]);
       expect(j.measured_rto_seconds).toEqual(expect.any(Number));
     }
-    const events = JSON.parse((await execa(`${root()}/drctl`, ["events", "--json", "--limit", "1000"])).stdout) as { kind: string; job: string | null }[];
-    expect(events.filter((e) => e.job === "database").map((e) => e.kind)).toEqual(expect.arrayContaining(["backup_failed", "alert_rpo_breach", "alert_rpo_recovered"]));
+    // events --json names what happened `event`, as alerts do; `kind` is its old name, kept for a release.
+    const events = JSON.parse((await execa(`${root()}/drctl`, ["events", "--json", "--limit", "1000"])).stdout) as { event: string; kind: string; job: string | null }[];
+    expect(events.filter((e) => e.job === "database").map((e) => e.event)).toEqual(expect.arrayContaining(["backup_failed", "alert_rpo_breach", "alert_rpo_recovered"]));
+    expect(events.filter((e) => e.kind !== e.event)).toEqual([]);
   }, 60_000);
 
   it("Ctrl-C stops everything it started and removes what it made", async () => {

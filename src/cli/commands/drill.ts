@@ -17,7 +17,7 @@ export async function drillCommand(ctx: AppContext, io: Output, job: string, opt
   if (opts.json) io.out(json(phasesInSeconds(outcome)));
   else {
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-    io.out(`drill ${outcome.id} of ${job}: ${outcome.ok ? "ok" : "FAILED"}, backup ${outcome.backup_id ?? "-"} from ${outcome.from} in ${outcome.duration_seconds.toFixed(1)} s${outcome.rto_proven ? " (measured RTO)" : " (RTO not proven)"}`);
+    io.out(`drill of ${job}: ${outcome.ok ? "ok" : "FAILED"}, backup ${outcome.backup_id ?? "-"} from ${outcome.from} in ${outcome.duration_seconds.toFixed(1)} s${outcome.rto_proven ? " (measured RTO)" : " (RTO not proven)"}`);
     const decrypt = outcome.phases.decrypt ? `, decrypt ${s(outcome.phases.decrypt)}` : "";
     io.out(`  download ${s(outcome.phases.download)}${decrypt}, restore ${s(outcome.phases.restore)} (overlapping), checks ${s(outcome.phases.checks)}`);
     for (const c of outcome.checks) io.out(`  ${c.ok ? "ok  " : "FAIL"} ${c.check}: ${c.detail}`);

@@ -2,6 +2,7 @@ import type { AppContext } from "../../app/context.js";
 import { parseDuration } from "../../config/duration.js";
 import { UsageError } from "../../errors.js";
 import type { Output } from "../io.js";
+import type { EventsOutput } from "../json-output.js";
 import { json, table } from "../render.js";
 
 const MAX_LIMIT = 1_000_000;
@@ -14,7 +15,10 @@ export function eventsCommand(ctx: AppContext, io: Output, opts: { job?: string;
   if (!/^\d+$/.test(opts.limit ?? "1") || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIMIT)
     throw new UsageError(`--limit must be a whole number from 1 to ${MAX_LIMIT}, not ${JSON.stringify(opts.limit)}`);
   const rows = ctx.catalog.events({ ...(opts.job ? { job: opts.job } : {}), since, limit });
-  if (opts.json) io.out(json(rows.map((r) => ({ ...r, at: new Date(r.at).toISOString() }))));
+  if (opts.json) {
+    const out: EventsOutput = rows.map(({ at, kind, ...r }) => ({ at: new Date(at).toISOString(), event: kind, ...r, kind }));
+    io.out(json(out));
+  }
   else if (rows.length === 0) io.out("no events");
   else {
     // The backup, the target and the detail share the last column, which wraps on a terminal.
