@@ -95,7 +95,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .command("list")
     .description("backups with their copies per target, size, sha256, state and policy_ok")
     .argument("[job]")
-    .option("--from <target>", "read the target's manifests instead of the catalog (a bare machine)")
+    .option("--from <target>", "read the target's manifests instead of the catalog (a bare machine; default: the catalog)")
     .option("--long", "every column: the job, exact snapshot time, what the policy misses, why a backup is untrusted")
     .option("--json", "print JSON")
     .action(async (job: string | undefined, opts: { json?: boolean; from?: string; long?: boolean }) =>
@@ -118,8 +118,8 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
   program
     .command("events")
     .description("what the catalog recorded: failures, breaches and recoveries, alerts, restores, drills, prunes")
-    .option("--job <job>", "only this job's")
-    .option("--since <time>", "from this time (ISO 8601) or this long ago (2h, 7d)")
+    .option("--job <job>", "only this job's (default: every job's)")
+    .option("--since <time>", "from this time (ISO 8601) or this long ago (2h, 7d) (default: the first recorded)")
     .option("--limit <n>", "the newest N, 1 to 1000000 (default 1000)")
     .option("--json", "print JSON")
     .action(async (opts: { job?: string; since?: string; limit?: string; json?: boolean }) => set((await import("./commands/events.js")).eventsCommand(context(program), io, opts)));
@@ -129,7 +129,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .description("alert tools")
     .command("test")
     .description("send a test event through each alert channel now and report each outcome")
-    .option("--channel <name>", "only this channel")
+    .option("--channel <name>", "only this channel (default: every channel)")
     .option("--json", "print JSON")
     .action(async (opts: { channel?: string; json?: boolean }) => set(await (await import("./commands/alerts-test.js")).alertsTestCommand(context(program), io, opts)));
 
@@ -137,8 +137,8 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .command("verify")
     .description("re-read copies and check them against the recorded sha256")
     .argument("[backup-id]")
-    .option("--job <job>", "verify every backup of this job")
-    .option("--target <target>", "only copies on this target")
+    .option("--job <job>", "verify every backup of this job (default: every backup of every job)")
+    .option("--target <target>", "only copies on this target (default: every target)")
     .option("--json", "print JSON")
     .action(async (id: string | undefined, opts: { job?: string; target?: string; json?: boolean }) =>
       set(await (await import("./commands/verify.js")).verifyCommand(context(program), io, id, opts)),
@@ -161,17 +161,17 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .description("restore a backup into a new database or directory, checked against its manifest")
     .argument("<job>")
     .option("--backup <id>", "this backup (default: the newest that meets the policy)")
-    .option("--at <time>", "the newest backup at or before this time (ISO 8601)")
+    .option("--at <time>", "the newest backup at or before this time (ISO 8601; default: now)")
     .option("--from <target>", "read from this target (default: a verified local copy, else offsite)")
-    .option("--to-db <name>", "postgres: restore into this database (created; an existing non-empty one needs --clean)")
-    .option("--to-dir <dir>", "files: restore into this new or empty directory")
-    .option("--path <path...>", "files: only these paths as backed up (e.g. /etc/sysmanage/app.conf) and what lies below them")
+    .option("--to-db <name>", "postgres, required: restore into this database (created; an existing non-empty one needs --clean)")
+    .option("--to-dir <dir>", "files, required: restore into this new or empty directory")
+    .option("--path <path...>", "files: only these paths as backed up (e.g. /etc/sysmanage/app.conf) and what lies below them (default: everything)")
     .option("--strip-prefix <dir>", "files: remove this leading directory from every restored path (default: the directory all the job's paths lie in, so /etc/sysmanage lands as DIR/sysmanage)")
     .option("--full-paths", "files: keep every path as backed up (DIR/etc/sysmanage/...)")
     .option("--numeric-owner", "files, as root: give files to the recorded user and group ids, not to the users and groups of those names here")
-    .option("--database <name>", "postgres: which database of a multi-database backup")
-    .option("--key <file>", "private key (armored) for backups encrypted to a public key")
-    .option("--passphrase-file <file>", "passphrase for symmetrically encrypted backups, or the one that unlocks a protected --key")
+    .option("--database <name>", "postgres: which database of a multi-database backup (default: its only one)")
+    .option("--key <file>", "private key (armored) for backups encrypted to a public key (default: none)")
+    .option("--passphrase-file <file>", "passphrase for symmetrically encrypted backups, or the one that unlocks a protected --key (default: none)")
     .option("--clean", "postgres: replace the contents of an existing database")
     .option("--with-globals", "postgres: restore roles and tablespaces first")
     .option("--no-owner", "postgres: everything owned by the restoring role, privileges left out (needed when it cannot set the backup's owners)")
@@ -189,14 +189,14 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .command("prune")
     .description("apply each target's retention now; prints the plan with a reason per backup")
     .option("--dry-run", "print the plan, delete nothing")
-    .option("--job <job>", "only this job's backups")
+    .option("--job <job>", "only this job's backups (default: every job's)")
     .option("--json", "print JSON")
     .action(async (opts: { dryRun?: boolean; job?: string; json?: boolean }) => set(await (await import("./commands/prune.js")).pruneCommand(context(program), io, opts)));
 
   program
     .command("replicate")
     .description("write pending copies now (after an outage), without waiting for their retry time")
-    .option("--job <job>", "only this job's backups")
+    .option("--job <job>", "only this job's backups (default: every job's)")
     .option("--json", "print JSON")
     .action(async (opts: { job?: string; json?: boolean }) => set(await (await import("./commands/replicate.js")).replicateCommand(context(program), io, opts)));
 
@@ -205,7 +205,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .description("catalog tools")
     .command("rebuild")
     .description("add to the catalog every backup found on a target (after losing the server)")
-    .requiredOption("--from <target>", "the target whose manifests to read")
+    .requiredOption("--from <target>", "required: the target whose manifests to read")
     .option("--allow-unsigned", "also add backups whose manifests are not signed by a trusted key (made before signing); recorded")
     .option("--json", "print JSON")
     .action(async (opts: { from: string; json?: boolean; allowUnsigned?: boolean }) => {
@@ -225,7 +225,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .description("audit trail tools")
     .command("verify")
     .description("check the audit trail's hash chain and that it still reaches the head the catalog and the signed manifests recorded; exit 3 where it breaks or was cut short")
-    .option("--from <target>", "also compare with the newest signed manifest of each job on this target (when the catalog was lost)")
+    .option("--from <target>", "also compare with the newest signed manifest of each job on this target (when the catalog was lost; default: the catalog alone)")
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean; from?: string }) => {
       const { verifyTrail } = await import("../app/audit.js");
@@ -243,7 +243,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--dir <dir>", "where the config and keys/ go (default: the directory of --config, $DRD_CONFIG or /etc/drd/drd.yaml)")
     .option("--state-dir <dir>", "the config's state_dir", "/var/lib/drd")
     .option("--backup-dir <dir>", "the local target's path", "/var/backups/drd")
-    .option("--user <name>", "as root: hand the keys, the state and backup directories and read access to the config to this user, the one the daemon runs as (e.g. drd)")
+    .option("--user <name>", "as root: hand the keys, the state and backup directories and read access to the config to this user, the one the daemon runs as, e.g. drd (default: none; init prints the commands)")
     .option("--json", "print JSON")
     .action(async (opts: { dir?: string; stateDir: string; backupDir: string; user?: string; json?: boolean }) => {
       const { dirname } = await import("node:path");
