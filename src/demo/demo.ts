@@ -131,6 +131,11 @@ export class Demo {
     });
   }
 
+  /** Whom the demo's drctl runs as, when not whoever calls it. */
+  get runsAs(): string | undefined {
+    return this.user?.name;
+  }
+
   /** Runs drctl on the demo's config as the daemon's user. */
   async run(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     const r = await execa(this.program, ["--config", this.config, ...args], {

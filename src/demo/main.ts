@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { describeError } from "../errors.js";
 import { PACES } from "./config.js";
 import { canRun, daemonUser, Demo, sleep } from "./demo.js";
+import { TRY_THESE } from "./try.js";
 
 const began = Date.now();
 const stamp = () => `[${String(Math.round((Date.now() - began) / 1000)).padStart(4)} s]`;
@@ -86,15 +87,12 @@ async function main(): Promise<number> {
 }
 
 function tryThese(demo: Demo): string {
+  const width = Math.max(...TRY_THESE.map(([c]) => c.length));
   return [
     "",
     "  Try, in another terminal:",
-    `    ${demo.drctl} status                  # per job: age against the RPO, copies, the last drill against the RTO`,
-    `    ${demo.drctl} list database           # backups with their copies, sizes and sha256`,
-    `    ${demo.drctl} events --limit 20       # failures, breaches, recoveries, alerts, drills`,
-    `    ${demo.drctl} restore config --to-dir /tmp/restored-config`,
-    `    ${demo.drctl} restore database --to-db shop_copy`,
-    `    ${demo.drctl} verify                  # re-read every copy against its sha256`,
+    `    export PATH=${demo.root}:$PATH    # its drctl runs on the demo's config${demo.runsAs ? ` as ${demo.runsAs}` : ""}`,
+    ...TRY_THESE.map(([command, what]) => `    ${command.padEnd(width)}  # ${what}`),
     "",
   ].join("\n");
 }

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO } from "../helpers/workspace.js";
@@ -41,7 +41,7 @@ describe("npm start without a config: the demo", () => {
     await waitForOutput("Try, in another terminal", 120_000);
     expect(output).toMatch(/setup: ready in \d+ s/);
     expect(output).toContain("drd: no config at /nonexistent/drd.yaml; starting the demo");
-    expect(output).toContain(`${root()}/drctl status`);
+    expect(output).toContain(`export PATH=${root()}:$PATH`);
   }, 130_000);
 
   it("shows an RPO breach and its recovery, each alert received and printed", async () => {
@@ -69,6 +69,26 @@ describe("npm start without a config: the demo", () => {
     expect(events.filter((e) => e.job === "database").map((e) => e.event)).toEqual(expect.arrayContaining(["backup_failed", "alert_rpo_breach", "alert_rpo_recovered"]));
     expect(events.filter((e) => e.kind !== e.event)).toEqual([]);
   }, 60_000);
+
+  it("the README's runnable block runs against the demo, line by line, and is what the demo prints", async () => {
+    const readme = readFileSync(`${REPO}/README.md`, "utf8");
+    const block = /<!-- runnable: demo[^\n]*-->\n```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+    const lines = block.split("\n").filter((l) => l.trim() !== "");
+    expect(lines[0]).toBe("export PATH=/tmp/drd-demo-XXXXXX:$PATH");
+    rmSync("/tmp/restored-config", { recursive: true, force: true });
+    try {
+      for (const line of lines.slice(1)) {
+        expect(output, "the demo prints the README's commands").toContain(line);
+        const run = await execa("bash", ["-c", line], { reject: false, env: { ...process.env, PATH: `${root()}:${process.env.PATH}` } });
+        expect([line, run.exitCode, run.exitCode === 0 ? "" : run.stderr]).toEqual([line, 0, ""]);
+      }
+      expect(readFileSync("/tmp/restored-config/app-config/app.yaml", "utf8")).toContain("workers: 4");
+      const copy = /PostgreSQL: (\S+)\/shop;/.exec(output)![1]!;
+      expect((await execa("psql", ["-XAtq", "-d", `${copy}/shop_copy`, "-c", "select count(*) from customers"])).stdout).toBe("1000");
+    } finally {
+      rmSync("/tmp/restored-config", { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it("Ctrl-C stops everything it started and removes what it made", async () => {
     const dir = root();
