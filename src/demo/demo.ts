@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { chmodSync, chownSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -8,7 +8,7 @@ import { execa } from "execa";
 import { generateEncryptionKey, generateSigningKey } from "../trust/signing.js";
 import { demoConfig, type DemoPace } from "./config.js";
 import { SAMPLE_SQL, writeSampleCertificates, writeSampleConfig } from "./data.js";
-import { freePort, psql, startCluster, type Cluster } from "./postgres.js";
+import { freePort, psql, startCluster, stopServer, type Cluster } from "./postgres.js";
 import { AlertReceiver, type ReceivedAlert } from "./receiver.js";
 import { endpoint, S3Server } from "./s3.js";
 
@@ -20,6 +20,7 @@ export interface DaemonUser {
 }
 
 const BUCKET = "drd-demo";
+const PIDS = "pids.json";
 const DAEMON_STOP_MS = 30_000;
 const COMMAND_MS = 60_000;
 
@@ -63,6 +64,12 @@ export class Demo {
     this.config = join(this.home, "drd.yaml");
     this.drctl = join(this.root, "drctl");
     this.log = join(this.root, "daemon.log");
+    this.recordPids();
+  }
+
+  /** Who runs for this demo, so that a demo killed outright is cleaned up by the next one (removeAbandoned). */
+  private recordPids(): void {
+    writeFileSync(join(this.root, PIDS), JSON.stringify({ demo: process.pid, daemon: this.daemon?.pid ?? null }));
   }
 
   /** Starts every part and the daemon on them. */
@@ -119,6 +126,7 @@ export class Demo {
       env: { ...process.env, DRD_LOG_LEVEL: "info" },
     });
     this.daemonExit = once(this.daemon, "exit");
+    this.recordPids();
     this.daemon.stderr!.pipe(log, { end: false });
     this.daemon.stdout!.pipe(log, { end: false });
     createInterface({ input: this.daemon.stdout! }).on("line", (line) => {
@@ -193,6 +201,47 @@ export class Demo {
     await this.s3?.stop().catch(() => undefined);
     await this.cluster?.stop().catch(() => undefined);
     rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * What demos killed outright (SIGKILL, a closed terminal) left in `parent`: their daemon is
+ * stopped, their PostgreSQL too, and their directory removed. Returns the directories removed.
+ */
+export async function removeAbandoned(parent = tmpdir()): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of readdirSync(parent).filter((n) => n.startsWith("drd-demo-"))) {
+    const root = join(parent, name);
+    let pids: { demo: number; daemon: number | null };
+    try {
+      pids = JSON.parse(readFileSync(join(root, PIDS), "utf8")) as typeof pids;
+    } catch {
+      continue; // not a demo's, or one still being made
+    }
+    if (alive(pids.demo)) continue;
+    if (pids.daemon !== null && cmdline(pids.daemon).includes(root)) process.kill(pids.daemon, "SIGKILL");
+    for (const pg of readdirSync(root).filter((n) => n.startsWith("drd-pg-"))) await stopServer(join(root, pg, "data"));
+    rmSync(root, { recursive: true, force: true });
+    removed.push(root);
+  }
+  return removed;
+}
+
+/** A process's command line, "" when it is gone. */
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -7,7 +7,7 @@
 import { fileURLToPath } from "node:url";
 import { describeError } from "../errors.js";
 import { PACES } from "./config.js";
-import { canRun, daemonUser, Demo, sleep } from "./demo.js";
+import { canRun, daemonUser, Demo, removeAbandoned, sleep } from "./demo.js";
 import { TRY_THESE } from "./try.js";
 
 const began = Date.now();
@@ -27,6 +27,7 @@ async function main(): Promise<number> {
     console.error(`demo: drd refuses to run as root, so the demo runs it as ${user.name}, who cannot read ${program}: put the checkout where other users can read it (say /opt or /tmp), or run npm start as an ordinary user`);
     return 1;
   }
+  for (const dir of await removeAbandoned()) say(`removed ${dir}, left by a demo that was killed, with its daemon and PostgreSQL`);
   const demo = new Demo(program, user, say);
   let interrupted = false;
   const finished = new Promise<number>((resolve) => {

@@ -92,10 +92,15 @@ export async function startCluster(parent = tmpdir()): Promise<Cluster> {
     pause: async () => void (await asPostgres(`${bin}/pg_ctl`, ["-D", dataDir, "-m", "fast", "-w", "stop"])),
     resume: async () => void (await start()),
     stop: async () => {
-      await asPostgres(`${bin}/pg_ctl`, ["-D", dataDir, "-m", "immediate", "-w", "stop"]).catch(() => undefined);
+      await stopServer(dataDir);
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** Stops the server of `dataDir` at once, if one runs there. */
+export async function stopServer(dataDir: string): Promise<void> {
+  await asPostgres(`${serverBin()}/pg_ctl`, ["-D", dataDir, "-m", "immediate", "-w", "stop"]).catch(() => undefined);
 }
 
 /** Runs SQL with psql as the superuser. */

@@ -146,7 +146,7 @@ describe("backups no trusted key signed", () => {
       expect(s.newest_backup_id).toBe(genuine.config![1]);
       expect(s.untrusted_backups).toEqual([planted]);
       expect(status.exitCode).not.toBe(0);
-      expect((await ws.drctl(["status", "config"])).stdout).toContain("trust  1 backup(s) no trusted key signed, admitted with --allow-unsigned");
+      expect((await ws.drctl(["status", "config"])).stdout).toContain("trust  1 backup no trusted key signed (--allow-unsigned):\n                  restorable by name; never counted for RPO or retention");
 
       // Retention keeps the newest trusted backup; the planted one is neither counted nor removed.
       const config = ws.path("keep-last.yaml");

@@ -105,3 +105,23 @@ describe("npm start without a config: the demo", () => {
     expect(await running()).toBe("");
   }, 70_000);
 });
+
+describe("a demo killed outright", () => {
+  it("leaves its daemon, PostgreSQL and directory to the next demo, which stops and removes them", async () => {
+    const demo = spawn("node", [`${REPO}/dist/demo/main.js`], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, DRD_DEMO_PACE: "quick" } });
+    let output = "";
+    demo.stdout.on("data", (c: Buffer) => (output += c.toString()));
+    const deadline = Date.now() + 60_000;
+    while (!output.includes("the daemon runs") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const root = /setting up in (\S+):/.exec(output)![1]!;
+    demo.kill("SIGKILL");
+    await new Promise((r) => demo.once("exit", r));
+    const running = async () => (await execa("pgrep", ["-f", root], { reject: false })).stdout;
+    expect(await running()).not.toBe(""); // the daemon and PostgreSQL outlived it
+    const { removeAbandoned } = await import("../../src/demo/demo.js");
+    expect(await removeAbandoned()).toContain(root);
+    for (let i = 0; i < 50 && (await running()) !== ""; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await running()).toBe("");
+    expect(existsSync(root)).toBe(false);
+  }, 90_000);
+});

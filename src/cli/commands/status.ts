@@ -50,7 +50,7 @@ function render(s: JobStatus, windowText: string, tty: boolean): string {
     `  RPO    ${state(s.rpo_state)} ${rpoLines.join("\n")}`,
     ...rpoWindow(w.rpo, windowText).map((l) => `         ${l}`),
     `  copies ${s.policy_ok === null ? "-" : s.policy_ok ? "policy ok" : "policy NOT met"}: ${s.copies.length ? s.copies.map((c) => `${c.target} ${c.state}`).join(", ") : "none"}`,
-    ...(s.newest_backup_id && s.newest_backup_id !== s.last_backup_id ? [`${pad}of the newest, ${s.newest_backup_id}`] : []),
+    ...(s.newest_backup_id && s.newest_backup_id !== s.last_backup_id ? [`${pad}(these are the newest backup's, ${s.newest_backup_id})`] : []),
     `  RTO    ${state(s.rto_state)} ${drill}; ${rto}${reason}`,
     `         last ${windowText}: ${count(w.rto.drills_passed, "drill")} passed, ${w.rto.drills_failed} failed${slowest}`,
     `  next   backup ${at(s.next_backup_at)}${s.next_drill_at ? `, drill ${at(s.next_drill_at)}` : ""}`,
