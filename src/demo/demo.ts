@@ -45,6 +45,8 @@ export class Demo {
   readonly drctl: string;
   readonly log: string;
   cluster: Cluster | undefined;
+  /** Where the daemon serves its Prometheus metrics. */
+  metricsPort = 0;
   private s3: S3Server | undefined;
   private receiver: AlertReceiver | undefined;
   private daemon: ChildProcess | undefined;
@@ -109,7 +111,7 @@ export class Demo {
         s3Endpoint: endpoint(this.s3.port),
         bucket: BUCKET,
         receiverUrl,
-        metricsPort: await freePort(),
+        metricsPort: (this.metricsPort = await freePort()),
       },
       pace,
       started,

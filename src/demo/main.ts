@@ -46,6 +46,7 @@ async function main(): Promise<number> {
     await demo.start(pace, (a) => say(`ALERT received by the demo's webhook: ${a.event}${a.job ? ` (${a.job})` : ""}: ${a.message}`));
     say(`the daemon runs${user ? ` as ${user.name}` : ""} on ${demo.config}; its log: ${demo.log}`);
     say(`PostgreSQL: ${demo.cluster!.url("shop")}; jobs: database (every ${pace.database.every} s, RPO ${pace.database.rpo} s), config and certificates (every ${pace.files.every} s, encrypted certificates); drills every ${pace.drillEvery} s`);
+    say(`metrics: curl -s http://127.0.0.1:${demo.metricsPort}/metrics | grep ^drd_`);
     const greenWithin = pace.drillEvery * 1000 + 120_000;
     const behind = await demo.waitUntilGreen(greenWithin);
     if (interrupted) return;

@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { SMTPServer } from "smtp-server";
+import { closeServer } from "../../src/demo/receiver.js";
 
 /** A webhook receiver on 127.0.0.1 that records every POST; it can go down and come back on the same port. */
 export class WebhookReceiver {
@@ -28,9 +29,7 @@ export class WebhookReceiver {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(server);
   }
 
   events(): string[] {
