@@ -50,7 +50,8 @@ export interface JobStatus {
 }
 
 const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
-const secs = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : Math.round(ms / 100) / 10);
+// Milliseconds kept: a drill of a small directory takes 30 ms, which is not 0.
+const secs = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : Math.round(ms) / 1000);
 
 /** Per job: the objectives now and over the last `windowMs`, from the catalog alone (it starts no work). */
 export function jobStatuses(ctx: AppContext, options: { job?: string; windowMs: number }): JobStatus[] {

@@ -64,6 +64,9 @@ describe("npm start without a config: the demo", () => {
       expect(j.copies.map((c) => `${c.target} ${c.state}`)).toEqual(["local verified", "offsite verified"]);
       expect(j.measured_rto_seconds).toEqual(expect.any(Number));
     }
+    // The metrics page it printed answers, with every job's policy met.
+    const metrics = await (await fetch(/metrics: curl -s (\S+)/.exec(output)![1]!)).text();
+    for (const job of ["database", "config", "certificates"]) expect(metrics).toContain(`drd_job_policy_ok{job="${job}"} 1`);
     // events --json names what happened `event`, as alerts do; `kind` is its old name, kept for a release.
     const events = JSON.parse((await execa(`${root()}/drctl`, ["events", "--json", "--limit", "1000"])).stdout) as { event: string; kind: string; job: string | null }[];
     expect(events.filter((e) => e.job === "database").map((e) => e.event)).toEqual(expect.arrayContaining(["backup_failed", "alert_rpo_breach", "alert_rpo_recovered"]));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { human } from "../../src/app/human.js";
 import { table, wrapWords } from "../../src/cli/render.js";
 
 describe("tables on a terminal", () => {
@@ -45,5 +46,21 @@ describe("tables on a terminal", () => {
     ["  spaced   out  ", 20, ["spaced out"]],
   ])("wrapWords(%j, %i)", (text, width, lines) => {
     expect(wrapWords(text, width)).toEqual(lines);
+  });
+});
+
+describe("durations for people", () => {
+  it.each([
+    [0, "0 ms"],
+    [30, "30 ms"],
+    [94, "94 ms"],
+    [95, "0.1 s"],
+    [4_249, "4.2 s"],
+    [37_000, "37 s"],
+    [12 * 60_000, "12 min"],
+    [3.5 * 3_600_000, "3.5 h"],
+    [2 * 86_400_000, "2.0 d"],
+  ])("%i ms is %s", (ms, text) => {
+    expect(human(ms)).toBe(text);
   });
 });
