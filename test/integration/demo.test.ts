@@ -66,7 +66,7 @@ describe("npm start without a config: the demo", () => {
     }
     // The metrics page it printed answers, with every job's policy met.
     const metrics = await (await fetch(/metrics: curl -s (\S+)/.exec(output)![1]!)).text();
-    for (const job of ["database", "config", "certificates"]) expect(metrics).toContain(`drd_job_policy_ok{job="${job}"} 1`);
+    for (const job of ["database", "config", "certificates"]) expect(metrics).toContain(`drd_job_policy_ok{backup_job="${job}"} 1`);
     // events --json names what happened `event`, as alerts do; `kind` is its old name, kept for a release.
     const events = JSON.parse((await execa(`${root()}/drctl`, ["events", "--json", "--limit", "1000"])).stdout) as { event: string; kind: string; job: string | null }[];
     expect(events.filter((e) => e.job === "database").map((e) => e.event)).toEqual(expect.arrayContaining(["backup_failed", "alert_rpo_breach", "alert_rpo_recovered"]));
