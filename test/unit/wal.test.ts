@@ -1,0 +1,109 @@
+import { describe, expect, it } from "vitest";
+import { checkSegmentSize, formatLsn, missingSegments, parseLsn, parseSegmentName, segmentName, segmentOf, segmentsBetween, walLagMs } from "../../src/policy/wal.js";
+
+const MiB16 = 16 << 20;
+
+describe("LSNs", () => {
+  it.each([
+    ["0/0", 0n],
+    ["0/3000028", 0x3000028n],
+    ["1/0", 1n << 32n],
+    ["16/B374D848", (0x16n << 32n) | 0xb374d848n],
+    ["FFFFFFFF/FFFFFFFF", (1n << 64n) - 1n],
+  ])("%s", (text, value) => {
+    expect(parseLsn(text)).toBe(value);
+    expect(formatLsn(value)).toBe(text);
+  });
+
+  it.each(["", "0", "0/", "/0", "0/3000028 ", "x/1", "123456789/0", "0/123456789", "0:1"])("refuses %j", (text) => {
+    if (text === "0/3000028 ") expect(parseLsn(text)).toBe(0x3000028n);
+    else expect(() => parseLsn(text)).toThrow(/not an LSN/);
+  });
+});
+
+describe("segment names", () => {
+  it.each([
+    [1, "0/3000028", MiB16, "000000010000000000000003"],
+    [1, "0/FF000000", MiB16, "0000000100000000000000FF"],
+    [1, "1/0", MiB16, "000000010000000100000000"],
+    [2, "1/FFFFFF", MiB16, "000000020000000100000000"],
+    [10, "A/1000000", MiB16, "0000000A0000000A00000001"],
+    [1, "1/40000000", 1 << 30, "000000010000000100000001"],
+    [1, "0/100000", 1 << 20, "000000010000000000000001"],
+  ])("timeline %i, %s, %i-byte segments: %s", (timeline, lsn, size, name) => {
+    const s = segmentOf(timeline, parseLsn(lsn), size);
+    expect(segmentName(s, size)).toBe(name);
+    expect(parseSegmentName(name, size)).toEqual(s);
+  });
+
+  it.each([
+    ["00000001000000000000000", "too short"],
+    ["000000010000000000000003.partial", "a partial segment"],
+    ["00000002.history", "a history file"],
+    ["000000010000000000000003.00000028.backup", "a backup label"],
+    ["0000000100000000000001000", "too long"],
+    ["000000010000000000000100", "a seg number past the log's last (16 MiB: 255)"],
+    ["00000001000000000000000a", "lower case"],
+  ])("%s is no segment (%s)", (name) => {
+    expect(parseSegmentName(name, MiB16)).toBeUndefined();
+  });
+
+  it.each([0, 1000, 3 << 20, 2 << 30, 1 << 19])("%i is no segment size", (size) => {
+    expect(() => checkSegmentSize(size)).toThrow();
+  });
+  it.each([1 << 20, MiB16, 1 << 30])("%i is one", (size) => expect(checkSegmentSize(size)).toBe(size));
+});
+
+describe("what a range of WAL needs", () => {
+  it.each([
+    ["one segment", "0/2000028", "0/2000138", ["000000010000000000000002"]],
+    ["an empty range at a position", "0/2000028", "0/2000028", ["000000010000000000000002"]],
+    ["across a boundary", "0/2FFFF00", "0/3000100", ["000000010000000000000002", "000000010000000000000003"]],
+    ["ending exactly on a boundary: not the next", "0/2000028", "0/3000000", ["000000010000000000000002"]],
+    ["across a log", "0/FF000000", "1/1000000", ["0000000100000000000000FF", "000000010000000100000000"]],
+  ])("%s", (_what, start, end, names) => {
+    expect(segmentsBetween(1, parseLsn(start), parseLsn(end), MiB16)).toEqual(names);
+  });
+
+  it("refuses a range that ends before it starts", () => {
+    expect(() => segmentsBetween(1, parseLsn("0/3000000"), parseLsn("0/2000000"), MiB16)).toThrow(/ends \(0\/2000000\) before it starts \(0\/3000000\)/);
+  });
+
+  it("names the missing segments in order", () => {
+    const needed = segmentsBetween(1, parseLsn("0/1000000"), parseLsn("0/5000000"), MiB16);
+    expect(missingSegments(needed, new Set(["000000010000000000000001", "000000010000000000000003"]))).toEqual(["000000010000000000000002", "000000010000000000000004"]);
+    expect(missingSegments(needed, new Set(needed))).toEqual([]);
+  });
+});
+
+describe("the RPO of a WAL archive: the age of the oldest write not yet durable", () => {
+  const S = 1000;
+  const samples = [
+    { at: 0, lsn: 100n },
+    { at: 10 * S, lsn: 200n },
+    { at: 20 * S, lsn: 300n },
+    { at: 30 * S, lsn: 300n },
+  ];
+  it.each([
+    ["caught up", 300n, 0],
+    ["ahead of every sample", 400n, 0],
+    ["the last write not yet durable: counted from the sample before it", 250n, 35 * S],
+    ["two samples behind", 150n, 45 * S],
+    ["behind every sample: from the oldest kept", 50n, 45 * S],
+    ["exactly at a sample", 200n, 35 * S],
+  ])("%s", (_what, durable, lag) => {
+    expect(walLagMs(samples, durable, 45 * S)).toBe(lag);
+  });
+
+  it("an idle server that is caught up has no lag, however old its last write", () => {
+    expect(walLagMs([{ at: 0, lsn: 500n }], 500n, 10 * 3600 * S)).toBe(0);
+  });
+
+  it("takes the samples in any order", () => {
+    expect(walLagMs([...samples].reverse(), 250n, 45 * S)).toBe(35 * S);
+  });
+
+  it("no samples, no known write: no lag", () => {
+    expect(walLagMs([], 0n, 45 * S)).toBe(0);
+  });
+});
