@@ -37,8 +37,8 @@ const artifactPieces = z.object({
 const artifactEntry = z.object({
   /** File name within the backup, with extensions that say what it is (`app.dump.zst.gpg`). */
   name: fileName,
-  /** database and globals: dumps; files: the tar; listing: the files backup's entries, one JSON line each. */
-  role: z.enum(["database", "globals", "files", "listing"]),
+  /** database and globals: dumps; files: the tar; listing: the files backup's entries, one JSON line each; base: a cluster's base backup (pg_basebackup -Ft). */
+  role: z.enum(["database", "globals", "files", "listing", "base"]),
   /** For role "database": which database it holds. */
   database: text(255).optional(),
   /** The format of the innermost content: what opens it after decompression/decryption. */
@@ -94,6 +94,19 @@ const filesDetails = z.object({
   skipped_count: count.optional(),
 });
 
+const lsn = z.string().regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/, { message: "must be an LSN (X/Y in upper-case hex)" });
+
+/** A physical base backup: where its WAL starts and ends, which the backup needs to be consistent. */
+const clusterDetails = z.object({
+  server_version_num: count,
+  /** pg_control's system identifier: WAL from another cluster never belongs to this backup. */
+  system_identifier: z.string().regex(/^\d{1,20}$/),
+  wal_segment_size: z.int().min(1 << 20).max(1 << 30),
+  timeline: z.int().min(1).max(0xffffffff),
+  start_lsn: lsn,
+  end_lsn: lsn,
+});
+
 const encryptionInfo = z.discriminatedUnion("method", [
   z.object({ method: z.literal("public-key"), recipients: z.array(z.string().regex(/^[0-9A-F]{16,64}$/)).min(1).max(100) }),
   z.object({ method: z.literal("passphrase") }),
@@ -123,6 +136,7 @@ const manifestBase = {
 const manifestSchema = z.discriminatedUnion("kind", [
   z.object({ ...manifestBase, kind: z.literal("postgres"), postgres: postgresDetails }),
   z.object({ ...manifestBase, kind: z.literal("files"), files: filesDetails }),
+  z.object({ ...manifestBase, kind: z.literal("postgres_cluster"), cluster: clusterDetails }),
 ]);
 
 export type ManifestData = z.infer<typeof manifestSchema>;
@@ -133,6 +147,7 @@ export type DatabaseDetails = z.infer<typeof databaseDetails>;
 export type PostgresDetails = z.infer<typeof postgresDetails>;
 export type FileEntry = z.infer<typeof fileEntrySchema>;
 export type FilesDetails = z.infer<typeof filesDetails>;
+export type ClusterDetails = z.infer<typeof clusterDetails>;
 export type EncryptionInfo = z.infer<typeof encryptionInfo>;
 
 declare const checked: unique symbol;

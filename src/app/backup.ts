@@ -9,6 +9,7 @@ import { fanOut, type FanOut } from "../pipeline/fan-out.js";
 import { sha256Hex } from "../pipeline/digest.js";
 import { PieceDigestStream, pieceSizeFor } from "../pipeline/pieces.js";
 import { createEncryptor, type Encryptor } from "../pipeline/encrypt.js";
+import { backupCluster } from "../sources/cluster.js";
 import { backupFiles } from "../sources/files.js";
 import { backupPostgres } from "../sources/postgres.js";
 import type { ArtifactSink, ArtifactSpec, SourceContext, SourceResult } from "../sources/source.js";
@@ -217,6 +218,8 @@ function produce(job: JobConfig, sourceCtx: SourceContext): Promise<SourceResult
       return backupPostgres(job, sourceCtx);
     case "files":
       return backupFiles(job, sourceCtx);
+    case "postgres_cluster":
+      return backupCluster(job, sourceCtx);
   }
 }
 
@@ -343,7 +346,14 @@ function buildManifest(p: ManifestParts): ManifestData {
     artifacts: p.artifacts,
     ...(p.audit ? { audit: { lines: p.audit.lines, head: p.audit.head } } : {}),
   } as const;
-  return p.source.kind === "postgres" ? { ...base, kind: "postgres", postgres: p.source.postgres } : { ...base, kind: "files", files: p.source.files };
+  switch (p.source.kind) {
+    case "postgres":
+      return { ...base, kind: "postgres", postgres: p.source.postgres };
+    case "files":
+      return { ...base, kind: "files", files: p.source.files };
+    case "postgres_cluster":
+      return { ...base, kind: "postgres_cluster", cluster: p.source.cluster };
+  }
 }
 
 function safeLocate(ctx: AppContext, target: string, key: string): string {

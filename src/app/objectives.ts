@@ -44,7 +44,9 @@ const DRILL_SCAN = 100;
 /** A job's objectives now, from the catalog: the newest backup that meets the policy, and its drills. */
 export function assessJob(ctx: AppContext, name: string, job: JobConfig, now: number): JobAssessment {
   // A backup dated ahead of the clock never defines the RPO (policy/clock.ts).
-  const lastGood = newestGoodBackup(ctx, name, latestTrustedTime({ now, allowanceMs: ctx.config.clock_skew_allowance * 1000 }));
+  // A cluster job's base backup (taken without WAL) is a restorable point only with the WAL
+  // from its start to its end, and drd does not archive WAL yet: none counts for the RPO.
+  const lastGood = job.type === "postgres_cluster" ? undefined : newestGoodBackup(ctx, name, latestTrustedTime({ now, allowanceMs: ctx.config.clock_skew_allowance * 1000 }));
   const firstRun = ctx.catalog.firstRunAt(name);
   const drills = ctx.catalog.finishedDrills(name, DRILL_SCAN);
   const facts: DrillFact[] = drills.map((d) => ({

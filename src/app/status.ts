@@ -11,6 +11,7 @@ import { assessJob, type JobAssessment } from "./objectives.js";
 
 export interface JobStatus {
   job: string;
+  type: "postgres" | "files" | "postgres_cluster";
   /** The newest backup that meets the policy: what RPO is measured from. */
   last_backup_id: string | null;
   last_backup_at: string | null;
@@ -79,6 +80,7 @@ export function jobStatuses(ctx: AppContext, options: { job?: string; windowMs: 
       const policy = newestView ? policyVerdict(ctx.config, newestView.copies).ok : null;
       return {
         job: name,
+        type: job.type,
         last_backup_id: a.lastGood?.id ?? null,
         last_backup_at: iso(a.lastGood?.snapshot_at),
         age_seconds: a.lastGood ? secs(a.rpo.ageMs) : null,

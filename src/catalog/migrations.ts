@@ -227,4 +227,44 @@ export const MIGRATIONS: readonly string[] = [
     sequence INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  `
+  -- Base backups of cluster jobs (kind postgres_cluster). SQLite changes a CHECK only by
+  -- rebuilding the table: copied, dropped (foreign keys off, so copies stay), renamed (the
+  -- legacy rename, so the copies' triggers keep naming backups), its index and triggers made again.
+  CREATE TABLE backups_new (
+    id          TEXT    PRIMARY KEY,
+    job         TEXT    NOT NULL,
+    kind        TEXT    NOT NULL CHECK (kind IN ('postgres', 'files', 'postgres_cluster')),
+    run_id      INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+    snapshot_at INTEGER NOT NULL,
+    finished_at INTEGER NOT NULL,
+    size        INTEGER NOT NULL,
+    sha256      TEXT    NOT NULL,
+    encryption  TEXT,
+    manifest    TEXT    NOT NULL,
+    signature   TEXT,
+    untrusted   TEXT
+  );
+  INSERT INTO backups_new (id, job, kind, run_id, snapshot_at, finished_at, size, sha256, encryption, manifest, signature, untrusted)
+    SELECT id, job, kind, run_id, snapshot_at, finished_at, size, sha256, encryption, manifest, signature, untrusted FROM backups;
+  DROP TABLE backups;
+  ALTER TABLE backups_new RENAME TO backups;
+  CREATE INDEX backups_by_job ON backups (job, snapshot_at);
+  CREATE TRIGGER copy_totals_backup_delete BEFORE DELETE ON backups BEGIN
+    UPDATE copy_totals SET
+      count = count - (SELECT count(*) FROM copies WHERE backup_id = OLD.id AND target = copy_totals.target AND state = copy_totals.state),
+      bytes = bytes - OLD.size * (SELECT count(*) FROM copies WHERE backup_id = OLD.id AND target = copy_totals.target AND state = copy_totals.state)
+      WHERE job = OLD.job;
+    DELETE FROM copy_totals WHERE count = 0;
+  END;
+  CREATE TRIGGER copy_totals_backup_update AFTER UPDATE OF job, size ON backups BEGIN
+    UPDATE copy_totals SET
+      count = count - (SELECT count(*) FROM copies WHERE backup_id = OLD.id AND target = copy_totals.target AND state = copy_totals.state),
+      bytes = bytes - OLD.size * (SELECT count(*) FROM copies WHERE backup_id = OLD.id AND target = copy_totals.target AND state = copy_totals.state)
+      WHERE job = OLD.job;
+    INSERT INTO copy_totals (job, target, state, count, bytes) SELECT NEW.job, target, state, count(*), NEW.size * count(*) FROM copies WHERE backup_id = NEW.id GROUP BY target, state
+      ON CONFLICT DO UPDATE SET count = count + excluded.count, bytes = bytes + excluded.bytes;
+    DELETE FROM copy_totals WHERE count = 0;
+  END;
+  `,
 ];

@@ -34,10 +34,22 @@ function migrate(db: Database.Database): void {
   const current = db.pragma("user_version", { simple: true }) as number;
   if (current > MIGRATIONS.length)
     throw new OperationError(`the catalog is from a newer drd (schema ${current}, this drd knows ${MIGRATIONS.length})`);
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    }).immediate();
+  if (current === MIGRATIONS.length) return;
+  // A migration that rebuilds a table drops it with its rows' references in place: foreign
+  // keys are off meanwhile (and checked before each commits), renames leave triggers alone.
+  db.pragma("foreign_keys = OFF");
+  db.pragma("legacy_alter_table = ON");
+  try {
+    for (let version = current; version < MIGRATIONS.length; version++) {
+      db.transaction(() => {
+        db.exec(MIGRATIONS[version]!);
+        const broken = db.pragma("foreign_key_check") as unknown[];
+        if (broken.length > 0) throw new OperationError(`catalog migration ${version + 1} would leave ${broken.length} row(s) referring to nothing`);
+        db.pragma(`user_version = ${version + 1}`);
+      }).immediate();
+    }
+  } finally {
+    db.pragma("legacy_alter_table = OFF");
+    db.pragma("foreign_keys = ON");
   }
 }

@@ -204,7 +204,20 @@ const filesJob = z
   })
   .meta({ description: "A tar archive of files; symlinks stay symlinks." });
 
-const job = z.discriminatedUnion("type", [postgresJob, filesJob]);
+const postgresClusterJob = z
+  .strictObject({
+    type: z.literal("postgres_cluster"),
+    connection: connection.meta({ description: "libpq URL of a role with REPLICATION (and pg_monitor), without a password." }),
+    password_file: absolutePath.optional().meta({ description: "File holding the password; otherwise .pgpass or peer auth." }),
+    wal: z
+      .strictObject({ mode: z.literal("stream").meta({ description: "stream: pg_receivewal and a replication slot drd creates." }) })
+      .default({ mode: "stream" })
+      .meta({ description: "How the write-ahead log reaches the targets." }),
+    ...jobCommon,
+  })
+  .meta({ description: "Physical base backups of a whole PostgreSQL cluster (pg_basebackup -Ft -X none), for point-in-time recovery with its WAL." });
+
+const job = z.discriminatedUnion("type", [postgresJob, filesJob, postgresClusterJob]);
 
 export const ALERT_EVENTS = [
   "rpo_breach",
@@ -368,6 +381,8 @@ export const configSchema = z
         ctx.addIssue({ code: "custom", path: ["jobs", jobName, "targets"], message: "a target is listed twice" });
       if (j.drill?.from && !j.targets.includes(j.drill.from))
         ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill", "from"], message: `"${j.drill.from}" is not one of this job's targets` });
+      if (j.type === "postgres_cluster" && j.drill)
+        ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill"], message: "drills of postgres_cluster jobs are not supported yet: a cluster job's backups are restored to a point in time with its WAL" });
       if (j.drill?.jobs !== undefined && j.type !== "postgres")
         ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill", "jobs"], message: "is for postgres jobs: a files drill extracts one stream" });
       if (j.drill?.key_file && j.drill.passphrase_file)
@@ -420,6 +435,7 @@ export type S3TargetConfig = Extract<TargetConfig, { type: "s3" }>;
 export type JobConfig = Config["jobs"][string];
 export type PostgresJobConfig = Extract<JobConfig, { type: "postgres" }>;
 export type FilesJobConfig = Extract<JobConfig, { type: "files" }>;
+export type ClusterJobConfig = Extract<JobConfig, { type: "postgres_cluster" }>;
 export type CompressionConfig = JobConfig["compression"];
 export type EncryptConfig = NonNullable<JobConfig["encrypt"]>;
 export type RetentionConfig = NonNullable<TargetConfig["retention"]>;

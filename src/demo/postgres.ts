@@ -74,7 +74,15 @@ export async function startCluster(parent = tmpdir()): Promise<Cluster> {
   await asPostgres(`${bin}/initdb`, ["-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]);
   writeFileSync(
     join(dataDir, "pg_hba.conf"),
-    [`host all ${PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256`, "local all all trust", "host all all 127.0.0.1/32 trust", ""].join("\n"),
+    [
+      `host all ${PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256`,
+      "local all all trust",
+      "host all all 127.0.0.1/32 trust",
+      // Base backups and WAL streaming (cluster jobs) connect for replication.
+      "local replication all trust",
+      "host replication all 127.0.0.1/32 trust",
+      "",
+    ].join("\n"),
   );
   const port = await freePort();
   const start = () =>

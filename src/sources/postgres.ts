@@ -125,7 +125,7 @@ async function countRows(client: pg.Client): Promise<TableCount[]> {
 }
 
 /** Resolves when the tool exited 0; otherwise rejects with its stderr tail, secrets masked. */
-async function settled(proc: ResultPromise, tool: string, conn: PgConnection): Promise<void> {
+export async function settled(proc: ResultPromise, tool: string, conn: PgConnection): Promise<void> {
   const result = await proc;
   if (result.exitCode === 0 && !result.isTerminated) return;
   const stderr = conn.mask(String(result.stderr ?? "")).trim();

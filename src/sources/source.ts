@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import type { ArtifactEntry, FilesDetails, PostgresDetails } from "../manifest.js";
+import type { ArtifactEntry, ClusterDetails, FilesDetails, PostgresDetails } from "../manifest.js";
 
 export interface ArtifactSpec {
   /** Name before the compression and encryption extensions, e.g. `app.dump`. */
@@ -24,4 +24,7 @@ export interface SourceContext {
   signal: AbortSignal;
 }
 
-export type SourceResult = { kind: "postgres"; postgres: PostgresDetails } | { kind: "files"; files: FilesDetails };
+export type SourceResult =
+  | { kind: "postgres"; postgres: PostgresDetails }
+  | { kind: "files"; files: FilesDetails }
+  | { kind: "postgres_cluster"; cluster: ClusterDetails };

@@ -74,4 +74,35 @@ describe("copy totals (what a metrics scrape reads) follow every change to the c
     expect(catalog.copyTotals().length).toBeGreaterThan(4);
     catalog.close();
   });
+
+  it("the catalog that learned cluster backups (a rebuilt backups table) keeps every backup and copy, its foreign keys and its totals", () => {
+    const dir = stateDir();
+    const db = new Database(join(dir, CATALOG_FILE));
+    db.pragma("foreign_keys = ON");
+    const before = MIGRATIONS.length - 1;
+    for (const sql of MIGRATIONS.slice(0, before)) db.exec(sql);
+    db.pragma(`user_version = ${before}`);
+    db.prepare(`INSERT INTO runs (id, job, backup_id, trigger, pid, started_at, state) VALUES (1, 'db', 'b0', 'manual', 1, 1, 'succeeded')`).run();
+    const insertBackup = db.prepare(`INSERT INTO backups (id, job, kind, run_id, snapshot_at, finished_at, size, sha256, manifest, signature, untrusted) VALUES (?, 'db', 'postgres', ?, 1, 2, ?, 'x', '{}', 'sig', ?)`);
+    for (let i = 0; i < 20; i++) {
+      insertBackup.run(`b${i}`, i === 0 ? 1 : null, i * 10, i === 3 ? "planted" : null);
+      db.prepare(`INSERT INTO copies (backup_id, target, location, state) VALUES (?, 'local', 'x', 'verified')`).run(`b${i}`);
+    }
+    expect(() => db.prepare(`INSERT INTO backups (id, job, kind, snapshot_at, finished_at, size, sha256, manifest) VALUES ('c', 'cluster', 'postgres_cluster', 1, 2, 1, 'x', '{}')`).run()).toThrow(/CHECK/);
+    const rows = db.prepare(`SELECT * FROM backups ORDER BY id`).all();
+    const totals = grouped(db);
+    db.close();
+
+    const catalog = Catalog.open(dir);
+    expect(catalog.db.prepare(`SELECT * FROM backups ORDER BY id`).all()).toEqual(rows);
+    expect(catalog.copyTotals()).toEqual(totals);
+    expect(catalog.db.pragma("foreign_keys", { simple: true })).toBe(1);
+    expect(catalog.db.pragma("foreign_key_check")).toEqual([]);
+    catalog.db.prepare(`INSERT INTO backups (id, job, kind, snapshot_at, finished_at, size, sha256, manifest) VALUES ('c', 'cluster', 'postgres_cluster', 1, 2, 1, 'x', '{}')`).run();
+    // A backup removed still takes its copies with it, and the totals follow.
+    catalog.db.prepare(`DELETE FROM backups WHERE id = 'b5'`).run();
+    expect(catalog.db.prepare(`SELECT count(*) AS n FROM copies WHERE backup_id = 'b5'`).get()).toEqual({ n: 0 });
+    expect(catalog.copyTotals()).toEqual(grouped(catalog.db));
+    catalog.close();
+  });
 });

@@ -160,11 +160,20 @@ async function restoreAttempt(ctx: AppContext, req: RestoreRequest, signal: Abor
   }
 }
 
+/** Until drd archives a cluster's WAL, its base backups (taken without WAL) restore to no consistent point. */
+function clusterRestoreRefused(job: string): UsageError {
+  return new UsageError(
+    `${job} is a postgres_cluster job: drd cannot restore its base backups yet, because each needs the cluster's WAL from its start to its end LSN and drd does not archive WAL yet (the base backups are kept, signed and verified)`,
+  );
+}
+
 async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: AbortSignal, started: (o: RestoreOutcome) => void, avoid: ReadonlySet<string>): Promise<RestoreOutcome> {
   const job = jobOf(ctx, req.job);
+  if (job.type === "postgres_cluster") throw clusterRestoreRefused(req.job);
   if (req.from !== undefined) assertTarget(ctx, req.from);
   const chosen = await chooseBackup(ctx, req, avoid);
   const { manifest, from } = chosen;
+  if (manifest.kind === "postgres_cluster") throw clusterRestoreRefused(req.job);
   if (chosen.untrusted && job.type === "postgres" && !req.allowUntrustedSql)
     throw new IntegrityError(
       `backup ${manifest.job}/${manifest.id} is untrusted, and restoring a database runs the SQL it holds: restored by a superuser, a dump can run commands on the database server (COPY ... TO PROGRAM); restore refused (--allow-untrusted-sql runs it, for a backup whose origin you know)`,

@@ -37,7 +37,9 @@ function render(s: JobStatus, windowText: string, tty: boolean): string {
   const pad = " ".repeat(18);
   const rpoLines = s.last_backup_id
     ? [`newest good backup ${d(s.age_seconds ?? 0)} old; RPO ${d(s.rpo_seconds)}`, `${pad}${s.last_backup_id}`]
-    : [`no backup meets the policy yet; RPO ${d(s.rpo_seconds)}`];
+    : s.type === "postgres_cluster"
+      ? [`no restorable point yet: drd does not archive this`, `${pad}cluster's WAL yet (base backups are kept); RPO ${d(s.rpo_seconds)}`]
+      : [`no backup meets the policy yet; RPO ${d(s.rpo_seconds)}`];
   const drill = s.last_drill
     ? `last drill ${s.last_drill.ok ? "passed" : "FAILED"} ${at(s.last_drill.at)} in ${d(s.last_drill.duration_seconds)}`
     : "no drill yet";

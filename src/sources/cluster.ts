@@ -1,0 +1,124 @@
+import { once } from "node:events";
+import { pipeline, Transform, type TransformCallback } from "node:stream";
+import { execa } from "execa";
+import * as tar from "tar";
+import type { ClusterJobConfig } from "../config/schema.js";
+import { OperationError } from "../errors.js";
+import type { ClusterDetails } from "../manifest.js";
+import { checkSegmentSize, formatLsn, parseLsn } from "../policy/wal.js";
+import { PgConnection } from "./pg-connection.js";
+import { settled } from "./postgres.js";
+import type { SourceContext, SourceResult } from "./source.js";
+
+/** pg_basebackup writes the backup manifest (PostgreSQL 13 on) as the tar's last member. */
+const BACKUP_MANIFEST = "backup_manifest";
+/** Its WAL-Ranges close it: this much of its end holds them, however many files it lists. */
+const MANIFEST_TAIL = 64 << 10;
+
+/**
+ * A physical base backup of the whole cluster: `pg_basebackup -D - -Ft -X none`, one tar
+ * streamed through the pipeline as it comes. Without WAL (-X none) the backup is consistent
+ * only with the WAL from its start to its end LSN, which the manifest records from the
+ * backup's own backup_manifest. A cluster with tablespaces outside the data directory is
+ * refused: pg_basebackup writes only one tablespace to a stream.
+ */
+export async function backupCluster(job: ClusterJobConfig, ctx: SourceContext): Promise<SourceResult> {
+  const conn = await PgConnection.open(job.connection, job.password_file);
+  try {
+    const server = await describeServer(conn);
+    const basebackup = execa(
+      "pg_basebackup",
+      ["--pgdata=-", "--format=tar", "--wal-method=none", "--checkpoint=fast", "--no-password", "--label=drd", `--dbname=${conn.url.href}`],
+      { buffer: { stdout: false, stderr: true }, stdin: "ignore", env: conn.toolEnv(), cancelSignal: ctx.signal, reject: false },
+    );
+    const reader = new WalRangeReader();
+    // pipeline, not pipe: a sink that gives up destroys pg_basebackup's stdout too, so it exits.
+    const raw = pipeline(basebackup.stdout, reader, () => undefined);
+    const artifact = ctx.sink.write({ baseName: "base.tar", role: "base", format: "tar" }, raw, () => settled(basebackup, "pg_basebackup", conn));
+    const [a, b] = await Promise.allSettled([artifact, settled(basebackup, "pg_basebackup", conn)]);
+    if (b.status === "rejected") throw b.reason;
+    if (a.status === "rejected") throw a.reason;
+    const range = reader.range();
+    const cluster: ClusterDetails = { ...server, timeline: range.timeline, start_lsn: formatLsn(range.start), end_lsn: formatLsn(range.end) };
+    return { kind: "postgres_cluster", cluster };
+  } finally {
+    await conn.close();
+  }
+}
+
+async function describeServer(conn: PgConnection): Promise<Omit<ClusterDetails, "timeline" | "start_lsn" | "end_lsn">> {
+  const client = await conn.client(conn.defaultDatabase);
+  try {
+    const { rows } = await client.query<{ num: string; sysid: string; seg: string; tablespaces: string[] | null }>(
+      `SELECT current_setting('server_version_num') AS num,
+              (SELECT system_identifier::text FROM pg_control_system()) AS sysid,
+              current_setting('wal_segment_size') AS seg,
+              (SELECT array_agg(spcname::text ORDER BY spcname) FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global')) AS tablespaces`,
+    );
+    const row = rows[0]!;
+    if (Number(row.num) < 130000) throw new OperationError(`PostgreSQL ${row.num} has no backup manifest: cluster jobs need PostgreSQL 13 or later`);
+    if (row.tablespaces?.length)
+      throw new OperationError(`the cluster has tablespaces outside its data directory (${row.tablespaces.join(", ")}): cluster jobs back up clusters without them; back these up with a postgres (pg_dump) job`);
+    return { server_version_num: Number(row.num), system_identifier: row.sysid, wal_segment_size: checkSegmentSize(segmentBytes(row.seg)) };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** `wal_segment_size` as current_setting gives it ("16MB"). */
+export function segmentBytes(setting: string): number {
+  const m = /^(\d+)\s*(kB|MB|GB)?$/.exec(setting.trim());
+  if (!m) throw new OperationError(`wal_segment_size is ${JSON.stringify(setting)}, not a size`);
+  return Number(m[1]) * { kB: 1 << 10, MB: 1 << 20, GB: 1 << 30, "": 1 }[m[2] ?? ""]!;
+}
+
+/** The WAL range a backup manifest's end states ("WAL-Ranges": [{ "Timeline": 1, "Start-LSN": ..., "End-LSN": ... }]). */
+export function walRangeOf(manifestTail: string): { timeline: number; start: bigint; end: bigint } {
+  const ranges = /"WAL-Ranges"\s*:\s*\[([^\]]*)\]/.exec(manifestTail)?.[1];
+  if (ranges === undefined) throw new OperationError("pg_basebackup's backup_manifest states no WAL range");
+  const items = [...ranges.matchAll(/\{\s*"Timeline"\s*:\s*(\d+)\s*,\s*"Start-LSN"\s*:\s*"([^"]+)"\s*,\s*"End-LSN"\s*:\s*"([^"]+)"\s*\}/g)];
+  // A backup that spans a timeline switch (taken from a standby being promoted) is not one this job restores.
+  if (items.length !== 1) throw new OperationError(`pg_basebackup's backup_manifest states ${items.length} WAL ranges; a cluster job takes backups on one timeline`);
+  const [, timeline, start, end] = items[0]!;
+  return { timeline: Number(timeline), start: parseLsn(start!), end: parseLsn(end!) };
+}
+
+/** Passes pg_basebackup's tar through and keeps the end of its backup_manifest member. */
+class WalRangeReader extends Transform {
+  private readonly parser = new tar.Parser({ strict: true, onReadEntry: (e) => this.onEntry(e) });
+  private parseError: Error | undefined;
+  private tail: Buffer | undefined;
+
+  constructor() {
+    super();
+    this.parser.on("error", (err: unknown) => (this.parseError = err as Error));
+  }
+
+  private onEntry(e: tar.ReadEntry): void {
+    if (e.path !== BACKUP_MANIFEST) {
+      e.resume();
+      return;
+    }
+    let tail = Buffer.alloc(0);
+    e.on("data", (chunk: Buffer) => {
+      tail = Buffer.concat([tail, chunk]);
+      if (tail.length > 2 * MANIFEST_TAIL) tail = tail.subarray(tail.length - MANIFEST_TAIL);
+    });
+    void once(e, "end").then(() => (this.tail = tail));
+  }
+
+  range(): ReturnType<typeof walRangeOf> {
+    if (this.parseError) throw new OperationError(`pg_basebackup's output is not a tar: ${this.parseError.message}`);
+    if (!this.tail) throw new OperationError("pg_basebackup's output has no backup_manifest (PostgreSQL 13 or later writes one)");
+    return walRangeOf(this.tail.toString("utf8"));
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.parser.write(chunk);
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.parser.end(() => done());
+  }
+}

@@ -1,0 +1,104 @@
+import { chownSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { serverBin, startCluster, type Cluster } from "../../src/demo/postgres.js";
+import { parseLsn } from "../../src/policy/wal.js";
+import { psql } from "../helpers/postgres-cluster.js";
+import { BOTH_TARGETS, writeLocalAndS3Config } from "../helpers/s3.js";
+import { cluster, pgUrl, Workspace } from "../helpers/workspace.js";
+
+/** A postgres_cluster job's base backups: pg_basebackup's tar through the pipeline, to both targets. */
+describe("cluster jobs: physical base backups", () => {
+  const ws = new Workspace();
+  let id = "";
+  beforeAll(async () => {
+    await writeLocalAndS3Config(ws, inject("s3Port"), "cluster", { cluster: { type: "postgres_cluster", connection: pgUrl("postgres"), ...BOTH_TARGETS } });
+  });
+  afterAll(() => ws.remove());
+
+  it("streams the cluster's base backup to both targets, recording its WAL range, timeline and system identifier", async () => {
+    await psql(cluster, "postgres", "DROP TABLE IF EXISTS base_marker; CREATE TABLE base_marker AS SELECT 42 AS answer");
+    const before = parseLsn(await psql(cluster, "postgres", "SELECT pg_current_wal_lsn()"));
+    const run = await ws.drctl(["backup", "cluster", "--json"]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout) as { id: string; kind: string; policy_ok: boolean; copies: { target: string; state: string }[] };
+    id = out.id;
+    expect(out).toMatchObject({ kind: "postgres_cluster", policy_ok: true });
+    expect(out.copies.map((c) => `${c.target} ${c.state}`)).toEqual(["local verified", "offsite verified"]);
+    const manifest = JSON.parse(readFileSync(join(ws.backupDir, "cluster", id, "manifest.json"), "utf8"));
+    expect(manifest.artifacts.map((a: { name: string; role: string }) => `${a.name} ${a.role}`)).toEqual(["base.tar.zst base"]);
+    const sysid = await psql(cluster, "postgres", "SELECT system_identifier FROM pg_control_system()");
+    expect(manifest.cluster).toMatchObject({ system_identifier: sysid, timeline: 1, wal_segment_size: 16 << 20 });
+    const [start, end] = [parseLsn(manifest.cluster.start_lsn), parseLsn(manifest.cluster.end_lsn)];
+    expect(start).toBeGreaterThanOrEqual(before);
+    expect(end).toBeGreaterThan(start);
+  });
+
+  it("the stored tar is the data directory with pg_basebackup's own backup_manifest, which pg_verifybackup accepts", async () => {
+    const dir = ws.path("extracted");
+    mkdirSync(dir, { mode: 0o700 });
+    await execa("bash", ["-c", `zstd -dc '${join(ws.backupDir, "cluster", id, "base.tar.zst")}' | tar -xf - -C '${dir}'`]);
+    expect(readdirSync(dir)).toEqual(expect.arrayContaining(["PG_VERSION", "backup_label", "backup_manifest", "global", "base"]));
+    // -n: the WAL is not in the backup (-X none); everything else is checked against the manifest.
+    const verify = await execa(join(serverBin(), "pg_verifybackup"), ["-n", dir], { reject: false });
+    expect([verify.exitCode, verify.stderr]).toEqual([0, ""]);
+    expect(verify.stdout).toBe("backup successfully verified");
+  });
+
+  it("verify re-reads both copies; restore refuses, saying why, with exit 2; status counts no base backup for the RPO until WAL is archived", async () => {
+    expect((await ws.drctl(["verify", "--job", "cluster"])).exitCode).toBe(0);
+    const restore = await ws.drctl(["restore", "cluster", "--to-dir", ws.path("restored")]);
+    expect(restore.exitCode).toBe(2);
+    expect(restore.stderr).toMatch(/^drctl: cluster is a postgres_cluster job: drd cannot restore its base backups yet, because each needs the cluster's WAL/);
+    const [status] = JSON.parse((await ws.drctl(["status", "--json"])).stdout) as { type: string; rpo_state: string; last_backup_id: string | null; policy_ok: boolean }[];
+    expect(status).toMatchObject({ type: "postgres_cluster", last_backup_id: null, policy_ok: true });
+    expect(status!.rpo_state).not.toBe("ok");
+    expect((await ws.drctl(["status"])).stdout).toContain("no restorable point yet: drd does not archive this");
+  });
+
+  it("a config that asks what cluster jobs do not do yet is refused, naming the key", async () => {
+    for (const [extra, problem] of [
+      [{ drill: { schedule: "0 6 * * *" } }, "jobs.cluster.drill: drills of postgres_cluster jobs are not supported yet"],
+      [{ wal: { mode: "archive" } }, "jobs.cluster.wal.mode"],
+    ] as const) {
+      ws.withJobs({ cluster: { type: "postgres_cluster", connection: pgUrl("postgres"), ...BOTH_TARGETS, ...extra } });
+      const check = await ws.drctl(["config", "check"]);
+      expect(check.exitCode).toBe(2);
+      expect(check.stderr).toContain(problem);
+    }
+  });
+});
+
+describe("a cluster with a tablespace outside its data directory", () => {
+  const ws = new Workspace();
+  let server: Cluster;
+  beforeAll(async () => {
+    server = await startCluster();
+    const space = ws.path("space");
+    mkdirSync(space, { mode: 0o700 });
+    if (process.getuid?.() === 0) {
+      const uid = Number((await execa("id", ["-u", "postgres"])).stdout);
+      chownSync(space, uid, uid === 0 ? 0 : Number((await execa("id", ["-g", "postgres"])).stdout));
+      await execa("chmod", ["755", ws.dir]);
+    }
+    await psql(server, "postgres", `CREATE TABLESPACE elsewhere LOCATION '${space}'`);
+  });
+  afterAll(async () => {
+    await server.stop();
+    ws.remove();
+  });
+
+  it("is refused before pg_basebackup runs, naming the tablespace and what backs it up instead", async () => {
+    ws.writeConfig({
+      state_dir: ws.stateDir,
+      targets: { local: { type: "local", path: ws.backupDir } },
+      policy: { copies: 1, media: 1, offsite: 0 },
+      jobs: { cluster: { type: "postgres_cluster", connection: server.url("postgres"), schedule: "0 * * * *", rpo: "1h", targets: ["local"] } },
+    });
+    const run = await ws.drctl(["backup", "cluster"]);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain("the cluster has tablespaces outside its data directory (elsewhere): cluster jobs back up clusters without them");
+    expect((await ws.drctl(["list", "cluster", "--json"])).stdout).toBe("[]");
+  });
+});
