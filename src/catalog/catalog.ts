@@ -69,6 +69,17 @@ export interface DrillRow {
   boot_id: string | null;
 }
 
+export interface WalSegmentRow {
+  job: string;
+  /** The segment's file name (or a timeline's .history file). */
+  name: string;
+  target: string;
+  /** The stored object: compressed, maybe encrypted. */
+  size: number;
+  sha256: string;
+  stored_at: number;
+}
+
 export interface EventRow {
   at: number;
   kind: string;
@@ -461,6 +472,21 @@ export class Catalog {
     this.db
       .prepare(`INSERT INTO audit_anchor (id, lines, head, at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET lines = excluded.lines, head = excluded.head, at = excluded.at`)
       .run(anchor.lines, anchor.head, at);
+  }
+
+  /** Records a WAL segment stored on a target (again: the newer record wins). */
+  recordWalSegment(row: WalSegmentRow): void {
+    this.db
+      .prepare(
+        `INSERT INTO wal_segments (job, name, target, size, sha256, stored_at) VALUES (@job, @name, @target, @size, @sha256, @stored_at)
+         ON CONFLICT (job, name, target) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, stored_at = excluded.stored_at`,
+      )
+      .run(row);
+  }
+
+  /** The job's WAL segments stored on `target`, by name. */
+  walSegments(job: string, target: string): WalSegmentRow[] {
+    return this.db.prepare<[string, string], WalSegmentRow>(`SELECT * FROM wal_segments WHERE job = ? AND target = ? ORDER BY name`).all(job, target);
   }
 
   /** How many events of `kind` were recorded. */

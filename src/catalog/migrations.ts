@@ -267,4 +267,17 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM copy_totals WHERE count = 0;
   END;
   `,
+  `
+  -- Each WAL segment of a cluster job stored on a target: the stored object's size and
+  -- sha256, under the signed record beside it.
+  CREATE TABLE wal_segments (
+    job       TEXT    NOT NULL,
+    name      TEXT    NOT NULL,
+    target    TEXT    NOT NULL,
+    size      INTEGER NOT NULL,
+    sha256    TEXT    NOT NULL,
+    stored_at INTEGER NOT NULL,
+    PRIMARY KEY (job, name, target)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -10,6 +10,7 @@ import { AlertWorker } from "../../daemon/alert-worker.js";
 import { Runtime } from "../../daemon/runtime.js";
 import { Scheduler } from "../../daemon/scheduler.js";
 import { ObjectiveWatch } from "../../daemon/watch.js";
+import { WalStreams } from "../../daemon/wal-streams.js";
 import { SystemdNotifier } from "../../daemon/systemd.js";
 import { ConfigError, describeError, UsageError } from "../../errors.js";
 import { BUILD, VERSION } from "../../version.js";
@@ -43,6 +44,7 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
   const alerts = new AlertWorker(runtime, log);
   const watch = new ObjectiveWatch(runtime, log, alerts);
   const scheduler = new Scheduler(runtime, log, () => watch.kick());
+  const wal = new WalStreams(runtime, log);
   const systemd = SystemdNotifier.fromEnv(process.env, log);
   // SIGHUP (systemctl reload drd) re-reads the config; one that does not validate changes nothing.
   const onHangup = () => reload({ configPath, runtime, log, systemd, summary: () => scheduler.summary() });
@@ -55,6 +57,7 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
     log.info({ config: configPath, jobs: Object.keys(ctx.config.jobs), pid: process.pid, version: VERSION, build: BUILD }, "drd starting");
     if (metrics) log.info({ listen: await metrics.start(ctx.config.metrics!.listen) }, "metrics served at /metrics");
     await scheduler.start();
+    wal.start();
     alerts.start();
     watch.start();
     // Ready once the metrics page answers and every job is scheduled (catch-up runs may still go on).
@@ -71,7 +74,7 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
     // Aborts every backup, drill, copy and delivery in progress; no reload is applied from here on.
     runtime.stop(new Error(reason));
     watch.stop();
-    const stopped = Promise.all([scheduler.stop(), alerts.stop()]).then(() => true);
+    const stopped = Promise.all([scheduler.stop(), alerts.stop(), wal.stop()]).then(() => true);
     let deadline: NodeJS.Timeout | undefined;
     const late = new Promise<false>((resolve) => (deadline = setTimeout(() => resolve(false), STOP_DEADLINE_MS)));
     if (!(await Promise.race([stopped, late]))) abandoned = scheduler.runningNow();

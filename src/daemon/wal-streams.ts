@@ -1,0 +1,222 @@
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import { execa, type ResultPromise } from "execa";
+import { archiveSpool } from "../app/wal-archive.js";
+import type { ClusterJobConfig } from "../config/schema.js";
+import { describeError } from "../errors.js";
+import { PgConnection } from "../sources/pg-connection.js";
+import { slotName, spoolDir } from "../wal/layout.js";
+import type { Logger } from "./logger.js";
+import type { Runtime } from "./runtime.js";
+
+/** How often completed segments are moved from the spool to the targets. */
+const ARCHIVE_EVERY_MS = 2_000;
+/** Restarts of pg_receivewal back off from 1 s to a minute; a run that lasted a minute starts over. */
+const RESTART_MIN_MS = 1_000;
+const RESTART_MAX_MS = 60_000;
+/** Creating the slot and asking the server who it is: each has this long. */
+const SETUP_MS = 30_000;
+
+/**
+ * The daemon's WAL streams: for each postgres_cluster job, pg_receivewal supervised (with a
+ * replication slot drd creates, so a stop or a restart loses nothing: the server keeps the
+ * WAL until it was received) and its completed segments archived to every target. Follows
+ * reloads: a job added starts, one removed stops, one whose connection changed restarts.
+ */
+export class WalStreams {
+  private readonly streams = new Map<string, WalStream>();
+
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.sync();
+    this.runtime.onReload(() => this.sync());
+  }
+
+  private sync(): void {
+    const jobs = Object.entries(this.runtime.ctx.config.jobs).filter((e): e is [string, ClusterJobConfig] => e[1].type === "postgres_cluster");
+    const wanted = new Map(jobs.map(([name, job]) => [name, `${job.connection}|${job.password_file ?? ""}`]));
+    for (const [name, stream] of this.streams)
+      if (wanted.get(name) !== stream.identity) {
+        void stream.stop();
+        this.streams.delete(name);
+      }
+    for (const [name, identity] of wanted)
+      if (!this.streams.has(name)) {
+        const stream = new WalStream(name, identity, this.runtime, this.log);
+        this.streams.set(name, stream);
+        stream.start();
+      }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.streams.values()].map((s) => s.stop()));
+    this.streams.clear();
+  }
+}
+
+class WalStream {
+  private readonly stopped = new AbortController();
+  private running: Promise<void> | undefined;
+  private receiver: ResultPromise | undefined;
+  private archiving: Promise<unknown> | undefined;
+  private failing = false;
+
+  constructor(
+    private readonly job: string,
+    readonly identity: string,
+    private readonly runtime: Runtime,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.running = this.supervise();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped.abort(new Error("stopping"));
+    this.receiver?.kill("SIGTERM");
+    await this.running;
+  }
+
+  private config(): ClusterJobConfig | undefined {
+    const job = this.runtime.ctx.config.jobs[this.job];
+    return job?.type === "postgres_cluster" ? job : undefined;
+  }
+
+  private async supervise(): Promise<void> {
+    let delay = RESTART_MIN_MS;
+    while (!this.stopped.signal.aborted) {
+      const job = this.config();
+      if (!job) return;
+      const began = Date.now();
+      try {
+        await this.receive(job);
+        if (!this.stopped.signal.aborted) throw new Error("pg_receivewal exited");
+      } catch (err) {
+        if (this.stopped.signal.aborted) break;
+        this.failed(describeError(err));
+      }
+      delay = Date.now() - began > RESTART_MAX_MS ? RESTART_MIN_MS : Math.min(delay * 2, RESTART_MAX_MS);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        this.stopped.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+      });
+    }
+    // What was received before the stop is archived now, not at the next start.
+    await this.archiving;
+  }
+
+  /** One run of pg_receivewal, archiving what it completes until it exits. */
+  private async receive(job: ClusterJobConfig): Promise<void> {
+    const ctx = this.runtime.ctx;
+    const dir = spoolDir(ctx.config.state_dir, this.job);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const conn = await PgConnection.open(job.connection, job.password_file);
+    const systemIdentifier = await this.systemIdentifier(conn);
+    await stopOrphans(dir, this.log);
+    const slot = slotName(this.job);
+    const common = ["--slot", slot, "--no-password", `--dbname=${conn.url.href}`];
+    const create = await execa("pg_receivewal", ["--create-slot", "--if-not-exists", ...common], { env: conn.toolEnv(), reject: false, timeout: SETUP_MS, stdin: "ignore" });
+    if (create.exitCode !== 0) throw new Error(`creating the replication slot ${slot} failed: ${conn.mask(String(create.stderr)).trim()}`);
+    // --synchronous: each write is flushed and reported as such, so the server keeps nothing
+    // for the slot that is not on this disk; -n: a lost connection ends it, and drd restarts it.
+    const receiver = execa("pg_receivewal", ["--directory", dir, "--synchronous", "--no-loop", ...common], {
+      env: conn.toolEnv(),
+      reject: false,
+      stdin: "ignore",
+      buffer: { stdout: false, stderr: true },
+      cancelSignal: this.stopped.signal,
+      forceKillAfterDelay: 5_000,
+    });
+    this.receiver = receiver;
+    this.log.info({ job: this.job, slot, spool: dir }, "receiving WAL");
+    const tick = setInterval(() => this.archive(job, systemIdentifier), ARCHIVE_EVERY_MS);
+    try {
+      const result = await receiver;
+      if (!this.stopped.signal.aborted) throw new Error(`pg_receivewal ${result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`}: ${conn.mask(String(result.stderr ?? "")).trim().slice(-500)}`);
+    } finally {
+      clearInterval(tick);
+      this.receiver = undefined;
+      this.archive(job, systemIdentifier);
+    }
+  }
+
+  private async systemIdentifier(conn: PgConnection): Promise<string> {
+    const client = await conn.client(conn.defaultDatabase);
+    try {
+      return (await client.query<{ id: string }>("SELECT system_identifier::text AS id FROM pg_control_system()")).rows[0]!.id;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /** Starts one archiving pass unless one runs; its failures are logged, never thrown. */
+  private archive(job: ClusterJobConfig, systemIdentifier: string): void {
+    if (this.archiving) return;
+    const ctx = this.runtime.ctx;
+    this.archiving = archiveSpool(ctx, this.job, job, systemIdentifier, this.runtime.stopping)
+      .then((r) => {
+        if (r.stored.length > 0) this.log.info({ job: this.job, stored: r.stored }, "WAL archived");
+        for (const f of r.failed) this.log.warn({ job: this.job, ...f }, "WAL file not stored on a target; tried again");
+        if (this.failing && r.failed.length === 0) this.recovered();
+      })
+      .catch((err: unknown) => this.log.error({ job: this.job, error: describeError(err) }, "archiving WAL failed"))
+      .finally(() => (this.archiving = undefined));
+  }
+
+  /** Told once per outage: the log every time, the catalog's events once. */
+  private failed(error: string): void {
+    this.log.error({ job: this.job, error }, "WAL streaming stopped; restarting");
+    if (this.failing) return;
+    this.failing = true;
+    const ctx = this.runtime.ctx;
+    ctx.catalog.addEvent({ at: ctx.now(), kind: "wal_stream_failed", job: this.job, detail: error });
+  }
+
+  private recovered(): void {
+    this.failing = false;
+    const ctx = this.runtime.ctx;
+    ctx.catalog.addEvent({ at: ctx.now(), kind: "wal_stream_recovered", job: this.job });
+  }
+}
+
+/**
+ * A pg_receivewal still writing into this spool: left by a daemon that was killed outright
+ * (its children live on). It holds the slot, so a new one could not start: it is stopped,
+ * SIGTERM then SIGKILL, and what it wrote is archived as usual.
+ */
+async function stopOrphans(dir: string, log: Logger): Promise<void> {
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "")).split("\0");
+    if (argv.some((a) => a.endsWith("pg_receivewal")) && argv.includes("--directory") && argv[argv.indexOf("--directory") + 1] === dir) pids.push(Number(entry));
+  }
+  for (const pid of pids) {
+    log.warn({ pid, spool: dir }, "stopping a pg_receivewal left by an earlier daemon");
+    signal(pid, "SIGTERM");
+  }
+  const deadline = Date.now() + 5_000;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of pids.filter(alive)) signal(pid, "SIGKILL");
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // gone already, or not ours to stop (then starting ours fails, and says why)
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
