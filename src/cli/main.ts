@@ -161,10 +161,10 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .description("restore a backup into a new database or directory, checked against its manifest")
     .argument("<job>")
     .option("--backup <id>", "this backup (default: the newest that meets the policy)")
-    .option("--at <time>", "the newest backup at or before this time (ISO 8601; default: now)")
+    .option("--at <time>", "the newest backup at or before this time (ISO 8601); postgres_cluster: the point to replay to, a time, an LSN (0/3000028) or latest (default: now, latest)")
     .option("--from <target>", "read from this target (default: a verified local copy, else offsite)")
     .option("--to-db <name>", "postgres, required: restore into this database (created; an existing non-empty one needs --clean)")
-    .option("--to-dir <dir>", "files, required: restore into this new or empty directory")
+    .option("--to-dir <dir>", "files and postgres_cluster, required: restore into this new or empty directory")
     .option("--path <path...>", "files: only these paths as backed up (e.g. /etc/sysmanage/app.conf) and what lies below them (default: everything)")
     .option("--strip-prefix <dir>", "files: remove this leading directory from every restored path (default: the directory all the job's paths lie in, so /etc/sysmanage lands as DIR/sysmanage)")
     .option("--full-paths", "files: keep every path as backed up (DIR/etc/sysmanage/...)")
@@ -180,6 +180,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--allow-unsigned", "restore a backup no trusted key signed (one made before signing), named with --backup or when the job has no signed backup; recorded")
     .option("--allow-untrusted-sql", "with --allow-unsigned, a database backup: run its SQL (a superuser's restore can run commands on the server)")
     .option("--dry-run", "make every check a real restore makes before writing (backup, key, target, destination), change nothing")
+    .option("--check", "postgres_cluster: start the restored cluster on a scratch port, wait until recovery ends, report the point reached, stop it")
     .option("--json", "print JSON")
     .action(async (job: string, flags: RestoreFlags & { owner?: boolean; privileges?: boolean }) =>
       set(await (await import("./commands/restore.js")).restoreCommand(context(program), io, job, { ...flags, noOwner: flags.owner === false, noPrivileges: flags.privileges === false }, shutdown.signal)),

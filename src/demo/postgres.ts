@@ -1,8 +1,11 @@
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
+import { serverBin } from "../sources/pg-bin.js";
+
+export { serverBin };
 
 /**
  * A throwaway PostgreSQL cluster on 127.0.0.1 and a free port, for the demo and the tests,
@@ -25,20 +28,6 @@ export const PASSWORD_ROLE = "drd_pw";
 
 /** Every wait on the server has an end: initdb and a start take seconds, not minutes. */
 const SERVER_STEP_MS = 120_000;
-
-/** The newest installed server's binaries (Debian keeps them off PATH). */
-export function serverBin(): string {
-  if (process.env.PG_BIN) return process.env.PG_BIN;
-  const versions = (() => {
-    try {
-      return readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a));
-    } catch {
-      return [];
-    }
-  })();
-  if (versions.length === 0) throw new Error("no PostgreSQL server in /usr/lib/postgresql (install the postgresql package)");
-  return `/usr/lib/postgresql/${versions[0]}/bin`;
-}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -119,4 +119,84 @@ describe("WAL streaming of a cluster job", () => {
       await second.process;
     }
   }, 120_000);
+
+  it("restores to a moment: the row committed before it comes back and the one after does not; latest brings both; from either target", async () => {
+    const daemon = ws.daemon();
+    try {
+      await waitFor("the daemon receiving", () => daemon.log().includes("receiving WAL"));
+      const base = await ws.drctl(["backup", "cluster", "--json"]);
+      expect(base.exitCode, base.stderr).toBe(0);
+      await psql(server, "postgres", "CREATE TABLE IF NOT EXISTS markers (name text, at timestamptz default clock_timestamp())");
+      await psql(server, "postgres", "INSERT INTO markers (name) VALUES ('before')");
+      const t = (await psql(server, "postgres", "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")).trim();
+      await new Promise((r) => setTimeout(r, 1100));
+      await psql(server, "postgres", "INSERT INTO markers (name) VALUES ('after')");
+      const last = await fillSegment(10);
+      await waitFor(`segment ${last} on both targets`, async () => {
+        if (!localSegments().includes(last)) return false;
+        const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `drd/cluster/wal/${last}.json` }));
+        return (listed.Contents ?? []).length > 0;
+      });
+    } finally {
+      daemon.process.kill("SIGTERM");
+      await daemon.process;
+    }
+    await execa("chmod", ["755", ws.dir]);
+    const markers = async (dir: string) => {
+      const restored = await startRestored(dir);
+      try {
+        return (await execa("psql", ["-XAtq", "-h", dir, "-p", String(restored.port), "-U", "postgres", "-d", "postgres", "-c", "SELECT string_agg(name, ',' ORDER BY at) FROM markers"])).stdout;
+      } finally {
+        await restored.stop();
+      }
+    };
+    const at = (await execa("psql", ["-XAtq", "-d", server.url("postgres"), "-c", "SELECT to_char(max(at) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM markers WHERE name = 'before'"])).stdout.trim();
+    for (const from of ["local", "offsite"]) {
+      const toTime = ws.path(`pitr-time-${from}`);
+      const run = await ws.drctl(["restore", "cluster", "--at", new Date(Date.parse(at) + 500).toISOString(), "--to-dir", toTime, "--from", from, "--check"]);
+      expect([run.exitCode, run.stderr, run.stdout]).toEqual([0, "", expect.anything()]);
+      expect(run.stdout).toMatch(/^checked: the restored cluster started and accepted connections in [\d.]+ s; recovery reached /m);
+      expect(await markers(toTime)).toBe("before");
+    }
+    const toLatest = ws.path("pitr-latest");
+    const latest = await ws.drctl(["restore", "cluster", "--at", "latest", "--to-dir", toLatest]);
+    expect([latest.exitCode, latest.stderr]).toEqual([0, ""]);
+    expect(await markers(toLatest)).toBe("before,after");
+    // A restored cluster archives nothing: archive_mode is off, whatever the production cluster had.
+    expect(readFileSync(join(toLatest, "postgresql.auto.conf"), "utf8")).toMatch(/^archive_mode = 'off'$/m);
+  }, 180_000);
+
+  it("a WAL file missing from the middle, or one whose record no trusted key signed, stops the restore before PostgreSQL starts, named (exit 3)", async () => {
+    const dir = join(ws.backupDir, "cluster", "wal");
+    const names = localSegments();
+    // One the latest restore needs: after the newest base backup began, before the end of the chain.
+    const victim = names[names.length - 2]!;
+    const { renameSync, writeFileSync } = await import("node:fs");
+    renameSync(join(dir, `${victim}.json`), join(dir, `${victim}.json.away`));
+    const missing = await ws.drctl(["restore", "cluster", "--at", "latest", "--to-dir", ws.path("pitr-missing")]);
+    expect(missing.exitCode).toBe(3);
+    expect(missing.stderr).toContain(`WAL file ${victim} is not in the archive`);
+    renameSync(join(dir, `${victim}.json.away`), join(dir, `${victim}.json`));
+    const record = readFileSync(join(dir, `${victim}.json`), "utf8");
+    writeFileSync(join(dir, `${victim}.json`), record.replace(/"stored_at": "[^"]+"/, '"stored_at": "2020-01-01T00:00:00.000Z"'));
+    const planted = await ws.drctl(["restore", "cluster", "--at", "latest", "--to-dir", ws.path("pitr-planted")]);
+    expect(planted.exitCode).toBe(3);
+    expect(planted.stderr).toContain(`WAL file ${victim} is refused: its record is not trusted`);
+    writeFileSync(join(dir, `${victim}.json`), record);
+    for (const d of ["pitr-missing", "pitr-planted"]) expect(readdirSync(ws.dir)).not.toContain(d);
+  }, 60_000);
 });
+
+/** Starts a restored data directory (already recovered and promoted by --check, or recovering now) as its owner. */
+async function startRestored(dir: string): Promise<{ port: number; stop: () => Promise<void> }> {
+  const { freePort, serverBin } = await import("../../src/demo/postgres.js");
+  const port = await freePort();
+  const asPostgres = (args: string[]) => execa("runuser", ["-u", "postgres", "--", ...args]);
+  await asPostgres([join(serverBin(), "pg_ctl"), "-D", dir, "-w", "-t", "120", "-l", join(dir, "test-start.log"), "-o", `-p ${port} -c listen_addresses='' -k ${dir}`, "start"]);
+  for (let i = 0; i < 100; i++) {
+    const r = await execa("psql", ["-XAtq", "-h", dir, "-p", String(port), "-U", "postgres", "-d", "postgres", "-c", "SELECT pg_is_in_recovery()"], { reject: false });
+    if (r.stdout === "f") break;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  return { port, stop: async () => void (await asPostgres([join(serverBin(), "pg_ctl"), "-D", dir, "-m", "fast", "-w", "stop"])) };
+}

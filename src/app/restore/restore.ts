@@ -160,11 +160,9 @@ async function restoreAttempt(ctx: AppContext, req: RestoreRequest, signal: Abor
   }
 }
 
-/** Until drd archives a cluster's WAL, its base backups (taken without WAL) restore to no consistent point. */
+/** A cluster job is restored to a point in time (restore/cluster.ts), never as a dump or a directory of files. */
 function clusterRestoreRefused(job: string): UsageError {
-  return new UsageError(
-    `${job} is a postgres_cluster job: drd cannot restore its base backups yet, because each needs the cluster's WAL from its start to its end LSN and drd does not archive WAL yet (the base backups are kept, signed and verified)`,
-  );
+  return new UsageError(`${job} is a postgres_cluster job: restore it to a point in time with drctl restore ${job} --at TIME|latest --to-dir DIR`);
 }
 
 async function restoreBackup(ctx: AppContext, req: RestoreRequest, signal: AbortSignal, started: (o: RestoreOutcome) => void, avoid: ReadonlySet<string>): Promise<RestoreOutcome> {

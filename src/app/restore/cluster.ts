@@ -1,0 +1,308 @@
+import { appendFile, chown, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { execa } from "execa";
+import * as tar from "tar";
+import { IntegrityError, OperationError, UsageError } from "../../errors.js";
+import type { ArtifactEntry, Manifest } from "../../manifest.js";
+import { decompress } from "../../pipeline/compress.js";
+import { DigestStream } from "../../pipeline/digest.js";
+import { createDecryptor, type Decryptor } from "../../pipeline/decrypt.js";
+import { formatLsn, parseLsn, parseSegmentName, segmentName, segmentOf, type Lsn } from "../../policy/wal.js";
+import { serverBin } from "../../sources/pg-bin.js";
+import type { Target } from "../../targets/target.js";
+import { walPrefix, walRecordSchema, type WalRecord } from "../../wal/layout.js";
+import { jobOf, type AppContext } from "../context.js";
+import { readBounded, readTargetManifests } from "../manifests.js";
+import { fetchArtifact } from "./fetch.js";
+import { makeStaging, removeDeadStaging } from "./staging.js";
+
+/** Where a point-in-time restore replays to. */
+export type RecoveryTarget = { kind: "latest" } | { kind: "time"; at: number } | { kind: "lsn"; lsn: Lsn };
+
+export interface ClusterRestoreRequest {
+  job: string;
+  target: RecoveryTarget;
+  toDir: string;
+  from?: string;
+  keyFile?: string;
+  passphraseFile?: string;
+  /** Start the restored cluster on a scratch port, wait until recovery ends, report the point reached, stop it. */
+  check?: boolean;
+}
+
+export interface ClusterRestoreOutcome {
+  job: string;
+  backup_id: string;
+  from: string;
+  to_dir: string;
+  target: string;
+  /** The WAL files put in pg_wal for the replay, first and last. */
+  wal: { first: string; last: string; count: number };
+  /** With --check: the server's own word on where recovery stopped, and how long until it accepted connections. */
+  checked: { reached: string | null; seconds: number } | null;
+}
+
+const RECORD_MAX_BYTES = 64 << 10;
+const SIGNATURE_MAX_BYTES = 64 << 10;
+/** How long --check waits for recovery to end and the server to accept connections. */
+const CHECK_DEADLINE_S = 3600;
+
+/** The text a target's kind takes in the outcome and in recovery settings. */
+export function describeTarget(t: RecoveryTarget): string {
+  return t.kind === "latest" ? "latest" : t.kind === "time" ? new Date(t.at).toISOString() : `LSN ${formatLsn(t.lsn)}`;
+}
+
+/** `--at` for a cluster job: latest, an ISO 8601 time, or an LSN (X/Y). */
+export function parseRecoveryTarget(text: string | undefined): RecoveryTarget {
+  if (text === undefined || text === "latest") return { kind: "latest" };
+  if (/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(text)) return { kind: "lsn", lsn: parseLsn(text) };
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) throw new UsageError(`--at: give latest, a time (2026-12-06T10:00:00Z) or an LSN (0/3000028), not ${JSON.stringify(text)}`);
+  return { kind: "time", at };
+}
+
+/**
+ * A cluster job restored to a point in time into a new data directory: the newest trusted
+ * base backup that finished before the target, checked with pg_verifybackup, and every WAL
+ * file the replay needs, each checked against its signed record, put in pg_wal before
+ * PostgreSQL starts (a missing or damaged one is named now: PostgreSQL takes a failing
+ * restore_command for the end of the archive and would stop early without saying so). The
+ * recovery settings replay to the target and promote; archive_mode is off, so the restored
+ * cluster never archives into the production archive. Works from a target alone (no catalog).
+ */
+export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest): Promise<ClusterRestoreOutcome> {
+  const job = jobOf(ctx, req.job);
+  if (job.type !== "postgres_cluster") throw new UsageError(`${req.job} is a ${job.type} job, not a postgres_cluster job`);
+  const from = req.from ?? job.targets.find((t) => ctx.config.targets[t]?.type === "local") ?? job.targets[0]!;
+  if (!job.targets.includes(from)) throw new UsageError(`${req.job} is not stored on ${from} (its targets: ${job.targets.join(", ")})`);
+  await assertNewDir(req.toDir);
+  const target = ctx.targets.get(from);
+  const { records } = await readTargetManifests(ctx, from, req.job);
+  const bases = records.filter((r) => r.trust.trusted && r.manifest.kind === "postgres_cluster").map((r) => r.manifest as Extract<Manifest, { kind: "postgres_cluster" }>);
+  const base = chooseBase(bases, req.target, req.job, from);
+  const wal = await readWal(ctx, target, req.job, from, base.cluster.system_identifier);
+  const needed = walNeeded(base, wal, req.target);
+
+  const decryptor = base.encryption ? await createDecryptor(base.encryption, { keyFile: req.keyFile, passphraseFile: req.passphraseFile }) : undefined;
+  await removeDeadStaging(ctx.config.state_dir);
+  const work = await makeStaging(ctx.config.state_dir);
+  const created = await mkdir(req.toDir, { recursive: true, mode: 0o700 });
+  try {
+    await extractBase(target, base, decryptor, work, req.toDir);
+    const verify = await execa(join(serverBin(), "pg_verifybackup"), ["--no-parse-wal", req.toDir], { reject: false });
+    if (verify.exitCode !== 0) throw new IntegrityError(`pg_verifybackup refused the restored base backup ${base.id}: ${`${verify.stderr}`.trim().slice(-500)}`);
+    const walDir = join(req.toDir, "pg_wal");
+    for (const record of needed) await fetchWal(target, req.job, record, decryptor, work, walDir);
+    await writeRecoverySettings(req.toDir, base, req);
+    await giveToOwner(req.toDir);
+    const outcome: ClusterRestoreOutcome = {
+      job: req.job,
+      backup_id: base.id,
+      from,
+      to_dir: req.toDir,
+      target: describeTarget(req.target),
+      wal: { first: needed[0]!.name, last: needed.at(-1)!.name, count: needed.length },
+      checked: null,
+    };
+    if (req.check) outcome.checked = await checkRecovery(req.toDir);
+    return outcome;
+  } catch (err) {
+    if (created) await rm(created, { recursive: true, force: true });
+    else await emptyDir(req.toDir);
+    throw err;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** The newest base backup that finished before the target: only from then on is the cluster consistent. */
+function chooseBase(bases: Extract<Manifest, { kind: "postgres_cluster" }>[], t: RecoveryTarget, job: string, from: string) {
+  if (bases.length === 0) throw new OperationError(`no trusted base backup of ${job} on ${from}`);
+  const finished = (b: (typeof bases)[number]) => Date.parse(b.finished_at);
+  const fits = bases.filter((b) => (t.kind === "time" ? finished(b) <= t.at : t.kind === "lsn" ? parseLsn(b.cluster.end_lsn) <= t.lsn : true));
+  if (fits.length === 0) {
+    const oldest = bases.reduce((a, b) => (finished(a) < finished(b) ? a : b));
+    throw new UsageError(`${describeTarget(t)} is before the window of ${job} on ${from}: its oldest base backup, ${oldest.id}, was consistent at ${oldest.finished_at} (LSN ${oldest.cluster.end_lsn})`);
+  }
+  return fits.reduce((a, b) => (finished(a) >= finished(b) ? a : b));
+}
+
+/** The job's WAL records on the target, each checked: bounded, well-formed, signed by a trusted key, of this cluster. */
+async function readWal(ctx: AppContext, target: Target, job: string, from: string, systemIdentifier: string): Promise<Map<string, WalRecord | { refused: string }>> {
+  const { TrustStore } = await import("../../trust/signing.js");
+  const trust = await TrustStore.load(ctx.config);
+  const objects = await target.list(walPrefix(job));
+  const sizes = new Map(objects.map((o) => [o.key, o.size]));
+  const out = new Map<string, WalRecord | { refused: string }>();
+  for (const o of objects) {
+    const name = o.key.slice(walPrefix(job).length);
+    if (!/^[0-9A-F]{24}\.json$/.test(name)) continue;
+    const segment = name.slice(0, 24);
+    const text = await readBounded(target, o.key, o.size, RECORD_MAX_BYTES);
+    if (typeof text !== "string") {
+      out.set(segment, { refused: text.reason });
+      continue;
+    }
+    const sigKey = `${o.key}.sig`;
+    const sig = sizes.has(sigKey) ? await readBounded(target, sigKey, sizes.get(sigKey)!, SIGNATURE_MAX_BYTES) : undefined;
+    const checked = await trust.check(text, typeof sig === "string" ? sig : undefined, { job, target: from, at: Date.now() });
+    if (!checked.ok) {
+      out.set(segment, { refused: `its record is not trusted: ${checked.reason}` });
+      continue;
+    }
+    const parsed = walRecordSchema.safeParse(JSON.parse(text));
+    if (!parsed.success || parsed.data.name !== segment || parsed.data.job !== job) {
+      out.set(segment, { refused: "its record is not a WAL record of this job and file" });
+      continue;
+    }
+    if (parsed.data.system_identifier !== systemIdentifier) {
+      out.set(segment, { refused: `it is from another cluster (system identifier ${parsed.data.system_identifier}, not ${systemIdentifier})` });
+      continue;
+    }
+    out.set(segment, parsed.data);
+  }
+  return out;
+}
+
+/**
+ * The WAL files the replay needs, in order: from the base backup's start through its end
+ * (it is consistent only there), then on: for an LSN, through the file that holds it; for a
+ * time or latest, the whole chain (which file holds the first commit after a time is known
+ * only by reading the WAL; PostgreSQL stops at the target itself), and a time must lie
+ * before the newest file was archived. A file missing or refused before the end of the
+ * chain stops the restore, named.
+ */
+function walNeeded(base: Extract<Manifest, { kind: "postgres_cluster" }>, wal: Map<string, WalRecord | { refused: string }>, t: RecoveryTarget): WalRecord[] {
+  const size = base.cluster.wal_segment_size;
+  const timeline = base.cluster.timeline;
+  const first = segmentOf(timeline, parseLsn(base.cluster.start_lsn), size).number;
+  const end = parseLsn(base.cluster.end_lsn);
+  const consistentAt = segmentOf(timeline, end === 0n ? 0n : end - 1n, size).number;
+  const wanted = t.kind === "lsn" ? segmentOf(timeline, t.lsn, size).number : undefined;
+  const needed: WalRecord[] = [];
+  for (let n = first; ; n++) {
+    if (n > consistentAt && t.kind === "lsn" && n > wanted!) break;
+    const name = segmentName({ timeline, number: n }, size);
+    const stored = wal.get(name);
+    if (stored !== undefined && !("refused" in stored)) {
+      needed.push(stored);
+      continue;
+    }
+    const gap = laterExists(wal, name, size);
+    const what = n <= consistentAt ? `base backup ${base.id} needs it to be consistent` : `the replay to ${describeTarget(t)} needs it`;
+    if (stored !== undefined) throw new IntegrityError(`WAL file ${name} is refused: ${stored.refused}; ${what}`);
+    if (n > consistentAt && !gap) {
+      // The end of the archive: where latest stops, and where a time must already lie (the
+      // newest file was archived after it) or an LSN be reached.
+      const newest = needed.at(-1)!;
+      if (t.kind === "latest" || (t.kind === "time" && Date.parse(newest.stored_at) >= t.at)) break;
+      throw new UsageError(`${describeTarget(t)} is past the end of the archive: its newest WAL file, ${newest.name}, was archived at ${newest.stored_at}`);
+    }
+    throw new IntegrityError(`WAL file ${name} is not in the archive; ${what}`);
+  }
+  return needed;
+}
+
+/** Whether the archive holds a WAL file after `name`: then a missing one is a gap, not the end. */
+function laterExists(wal: Map<string, unknown>, name: string, size: number): boolean {
+  const n = parseSegmentName(name, size)!;
+  return [...wal.keys()].some((k) => {
+    const s = parseSegmentName(k, size);
+    return s !== undefined && s.timeline === n.timeline && s.number > n.number;
+  });
+}
+
+async function extractBase(target: Target, base: Extract<Manifest, { kind: "postgres_cluster" }>, decryptor: Decryptor | undefined, work: string, toDir: string): Promise<void> {
+  const artifact = base.artifacts.find((a) => a.role === "base");
+  if (!artifact) throw new IntegrityError(`base backup ${base.id} lists no base artifact`);
+  const fetched = fetchArtifact(target, `${base.job}/${base.id}/${artifact.name}`, artifact, work);
+  const plain = await plainStream(fetched.open(), base.compression.algorithm, decryptor);
+  // node-tar refuses absolute paths and ".." and never follows a symlink out of toDir.
+  await Promise.all([pipeline(plain.output, tar.x({ cwd: toDir, strict: true, preserveOwner: process.getuid?.() === 0 })), plain.done, fetched.done]);
+}
+
+async function fetchWal(target: Target, job: string, record: WalRecord, decryptor: Decryptor | undefined, work: string, walDir: string): Promise<void> {
+  // fetchArtifact checks what an artifact entry names: the stored object's size and sha256, from the signed record.
+  const artifact: ArtifactEntry = { name: record.object.name, role: "base", format: "tar", size: record.object.size, sha256: record.object.sha256 };
+  const fetched = fetchArtifact(target, `${walPrefix(job)}${record.object.name}`, artifact, work);
+  const plain = await plainStream(fetched.open(), record.compression, record.encryption ? decryptor : undefined);
+  if (record.encryption && !decryptor) throw new UsageError(`WAL file ${record.name} is encrypted: give --key or --passphrase-file`);
+  const digest = new DigestStream();
+  const path = join(walDir, record.name);
+  await Promise.all([pipeline(plain.output, digest, createWriteStream(path, { mode: 0o600 })), plain.done, fetched.done]);
+  await rm(join(work, record.object.name), { force: true });
+  if (digest.bytes !== record.content.size || digest.hex() !== record.content.sha256)
+    throw new IntegrityError(`WAL file ${record.name} restores to ${digest.bytes} bytes with sha256 ${digest.hex()}, not the ${record.content.size} and ${record.content.sha256} its record states`);
+}
+
+async function plainStream(stored: NodeJS.ReadableStream, algorithm: WalRecord["compression"], decryptor: Decryptor | undefined) {
+  const { Readable } = await import("node:stream");
+  const input = Readable.from(stored as AsyncIterable<Buffer>);
+  const decrypted = decryptor ? await decryptor.decrypt(input) : input;
+  return decompress(algorithm, decrypted, new AbortController().signal);
+}
+
+/** recovery.signal and the settings that replay to the target, then promote. */
+async function writeRecoverySettings(dir: string, base: Manifest, req: ClusterRestoreRequest): Promise<void> {
+  const t = req.target;
+  const target = t.kind === "time" ? [`recovery_target_time = '${new Date(t.at).toISOString().replace("T", " ").replace("Z", "+00")}'`] : t.kind === "lsn" ? [`recovery_target_lsn = '${formatLsn(t.lsn)}'`] : [];
+  await appendFile(
+    join(dir, "postgresql.auto.conf"),
+    [
+      "",
+      `# drctl restore ${req.job}: base backup ${base.id}, replayed to ${describeTarget(t)}.`,
+      "# Every WAL file the replay needs is in pg_wal already, checked against its signed record.",
+      "restore_command = 'false'",
+      "# A restored cluster never archives into the production archive.",
+      "archive_mode = 'off'",
+      ...target,
+      "recovery_target_action = 'promote'",
+      "",
+    ].join("\n"),
+  );
+  await writeFile(join(dir, "recovery.signal"), "");
+}
+
+/** As root, the files drd wrote go to the data directory's owner (from the backup), as PostgreSQL runs as that user. */
+async function giveToOwner(dir: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const { uid, gid } = await stat(join(dir, "PG_VERSION"));
+  for (const path of [dir, join(dir, "postgresql.auto.conf"), join(dir, "recovery.signal"), join(dir, "pg_wal"), ...(await readdir(join(dir, "pg_wal"))).map((n) => join(dir, "pg_wal", n))])
+    await chown(path, uid, gid);
+}
+
+/** --check: start the restored cluster on a scratch port (no TCP), wait for recovery to end, read where it stopped, stop it. */
+async function checkRecovery(dir: string): Promise<{ reached: string | null; seconds: number }> {
+  const bin = serverBin();
+  const { uid, gid } = await stat(dir);
+  // PostgreSQL runs as its data directory's owner; root hands it over with setpriv (util-linux).
+  const asOwner = (cmd: string, args: string[], timeout: number) =>
+    process.getuid?.() === 0 && uid !== 0
+      ? execa("setpriv", [`--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--", cmd, ...args], { reject: false, timeout })
+      : execa(cmd, args, { reject: false, timeout });
+  const log = join(dir, "drd-check.log");
+  const started = Date.now();
+  const port = String(50_000 + Math.floor(Math.random() * 10_000));
+  const start = await asOwner(join(bin, "pg_ctl"), ["-D", dir, "-w", "-t", String(CHECK_DEADLINE_S), "-l", log, "-o", `-p ${port} -c listen_addresses='' -k ${dir}`, "start"], (CHECK_DEADLINE_S + 30) * 1000);
+  const text = await import("node:fs/promises").then((fs) => fs.readFile(log, "utf8").catch(() => ""));
+  try {
+    if (start.exitCode !== 0) throw new OperationError(`the restored cluster did not start: ${text.trim().split("\n").slice(-5).join(" | ")}`);
+    const seconds = (Date.now() - started) / 1000;
+    const reached = /(?:recovery stopping (?:before|after) commit of transaction \d+, time|last completed transaction was at log time) (.+)$/m.exec(text)?.[1]?.trim() ?? null;
+    return { reached, seconds };
+  } finally {
+    await asOwner(join(bin, "pg_ctl"), ["-D", dir, "-m", "fast", "-w", "stop"], 120_000);
+  }
+}
+
+async function assertNewDir(dir: string): Promise<void> {
+  if (!dir.startsWith("/")) throw new UsageError(`--to-dir must be an absolute path, not ${dir}`);
+  const entries = await readdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? [] : Promise.reject(err)));
+  if (entries.length > 0) throw new UsageError(`${dir} is not empty: a cluster is restored into a new or empty directory`);
+}
+
+async function emptyDir(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) await rm(join(dir, name), { recursive: true, force: true });
+}
