@@ -1,11 +1,13 @@
 import { alertMessage } from "../alerts/message.js";
 import { ObjectiveStore, type Objective } from "../catalog/objectives.js";
-import type { JobConfig } from "../config/schema.js";
+import type { ClusterJobConfig, JobConfig } from "../config/schema.js";
 import { latestTrustedTime } from "../policy/clock.js";
 import { nextTransition } from "../policy/transitions.js";
 import { rpoVerdict, rtoVerdict, type DrillFact, type RpoVerdict, type RtoVerdict } from "../policy/objectives.js";
 import type { AppContext } from "./context.js";
 import { human } from "./human.js";
+import { parseManifest } from "../catalog/catalog.js";
+import { chainEnd, parseLsn, parseSegmentName, segmentOf } from "../policy/wal.js";
 import { policyVerdict } from "../policy/three-two-one.js";
 import { deliverDue, notify, type DeliveryResult } from "./notify.js";
 
@@ -44,9 +46,8 @@ const DRILL_SCAN = 100;
 /** A job's objectives now, from the catalog: the newest backup that meets the policy, and its drills. */
 export function assessJob(ctx: AppContext, name: string, job: JobConfig, now: number): JobAssessment {
   // A backup dated ahead of the clock never defines the RPO (policy/clock.ts).
-  // A cluster job's base backup (taken without WAL) is a restorable point only with the WAL
-  // from its start to its end, and drd does not archive WAL yet: none counts for the RPO.
-  const lastGood = job.type === "postgres_cluster" ? undefined : newestGoodBackup(ctx, name, latestTrustedTime({ now, allowanceMs: ctx.config.clock_skew_allowance * 1000 }));
+  const trusted = latestTrustedTime({ now, allowanceMs: ctx.config.clock_skew_allowance * 1000 });
+  const lastGood = job.type === "postgres_cluster" ? newestRestorablePoint(ctx, name, job, trusted) : newestGoodBackup(ctx, name, trusted);
   const firstRun = ctx.catalog.firstRunAt(name);
   const drills = ctx.catalog.finishedDrills(name, DRILL_SCAN);
   const facts: DrillFact[] = drills.map((d) => ({
@@ -73,6 +74,32 @@ export function assessJob(ctx: AppContext, name: string, job: JobConfig, now: nu
       error: newest.error,
     },
   };
+}
+
+/**
+ * A cluster job's newest restorable moment: its newest base backup that meets the policy,
+ * replayed through the WAL archived on every target of the job without a gap, dated when
+ * the last file of that chain was archived (its writes are at least that old). Short of the
+ * backup's end there is none. Until the server's WAL position is sampled, a quiet server's
+ * moment ages although nothing is at risk: conservative, never better than the truth.
+ */
+function newestRestorablePoint(ctx: AppContext, job: string, config: ClusterJobConfig, notAfter: number): GoodBackup | undefined {
+  const base = newestGoodBackup(ctx, job, notAfter);
+  if (!base) return undefined;
+  const manifest = parseManifest(ctx.catalog.getBackup(base.id)!);
+  if (manifest.kind !== "postgres_cluster") return undefined;
+  const { timeline, wal_segment_size: size, start_lsn, end_lsn } = manifest.cluster;
+  // Archived on every target: a file counts once the last of them took it.
+  const perTarget = config.targets.map((t) => new Map(ctx.catalog.walSegments(job, t).map((r) => [r.name, r.stored_at])));
+  const archivedAt = new Map<bigint, number>();
+  for (const [name, at] of perTarget[0] ?? []) {
+    const segment = parseSegmentName(name, size);
+    if (!segment || segment.timeline !== timeline || !perTarget.every((m) => m.has(name))) continue;
+    archivedAt.set(segment.number, Math.max(at, ...perTarget.map((m) => m.get(name)!)));
+  }
+  const end = parseLsn(end_lsn);
+  const chain = chainEnd(segmentOf(timeline, parseLsn(start_lsn), size).number, segmentOf(timeline, end === 0n ? 0n : end - 1n, size).number, archivedAt);
+  return chain ? { id: base.id, snapshot_at: chain.at } : undefined;
 }
 
 function newestGoodBackup(ctx: AppContext, job: string, notAfter: number): GoodBackup | undefined {

@@ -97,3 +97,17 @@ export function walLagMs(samples: readonly LsnSample[], durable: Lsn, now: numbe
   const since = firstAhead === 0 ? sorted[0]!.at : sorted[firstAhead - 1]!.at;
   return Math.max(0, now - since);
 }
+
+/**
+ * How far an archive lets a base backup be restored: from the segment numbered `first`
+ * (where the backup began) on, as long as each next segment is archived, the last of them
+ * and when it was archived; undefined when the chain stops before `consistent` (the segment
+ * holding the backup's end: short of it the backup restores to no consistent point).
+ */
+export function chainEnd(first: bigint, consistent: bigint, archivedAt: ReadonlyMap<bigint, number>): { last: bigint; at: number } | undefined {
+  let at: number | undefined;
+  let n = first;
+  for (; archivedAt.has(n); n++) at = Math.max(at ?? 0, archivedAt.get(n)!);
+  const last = n - 1n;
+  return at === undefined || last < consistent ? undefined : { last, at };
+}

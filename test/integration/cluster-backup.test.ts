@@ -46,15 +46,15 @@ describe("cluster jobs: physical base backups", () => {
     expect(verify.stdout).toBe("backup successfully verified");
   });
 
-  it("verify re-reads both copies; restore refuses, saying why, with exit 2; status counts no base backup for the RPO until WAL is archived", async () => {
+  it("verify re-reads both copies; without its WAL archived (no daemon streams it here) the base backup is no restorable point: status says so, and a restore stops naming the missing WAL (exit 3)", async () => {
     expect((await ws.drctl(["verify", "--job", "cluster"])).exitCode).toBe(0);
     const restore = await ws.drctl(["restore", "cluster", "--to-dir", ws.path("restored")]);
-    expect(restore.exitCode).toBe(2);
-    expect(restore.stderr).toMatch(/^drctl: cluster is a postgres_cluster job: drd cannot restore its base backups yet, because each needs the cluster's WAL/);
+    expect(restore.exitCode).toBe(3);
+    expect(restore.stderr).toMatch(/^drctl: WAL file [0-9A-F]{24} is not in the archive; base backup cluster-\S+ needs it to be consistent$/);
     const [status] = JSON.parse((await ws.drctl(["status", "--json"])).stdout) as { type: string; rpo_state: string; last_backup_id: string | null; policy_ok: boolean }[];
     expect(status).toMatchObject({ type: "postgres_cluster", last_backup_id: null, policy_ok: true });
     expect(status!.rpo_state).not.toBe("ok");
-    expect((await ws.drctl(["status"])).stdout).toContain("no restorable point yet: drd does not archive this");
+    expect((await ws.drctl(["status"])).stdout).toContain("no restorable point yet: no base backup that meets");
   });
 
   it("a config that asks what cluster jobs do not do yet is refused, naming the key", async () => {

@@ -122,9 +122,10 @@ describe("WAL streaming of a cluster job", () => {
 
   it("restores to a moment: the row committed before it comes back and the one after does not; latest brings both; from either target", async () => {
     const daemon = ws.daemon();
+    let base: Awaited<ReturnType<Workspace["drctl"]>>;
     try {
       await waitFor("the daemon receiving", () => daemon.log().includes("receiving WAL"));
-      const base = await ws.drctl(["backup", "cluster", "--json"]);
+      base = await ws.drctl(["backup", "cluster", "--json"]);
       expect(base.exitCode, base.stderr).toBe(0);
       await psql(server, "postgres", "CREATE TABLE IF NOT EXISTS markers (name text, at timestamptz default clock_timestamp())");
       await psql(server, "postgres", "INSERT INTO markers (name) VALUES ('before')");
@@ -141,6 +142,11 @@ describe("WAL streaming of a cluster job", () => {
       daemon.process.kill("SIGTERM");
       await daemon.process;
     }
+    // The base backup and the WAL after it on both targets: a restorable moment, within the RPO.
+    const [status] = JSON.parse((await ws.drctl(["status", "--json"])).stdout) as { rpo_state: string; last_backup_id: string; age_seconds: number }[];
+    expect(status).toMatchObject({ rpo_state: "ok", last_backup_id: JSON.parse(base!.stdout).id });
+    expect(status!.age_seconds).toBeLessThan(60);
+    expect((await ws.drctl(["status"])).stdout).toContain(`base backup ${JSON.parse(base!.stdout).id} and its archived WAL`);
     await execa("chmod", ["755", ws.dir]);
     const markers = async (dir: string) => {
       const restored = await startRestored(dir);
@@ -156,7 +162,7 @@ describe("WAL streaming of a cluster job", () => {
       const run = await ws.drctl(["restore", "cluster", "--at", new Date(Date.parse(at) + 500).toISOString(), "--to-dir", toTime, "--from", from, "--check"]);
       expect([run.exitCode, run.stderr, run.stdout]).toEqual([0, "", expect.anything()]);
       expect(run.stdout).toMatch(/^checked: the restored cluster started and accepted connections in [\d.]+ s; recovery reached /m);
-      expect(await markers(toTime)).toBe("before");
+      expect([from, await markers(toTime), run.stdout]).toEqual([from, "before", expect.anything()]);
     }
     const toLatest = ws.path("pitr-latest");
     const latest = await ws.drctl(["restore", "cluster", "--at", "latest", "--to-dir", toLatest]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkSegmentSize, formatLsn, missingSegments, parseLsn, parseSegmentName, segmentName, segmentOf, segmentsBetween, walLagMs } from "../../src/policy/wal.js";
+import { chainEnd, checkSegmentSize, formatLsn, missingSegments, parseLsn, parseSegmentName, segmentName, segmentOf, segmentsBetween, walLagMs } from "../../src/policy/wal.js";
 
 const MiB16 = 16 << 20;
 
@@ -105,5 +105,20 @@ describe("the RPO of a WAL archive: the age of the oldest write not yet durable"
 
   it("no samples, no known write: no lag", () => {
     expect(walLagMs([], 0n, 45 * S)).toBe(0);
+  });
+});
+
+describe("how far an archive restores a base backup", () => {
+  const archived = (entries: [number, number][]) => new Map(entries.map(([n, at]) => [BigInt(n), at]));
+  it.each([
+    ["a chain from the start past the end", 3, 4, [[3, 10], [4, 20], [5, 30]], { last: 5n, at: 30 }],
+    ["exactly through the end", 3, 4, [[3, 10], [4, 20]], { last: 4n, at: 20 }],
+    ["a gap after the end: up to the gap", 3, 3, [[3, 10], [4, 20], [6, 40]], { last: 4n, at: 20 }],
+    ["archived out of order: the latest time of the chain", 3, 3, [[3, 50], [4, 20]], { last: 4n, at: 50 }],
+    ["a gap before the end: no restorable point", 3, 5, [[3, 10], [4, 20], [6, 40]], undefined],
+    ["the start missing", 3, 3, [[4, 20]], undefined],
+    ["nothing archived", 3, 3, [], undefined],
+  ] as const)("%s", (_what, first, consistent, entries, expected) => {
+    expect(chainEnd(BigInt(first), BigInt(consistent), archived(entries as unknown as [number, number][]))).toEqual(expected);
   });
 });

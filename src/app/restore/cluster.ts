@@ -1,4 +1,4 @@
-import { appendFile, chown, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, chown, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -286,11 +286,21 @@ async function checkRecovery(dir: string): Promise<{ reached: string | null; sec
   const started = Date.now();
   const port = String(50_000 + Math.floor(Math.random() * 10_000));
   const start = await asOwner(join(bin, "pg_ctl"), ["-D", dir, "-w", "-t", String(CHECK_DEADLINE_S), "-l", log, "-o", `-p ${port} -c listen_addresses='' -k ${dir}`, "start"], (CHECK_DEADLINE_S + 30) * 1000);
-  const text = await import("node:fs/promises").then((fs) => fs.readFile(log, "utf8").catch(() => ""));
+  const readLog = () => readFile(log, "utf8").catch(() => "");
   try {
-    if (start.exitCode !== 0) throw new OperationError(`the restored cluster did not start: ${text.trim().split("\n").slice(-5).join(" | ")}`);
+    if (start.exitCode !== 0) throw new OperationError(`the restored cluster did not start: ${(await readLog()).trim().split("\n").slice(-5).join(" | ")}`);
+    // pg_ctl returns once the server takes (read-only) connections, which a hot standby does
+    // while it still replays: recovery has ended once it is out of recovery (promoted).
+    const deadline = started + CHECK_DEADLINE_S * 1000;
+    for (;;) {
+      const q = await asOwner("psql", ["-XAtq", "-h", dir, "-p", port, "-d", "postgres", "-c", "SELECT pg_is_in_recovery()"], 30_000);
+      if (q.exitCode === 0 && `${q.stdout}`.trim() === "f") break;
+      if (Date.now() > deadline) throw new OperationError(`the restored cluster was still recovering after ${CHECK_DEADLINE_S} s`);
+      if (/FATAL|PANIC/.test(await readLog())) throw new OperationError(`the restored cluster failed in recovery: ${(await readLog()).trim().split("\n").slice(-5).join(" | ")}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
     const seconds = (Date.now() - started) / 1000;
-    const reached = /(?:recovery stopping (?:before|after) commit of transaction \d+, time|last completed transaction was at log time) (.+)$/m.exec(text)?.[1]?.trim() ?? null;
+    const reached = /(?:recovery stopping (?:before|after) commit of transaction \d+, time|last completed transaction was at log time) (.+)$/m.exec(await readLog())?.[1]?.trim() ?? null;
     return { reached, seconds };
   } finally {
     await asOwner(join(bin, "pg_ctl"), ["-D", dir, "-m", "fast", "-w", "stop"], 120_000);

@@ -35,10 +35,13 @@ function render(s: JobStatus, windowText: string, tty: boolean): string {
   const d = (seconds: number) => human(seconds * 1000);
   const w = s.window;
   const pad = " ".repeat(18);
+  const cluster = s.type === "postgres_cluster";
   const rpoLines = s.last_backup_id
-    ? [`newest good backup ${d(s.age_seconds ?? 0)} old; RPO ${d(s.rpo_seconds)}`, `${pad}${s.last_backup_id}`]
-    : s.type === "postgres_cluster"
-      ? [`no restorable point yet: drd does not archive this`, `${pad}cluster's WAL yet (base backups are kept); RPO ${d(s.rpo_seconds)}`]
+    ? cluster
+      ? [`newest restorable moment ${d(s.age_seconds ?? 0)} old; RPO ${d(s.rpo_seconds)}`, `${pad}base backup ${s.last_backup_id} and its archived WAL`]
+      : [`newest good backup ${d(s.age_seconds ?? 0)} old; RPO ${d(s.rpo_seconds)}`, `${pad}${s.last_backup_id}`]
+    : cluster
+      ? [`no restorable point yet: no base backup that meets`, `${pad}the policy with its WAL on every target; RPO ${d(s.rpo_seconds)}`]
       : [`no backup meets the policy yet; RPO ${d(s.rpo_seconds)}`];
   const drill = s.last_drill
     ? `last drill ${s.last_drill.ok ? "passed" : "FAILED"} ${at(s.last_drill.at)} in ${d(s.last_drill.duration_seconds)}`
