@@ -3,7 +3,7 @@
 // bundled packages, dev tools, optional peers such as TypeScript) goes.
 //
 //   node scripts/runtime-packages.mjs PACKAGE_DIR    (the directory holding package-lock.json and node_modules)
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { EXTERNALS } from "./externals.mjs";
 
@@ -47,4 +47,12 @@ for (const entry of readdirSync(modules)) {
     removed++;
   }
 }
+// What a from-source build of the native addon leaves beside it: its compiler's output and
+// the SQLite sources it compiled. At run time only build/Release/better_sqlite3.node is loaded.
+const sqlite = join(modules, "better-sqlite3");
+for (const part of ["deps", "src", "build/Release/obj", "build/Release/obj.target", "build/Release/.deps", "build/Release/test_extension.node", "build/deps"])
+  rmSync(join(sqlite, part), { recursive: true, force: true });
+// Links in .bin to tools that went (tsc, vitest) would dangle.
+const bin = join(modules, ".bin");
+for (const name of existsSync(bin) ? readdirSync(bin) : []) if (!existsSync(join(bin, name))) rmSync(join(bin, name), { force: true });
 console.log(`kept ${top.size} packages the bundle loads at run time, removed ${removed}`);

@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 
 config="${DRD_CONFIG:-/etc/drd/drd.yaml}"
 if [ -f "$config" ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "drd: npm start runs the daemon on $config, and drd refuses to run as root: start it as its own user (runuser -u drd -- npm start), or install it as a service (scripts/install.sh; systemctl start drd)" >&2
+    exit 2
+  fi
   bash scripts/setup.sh start
   exec bin/drctl.js daemon --config "$config"
 fi

@@ -82,7 +82,8 @@ async function handOver(opts: InitOptions, files: InitResult, owner: Owner): Pro
   await chmod(opts.dir, 0o750);
   await chown(files.config, 0, owner.gid);
   const keys = join(opts.dir, "keys");
-  for (const path of [keys, files.recipientPublic, files.recipientSecret, files.signingSecret, files.signingPublic]) await chown(path, owner.uid, owner.gid);
+  // Not the private key that decrypts every backup: it stays root's (0600) until it leaves the server.
+  for (const path of [keys, files.recipientPublic, files.signingSecret, files.signingPublic]) await chown(path, owner.uid, owner.gid);
   for (const dir of [opts.stateDir, opts.backupDir]) {
     await mkdirTraversable(dirname(dir));
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -112,7 +113,7 @@ async function mkdirTraversable(dir: string): Promise<void> {
 export function handOverCommands(opts: Pick<InitOptions, "dir" | "stateDir" | "backupDir">, user: string): string[] {
   return [
     `chgrp ${user} ${opts.dir} ${join(opts.dir, "drd.yaml")} && chmod 0750 ${opts.dir}`,
-    `chown -R ${user}:${user} ${join(opts.dir, "keys")}`,
+    `chown ${user}:${user} ${join(opts.dir, "keys")} ${join(opts.dir, "keys", "signing-secret.asc")} ${join(opts.dir, "keys", "signing-public.asc")} ${join(opts.dir, "keys", "backup-public.asc")}`,
     `install -d -m 0700 -o ${user} -g ${user} ${opts.stateDir} ${opts.backupDir}`,
   ];
 }

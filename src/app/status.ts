@@ -12,6 +12,8 @@ import { assessJob, type JobAssessment } from "./objectives.js";
 export interface JobStatus {
   job: string;
   type: "postgres" | "files" | "postgres_cluster";
+  /** Backups failing now: since when, how many runs, the last error (null while they succeed). */
+  failing: { since: string; runs: number; error: string } | null;
   /** The newest backup that meets the policy: what RPO is measured from. */
   last_backup_id: string | null;
   last_backup_at: string | null;
@@ -81,6 +83,7 @@ export function jobStatuses(ctx: AppContext, options: { job?: string; windowMs: 
       return {
         job: name,
         type: job.type,
+        failing: failingOf(ctx, name),
         last_backup_id: a.lastGood?.id ?? null,
         last_backup_at: iso(a.lastGood?.snapshot_at),
         age_seconds: a.lastGood ? secs(a.rpo.ageMs) : null,
@@ -114,6 +117,11 @@ export function jobStatuses(ctx: AppContext, options: { job?: string; windowMs: 
         },
       };
     });
+}
+
+function failingOf(ctx: AppContext, job: string): JobStatus["failing"] {
+  const p = ctx.catalog.openProblem(job);
+  return p ? { since: iso(p.since)!, runs: p.failures, error: p.lastError } : null;
 }
 
 /** Whether any job is in breach of an objective (what `status --check` exits 1 on). */

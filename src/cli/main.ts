@@ -94,7 +94,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
   program
     .command("list")
     .description("backups with their copies per target, size, sha256, state and policy_ok")
-    .argument("[job]")
+    .argument("[job]", "only this job (default: every job)")
     .option("--from <target>", "read the target's manifests instead of the catalog (a bare machine; default: the catalog)")
     .option("--long", "every column: the job, exact snapshot time, what the policy misses, why a backup is untrusted")
     .option("--json", "print JSON")
@@ -107,7 +107,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
   program
     .command("status")
     .description("per job: the newest good backup's age against the RPO, copies, the last drill against the RTO, and the window figures")
-    .argument("[job]")
+    .argument("[job]", "only this job (default: every job)")
     .option("--window <duration>", "the window of the figures (default 30d)")
     .option("--check", "exit 1 when any job is in breach of its RPO or RTO (for cron and monitoring)")
     .option("--json", "print JSON")

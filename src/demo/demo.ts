@@ -74,8 +74,15 @@ export class Demo {
     writeFileSync(join(this.root, PIDS), JSON.stringify({ demo: process.pid, daemon: this.daemon?.pid ?? null }));
   }
 
-  /** Starts every part and the daemon on them. */
-  async start(pace: DemoPace, onAlert: (a: ReceivedAlert) => void): Promise<void> {
+  private starting: Promise<void> | undefined;
+
+  /** Starts every part and the daemon on them; a stop meanwhile waits for it, then removes all it made. */
+  start(pace: DemoPace, onAlert: (a: ReceivedAlert) => void): Promise<void> {
+    this.starting = this.startParts(pace, onAlert);
+    return this.starting;
+  }
+
+  private async startParts(pace: DemoPace, onAlert: (a: ReceivedAlert) => void): Promise<void> {
     const started = new Date();
     mkdirSync(this.home, { mode: 0o700 });
     const sources = join(this.root, "sources");
@@ -191,6 +198,8 @@ export class Demo {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    // Parts still starting (a Ctrl-C in the first seconds) are stopped once they exist.
+    await this.starting?.catch(() => undefined);
     if (this.daemon && this.daemon.exitCode === null && this.daemon.signalCode === null) {
       this.daemon.kill("SIGTERM");
       const stopped = await Promise.race([this.daemonExit!.then(() => true), sleep(DAEMON_STOP_MS).then(() => false)]);

@@ -216,13 +216,14 @@ describe("drctl init and a first run without a config", () => {
     expect(run.stdout).toContain(
       [
         "  2. drd runs as an unprivileged user and refuses root; these files are root's. For the user drd",
-        "     (scripts/install.sh creates it), or run init again with --user NAME to have it done:",
+        "     (scripts/install.sh creates it; or: useradd --system --user-group drd), run these",
+        "     (or move these files away and run init again with --user drd to have it done):",
         `       chgrp drd ${dir} ${dir}/drd.yaml && chmod 0750 ${dir}`,
-        `       chown -R drd:drd ${dir}/keys`,
+        `       chown drd:drd ${dir}/keys ${dir}/keys/signing-secret.asc ${dir}/keys/signing-public.asc ${dir}/keys/backup-public.asc`,
         `       install -d -m 0700 -o drd -g drd ${ws.stateDir} ${ws.backupDir}`,
       ].join("\n"),
     );
-    expect(run.stdout).toContain(`  4. sudo -u drd drctl --config ${dir}/drd.yaml config check --online`);
+    expect(run.stdout).toContain(`  4. runuser -u drd -- drctl --config ${dir}/drd.yaml config check --online`);
     expect(run.stderr).toBe(
       `drctl: warning: move ${dir}/keys/backup-secret.asc off this server now: whoever holds it reads every backup, and a server that holds it protects nothing. Keep it with your recovery papers and on the hosts that restore or drill (--key FILE, drill.key_file).`,
     );
@@ -261,17 +262,19 @@ describe("drctl init and a first run without a config", () => {
     const run = await ws.drctl(["init", "--dir", dir, "--state-dir", state, "--backup-dir", backups, "--user", "nobody"], { config: join(dir, "drd.yaml") });
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toContain(`gave nobody the keys, ${state} and ${backups} (0700), and read access to the config (root:nogroup 0640)`);
-    expect(run.stdout).toContain(`  3. sudo -u nobody drctl --config ${dir}/drd.yaml config check --online`);
+    expect(run.stdout).toContain(`  3. runuser -u nobody -- drctl --config ${dir}/drd.yaml config check --online`);
     const owned = (p: string) => {
       const st = statSync(p);
       return `${st.uid === 0 ? "root" : st.uid === 65534 ? "nobody" : st.uid}:${st.gid === 0 ? "root" : st.gid} ${(st.mode & 0o777).toString(8)}`;
     };
     const nogroup = statSync(join(dir, "keys")).gid;
-    expect([dir, join(dir, "drd.yaml"), join(dir, "keys"), join(dir, "keys", "signing-secret.asc"), state, backups, join(root, "var", "lib")].map(owned)).toEqual([
+    expect([dir, join(dir, "drd.yaml"), join(dir, "keys"), join(dir, "keys", "signing-secret.asc"), join(dir, "keys", "backup-secret.asc"), state, backups, join(root, "var", "lib")].map(owned)).toEqual([
       `root:${nogroup} 750`,
       `root:${nogroup} 640`,
       `nobody:${nogroup} 700`,
       `nobody:${nogroup} 600`,
+      // The key that decrypts every backup is not the daemon's to read: root's until it leaves the server.
+      "root:root 600",
       `nobody:${nogroup} 700`,
       `nobody:${nogroup} 700`,
       "root:root 755",

@@ -179,3 +179,19 @@ describe("progress on a terminal, nothing in a pipe", () => {
     expect(JSON.parse(piped.stdout.split("\n")[0]!)).toMatchObject({ level: 30, msg: "drd starting", service: "drd" });
   });
 });
+
+describe("status of a job whose backups fail", () => {
+  const ws = new Workspace();
+  afterAll(() => ws.remove());
+
+  it("says it is failing, since when, how many runs and why, and where every failure is", async () => {
+    ws.withJobs({ db: { type: "postgres", connection: "postgresql://postgres@127.0.0.1:1/nowhere", schedule: "0 * * * *", rpo: "1h", targets: ["local"] } });
+    for (let i = 0; i < 2; i++) expect((await ws.drctl(["backup", "db"])).exitCode).toBe(1);
+    const [status] = JSON.parse((await ws.drctl(["status", "--json"])).stdout) as { failing: { since: string; runs: number; error: string } | null }[];
+    expect(status!.failing).toMatchObject({ runs: 2, error: expect.stringContaining("cannot connect to postgresql://postgres@127.0.0.1:1/nowhere") });
+    const text = (await ws.drctl(["status"])).stdout;
+    expect(text).toMatch(/^ {2}FAILING since \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ, 2 runs: cannot connect/m);
+    expect(text).toContain("(drctl events --job db has every failure)");
+  });
+});
+

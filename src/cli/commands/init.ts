@@ -43,7 +43,7 @@ export async function initCommand(io: Output, opts: { dir: string; stateDir: str
   );
   // drd refuses root: as root, the files must reach the daemon's user before anything runs.
   const asRoot = process.getuid?.() === 0;
-  const runAs = user ? `sudo -u ${user.name} ` : asRoot ? "sudo -u drd " : "";
+  const runAs = user ? `runuser -u ${user.name} -- ` : asRoot ? "runuser -u drd -- " : "";
   if (user) io.out(`\ngave ${user.name} the keys, ${opts.stateDir} and ${opts.backupDir} (0700), and read access to the config (root:${user.group} 0640)`);
   io.out(
     [
@@ -53,7 +53,8 @@ export async function initCommand(io: Output, opts: { dir: string; stateDir: str
       ...(asRoot && !user
         ? [
             "  2. drd runs as an unprivileged user and refuses root; these files are root's. For the user drd",
-            "     (scripts/install.sh creates it), or run init again with --user NAME to have it done:",
+            "     (scripts/install.sh creates it; or: useradd --system --user-group drd), run these",
+            "     (or move these files away and run init again with --user drd to have it done):",
             ...handOverCommands(opts, "drd").map((c) => `       ${c}`),
           ]
         : []),

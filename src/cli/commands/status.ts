@@ -53,6 +53,7 @@ function render(s: JobStatus, windowText: string, tty: boolean): string {
   return [
     `${s.job}`,
     `  RPO    ${state(s.rpo_state)} ${rpoLines.join("\n")}`,
+    ...(s.failing ? [`  FAILING since ${at(s.failing.since)}, ${s.failing.runs} run${s.failing.runs === 1 ? "" : "s"}: ${s.failing.error}`.slice(0, 78), `${pad}(drctl events --job ${s.job} has every failure)`] : []),
     ...rpoWindow(w.rpo, windowText).map((l) => `         ${l}`),
     `  copies ${s.policy_ok === null ? "-" : s.policy_ok ? "policy ok" : "policy NOT met"}: ${s.copies.length ? s.copies.map((c) => `${c.target} ${c.state}`).join(", ") : "none"}`,
     ...(s.newest_backup_id && s.newest_backup_id !== s.last_backup_id ? [`${pad}(these are the newest backup's, ${s.newest_backup_id})`] : []),
