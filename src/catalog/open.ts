@@ -30,17 +30,18 @@ export function openDatabase(stateDir: string): Database.Database {
   return db;
 }
 
-function migrate(db: Database.Database): void {
+/** Brings the catalog's schema up to `upTo` migrations (all of them, unless a test asks for an older catalog). */
+export function migrate(db: Database.Database, upTo = MIGRATIONS.length): void {
   const current = db.pragma("user_version", { simple: true }) as number;
   if (current > MIGRATIONS.length)
     throw new OperationError(`the catalog is from a newer drd (schema ${current}, this drd knows ${MIGRATIONS.length})`);
-  if (current === MIGRATIONS.length) return;
+  if (current >= upTo) return;
   // A migration that rebuilds a table drops it with its rows' references in place: foreign
   // keys are off meanwhile (and checked before each commits), renames leave triggers alone.
   db.pragma("foreign_keys = OFF");
   db.pragma("legacy_alter_table = ON");
   try {
-    for (let version = current; version < MIGRATIONS.length; version++) {
+    for (let version = current; version < upTo; version++) {
       db.transaction(() => {
         db.exec(MIGRATIONS[version]!);
         const broken = db.pragma("foreign_key_check") as unknown[];

@@ -113,12 +113,7 @@ describe("npm start without a config: the demo", () => {
 
 describe("a demo killed outright", () => {
   it("leaves its daemon, PostgreSQL and directory to the next demo, which stops and removes them", async () => {
-    const demo = spawn("node", [`${REPO}/dist/demo/main.js`], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, DRD_DEMO_PACE: "quick" } });
-    let output = "";
-    demo.stdout.on("data", (c: Buffer) => (output += c.toString()));
-    const deadline = Date.now() + 60_000;
-    while (!output.includes("the daemon runs") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    const root = /setting up in (\S+):/.exec(output)![1]!;
+    const { demo, root } = await demoUntil("the daemon runs");
     demo.kill("SIGKILL");
     await new Promise((r) => demo.once("exit", r));
     const running = async () => (await execa("pgrep", ["-f", root], { reject: false })).stdout;
@@ -133,12 +128,7 @@ describe("a demo killed outright", () => {
 
 describe("Ctrl-C while the demo is still setting up", () => {
   it("waits for what is starting, then stops and removes it all", async () => {
-    const demo = spawn("node", [`${REPO}/dist/demo/main.js`], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, DRD_DEMO_PACE: "quick" } });
-    let output = "";
-    demo.stdout.on("data", (c: Buffer) => (output += c.toString()));
-    const deadline = Date.now() + 30_000;
-    while (!output.includes("setting up in") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const root = /setting up in (\S+):/.exec(output)![1]!;
+    const { demo, root } = await demoUntil("setting up in");
     demo.kill("SIGINT");
     const code = await new Promise((r) => demo.once("exit", r));
     expect(code).toBe(130);
@@ -146,3 +136,13 @@ describe("Ctrl-C while the demo is still setting up", () => {
     expect((await execa("pgrep", ["-f", root], { reject: false })).stdout).toBe("");
   }, 60_000);
 });
+
+/** The demo's program at the quick pace, once its output says `text`, with the directory it made. */
+async function demoUntil(text: string) {
+  const demo = spawn("node", [`${REPO}/dist/demo/main.js`], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, DRD_DEMO_PACE: "quick" } });
+  let output = "";
+  demo.stdout.on("data", (c: Buffer) => (output += c.toString()));
+  const deadline = Date.now() + 60_000;
+  while (!output.includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return { demo, root: /setting up in (\S+):/.exec(output)![1]! };
+}

@@ -73,7 +73,7 @@ describe("config validation", () => {
     ["an unknown key", (c: any) => (c.jobs.database.shedule = "x"), "jobs.database.shedule: unknown key"],
     ["an unknown top-level key", (c: any) => (c.target = {}), "target: unknown key"],
     ["an unknown target", (c: any) => (c.jobs.database.targets = ["local", "offsite"]), 'jobs.database.targets[1]: unknown target "offsite"'],
-    ["an unknown job type", (c: any) => (c.jobs.database.type = "mysql"), "jobs.database.type: must be one of postgres, files"],
+    ["an unknown job type", (c: any) => (c.jobs.database.type = "mysql"), "jobs.database.type: must be one of postgres, files, postgres_cluster"],
     ["an unknown target type", (c: any) => (c.targets.local.type = "ftp"), "targets.local.type: must be one of local, s3"],
     ["a password in the connection", (c: any) => (c.jobs.database.connection = "postgresql://drd:pw@localhost/app"),
       "jobs.database.connection: must not contain a password; use password_file or .pgpass"],

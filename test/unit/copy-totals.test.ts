@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { Catalog } from "../../src/catalog/catalog.js";
-import { CATALOG_FILE } from "../../src/catalog/open.js";
+import { CATALOG_FILE, migrate } from "../../src/catalog/open.js";
 import { MIGRATIONS } from "../../src/catalog/migrations.js";
 
 /** The copies grouped the slow way: what copy_totals must always equal. */
@@ -58,8 +58,8 @@ describe("copy totals (what a metrics scrape reads) follow every change to the c
     const dir = stateDir();
     const db = new Database(join(dir, CATALOG_FILE));
     db.pragma("foreign_keys = ON");
-    for (const sql of MIGRATIONS.slice(0, -1)) db.exec(sql);
-    db.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+    // Just before the totals came (the migration that creates copy_totals).
+    migrate(db, MIGRATIONS.findIndex((m) => m.includes("CREATE TABLE copy_totals")));
     const insertBackup = db.prepare(`INSERT INTO backups (id, job, kind, snapshot_at, finished_at, size, sha256, manifest) VALUES (?, ?, 'files', 1, 2, ?, 'x', '{}')`);
     const insertCopy = db.prepare(`INSERT INTO copies (backup_id, target, location, state) VALUES (?, ?, 'x', ?)`);
     for (let i = 0; i < 50; i++) {
@@ -79,9 +79,7 @@ describe("copy totals (what a metrics scrape reads) follow every change to the c
     const dir = stateDir();
     const db = new Database(join(dir, CATALOG_FILE));
     db.pragma("foreign_keys = ON");
-    const before = MIGRATIONS.length - 1;
-    for (const sql of MIGRATIONS.slice(0, before)) db.exec(sql);
-    db.pragma(`user_version = ${before}`);
+    migrate(db, MIGRATIONS.findIndex((m) => m.includes("CREATE TABLE backups_new")));
     db.prepare(`INSERT INTO runs (id, job, backup_id, trigger, pid, started_at, state) VALUES (1, 'db', 'b0', 'manual', 1, 1, 'succeeded')`).run();
     const insertBackup = db.prepare(`INSERT INTO backups (id, job, kind, run_id, snapshot_at, finished_at, size, sha256, manifest, signature, untrusted) VALUES (?, 'db', 'postgres', ?, 1, 2, ?, 'x', '{}', 'sig', ?)`);
     for (let i = 0; i < 20; i++) {
