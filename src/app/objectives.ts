@@ -7,7 +7,7 @@ import { rpoVerdict, rtoVerdict, type DrillFact, type RpoVerdict, type RtoVerdic
 import type { AppContext } from "./context.js";
 import { human } from "./human.js";
 import { parseManifest } from "../catalog/catalog.js";
-import { chainEnd, parseLsn, parseSegmentName, segmentOf } from "../policy/wal.js";
+import { chainEnd, parseLsn, parseSegmentName, segmentOf, walLagMs } from "../policy/wal.js";
 import { policyVerdict } from "../policy/three-two-one.js";
 import { deliverDue, notify, type DeliveryResult } from "./notify.js";
 
@@ -17,6 +17,8 @@ export const DEFAULT_DRILL_MAX_AGE_MS = 8 * 86_400_000;
 export interface GoodBackup {
   id: string;
   snapshot_at: number;
+  /** Cluster jobs: what is restorable, from the base backup's consistency to the newest moment, and the WAL's lag behind the server. */
+  cluster?: { consistentAt: number; walLagMs: number | null };
 }
 
 export interface LastDrill {
@@ -47,7 +49,7 @@ const DRILL_SCAN = 100;
 export function assessJob(ctx: AppContext, name: string, job: JobConfig, now: number): JobAssessment {
   // A backup dated ahead of the clock never defines the RPO (policy/clock.ts).
   const trusted = latestTrustedTime({ now, allowanceMs: ctx.config.clock_skew_allowance * 1000 });
-  const lastGood = job.type === "postgres_cluster" ? newestRestorablePoint(ctx, name, job, trusted) : newestGoodBackup(ctx, name, trusted);
+  const lastGood = job.type === "postgres_cluster" ? newestRestorablePoint(ctx, name, job, trusted, now) : newestGoodBackup(ctx, name, trusted);
   const firstRun = ctx.catalog.firstRunAt(name);
   const drills = ctx.catalog.finishedDrills(name, DRILL_SCAN);
   const facts: DrillFact[] = drills.map((d) => ({
@@ -76,14 +78,18 @@ export function assessJob(ctx: AppContext, name: string, job: JobConfig, now: nu
   };
 }
 
+/** How long the daemon's samples of a cluster's WAL position are kept and read. */
+export const WAL_POSITIONS_KEPT_MS = 24 * 3600_000;
+
 /**
- * A cluster job's newest restorable moment: its newest base backup that meets the policy,
- * replayed through the WAL archived on every target of the job without a gap, dated when
- * the last file of that chain was archived (its writes are at least that old). Short of the
- * backup's end there is none. Until the server's WAL position is sampled, a quiet server's
- * moment ages although nothing is at risk: conservative, never better than the truth.
+ * A cluster job's newest restorable moment. Its newest base backup that meets the policy,
+ * replayed through the WAL archived on every target without a gap: restorable up to that
+ * chain's end. With the daemon's samples of the server's WAL position, the moment is now
+ * minus the age of the oldest write past that end (0 when caught up, however idle the
+ * server); without them, when the chain's last file was archived (conservative: a quiet
+ * server's moment then ages although nothing is at risk). Short of the backup's end: none.
  */
-function newestRestorablePoint(ctx: AppContext, job: string, config: ClusterJobConfig, notAfter: number): GoodBackup | undefined {
+function newestRestorablePoint(ctx: AppContext, job: string, config: ClusterJobConfig, notAfter: number, now: number): GoodBackup | undefined {
   const base = newestGoodBackup(ctx, job, notAfter);
   if (!base) return undefined;
   const manifest = parseManifest(ctx.catalog.getBackup(base.id)!);
@@ -99,7 +105,11 @@ function newestRestorablePoint(ctx: AppContext, job: string, config: ClusterJobC
   }
   const end = parseLsn(end_lsn);
   const chain = chainEnd(segmentOf(timeline, parseLsn(start_lsn), size).number, segmentOf(timeline, end === 0n ? 0n : end - 1n, size).number, archivedAt);
-  return chain ? { id: base.id, snapshot_at: chain.at } : undefined;
+  if (!chain) return undefined;
+  const samples = ctx.catalog.walPositions(job, now - WAL_POSITIONS_KEPT_MS).map((p) => ({ at: p.at, lsn: parseLsn(p.lsn) }));
+  const lag = samples.length > 0 ? walLagMs(samples, (chain.last + 1n) * BigInt(size), now) : null;
+  const consistentAt = Date.parse(manifest.finished_at);
+  return { id: base.id, snapshot_at: lag === null ? chain.at : Math.max(consistentAt, now - lag), cluster: { consistentAt, walLagMs: lag } };
 }
 
 function newestGoodBackup(ctx: AppContext, job: string, notAfter: number): GoodBackup | undefined {

@@ -12,6 +12,10 @@ import { assessJob, type JobAssessment } from "./objectives.js";
 export interface JobStatus {
   job: string;
   type: "postgres" | "files" | "postgres_cluster";
+  /** Cluster jobs: from the newest restorable base backup's consistency to the newest restorable moment (null otherwise, or with none). */
+  recovery_window: { from: string; to: string } | null;
+  /** Cluster jobs: the age of the oldest write not yet archived on every target, from the daemon's samples (null without them). */
+  wal_lag_seconds: number | null;
   /** Backups failing now: since when, how many runs, the last error (null while they succeed). */
   failing: { since: string; runs: number; error: string } | null;
   /** The newest backup that meets the policy: what RPO is measured from. */
@@ -84,6 +88,8 @@ export function jobStatuses(ctx: AppContext, options: { job?: string; windowMs: 
         job: name,
         type: job.type,
         failing: failingOf(ctx, name),
+        recovery_window: a.lastGood?.cluster ? { from: iso(a.lastGood.cluster.consistentAt)!, to: iso(a.lastGood.snapshot_at)! } : null,
+        wal_lag_seconds: secs(a.lastGood?.cluster?.walLagMs),
         last_backup_id: a.lastGood?.id ?? null,
         last_backup_at: iso(a.lastGood?.snapshot_at),
         age_seconds: a.lastGood ? secs(a.rpo.ageMs) : null,

@@ -489,6 +489,19 @@ export class Catalog {
     return this.db.prepare<[string, string], WalSegmentRow>(`SELECT * FROM wal_segments WHERE job = ? AND target = ? ORDER BY name`).all(job, target);
   }
 
+  /** Records the cluster's WAL position at `at`, and forgets samples older than `keepFrom`. */
+  recordWalPosition(job: string, at: number, lsn: string, keepFrom: number): void {
+    this.db.transaction(() => {
+      this.db.prepare(`INSERT OR REPLACE INTO wal_positions (job, at, lsn) VALUES (?, ?, ?)`).run(job, at, lsn);
+      this.db.prepare(`DELETE FROM wal_positions WHERE job = ? AND at < ?`).run(job, keepFrom);
+    })();
+  }
+
+  /** The job's WAL position samples since `from`, oldest first. */
+  walPositions(job: string, from: number): { at: number; lsn: string }[] {
+    return this.db.prepare<[string, number], { at: number; lsn: string }>(`SELECT at, lsn FROM wal_positions WHERE job = ? AND at >= ? ORDER BY at`).all(job, from);
+  }
+
   /** How many events of `kind` were recorded. */
   countEvents(kind: string): number {
     return this.db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM events WHERE kind = ?`).get(kind)!.n;

@@ -280,4 +280,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (job, name, target)
   ) WITHOUT ROWID;
   `,
+  `
+  -- Samples of each cluster's WAL position (the daemon's, every few seconds; the last day
+  -- kept): the age of the oldest write not yet archived is read from them.
+  CREATE TABLE wal_positions (
+    job TEXT    NOT NULL,
+    at  INTEGER NOT NULL,
+    lsn TEXT    NOT NULL,
+    PRIMARY KEY (job, at)
+  ) WITHOUT ROWID;
+  `,
 ];

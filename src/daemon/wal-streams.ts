@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { execa, type ResultPromise } from "execa";
+import { WAL_POSITIONS_KEPT_MS } from "../app/objectives.js";
 import { archiveSpool } from "../app/wal-archive.js";
 import type { ClusterJobConfig } from "../config/schema.js";
 import { describeError } from "../errors.js";
@@ -13,6 +14,8 @@ const ARCHIVE_EVERY_MS = 2_000;
 /** Restarts of pg_receivewal back off from 1 s to a minute; a run that lasted a minute starts over. */
 const RESTART_MIN_MS = 1_000;
 const RESTART_MAX_MS = 60_000;
+/** How often the server's WAL position is sampled (the RPO of a cluster job is read from the samples). */
+const SAMPLE_EVERY_MS = 5_000;
 /** Creating the slot and asking the server who it is: each has this long. */
 const SETUP_MS = 30_000;
 
@@ -63,6 +66,8 @@ class WalStream {
   private receiver: ResultPromise | undefined;
   private archiving: Promise<unknown> | undefined;
   private failing = false;
+  private sampler: NodeJS.Timeout | undefined;
+  private sampling = false;
 
   constructor(
     private readonly job: string,
@@ -73,9 +78,12 @@ class WalStream {
 
   start(): void {
     this.running = this.supervise();
+    this.sampler = setInterval(() => void this.sample(), SAMPLE_EVERY_MS);
+    void this.sample();
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.sampler);
     this.stopped.abort(new Error("stopping"));
     this.receiver?.kill("SIGTERM");
     await this.running;
@@ -150,6 +158,29 @@ class WalStream {
       return (await client.query<{ id: string }>("SELECT system_identifier::text AS id FROM pg_control_system()")).rows[0]!.id;
     } finally {
       await client.end().catch(() => undefined);
+    }
+  }
+
+  /** Records where the server's WAL is now; a server that cannot be asked leaves a gap in the samples, no more. */
+  private async sample(): Promise<void> {
+    const job = this.config();
+    if (!job || this.sampling || this.stopped.signal.aborted) return;
+    this.sampling = true;
+    try {
+      const conn = await PgConnection.open(job.connection, job.password_file);
+      const client = await conn.client(conn.defaultDatabase);
+      try {
+        const at = Date.now();
+        const { rows } = await client.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
+        const ctx = this.runtime.ctx;
+        ctx.catalog.recordWalPosition(this.job, at, rows[0]!.lsn, at - WAL_POSITIONS_KEPT_MS);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    } catch (err) {
+      this.log.debug({ job: this.job, error: describeError(err) }, "sampling the WAL position failed");
+    } finally {
+      this.sampling = false;
     }
   }
 

@@ -172,6 +172,32 @@ describe("WAL streaming of a cluster job", () => {
     expect(readFileSync(join(toLatest, "postgresql.auto.conf"), "utf8")).toMatch(/^archive_mode = 'off'$/m);
   }, 180_000);
 
+  it("status measures a cluster job's RPO as the WAL's lag: a write not yet archived ages, an archived one does not", async () => {
+    const daemon = ws.daemon();
+    type Status = { rpo_state: string; wal_lag_seconds: number | null; recovery_window: { from: string; to: string } | null };
+    const status = async () => (JSON.parse((await ws.drctl(["status", "--json"])).stdout) as Status[])[0]!;
+    try {
+      await waitFor("the daemon receiving", () => daemon.log().includes("receiving WAL"));
+      const closed = await fillSegment(10);
+      await waitFor(`segment ${closed}`, () => localSegments().includes(closed));
+      // Caught up: the samples taken since are all within what is archived.
+      await new Promise((r) => setTimeout(r, 6_000));
+      const caughtUp = await status();
+      expect(caughtUp.wal_lag_seconds).not.toBeNull();
+      expect(caughtUp.wal_lag_seconds!).toBeLessThan(15);
+      expect(caughtUp.recovery_window).not.toBeNull();
+      expect(Date.parse(caughtUp.recovery_window!.to)).toBeGreaterThan(Date.parse(caughtUp.recovery_window!.from));
+      // A write in the open segment is on no target yet: its age is the RPO, and it grows.
+      await psql(server, "postgres", "INSERT INTO marks VALUES (-1, now())");
+      await new Promise((r) => setTimeout(r, 12_000));
+      const behind = await status();
+      expect(behind.wal_lag_seconds!).toBeGreaterThanOrEqual(10);
+    } finally {
+      daemon.process.kill("SIGTERM");
+      await daemon.process;
+    }
+  }, 90_000);
+
   it("a WAL file missing from the middle, or one whose record no trusted key signed, stops the restore before PostgreSQL starts, named (exit 3)", async () => {
     const dir = join(ws.backupDir, "cluster", "wal");
     const names = localSegments();
