@@ -20,6 +20,8 @@ export interface MetricsSnapshot {
     rtoBreach: boolean;
     /** Backup runs failed in a row. */
     failingRuns: number;
+    /** Cluster jobs with samples: the age of the oldest write not yet archived on every target. */
+    walLagSeconds: number | null;
   }[];
   /** Copies by job, target and state. */
   copies: { job: string; target: string; state: string; count: number }[];
@@ -50,6 +52,7 @@ export function metricsSnapshot(ctx: AppContext): MetricsSnapshot {
       rtoSeconds: s.rto_seconds,
       rtoBreach: s.rto_state === "breach",
       failingRuns: failing.get(s.job) ?? 0,
+      walLagSeconds: s.wal_lag_seconds,
     })),
     copies: copies.map(({ job, target, state, count }) => ({ job, target, state, count })),
     targets: Object.keys(ctx.config.targets).map((target) => ({

@@ -13,6 +13,7 @@ import type { RestoreOutcome } from "../app/restore/restore.js";
 import type { JobStatus } from "../app/status.js";
 import type { CopyVerification } from "../app/verify.js";
 import type { EventRow } from "../catalog/catalog.js";
+import type { ClusterRestoreOutcome } from "../app/restore/cluster.js";
 
 type Seconds<P> = { [K in keyof P]: number };
 
@@ -41,7 +42,7 @@ export type EventsOutput = (Omit<EventRow, "at" | "kind"> & {
 /** `drctl drill --json` */
 export type DrillOutput = Omit<DrillOutcome, "phases"> & { phases_seconds: Seconds<DrillOutcome["phases"]> };
 /** `drctl restore --json` */
-export type RestoreOutput = Omit<RestoreOutcome, "phases"> & { phases_seconds: Seconds<RestoreOutcome["phases"]> };
+export type RestoreOutput = (Omit<RestoreOutcome, "phases"> & { phases_seconds: Seconds<RestoreOutcome["phases"]> }) | ClusterRestoreOutcome;
 /** `drctl config check --json` */
 export interface ConfigCheckOutput {
   config: string;

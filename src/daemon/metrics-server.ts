@@ -62,6 +62,7 @@ export class MetricsServer {
     perJob("drd_job_last_drill_success", "1 when the job's newest drill passed.", (j) => j.lastDrillOk);
     perJob("drd_job_rto_seconds", "The job's recovery time objective.", (j) => j.rtoSeconds);
     perJob("drd_job_failing_runs", "Backup runs failed in a row (0 once a run succeeds).", (j) => j.failingRuns);
+    perJob("drd_job_wal_lag_seconds", "Cluster jobs: the age of the oldest write not yet archived on every target (0 when caught up).", (j) => j.walLagSeconds);
     perJob("drd_job_rto_breach", "1 while the RTO is in breach (newest drill failed, too slow, or none recent).", (j) => j.rtoBreach);
     new client.Counter({
       name: "drd_job_runs_total",
