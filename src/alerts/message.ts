@@ -23,6 +23,8 @@ const SEVERITY: Record<AlertMessage["event"], Severity> = {
   verify_failed: "critical",
   drill_failed: "critical",
   clock_skew: "warning",
+  wal_failed: "critical",
+  wal_recovered: "info",
   rpo_recovered: "info",
   rto_recovered: "info",
   backup_recovered: "info",

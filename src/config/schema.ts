@@ -231,6 +231,8 @@ export const ALERT_EVENTS = [
   "verify_failed",
   "drill_failed",
   "clock_skew",
+  "wal_failed",
+  "wal_recovered",
 ] as const;
 
 const alertCommon = {

@@ -1,6 +1,8 @@
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { execa, type ResultPromise } from "execa";
 import { WAL_POSITIONS_KEPT_MS } from "../app/objectives.js";
+import { alertMessage } from "../alerts/message.js";
+import { notify } from "../app/notify.js";
 import { archiveSpool } from "../app/wal-archive.js";
 import type { ClusterJobConfig } from "../config/schema.js";
 import { describeError } from "../errors.js";
@@ -192,25 +194,30 @@ class WalStream {
       .then((r) => {
         if (r.stored.length > 0) this.log.info({ job: this.job, stored: r.stored }, "WAL archived");
         for (const f of r.failed) this.log.warn({ job: this.job, ...f }, "WAL file not stored on a target; tried again");
-        if (this.failing && r.failed.length === 0) this.recovered();
+        const first = r.failed[0];
+        if (first) this.failed(`WAL file ${first.name} could not be stored on ${first.target}: ${first.error}`);
+        // Well again once pg_receivewal runs and a pass stored everything it found.
+        else if (this.failing && this.receiver) this.recovered();
       })
       .catch((err: unknown) => this.log.error({ job: this.job, error: describeError(err) }, "archiving WAL failed"))
       .finally(() => (this.archiving = undefined));
   }
 
-  /** Told once per outage: the log every time, the catalog's events once. */
+  /** Told once per outage: the log every time, the catalog's events and the alert channels once. */
   private failed(error: string): void {
-    this.log.error({ job: this.job, error }, "WAL streaming stopped; restarting");
+    this.log.error({ job: this.job, error }, "WAL archiving is failing; trying again");
     if (this.failing) return;
     this.failing = true;
     const ctx = this.runtime.ctx;
-    ctx.catalog.addEvent({ at: ctx.now(), kind: "wal_stream_failed", job: this.job, detail: error });
+    ctx.catalog.addEvent({ at: ctx.now(), kind: "wal_failed", job: this.job, detail: error });
+    notify(ctx, alertMessage("wal_failed", this.job, `WAL archiving of ${this.job} is failing (its RPO grows until it works again): ${error}`, { error }, ctx.now()));
   }
 
   private recovered(): void {
     this.failing = false;
     const ctx = this.runtime.ctx;
-    ctx.catalog.addEvent({ at: ctx.now(), kind: "wal_stream_recovered", job: this.job });
+    ctx.catalog.addEvent({ at: ctx.now(), kind: "wal_recovered", job: this.job });
+    notify(ctx, alertMessage("wal_recovered", this.job, `WAL archiving of ${this.job} works again`, {}, ctx.now()));
   }
 }
 

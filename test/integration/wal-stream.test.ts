@@ -9,7 +9,9 @@ import { slotName, walRecordSchema } from "../../src/wal/layout.js";
 import { psql } from "../helpers/postgres-cluster.js";
 import { testClient, writeLocalAndS3Config } from "../helpers/s3.js";
 import { signingKeyFiles } from "../helpers/signing.js";
+import { WebhookReceiver } from "../helpers/receivers.js";
 import { Workspace } from "../helpers/workspace.js";
+import { parse } from "yaml";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 
 const SEGMENT = 16 << 20;
@@ -197,6 +199,26 @@ describe("WAL streaming of a cluster job", () => {
       await daemon.process;
     }
   }, 90_000);
+
+  it("a server that goes away is one wal_failed alert, and its return one wal_recovered", async () => {
+    const hook = await new WebhookReceiver().start();
+    const config = parse(readFileSync(ws.configPath, "utf8")) as Record<string, unknown>;
+    ws.writeConfig({ ...config, alerts: [{ type: "webhook", url: `http://127.0.0.1:${hook.port}/hook` }] });
+    const daemon = ws.daemon();
+    try {
+      await waitFor("the daemon receiving", () => daemon.log().includes("receiving WAL"));
+      await server.pause();
+      await waitFor("the wal_failed alert", () => hook.events().includes("wal_failed"), 60_000);
+      await server.resume();
+      await waitFor("the wal_recovered alert", () => hook.events().includes("wal_recovered"), 90_000);
+      expect(hook.events().filter((e) => e.startsWith("wal_"))).toEqual(["wal_failed", "wal_recovered"]);
+    } finally {
+      daemon.process.kill("SIGTERM");
+      await daemon.process;
+      await hook.stop();
+      ws.writeConfig(config);
+    }
+  }, 180_000);
 
   it("a WAL file missing from the middle, or one whose record no trusted key signed, stops the restore before PostgreSQL starts, named (exit 3)", async () => {
     const dir = join(ws.backupDir, "cluster", "wal");
