@@ -162,7 +162,8 @@ describe("WAL streaming of a cluster job", () => {
     for (const from of ["local", "offsite"]) {
       const toTime = ws.path(`pitr-time-${from}`);
       const run = await ws.drctl(["restore", "cluster", "--at", new Date(Date.parse(at) + 500).toISOString(), "--to-dir", toTime, "--from", from, "--check"]);
-      expect([run.exitCode, run.stderr, run.stdout]).toEqual([0, "", expect.anything()]);
+      expect(run.stderr).toBe("");
+      expect(run.exitCode).toBe(0);
       expect(run.stdout).toMatch(/^checked: the restored cluster started and accepted connections in [\d.]+ s; recovery reached /m);
       expect([from, await markers(toTime), run.stdout]).toEqual([from, "before", expect.anything()]);
     }
