@@ -1,6 +1,7 @@
 import { appendFile, chown, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { execa } from "execa";
 import * as tar from "tar";
@@ -30,6 +31,8 @@ export interface ClusterRestoreRequest {
   passphraseFile?: string;
   /** Start the restored cluster on a scratch port, wait until recovery ends, report the point reached, stop it. */
   check?: boolean;
+  /** Aborts the restore (Ctrl-C): what it wrote is removed. */
+  signal: AbortSignal;
 }
 
 export interface ClusterRestoreOutcome {
@@ -90,11 +93,14 @@ export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest
   const work = await makeStaging(ctx.config.state_dir);
   const created = await mkdir(req.toDir, { recursive: true, mode: 0o700 });
   try {
-    await extractBase(target, base, decryptor, work, req.toDir);
+    await extractBase(target, base, decryptor, work, req.toDir, req.signal);
     const verify = await execa(join(serverBin(), "pg_verifybackup"), ["--no-parse-wal", req.toDir], { reject: false });
     if (verify.exitCode !== 0) throw new IntegrityError(`pg_verifybackup refused the restored base backup ${base.id}: ${`${verify.stderr}`.trim().slice(-500)}`);
     const walDir = join(req.toDir, "pg_wal");
-    for (const record of needed) await fetchWal(target, req.job, record, decryptor, work, walDir);
+    for (const record of needed) {
+      req.signal.throwIfAborted();
+      await fetchWal(target, req.job, record, decryptor, work, walDir, req.signal);
+    }
     await writeRecoverySettings(req.toDir, base, req);
     await giveToOwner(req.toDir);
     const outcome: ClusterRestoreOutcome = {
@@ -214,20 +220,20 @@ function laterExists(wal: Map<string, unknown>, name: string, size: number): boo
   });
 }
 
-async function extractBase(target: Target, base: Extract<Manifest, { kind: "postgres_cluster" }>, decryptor: Decryptor | undefined, work: string, toDir: string): Promise<void> {
+async function extractBase(target: Target, base: Extract<Manifest, { kind: "postgres_cluster" }>, decryptor: Decryptor | undefined, work: string, toDir: string, signal: AbortSignal): Promise<void> {
   const artifact = base.artifacts.find((a) => a.role === "base");
   if (!artifact) throw new IntegrityError(`base backup ${base.id} lists no base artifact`);
   const fetched = fetchArtifact(target, `${base.job}/${base.id}/${artifact.name}`, artifact, work);
-  const plain = await plainStream(fetched.open(), base.compression.algorithm, decryptor);
+  const plain = await plainStream(fetched.open(), base.compression.algorithm, decryptor, signal);
   // node-tar refuses absolute paths and ".." and never follows a symlink out of toDir.
   await Promise.all([pipeline(plain.output, tar.x({ cwd: toDir, strict: true, preserveOwner: process.getuid?.() === 0 })), plain.done, fetched.done]);
 }
 
-async function fetchWal(target: Target, job: string, record: WalRecord, decryptor: Decryptor | undefined, work: string, walDir: string): Promise<void> {
+async function fetchWal(target: Target, job: string, record: WalRecord, decryptor: Decryptor | undefined, work: string, walDir: string, signal: AbortSignal): Promise<void> {
   // fetchArtifact checks what an artifact entry names: the stored object's size and sha256, from the signed record.
   const artifact: ArtifactEntry = { name: record.object.name, role: "base", format: "tar", size: record.object.size, sha256: record.object.sha256 };
   const fetched = fetchArtifact(target, `${walPrefix(job)}${record.object.name}`, artifact, work);
-  const plain = await plainStream(fetched.open(), record.compression, record.encryption ? decryptor : undefined);
+  const plain = await plainStream(fetched.open(), record.compression, record.encryption ? decryptor : undefined, signal);
   if (record.encryption && !decryptor) throw new UsageError(`WAL file ${record.name} is encrypted: give --key or --passphrase-file`);
   const digest = new DigestStream();
   const path = join(walDir, record.name);
@@ -237,11 +243,8 @@ async function fetchWal(target: Target, job: string, record: WalRecord, decrypto
     throw new IntegrityError(`WAL file ${record.name} restores to ${digest.bytes} bytes with sha256 ${digest.hex()}, not the ${record.content.size} and ${record.content.sha256} its record states`);
 }
 
-async function plainStream(stored: NodeJS.ReadableStream, algorithm: WalRecord["compression"], decryptor: Decryptor | undefined) {
-  const { Readable } = await import("node:stream");
-  const input = Readable.from(stored as AsyncIterable<Buffer>);
-  const decrypted = decryptor ? await decryptor.decrypt(input) : input;
-  return decompress(algorithm, decrypted, new AbortController().signal);
+async function plainStream(stored: Readable, algorithm: WalRecord["compression"], decryptor: Decryptor | undefined, signal: AbortSignal) {
+  return decompress(algorithm, decryptor ? await decryptor.decrypt(stored) : stored, signal);
 }
 
 /** recovery.signal and the settings that replay to the target, then promote. */

@@ -32,7 +32,7 @@ export interface RestoreFlags {
 }
 
 export async function restoreCommand(ctx: AppContext, io: Output, job: string, flags: RestoreFlags, signal: AbortSignal): Promise<number> {
-  if (ctx.config.jobs[job]?.type === "postgres_cluster") return restoreClusterCommand(ctx, io, job, flags);
+  if (ctx.config.jobs[job]?.type === "postgres_cluster") return restoreClusterCommand(ctx, io, job, flags, signal);
   if (flags.check) throw new UsageError("--check is for postgres_cluster jobs (a drill checks the others)");
   if (flags.backup && flags.at) throw new UsageError("give --backup or --at, not both");
   const instant = flags.at === undefined ? undefined : parseInstant(flags.at, ctx.config.timezone);
@@ -95,7 +95,7 @@ export async function restoreCommand(ctx: AppContext, io: Output, job: string, f
 }
 
 /** A cluster job: a new data directory replayed to --at (a time, an LSN, or latest). */
-async function restoreClusterCommand(ctx: AppContext, io: Output, job: string, flags: RestoreFlags): Promise<number> {
+async function restoreClusterCommand(ctx: AppContext, io: Output, job: string, flags: RestoreFlags, signal: AbortSignal): Promise<number> {
   const { parseRecoveryTarget, restoreCluster } = await import("../../app/restore/cluster.js");
   for (const [flag, given] of [["--to-db", flags.toDb], ["--backup", flags.backup], ["--path", flags.path], ["--jobs", flags.jobs], ["--dry-run", flags.dryRun]] as const)
     if (given !== undefined && given !== false) throw new UsageError(`${flag} is not for postgres_cluster jobs: a cluster is restored whole, to a point in time (--at, --to-dir)`);
@@ -108,6 +108,7 @@ async function restoreClusterCommand(ctx: AppContext, io: Output, job: string, f
     ...(flags.key ? { keyFile: flags.key } : {}),
     ...(flags.passphraseFile ? { passphraseFile: flags.passphraseFile } : {}),
     ...(flags.check ? { check: true } : {}),
+    signal,
   });
   if (flags.json) io.out(json(outcome));
   else {
