@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isCompleteWalFile, slotName, walPrefix } from "../../src/wal/layout.js";
+import { isCompleteWalFile, slotName, spoolDir, WAL_RECORD_FORMAT, walPrefix, walRecordSchema } from "../../src/wal/layout.js";
 
 describe("where a cluster job's WAL goes", () => {
   it.each([
@@ -24,6 +24,7 @@ describe("where a cluster job's WAL goes", () => {
     ["000000010000000000000003.00000028.backup", false],
     [".stage", false],
     ["00000001000000000000000a", false],
+    ["x000000010000000000000003", false],
   ])("%s is a complete WAL file: %s", (name, complete) => {
     expect(isCompleteWalFile(name)).toBe(complete);
   });
@@ -32,3 +33,46 @@ describe("where a cluster job's WAL goes", () => {
     expect(walPrefix("cluster")).toBe("cluster/wal/");
   });
 });
+
+describe("a WAL file's record", () => {
+  const record = {
+    format: "drd-wal-1",
+    job: "cluster",
+    name: "000000010000000000000003",
+    object: { name: "000000010000000000000003.zst", size: 1200, sha256: "a".repeat(64) },
+    content: { size: 16 << 20, sha256: "b".repeat(64) },
+    compression: "zstd",
+    encryption: null,
+    system_identifier: "7716126588573187974",
+    stored_at: "2026-12-06T10:00:00.000Z",
+  };
+  it("reads a record drd writes, with each compression and encryption drd uses", () => {
+    expect(WAL_RECORD_FORMAT).toBe("drd-wal-1");
+    expect(walRecordSchema.parse(record)).toEqual(record);
+    for (const compression of ["zstd", "gzip", "none"])
+      for (const encryption of ["public-key", "passphrase", null]) expect(walRecordSchema.safeParse({ ...record, compression, encryption }).success).toBe(true);
+  });
+  it.each([
+    ["another format", { format: "drd-wal-2" }],
+    ["a name that is no WAL file", { name: "../etc/passwd" }],
+    ["a partial segment", { name: "000000010000000000000003.partial" }],
+    ["a short sha256", { object: { ...record.object, sha256: "abc" } }],
+    ["a sha256 with more after it", { object: { ...record.object, sha256: `${"a".repeat(64)}x` } }],
+    ["a sha256 with more before it", { content: { ...record.content, sha256: `x${"b".repeat(64)}` } }],
+    ["a content sha256 with more after it", { content: { ...record.content, sha256: `${"b".repeat(64)}x` } }],
+    ["an object sha256 with more before it", { object: { ...record.object, sha256: `x${"a".repeat(64)}` } }],
+    ["an unknown compression", { compression: "" }],
+    ["an unknown encryption", { encryption: "" }],
+    ["a negative size", { content: { ...record.content, size: -1 } }],
+    ["a system identifier that is no number", { system_identifier: "x" }],
+    ["a system identifier with more after it", { system_identifier: "123x" }],
+    ["a system identifier with more before it", { system_identifier: "x123" }],
+    ["a time that is no time", { stored_at: "yesterday" }],
+  ])("refuses %s", (_what, change) => {
+    expect(walRecordSchema.safeParse({ ...record, ...change }).success).toBe(false);
+  });
+  it("keeps the spool in the state dir, a folder per job", () => {
+    expect(spoolDir("/var/lib/drd", "cluster")).toBe("/var/lib/drd/wal/cluster");
+  });
+});
+

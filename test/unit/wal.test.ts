@@ -44,12 +44,13 @@ describe("segment names", () => {
     ["0000000100000000000001000", "too long"],
     ["000000010000000000000100", "a seg number past the log's last (16 MiB: 255)"],
     ["00000001000000000000000a", "lower case"],
+    ["x000000010000000000000003", "a name with more before it"],
   ])("%s is no segment (%s)", (name) => {
     expect(parseSegmentName(name, MiB16)).toBeUndefined();
   });
 
-  it.each([0, 1000, 3 << 20, 2 << 30, 1 << 19])("%i is no segment size", (size) => {
-    expect(() => checkSegmentSize(size)).toThrow();
+  it.each([0, 1000, 3 << 20, 2 ** 31, 1 << 19, 1.5])("%d is no segment size", (size) => {
+    expect(() => checkSegmentSize(size)).toThrow(`${size} is not a WAL segment size (a power of two from 1 MiB to 1 GiB)`);
   });
   it.each([1 << 20, MiB16, 1 << 30])("%i is one", (size) => expect(checkSegmentSize(size)).toBe(size));
 });
@@ -58,6 +59,7 @@ describe("what a range of WAL needs", () => {
   it.each([
     ["one segment", "0/2000028", "0/2000138", ["000000010000000000000002"]],
     ["an empty range at a position", "0/2000028", "0/2000028", ["000000010000000000000002"]],
+    ["an empty range at a segment's first byte", "0/3000000", "0/3000000", ["000000010000000000000003"]],
     ["across a boundary", "0/2FFFF00", "0/3000100", ["000000010000000000000002", "000000010000000000000003"]],
     ["ending exactly on a boundary: not the next", "0/2000028", "0/3000000", ["000000010000000000000002"]],
     ["across a log", "0/FF000000", "1/1000000", ["0000000100000000000000FF", "000000010000000100000000"]],
