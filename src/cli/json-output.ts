@@ -20,6 +20,8 @@ type Seconds<P> = { [K in keyof P]: number };
 /** `drctl backup --json` */
 export type BackupOutput = Pick<BackupView, "id" | "job" | "kind" | "snapshot_at" | "finished_at" | "size" | "sha256" | "encrypted" | "policy_ok" | "policy" | "copies"> & {
   duration_seconds: number;
+  /** Files backups: the paths left out (unreadable with skip_unreadable, or not a file, directory or symlink), how many, and the first ones. */
+  skipped?: { count: number; first: { path: string; reason: string }[] };
 };
 /** `drctl list --json` (also with --from) */
 export type ListOutput = BackupView[];

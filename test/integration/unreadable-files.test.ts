@@ -55,6 +55,10 @@ describe("files jobs as an unprivileged user", () => {
       { path: join(src, "private"), reason: "unreadable" },
       { path: join(src, "shadow"), reason: "unreadable" },
     ]);
+    // Said by the command too: in --json, and as a warning on a person's terminal.
+    expect(JSON.parse(run.stdout).skipped).toEqual({ count: 2, first: manifest.files.skipped });
+    const told = await nobody.run(ws.configPath, ["backup", "lenient"]);
+    expect(told.stderr).toBe(`drctl: warning: 2 path(s) left out (skip_unreadable, or not a file, directory or symlink): ${join(src, "private")} (unreadable), ${join(src, "shadow")} (unreadable)`);
     expect((await listedEntries(dir)).map((e) => e.path)).toEqual([`${src.slice(1)}/`, join(src, "readable.conf").slice(1)]);
     const modes = await execa("stat", ["-c", "%a %U %n", dir, join(dir, "manifest.json"), join(dir, "files.tar.zst"), join(ws.stateDir, "catalog.sqlite")]);
     expect(modes.stdout.split("\n").map((l) => l.split(" ").slice(0, 2).join(" "))).toEqual(["700 nobody", "600 nobody", "600 nobody", "600 nobody"]);

@@ -1,4 +1,6 @@
 import { runBackup } from "../../app/backup.js";
+import { parseManifest } from "../../catalog/catalog.js";
+import type { Manifest } from "../../manifest.js";
 import type { AppContext } from "../../app/context.js";
 import { backupView, type BackupView } from "../../app/list.js";
 import { formatDuration } from "../../config/duration.js";
@@ -20,13 +22,17 @@ export async function backupCommand(ctx: AppContext, io: Output, job: string, op
   } finally {
     progress.stop();
   }
-  const view = backupView(ctx.config, ctx.catalog.getBackup(outcome.id)!);
+  const row = ctx.catalog.getBackup(outcome.id)!;
+  const view = backupView(ctx.config, row);
+  const skipped = skippedOf(parseManifest(row));
   if (opts.json) {
     const { id, job: name, kind, snapshot_at, finished_at, size, sha256, encrypted, policy_ok, policy, copies } = view;
-    const out: BackupOutput = { id, job: name, kind, snapshot_at, finished_at, size, sha256, encrypted, duration_seconds: outcome.durationMs / 1000, policy_ok, policy, copies };
+    const out: BackupOutput = { id, job: name, kind, snapshot_at, finished_at, size, sha256, encrypted, duration_seconds: outcome.durationMs / 1000, policy_ok, policy, copies, ...(skipped ? { skipped } : {}) };
     io.out(json(out));
     return 0;
   }
+  if (skipped)
+    io.err(`drctl: warning: ${skipped.count} path(s) left out (skip_unreadable, or not a file, directory or symlink): ${skipped.first.slice(0, 5).map((p) => `${p.path} (${p.reason})`).join(", ")}${skipped.count > 5 ? ", ..." : ""}`);
   io.out(`backup ${outcome.id}: ${bytes(outcome.size)} in ${formatDuration(outcome.durationMs / 1000)}, sha256 ${outcome.sha256}`);
   for (const c of view.copies) io.out(`  ${c.target}: ${c.state}${c.error ? ` (${c.error})` : ""}${retry(c)}`);
   if (view.policy_ok) io.out(`policy met: ${policySummary(view)}`);
@@ -46,4 +52,11 @@ function retry(c: BackupView["copies"][number]): string {
 function policySummary(view: BackupView): string {
   const p = view.policy;
   return `${p.copies} verified cop${p.copies === 1 ? "y" : "ies"}, ${p.media} media kind${p.media === 1 ? "" : "s"}, ${p.offsite} offsite`;
+}
+
+/** What a files backup left out, when it left anything out. */
+function skippedOf(m: Manifest): BackupOutput["skipped"] {
+  if (m.kind !== "files") return undefined;
+  const count = m.files.skipped_count ?? m.files.skipped.length;
+  return count > 0 ? { count, first: m.files.skipped } : undefined;
 }
