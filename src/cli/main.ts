@@ -72,7 +72,16 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .showHelpAfterError(false)
     .addHelpText(
       "after",
-      "\nExit codes: 0 success; 1 the operation failed; 2 bad usage or invalid config; 3 an integrity failure (checksum, drill check, decryption, untrusted backup); 130 / 143 interrupted by SIGINT / SIGTERM (nothing left behind).",
+      [
+        "",
+        "Exit codes:",
+        "  0          success",
+        "  1          the operation failed",
+        "  2          bad usage or invalid config",
+        "  3          an integrity failure (a checksum, a drill's check, decryption,",
+        "             a backup no trusted key signed)",
+        "  130 / 143  interrupted by SIGINT / SIGTERM (nothing left behind)",
+      ].join("\n"),
     );
 
   program

@@ -41,8 +41,10 @@ describe("drctl's help", () => {
     expect(missing).toEqual([]);
   });
 
-  it("names every exit code", async () => {
-    const help = (await drctl(["--help"])).stdout.replace(/\s+/g, " ");
+  it("names every exit code, one a line, within 80 columns", async () => {
+    const text = (await drctl(["--help"])).stdout;
+    const help = text.replace(/\s+/g, " ");
     for (const code of ["0 success", "1 the operation failed", "2 bad usage or invalid config", "3 an integrity failure", "130 / 143 interrupted"]) expect(help).toContain(code);
+    expect(text.split("\n").filter((l) => l.length > 80)).toEqual([]);
   });
 });
