@@ -6,7 +6,7 @@ import { pipeline } from "node:stream/promises";
 import { execa } from "execa";
 import * as tar from "tar";
 import { IntegrityError, OperationError, UsageError } from "../../errors.js";
-import type { ArtifactEntry, Manifest } from "../../manifest.js";
+import type { Manifest } from "../../manifest.js";
 import { decompress } from "../../pipeline/compress.js";
 import { DigestStream } from "../../pipeline/digest.js";
 import { createDecryptor, type Decryptor } from "../../pipeline/decrypt.js";
@@ -158,7 +158,14 @@ async function readWal(ctx: AppContext, target: Target, job: string, from: strin
       out.set(segment, { refused: `its record is not trusted: ${checked.reason}` });
       continue;
     }
-    const parsed = walRecordSchema.safeParse(JSON.parse(text));
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      out.set(segment, { refused: "its record is not JSON" });
+      continue;
+    }
+    const parsed = walRecordSchema.safeParse(data);
     if (!parsed.success || parsed.data.name !== segment || parsed.data.job !== job) {
       out.set(segment, { refused: "its record is not a WAL record of this job and file" });
       continue;
@@ -230,9 +237,8 @@ async function extractBase(target: Target, base: Extract<Manifest, { kind: "post
 }
 
 async function fetchWal(target: Target, job: string, record: WalRecord, decryptor: Decryptor | undefined, work: string, walDir: string, signal: AbortSignal): Promise<void> {
-  // fetchArtifact checks what an artifact entry names: the stored object's size and sha256, from the signed record.
-  const artifact: ArtifactEntry = { name: record.object.name, role: "base", format: "tar", size: record.object.size, sha256: record.object.sha256 };
-  const fetched = fetchArtifact(target, `${walPrefix(job)}${record.object.name}`, artifact, work);
+  // Checked against the signed record: the stored object's size and sha256.
+  const fetched = fetchArtifact(target, `${walPrefix(job)}${record.object.name}`, record.object, work);
   const plain = await plainStream(fetched.open(), record.compression, record.encryption ? decryptor : undefined, signal);
   if (record.encryption && !decryptor) throw new UsageError(`WAL file ${record.name} is encrypted: give --key or --passphrase-file`);
   const digest = new DigestStream();

@@ -28,13 +28,16 @@ export interface Fetched {
  * does not match its record is refused (exit 3) and removed; a reader of it fails with
  * the same error, so a restore that already started loading stops and cleans up.
  */
+/** What a download is checked against: an artifact of a manifest, or a WAL file's signed record. */
+export type RecordedObject = Pick<ArtifactEntry, "name" | "size" | "sha256"> & Partial<Pick<ArtifactEntry, "pieces">>;
+
 export interface FetchOptions {
   /** The store's version of the object, when the catalog recorded one: that version is read. */
   version?: string | undefined;
   onBytes?: ((done: number, total: number) => void) | undefined;
 }
 
-export function fetchArtifact(target: Target, key: string, artifact: ArtifactEntry, dir: string, options: FetchOptions = {}): Fetched {
+export function fetchArtifact(target: Target, key: string, artifact: RecordedObject, dir: string, options: FetchOptions = {}): Fetched {
   const { onBytes } = options;
   const path = join(dir, artifact.name);
   const gate = new VerifiedBytes();
@@ -60,7 +63,7 @@ export class CopyDamaged extends IntegrityError {}
  * A download that failed for any reason but a mismatch or a cancel is an operation failure
  * (exit 1) naming the target and the cause: an unreachable store is never "damaged data".
  */
-function unreachable(target: Target, artifact: ArtifactEntry, err: unknown, cancelled: AbortSignal): unknown {
+function unreachable(target: Target, artifact: RecordedObject, err: unknown, cancelled: AbortSignal): unknown {
   if (err instanceof IntegrityError || (cancelled.aborted && err === cancelled.reason)) return err;
   const e = err as NodeJS.ErrnoException;
   const why = err instanceof OperationError ? e.message : (e.code ?? e.message ?? String(err));
@@ -69,7 +72,7 @@ function unreachable(target: Target, artifact: ArtifactEntry, err: unknown, canc
 
 async function download(
   object: { target: Target; key: string; version: string | undefined },
-  artifact: ArtifactEntry,
+  artifact: RecordedObject,
   path: string,
   gate: VerifiedBytes,
   signal: AbortSignal,
