@@ -7,7 +7,8 @@ import { rpoVerdict, rtoVerdict, type DrillFact, type RpoVerdict, type RtoVerdic
 import type { AppContext } from "./context.js";
 import { human } from "./human.js";
 import { parseManifest } from "../catalog/catalog.js";
-import { chainEnd, parseLsn, parseSegmentName, segmentOf, walLagMs } from "../policy/wal.js";
+import { chainEnd, durableEnd, parseLsn, parseSegmentName, segmentOf, walLagMs } from "../policy/wal.js";
+import { parsePartialName } from "../wal/layout.js";
 import { policyVerdict } from "../policy/three-two-one.js";
 import { deliverDue, notify, type DeliveryResult } from "./notify.js";
 
@@ -107,7 +108,13 @@ function newestRestorablePoint(ctx: AppContext, job: string, config: ClusterJobC
   const chain = chainEnd(segmentOf(timeline, parseLsn(start_lsn), size).number, segmentOf(timeline, end === 0n ? 0n : end - 1n, size).number, archivedAt);
   if (!chain) return undefined;
   const samples = ctx.catalog.walPositions(job, now - WAL_POSITIONS_KEPT_MS).map((p) => ({ at: p.at, lsn: parseLsn(p.lsn) }));
-  const lag = samples.length > 0 ? walLagMs(samples, (chain.last + 1n) * BigInt(size), now) : null;
+  // A partial copy of the segment after the chain, on every target, reaches further.
+  const partials = config.targets.map((t) => {
+    const p = parsePartialName(ctx.catalog.walPartial(job, t)?.name ?? "");
+    const segment = p && parseSegmentName(p.segment, size);
+    return segment && segment.timeline === timeline ? { number: segment.number, covered: p.covered } : undefined;
+  });
+  const lag = samples.length > 0 ? walLagMs(samples, durableEnd(chain.last, size, partials), now) : null;
   const consistentAt = Date.parse(manifest.finished_at);
   return { id: base.id, snapshot_at: lag === null ? chain.at : Math.max(consistentAt, now - lag), cluster: { consistentAt, walLagMs: lag } };
 }

@@ -7,16 +7,23 @@ import type { ClusterJobConfig } from "../config/schema.js";
 import { describeError, OperationError } from "../errors.js";
 import { compress, compressionExtension } from "../pipeline/compress.js";
 import { DigestStream } from "../pipeline/digest.js";
-import { createEncryptor } from "../pipeline/encrypt.js";
+import { createEncryptor, type Encryptor } from "../pipeline/encrypt.js";
+import { parseSegmentName, type Lsn } from "../policy/wal.js";
 import { loadSigner } from "../trust/signing.js";
-import { isCompleteWalFile, spoolDir, WAL_RECORD_FORMAT, walPrefix, type WalRecord } from "../wal/layout.js";
+import { isCompleteWalFile, OPEN_SEGMENT, parsePartialName, partialName, spoolDir, WAL_RECORD_FORMAT, walPrefix, type WalRecord } from "../wal/layout.js";
 import type { AppContext } from "./context.js";
 
 export interface ArchiveResult {
-  /** WAL files now on every target of the job, removed from the spool. */
+  /** WAL files now on every target of the job (removed from the spool), or the partial copy stored. */
   stored: string[];
   /** A target that refused one: the file stays in the spool and is tried again. */
   failed: { name: string; target: string; error: string }[];
+}
+
+/** The cluster a job's WAL comes from, as the server said. */
+export interface WalServer {
+  systemIdentifier: string;
+  segmentSize: number;
 }
 
 /**
@@ -27,52 +34,29 @@ export interface ArchiveResult {
  * refused stays, and the files after it are still stored (the order on a target does not
  * matter, only that none is missing, which the catalog and `verify` tell).
  */
-export async function archiveSpool(ctx: AppContext, jobName: string, job: ClusterJobConfig, systemIdentifier: string, signal: AbortSignal): Promise<ArchiveResult> {
+export async function archiveSpool(ctx: AppContext, jobName: string, job: ClusterJobConfig, server: WalServer, signal: AbortSignal): Promise<ArchiveResult> {
   const dir = spoolDir(ctx.config.state_dir, jobName);
   const names = (await readdir(dir).catch(() => [] as string[])).filter(isCompleteWalFile).sort();
   const result: ArchiveResult = { stored: [], failed: [] };
   if (names.length === 0) return result;
-  const signer = ctx.config.signing ? await loadSigner(ctx.config.signing.key_file) : undefined;
-  const encryptor = job.encrypt ? await createEncryptor(job.encrypt) : undefined;
-  const stage = join(dir, ".stage");
-  await mkdir(stage, { recursive: true, mode: 0o700 });
+  const writer = await WalWriter.open(ctx, jobName, job, server);
   for (const name of names) {
     signal.throwIfAborted();
-    const objectName = `${name}${compressionExtension(job.compression)}${encryptor ? ".gpg" : ""}`;
-    const staged = join(stage, objectName);
-    const made = await stageFile(join(dir, name), staged, job, encryptor, signal);
-    const record: WalRecord = {
-      format: WAL_RECORD_FORMAT,
-      job: jobName,
-      name,
-      object: { name: objectName, size: made.object.size, sha256: made.object.sha256 },
-      content: made.content,
-      compression: job.compression.algorithm,
-      encryption: encryptor?.info.method ?? null,
-      system_identifier: systemIdentifier,
-      stored_at: new Date(ctx.now()).toISOString(),
-    };
-    const recordText = `${JSON.stringify(record, null, 2)}\n`;
-    const signature = signer ? await signer.sign(recordText) : undefined;
+    const staged = await writer.stage(join(dir, name), name, signal);
     let everywhere = true;
     for (const targetName of job.targets) {
-      if (ctx.catalog.walSegments(jobName, targetName).some((s) => s.name === name && s.sha256 === made.object.sha256)) continue;
+      if (ctx.catalog.walSegments(jobName, targetName).some((s) => s.name === name && s.sha256 === staged.record.object.sha256)) continue;
       try {
-        const target = ctx.targets.get(targetName);
-        const prefix = walPrefix(jobName);
-        const put = await target.put(prefix + objectName, createReadStream(staged), { signal, expectedSize: made.object.size });
-        if (put.sha256 !== made.object.sha256) throw new OperationError(`the stored ${objectName} reads back as sha256 ${put.sha256}, not ${made.object.sha256}`);
-        if (signature) await target.put(`${prefix}${name}.json.sig`, bufferStream(signature), { signal });
-        // The record last: with it, the file counts as archived there.
-        await target.put(`${prefix}${name}.json`, bufferStream(recordText), { signal });
-        ctx.catalog.recordWalSegment({ job: jobName, name, target: targetName, size: made.object.size, sha256: made.object.sha256, stored_at: ctx.now() });
+        await writer.put(targetName, staged, signal);
+        ctx.catalog.recordWalSegment({ job: jobName, name, target: targetName, size: staged.record.object.size, sha256: staged.record.object.sha256, stored_at: ctx.now() });
+        await removeStalePartial(ctx, jobName, targetName, (p) => p <= name);
       } catch (err) {
         if (signal.aborted) throw err;
         everywhere = false;
         result.failed.push({ name, target: targetName, error: describeError(err) });
       }
     }
-    await rm(staged, { force: true });
+    await rm(staged.path, { force: true });
     if (everywhere) {
       await unlink(join(dir, name));
       result.stored.push(name);
@@ -81,11 +65,137 @@ export async function archiveSpool(ctx: AppContext, jobName: string, job: Cluste
   return result;
 }
 
+/**
+ * Ships a copy of the segment pg_receivewal is still writing, so a quiet server's last
+ * writes do not wait for 16 MiB to fill before they are off the machine. `flushed` is how
+ * far pg_receivewal had told the server it flushed, read before the file is: the copy holds
+ * at least that much, and its name says so. Nothing is shipped when that did not move since
+ * the copy on every target. The previous copy on a target goes once the new one is there.
+ */
+export async function archiveOpenSegment(ctx: AppContext, jobName: string, job: ClusterJobConfig, server: WalServer, flushed: Lsn, signal: AbortSignal): Promise<ArchiveResult> {
+  const result: ArchiveResult = { stored: [], failed: [] };
+  const dir = spoolDir(ctx.config.state_dir, jobName);
+  const open = (await readdir(dir).catch(() => [] as string[])).map((n) => OPEN_SEGMENT.exec(n)?.[1]).find((n) => n !== undefined);
+  const segment = open && parseSegmentName(open, server.segmentSize);
+  if (!open || !segment) return result;
+  const covered = Number(flushed - segment.number * BigInt(server.segmentSize));
+  if (covered <= 0) return result;
+  const name = partialName(open, Math.min(covered, server.segmentSize));
+  const missing = job.targets.filter((t) => ctx.catalog.walPartial(jobName, t)?.name !== name);
+  if (missing.length === 0) return result;
+  const writer = await WalWriter.open(ctx, jobName, job, server);
+  let staged: Staged;
+  try {
+    staged = await writer.stage(join(dir, `${open}.partial`), name, signal);
+  } catch (err) {
+    // Completed and renamed meanwhile: the next pass archives it whole.
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return result;
+    throw err;
+  }
+  try {
+    for (const targetName of missing) {
+      try {
+        await writer.put(targetName, staged, signal);
+        const before = ctx.catalog.walPartial(jobName, targetName);
+        ctx.catalog.recordWalPartial({ job: jobName, target: targetName, name, object: staged.record.object.name, stored_at: ctx.now() });
+        if (before) await removeStored(ctx, jobName, targetName, before);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        result.failed.push({ name, target: targetName, error: describeError(err) });
+      }
+    }
+  } finally {
+    await rm(staged.path, { force: true });
+  }
+  if (result.failed.length === 0) result.stored.push(name);
+  return result;
+}
+
+interface Staged {
+  path: string;
+  record: WalRecord;
+  recordText: string;
+  signature: string | undefined;
+}
+
+/** Stages WAL files as stored objects with their signed records, and puts them on targets. */
+class WalWriter {
+  private constructor(
+    private readonly ctx: AppContext,
+    private readonly jobName: string,
+    private readonly job: ClusterJobConfig,
+    private readonly server: WalServer,
+    private readonly signer: Awaited<ReturnType<typeof loadSigner>> | undefined,
+    private readonly encryptor: Encryptor | undefined,
+  ) {}
+
+  static async open(ctx: AppContext, jobName: string, job: ClusterJobConfig, server: WalServer): Promise<WalWriter> {
+    const signer = ctx.config.signing ? await loadSigner(ctx.config.signing.key_file) : undefined;
+    const encryptor = job.encrypt ? await createEncryptor(job.encrypt) : undefined;
+    return new WalWriter(ctx, jobName, job, server, signer, encryptor);
+  }
+
+  /** Compresses (and encrypts) the file at `source` into the stage, synced, and writes its record. */
+  async stage(source: string, name: string, signal: AbortSignal): Promise<Staged> {
+    const stage = join(spoolDir(this.ctx.config.state_dir, this.jobName), ".stage");
+    await mkdir(stage, { recursive: true, mode: 0o700 });
+    const objectName = `${name}${compressionExtension(this.job.compression)}${this.encryptor ? ".gpg" : ""}`;
+    const path = join(stage, objectName);
+    const made = await stageFile(source, path, this.job, this.encryptor, signal);
+    const record: WalRecord = {
+      format: WAL_RECORD_FORMAT,
+      job: this.jobName,
+      name,
+      object: { name: objectName, size: made.object.size, sha256: made.object.sha256 },
+      content: made.content,
+      compression: this.job.compression.algorithm,
+      encryption: this.encryptor?.info.method ?? null,
+      system_identifier: this.server.systemIdentifier,
+      stored_at: new Date(this.ctx.now()).toISOString(),
+    };
+    const recordText = `${JSON.stringify(record, null, 2)}\n`;
+    return { path, record, recordText, signature: this.signer ? await this.signer.sign(recordText) : undefined };
+  }
+
+  /** The object, read back by its sha256, then the signature, then the record: with it, the file counts as stored there. */
+  async put(targetName: string, staged: Staged, signal: AbortSignal): Promise<void> {
+    const target = this.ctx.targets.get(targetName);
+    const prefix = walPrefix(this.jobName);
+    const { object, name } = staged.record;
+    const put = await target.put(prefix + object.name, createReadStream(staged.path), { signal, expectedSize: object.size });
+    if (put.sha256 !== object.sha256) throw new OperationError(`the stored ${object.name} reads back as sha256 ${put.sha256}, not ${object.sha256}`);
+    if (staged.signature) await target.put(`${prefix}${name}.json.sig`, bufferStream(staged.signature), { signal });
+    await target.put(`${prefix}${name}.json`, bufferStream(staged.recordText), { signal });
+  }
+}
+
+/** Removes the target's partial copy of a segment that `stale` says is no longer needed (a whole copy is stored). */
+async function removeStalePartial(ctx: AppContext, jobName: string, targetName: string, stale: (segment: string) => boolean): Promise<void> {
+  const row = ctx.catalog.walPartial(jobName, targetName);
+  const parsed = row && parsePartialName(row.name);
+  if (!row || !parsed || !stale(parsed.segment)) return;
+  await removeStored(ctx, jobName, targetName, row);
+  ctx.catalog.forgetWalPartial(jobName, targetName);
+}
+
+/** The record first, so a copy whose object is gone is never offered; a failure leaves a harmless leftover. */
+async function removeStored(ctx: AppContext, jobName: string, targetName: string, row: { name: string; object: string }): Promise<void> {
+  const target = ctx.targets.get(targetName);
+  const prefix = walPrefix(jobName);
+  try {
+    await target.delete([`${prefix}${row.name}.json`]);
+    await target.delete([`${prefix}${row.name}.json.sig`, `${prefix}${row.object}`]);
+  } catch {
+    // A restore prefers whole segments and the newest copy: an old copy left behind is never used.
+  }
+}
+
 /** Compresses (and encrypts) `source` into `staged`, synced, with both sizes and sha256s. */
-async function stageFile(source: string, staged: string, job: ClusterJobConfig, encryptor: Awaited<ReturnType<typeof createEncryptor>> | undefined, signal: AbortSignal) {
+async function stageFile(source: string, staged: string, job: ClusterJobConfig, encryptor: Encryptor | undefined, signal: AbortSignal) {
   const raw = new DigestStream();
   const stored = new DigestStream();
-  void pipeline(createReadStream(source), raw).catch((err: Error) => raw.destroy(err));
+  const input = await open(source, "r");
+  void pipeline(input.createReadStream(), raw).catch((err: Error) => raw.destroy(err));
   const compressed = compress(job.compression, raw, signal);
   const body = encryptor ? await encryptor.encrypt(compressed.output) : compressed.output;
   const temp = `${staged}.tmp`;

@@ -69,6 +69,16 @@ export interface DrillRow {
   boot_id: string | null;
 }
 
+export interface WalPartialRow {
+  job: string;
+  target: string;
+  /** `<segment>.<covered>.partial`: see wal/layout.ts. */
+  name: string;
+  /** The stored object's name beside its record. */
+  object: string;
+  stored_at: number;
+}
+
 export interface WalSegmentRow {
   job: string;
   /** The segment's file name (or a timeline's .history file). */
@@ -487,6 +497,20 @@ export class Catalog {
   /** The job's WAL segments stored on `target`, by name. */
   walSegments(job: string, target: string): WalSegmentRow[] {
     return this.db.prepare<[string, string], WalSegmentRow>(`SELECT * FROM wal_segments WHERE job = ? AND target = ? ORDER BY name`).all(job, target);
+  }
+
+  /** Records the newest partial copy of a job's open segment on a target, in place of the one before. */
+  recordWalPartial(row: WalPartialRow): void {
+    this.db.prepare(`INSERT OR REPLACE INTO wal_partials (job, target, name, object, stored_at) VALUES (@job, @target, @name, @object, @stored_at)`).run(row);
+  }
+
+  /** The newest partial copy of the job's open segment on `target`. */
+  walPartial(job: string, target: string): WalPartialRow | undefined {
+    return this.db.prepare<[string, string], WalPartialRow>(`SELECT * FROM wal_partials WHERE job = ? AND target = ?`).get(job, target);
+  }
+
+  forgetWalPartial(job: string, target: string): void {
+    this.db.prepare(`DELETE FROM wal_partials WHERE job = ? AND target = ?`).run(job, target);
   }
 
   /** Records the cluster's WAL position at `at`, and forgets samples older than `keepFrom`. */

@@ -290,4 +290,16 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (job, at)
   ) WITHOUT ROWID;
   `,
+  `
+  -- The newest partial copy of a cluster's open segment on each target (shipped every few
+  -- seconds while the server writes): how far the archive reaches past its last full segment.
+  CREATE TABLE wal_partials (
+    job       TEXT    NOT NULL,
+    target    TEXT    NOT NULL,
+    name      TEXT    NOT NULL,
+    object    TEXT    NOT NULL,
+    stored_at INTEGER NOT NULL,
+    PRIMARY KEY (job, target)
+  ) WITHOUT ROWID;
+  `,
 ];

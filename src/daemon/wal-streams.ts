@@ -3,9 +3,10 @@ import { execa, type ResultPromise } from "execa";
 import { WAL_POSITIONS_KEPT_MS } from "../app/objectives.js";
 import { alertMessage } from "../alerts/message.js";
 import { notify } from "../app/notify.js";
-import { archiveSpool } from "../app/wal-archive.js";
+import { archiveOpenSegment, archiveSpool, type ArchiveResult, type WalServer } from "../app/wal-archive.js";
 import type { ClusterJobConfig } from "../config/schema.js";
 import { describeError } from "../errors.js";
+import { parseLsn, type Lsn } from "../policy/wal.js";
 import { PgConnection } from "../sources/pg-connection.js";
 import { slotName, spoolDir } from "../wal/layout.js";
 import type { Logger } from "./logger.js";
@@ -18,6 +19,8 @@ const RESTART_MIN_MS = 1_000;
 const RESTART_MAX_MS = 60_000;
 /** How often the server's WAL position is sampled (the RPO of a cluster job is read from the samples). */
 const SAMPLE_EVERY_MS = 5_000;
+/** How often, at most, a copy of the segment still being written is shipped while it grows. */
+const OPEN_SEGMENT_EVERY_MS = 10_000;
 /** Creating the slot and asking the server who it is: each has this long. */
 const SETUP_MS = 30_000;
 
@@ -70,6 +73,9 @@ class WalStream {
   private failing = false;
   private sampler: NodeJS.Timeout | undefined;
   private sampling = false;
+  /** How far pg_receivewal had flushed, as the server's slot said at the last sample. */
+  private flushed: Lsn | undefined;
+  private openSegmentShippedAt = 0;
 
   constructor(
     private readonly job: string,
@@ -125,7 +131,7 @@ class WalStream {
     const dir = spoolDir(ctx.config.state_dir, this.job);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const conn = await PgConnection.open(job.connection, job.password_file);
-    const systemIdentifier = await this.systemIdentifier(conn);
+    const server = await this.server(conn);
     await stopOrphans(dir, this.log);
     const slot = slotName(this.job);
     const common = ["--slot", slot, "--no-password", `--dbname=${conn.url.href}`];
@@ -143,21 +149,22 @@ class WalStream {
     });
     this.receiver = receiver;
     this.log.info({ job: this.job, slot, spool: dir }, "receiving WAL");
-    const tick = setInterval(() => this.archive(job, systemIdentifier), ARCHIVE_EVERY_MS);
+    const tick = setInterval(() => this.archive(job, server), ARCHIVE_EVERY_MS);
     try {
       const result = await receiver;
       if (!this.stopped.signal.aborted) throw new Error(`pg_receivewal ${result.signal ? `was killed by ${result.signal}` : `exited ${result.exitCode}`}: ${conn.mask(String(result.stderr ?? "")).trim().slice(-500)}`);
     } finally {
       clearInterval(tick);
       this.receiver = undefined;
-      this.archive(job, systemIdentifier);
+      this.archive(job, server);
     }
   }
 
-  private async systemIdentifier(conn: PgConnection): Promise<string> {
+  private async server(conn: PgConnection): Promise<WalServer> {
     const client = await conn.client(conn.defaultDatabase);
     try {
-      return (await client.query<{ id: string }>("SELECT system_identifier::text AS id FROM pg_control_system()")).rows[0]!.id;
+      const { rows } = await client.query<{ id: string; size: string }>("SELECT system_identifier::text AS id, current_setting('wal_segment_size', true) AS size FROM pg_control_system()");
+      return { systemIdentifier: rows[0]!.id, segmentSize: parseSize(rows[0]!.size) };
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -173,9 +180,13 @@ class WalStream {
       const client = await conn.client(conn.defaultDatabase);
       try {
         const at = Date.now();
-        const { rows } = await client.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
+        const { rows } = await client.query<{ lsn: string; flushed: string | null }>(
+          "SELECT pg_current_wal_lsn()::text AS lsn, (SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = $1) AS flushed",
+          [slotName(this.job)],
+        );
         const ctx = this.runtime.ctx;
         ctx.catalog.recordWalPosition(this.job, at, rows[0]!.lsn, at - WAL_POSITIONS_KEPT_MS);
+        if (rows[0]!.flushed) this.flushed = parseLsn(rows[0]!.flushed);
       } finally {
         await client.end().catch(() => undefined);
       }
@@ -187,10 +198,9 @@ class WalStream {
   }
 
   /** Starts one archiving pass unless one runs; its failures are logged, never thrown. */
-  private archive(job: ClusterJobConfig, systemIdentifier: string): void {
+  private archive(job: ClusterJobConfig, server: WalServer): void {
     if (this.archiving) return;
-    const ctx = this.runtime.ctx;
-    this.archiving = archiveSpool(ctx, this.job, job, systemIdentifier, this.runtime.stopping)
+    this.archiving = this.archivePass(job, server)
       .then((r) => {
         if (r.stored.length > 0) this.log.info({ job: this.job, stored: r.stored }, "WAL archived");
         for (const f of r.failed) this.log.warn({ job: this.job, ...f }, "WAL file not stored on a target; tried again");
@@ -201,6 +211,20 @@ class WalStream {
       })
       .catch((err: unknown) => this.log.error({ job: this.job, error: describeError(err) }, "archiving WAL failed"))
       .finally(() => (this.archiving = undefined));
+  }
+
+  /**
+   * Completed segments, then (every few seconds, while it grows) a copy of the open one up to
+   * where the slot says pg_receivewal flushed: read before the copy is made, so it holds that much.
+   */
+  private async archivePass(job: ClusterJobConfig, server: WalServer): Promise<ArchiveResult> {
+    const ctx = this.runtime.ctx;
+    const whole = await archiveSpool(ctx, this.job, job, server, this.runtime.stopping);
+    const flushed = this.flushed;
+    if (flushed === undefined || Date.now() - this.openSegmentShippedAt < OPEN_SEGMENT_EVERY_MS) return whole;
+    this.openSegmentShippedAt = Date.now();
+    const open = await archiveOpenSegment(ctx, this.job, job, server, flushed, this.runtime.stopping);
+    return { stored: [...whole.stored, ...open.stored], failed: [...whole.failed, ...open.failed] };
   }
 
   /** Told once per outage: the log every time, the catalog's events and the alert channels once. */
@@ -219,6 +243,13 @@ class WalStream {
     ctx.catalog.addEvent({ at: ctx.now(), kind: "wal_recovered", job: this.job });
     notify(ctx, alertMessage("wal_recovered", this.job, `WAL archiving of ${this.job} works again`, {}, ctx.now()));
   }
+}
+
+/** wal_segment_size as SHOW gives it: "16MB", or bytes on old servers. */
+function parseSize(text: string): number {
+  const m = /^(\d+)\s*(kB|MB|GB)?$/.exec(text.trim());
+  if (!m) throw new Error(`the server's wal_segment_size is ${JSON.stringify(text)}`);
+  return Number(m[1]) * ({ kB: 1024, MB: 1 << 20, GB: 1 << 30 }[m[2] as "kB"] ?? 1);
 }
 
 /**

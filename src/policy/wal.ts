@@ -111,3 +111,16 @@ export function chainEnd(first: bigint, consistent: bigint, archivedAt: Readonly
   const last = n - 1n;
   return at === undefined || last < consistent ? undefined : { last, at };
 }
+
+/**
+ * Where the archive is durable up to: the end of the chain's last segment, or further where
+ * every target holds a partial copy of the segment after it (then the least of how far
+ * those copies reach). `partials` has one entry per target: its newest partial copy, if any.
+ */
+export function durableEnd(chainLast: bigint, segmentSize: number, partials: readonly ({ number: bigint; covered: number } | undefined)[]): Lsn {
+  const size = BigInt(segmentSize);
+  const chainEnds = (chainLast + 1n) * size;
+  const next = partials.map((p) => (p && p.number === chainLast + 1n ? Math.min(p.covered, segmentSize) : 0));
+  if (next.length === 0) return chainEnds;
+  return chainEnds + BigInt(Math.min(...next));
+}

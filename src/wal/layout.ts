@@ -23,6 +23,25 @@ export function isCompleteWalFile(name: string): boolean {
   return COMPLETE.test(name);
 }
 
+/** The segment pg_receivewal is writing: it renames it without the suffix once full. */
+export const OPEN_SEGMENT = /^([0-9A-F]{24})\.partial$/;
+
+/**
+ * A stored partial copy of a segment is named by the segment and how many of its bytes it
+ * is known to hold (hex): `<segment>.<covered>.partial`. Each copy has a name of its own, so
+ * a newer one is complete on a target before the older one is removed.
+ */
+const PARTIAL = /^([0-9A-F]{24})\.([0-9A-F]{8})\.partial$/;
+
+export function partialName(segment: string, covered: number): string {
+  return `${segment}.${covered.toString(16).toUpperCase().padStart(8, "0")}.partial`;
+}
+
+export function parsePartialName(name: string): { segment: string; covered: number } | undefined {
+  const m = PARTIAL.exec(name);
+  return m ? { segment: m[1]!, covered: Number.parseInt(m[2]!, 16) } : undefined;
+}
+
 /**
  * The replication slot of a job: slot names take only [a-z0-9_] and 63 bytes, job names
  * more. The readable part is the job's name mapped; a hash of the exact name keeps two jobs
@@ -39,8 +58,8 @@ export const WAL_RECORD_FORMAT = "drd-wal-1";
 export const walRecordSchema = z.object({
   format: z.literal(WAL_RECORD_FORMAT),
   job: z.string().min(1).max(255),
-  /** The WAL file's own name (a segment, or a .history file). */
-  name: z.string().regex(COMPLETE),
+  /** The WAL file's own name (a segment, or a .history file), or a partial copy's name. */
+  name: z.string().refine((n) => COMPLETE.test(n) || PARTIAL.test(n), "a WAL file name"),
   /** The stored object's name beside the record, its size and sha256. */
   object: z.object({ name: z.string().min(1).max(255), size: z.int().min(0), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
   /** The WAL file's own size and sha256, before compression and encryption. */

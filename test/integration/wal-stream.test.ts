@@ -40,6 +40,8 @@ describe("WAL streaming of a cluster job", () => {
       await new Promise((r) => setTimeout(r, 250));
     }
   };
+  type Status = { rpo_state: string; wal_lag_seconds: number | null; recovery_window: { from: string; to: string } | null };
+  const clusterStatus = async () => (JSON.parse((await ws.drctl(["status", "--json"])).stdout) as Status[])[0]!;
   /** Writes, then closes the current segment: the name of the segment just closed. */
   const fillSegment = async (rows: number) => {
     await psql(server, "postgres", `INSERT INTO marks SELECT g, now() FROM generate_series(1, ${rows}) g`);
@@ -175,31 +177,94 @@ describe("WAL streaming of a cluster job", () => {
     expect(readFileSync(join(toLatest, "postgresql.auto.conf"), "utf8")).toMatch(/^archive_mode = 'off'$/m);
   }, 180_000);
 
-  it("status measures a cluster job's RPO as the WAL's lag: a write not yet archived ages, an archived one does not", async () => {
+  it("status measures a cluster job's RPO as the WAL's lag: a write in the open segment is shipped as a partial copy within seconds, and restores; while a target refuses it, its age grows", async () => {
     const daemon = ws.daemon();
-    type Status = { rpo_state: string; wal_lag_seconds: number | null; recovery_window: { from: string; to: string } | null };
-    const status = async () => (JSON.parse((await ws.drctl(["status", "--json"])).stdout) as Status[])[0]!;
+    const dir = join(ws.backupDir, "cluster", "wal");
     try {
       await waitFor("the daemon receiving", () => daemon.log().includes("receiving WAL"));
       const closed = await fillSegment(10);
       await waitFor(`segment ${closed}`, () => localSegments().includes(closed));
       // Caught up: the samples taken since are all within what is archived.
       await new Promise((r) => setTimeout(r, 6_000));
-      const caughtUp = await status();
+      const caughtUp = await clusterStatus();
       expect(caughtUp.wal_lag_seconds).not.toBeNull();
       expect(caughtUp.wal_lag_seconds!).toBeLessThan(15);
       expect(caughtUp.recovery_window).not.toBeNull();
       expect(Date.parse(caughtUp.recovery_window!.to)).toBeGreaterThan(Date.parse(caughtUp.recovery_window!.from));
-      // A write in the open segment is on no target yet: its age is the RPO, and it grows.
-      await psql(server, "postgres", "INSERT INTO marks VALUES (-1, now())");
-      await new Promise((r) => setTimeout(r, 12_000));
-      const behind = await status();
-      expect(behind.wal_lag_seconds!).toBeGreaterThanOrEqual(10);
+      // One write, far from filling its segment: a copy of the open segment holding it is on
+      // both targets within seconds, and the lag is back down.
+      const open = (await psql(server, "postgres", "INSERT INTO marks VALUES (-1, now()); SELECT pg_walfile_name(pg_current_wal_lsn())")).trim();
+      await waitFor("a partial copy of the open segment on both targets", async () => {
+        if (!readdirSync(dir).some((n) => n.startsWith(`${open}.`) && n.endsWith(".partial.json"))) return false;
+        const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `drd/cluster/wal/${open}.` }));
+        return (listed.Contents ?? []).some((o) => o.Key!.endsWith(".partial.json"));
+      });
+      await waitFor("the lag back under 15 s", async () => (await clusterStatus()).wal_lag_seconds! < 15, 30_000);
+      expect(localSegments()).not.toContain(open);
+      // The restore at latest replays that copy: the row is back, though its segment never filled.
+      const restored = ws.path("pitr-open");
+      const run = await ws.drctl(["restore", "cluster", "--at", "latest", "--to-dir", restored, "--from", "offsite", "--check"]);
+      expect([run.exitCode, run.stderr]).toEqual([0, ""]);
+      expect(run.stdout).toContain(".partial");
+      await execa("chmod", ["755", ws.dir]);
+      expect(await query(restored, "SELECT count(*) FROM marks WHERE n = -1")).toBe("1");
+      // A target that refuses what it is sent: the write after that ages, on status.
+      const { renameSync, rmSync, writeFileSync } = await import("node:fs");
+      renameSync(dir, `${dir}.away`);
+      writeFileSync(dir, "");
+      try {
+        await psql(server, "postgres", "INSERT INTO marks VALUES (-2, now())");
+        await new Promise((r) => setTimeout(r, 15_000));
+        expect((await clusterStatus()).wal_lag_seconds!).toBeGreaterThanOrEqual(10);
+      } finally {
+        rmSync(dir);
+        renameSync(`${dir}.away`, dir);
+      }
+      await waitFor("the lag back under 15 s once the target takes it", async () => (await clusterStatus()).wal_lag_seconds! < 15, 40_000);
     } finally {
       daemon.process.kill("SIGTERM");
       await daemon.process;
     }
-  }, 90_000);
+  }, 180_000);
+
+  it("under pgbench the RPO stays under a minute, a daemon killed outright mid-load loses no committed transaction, and idle it falls back near 0", async () => {
+    const { serverBin } = await import("../../src/demo/postgres.js");
+    const pgbench = (args: string[]) => execa(join(serverBin(), "pgbench"), [...args, server.url("postgres")], { reject: false });
+    const init = await pgbench(["-i", "-s", "1", "-q"]);
+    expect(init.exitCode, String(init.stderr)).toBe(0);
+    let daemon = ws.daemon();
+    const lags: number[] = [];
+    try {
+      await waitFor("the daemon receiving", () => daemon.log().includes("receiving WAL"));
+      const load = pgbench(["-c", "4", "-T", "40", "-n"]);
+      const poll = setInterval(() => void clusterStatus().then((s) => s.wal_lag_seconds !== null && lags.push(s.wal_lag_seconds), () => undefined), 2_000);
+      try {
+        await new Promise((r) => setTimeout(r, 15_000));
+        const committed = Number(await psql(server, "postgres", "SELECT count(*) FROM pgbench_history"));
+        daemon.process.kill("SIGKILL");
+        await daemon.process;
+        await new Promise((r) => setTimeout(r, 3_000));
+        daemon = ws.daemon();
+        const done = await load;
+        expect(done.exitCode, String(done.stderr)).toBe(0);
+        await waitFor("idle: the lag back under 15 s", async () => (await clusterStatus()).wal_lag_seconds! < 15, 60_000);
+        expect(lags.length).toBeGreaterThan(10);
+        expect(Math.max(...lags)).toBeLessThan(60);
+        const restored = ws.path("pitr-pgbench");
+        const run = await ws.drctl(["restore", "cluster", "--at", "latest", "--to-dir", restored, "--check"]);
+        expect([run.exitCode, run.stderr]).toEqual([0, ""]);
+        await execa("chmod", ["755", ws.dir]);
+        expect(Number(await query(restored, "SELECT count(*) FROM pgbench_history"))).toBeGreaterThanOrEqual(committed);
+        const numbers = localSegments().map((n) => parseSegmentName(n, SEGMENT)!.number);
+        for (let i = 1; i < numbers.length; i++) expect(numbers[i]! - numbers[i - 1]!).toBe(1n);
+      } finally {
+        clearInterval(poll);
+      }
+    } finally {
+      daemon.process.kill("SIGTERM");
+      await daemon.process;
+    }
+  }, 240_000);
 
   it("a server that goes away is one wal_failed alert, and its return one wal_recovered", async () => {
     const hook = await new WebhookReceiver().start();
@@ -241,6 +306,16 @@ describe("WAL streaming of a cluster job", () => {
     for (const d of ["pitr-missing", "pitr-planted"]) expect(readdirSync(ws.dir)).not.toContain(d);
   }, 60_000);
 });
+
+/** One value from a restored data directory, started for the query and stopped after. */
+async function query(dir: string, sql: string): Promise<string> {
+  const restored = await startRestored(dir);
+  try {
+    return (await execa("psql", ["-XAtq", "-h", dir, "-p", String(restored.port), "-U", "postgres", "-d", "postgres", "-c", sql])).stdout;
+  } finally {
+    await restored.stop();
+  }
+}
 
 /** Starts a restored data directory (already recovered and promoted by --check, or recovering now) as its owner. */
 async function startRestored(dir: string): Promise<{ port: number; stop: () => Promise<void> }> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isCompleteWalFile, slotName, spoolDir, WAL_RECORD_FORMAT, walPrefix, walRecordSchema } from "../../src/wal/layout.js";
+import { isCompleteWalFile, OPEN_SEGMENT, parsePartialName, partialName, slotName, spoolDir, WAL_RECORD_FORMAT, walPrefix, walRecordSchema } from "../../src/wal/layout.js";
 
 describe("where a cluster job's WAL goes", () => {
   it.each([
@@ -52,10 +52,15 @@ describe("a WAL file's record", () => {
     for (const compression of ["zstd", "gzip", "none"])
       for (const encryption of ["public-key", "passphrase", null]) expect(walRecordSchema.safeParse({ ...record, compression, encryption }).success).toBe(true);
   });
+  it("reads the record of a partial copy of the open segment", () => {
+    const partial = { ...record, name: "000000010000000000000003.00001000.partial" };
+    expect(walRecordSchema.parse(partial)).toEqual(partial);
+  });
   it.each([
     ["another format", { format: "drd-wal-2" }],
     ["a name that is no WAL file", { name: "../etc/passwd" }],
-    ["a partial segment", { name: "000000010000000000000003.partial" }],
+    ["pg_receivewal's open segment", { name: "000000010000000000000003.partial" }],
+    ["a partial copy's name with more after it", { name: "000000010000000000000003.00001000.partialx" }],
     ["a short sha256", { object: { ...record.object, sha256: "abc" } }],
     ["a sha256 with more after it", { object: { ...record.object, sha256: `${"a".repeat(64)}x` } }],
     ["a sha256 with more before it", { content: { ...record.content, sha256: `x${"b".repeat(64)}` } }],
@@ -76,3 +81,20 @@ describe("a WAL file's record", () => {
   });
 });
 
+
+describe("partial copies of the open segment", () => {
+  it("are named by the segment and how many bytes they hold, and read back", () => {
+    expect(partialName("000000010000000000000005", 0x1234)).toBe("000000010000000000000005.00001234.partial");
+    expect(parsePartialName("000000010000000000000005.00001234.partial")).toEqual({ segment: "000000010000000000000005", covered: 0x1234 });
+    expect(parsePartialName(partialName("0000000200000001000000FF", 16 << 20))).toEqual({ segment: "0000000200000001000000FF", covered: 16 << 20 });
+  });
+  it.each(["000000010000000000000005", "000000010000000000000005.partial", "000000010000000000000005.1234.partial", "00000001000000000000000g.00001234.partial", "000000010000000000000005.00001234.partial.json", ""])(
+    "%j is not a partial copy's name",
+    (name) => expect(parsePartialName(name)).toBeUndefined(),
+  );
+  it("are not complete WAL files, and their records are WAL records", () => {
+    expect(isCompleteWalFile(partialName("000000010000000000000005", 1))).toBe(false);
+    expect(OPEN_SEGMENT.exec("000000010000000000000005.partial")?.[1]).toBe("000000010000000000000005");
+    expect(OPEN_SEGMENT.test("000000010000000000000005")).toBe(false);
+  });
+});

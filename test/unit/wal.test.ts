@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chainEnd, checkSegmentSize, formatLsn, missingSegments, parseLsn, parseSegmentName, segmentName, segmentOf, segmentsBetween, walLagMs } from "../../src/policy/wal.js";
+import { chainEnd, checkSegmentSize, durableEnd, formatLsn, missingSegments, parseLsn, parseSegmentName, segmentName, segmentOf, segmentsBetween, walLagMs } from "../../src/policy/wal.js";
 
 const MiB16 = 16 << 20;
 
@@ -122,5 +122,21 @@ describe("how far an archive restores a base backup", () => {
     ["nothing archived", 3, 3, [], undefined],
   ] as const)("%s", (_what, first, consistent, entries, expected) => {
     expect(chainEnd(BigInt(first), BigInt(consistent), archived(entries as unknown as [number, number][]))).toEqual(expected);
+  });
+});
+
+describe("how far the archive is durable, with partial copies of the open segment", () => {
+  const end = (n: number) => BigInt(n) * BigInt(MiB16);
+  it.each([
+    ["no targets' copies: the chain's end", 4, [undefined, undefined], end(5)],
+    ["a copy on every target of the next segment: the least of them", 4, [{ number: 5n, covered: 4096 }, { number: 5n, covered: 1024 }], end(5) + 1024n],
+    ["a copy on one target only: the chain's end", 4, [{ number: 5n, covered: 4096 }, undefined], end(5)],
+    ["a copy of a segment the chain already holds: the chain's end", 4, [{ number: 4n, covered: 4096 }, { number: 4n, covered: 4096 }], end(5)],
+    ["a copy beyond a gap: the chain's end", 4, [{ number: 6n, covered: 4096 }, { number: 6n, covered: 4096 }], end(5)],
+    ["a copy that says it holds more than a segment: one segment", 4, [{ number: 5n, covered: MiB16 * 2 }], end(6)],
+    ["one target", 0, [{ number: 1n, covered: 100 }], end(1) + 100n],
+    ["no targets at all: the chain's end", 0, [], end(1)],
+  ] as const)("%s", (_, last, partials, expected) => {
+    expect(durableEnd(BigInt(last), MiB16, partials)).toBe(expected);
   });
 });

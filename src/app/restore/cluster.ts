@@ -13,7 +13,7 @@ import { createDecryptor, type Decryptor } from "../../pipeline/decrypt.js";
 import { formatLsn, parseLsn, parseSegmentName, segmentName, segmentOf, type Lsn } from "../../policy/wal.js";
 import { serverBin } from "../../sources/pg-bin.js";
 import type { Target } from "../../targets/target.js";
-import { walPrefix, walRecordSchema, type WalRecord } from "../../wal/layout.js";
+import { parsePartialName, walPrefix, walRecordSchema, type WalRecord } from "../../wal/layout.js";
 import { jobOf, type AppContext } from "../context.js";
 import { readBounded, readTargetManifests } from "../manifests.js";
 import { fetchArtifact } from "./fetch.js";
@@ -41,7 +41,7 @@ export interface ClusterRestoreOutcome {
   from: string;
   to_dir: string;
   target: string;
-  /** The WAL files put in pg_wal for the replay, first and last. */
+  /** The WAL files put in pg_wal for the replay, first and last (the last may be a partial copy of the open segment). */
   wal: { first: string; last: string; count: number };
   /** With --check: the server's own word on where recovery stopped, and how long until it accepted connections. */
   checked: { reached: string | null; seconds: number } | null;
@@ -97,9 +97,9 @@ export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest
     const verify = await execa(join(serverBin(), "pg_verifybackup"), ["--no-parse-wal", req.toDir], { reject: false });
     if (verify.exitCode !== 0) throw new IntegrityError(`pg_verifybackup refused the restored base backup ${base.id}: ${`${verify.stderr}`.trim().slice(-500)}`);
     const walDir = join(req.toDir, "pg_wal");
-    for (const record of needed) {
+    for (const file of needed) {
       req.signal.throwIfAborted();
-      await fetchWal(target, req.job, record, decryptor, work, walDir, req.signal);
+      await fetchWal(target, req.job, file, decryptor, work, walDir, req.signal);
     }
     await writeRecoverySettings(req.toDir, base, req);
     await giveToOwner(req.toDir);
@@ -109,7 +109,7 @@ export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest
       from,
       to_dir: req.toDir,
       target: describeTarget(req.target),
-      wal: { first: needed[0]!.name, last: needed.at(-1)!.name, count: needed.length },
+      wal: { first: needed[0]!.segment, last: needed.at(-1)!.record.name, count: needed.length },
       checked: null,
     };
     if (req.check) outcome.checked = await checkRecovery(req.toDir);
@@ -135,85 +135,105 @@ function chooseBase(bases: Extract<Manifest, { kind: "postgres_cluster" }>[], t:
   return fits.reduce((a, b) => (finished(a) >= finished(b) ? a : b));
 }
 
+type Checked = WalRecord | { refused: string };
+
+/** The job's WAL on a target: whole files by name, and the partial copies of each open segment. */
+interface StoredWal {
+  whole: Map<string, Checked>;
+  partial: Map<string, { covered: number; checked: Checked }[]>;
+}
+
 /** The job's WAL records on the target, each checked: bounded, well-formed, signed by a trusted key, of this cluster. */
-async function readWal(ctx: AppContext, target: Target, job: string, from: string, systemIdentifier: string): Promise<Map<string, WalRecord | { refused: string }>> {
+async function readWal(ctx: AppContext, target: Target, job: string, from: string, systemIdentifier: string): Promise<StoredWal> {
   const { TrustStore } = await import("../../trust/signing.js");
   const trust = await TrustStore.load(ctx.config);
   const objects = await target.list(walPrefix(job));
   const sizes = new Map(objects.map((o) => [o.key, o.size]));
-  const out = new Map<string, WalRecord | { refused: string }>();
+  const wal: StoredWal = { whole: new Map(), partial: new Map() };
   for (const o of objects) {
     const name = o.key.slice(walPrefix(job).length);
-    if (!/^[0-9A-F]{24}\.json$/.test(name)) continue;
-    const segment = name.slice(0, 24);
-    const text = await readBounded(target, o.key, o.size, RECORD_MAX_BYTES);
-    if (typeof text !== "string") {
-      out.set(segment, { refused: text.reason });
-      continue;
-    }
-    const sigKey = `${o.key}.sig`;
-    const sig = sizes.has(sigKey) ? await readBounded(target, sigKey, sizes.get(sigKey)!, SIGNATURE_MAX_BYTES) : undefined;
-    const checked = await trust.check(text, typeof sig === "string" ? sig : undefined, { job, target: from, at: Date.now() });
-    if (!checked.ok) {
-      out.set(segment, { refused: `its record is not trusted: ${checked.reason}` });
-      continue;
-    }
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch {
-      out.set(segment, { refused: "its record is not JSON" });
-      continue;
-    }
-    const parsed = walRecordSchema.safeParse(data);
-    if (!parsed.success || parsed.data.name !== segment || parsed.data.job !== job) {
-      out.set(segment, { refused: "its record is not a WAL record of this job and file" });
-      continue;
-    }
-    if (parsed.data.system_identifier !== systemIdentifier) {
-      out.set(segment, { refused: `it is from another cluster (system identifier ${parsed.data.system_identifier}, not ${systemIdentifier})` });
-      continue;
-    }
-    out.set(segment, parsed.data);
+    if (!name.endsWith(".json")) continue;
+    const fileName = name.slice(0, -".json".length);
+    const partial = parsePartialName(fileName);
+    if (!partial && !/^[0-9A-F]{24}$/.test(fileName)) continue;
+    const checked = await checkRecord(trust, target, o.key, o.size, sizes, { job, from, fileName, systemIdentifier });
+    if (!partial) wal.whole.set(fileName, checked);
+    else wal.partial.set(partial.segment, [...(wal.partial.get(partial.segment) ?? []), { covered: partial.covered, checked }]);
   }
-  return out;
+  return wal;
+}
+
+async function checkRecord(
+  trust: Awaited<ReturnType<typeof import("../../trust/signing.js").TrustStore.load>>,
+  target: Target,
+  key: string,
+  size: number,
+  sizes: Map<string, number>,
+  expect: { job: string; from: string; fileName: string; systemIdentifier: string },
+): Promise<Checked> {
+  const text = await readBounded(target, key, size, RECORD_MAX_BYTES);
+  if (typeof text !== "string") return { refused: text.reason };
+  const sigKey = `${key}.sig`;
+  const sig = sizes.has(sigKey) ? await readBounded(target, sigKey, sizes.get(sigKey)!, SIGNATURE_MAX_BYTES) : undefined;
+  const checked = await trust.check(text, typeof sig === "string" ? sig : undefined, { job: expect.job, target: expect.from, at: Date.now() });
+  if (!checked.ok) return { refused: `its record is not trusted: ${checked.reason}` };
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { refused: "its record is not JSON" };
+  }
+  const parsed = walRecordSchema.safeParse(data);
+  if (!parsed.success || parsed.data.name !== expect.fileName || parsed.data.job !== expect.job) return { refused: "its record is not a WAL record of this job and file" };
+  if (parsed.data.system_identifier !== expect.systemIdentifier)
+    return { refused: `it is from another cluster (system identifier ${parsed.data.system_identifier}, not ${expect.systemIdentifier})` };
+  return parsed.data;
+}
+
+/** A WAL file the replay needs: its record, and the segment it goes into pg_wal as. */
+interface NeededWal {
+  record: WalRecord;
+  segment: string;
 }
 
 /**
  * The WAL files the replay needs, in order: from the base backup's start through its end
  * (it is consistent only there), then on: for an LSN, through the file that holds it; for a
  * time or latest, the whole chain (which file holds the first commit after a time is known
- * only by reading the WAL; PostgreSQL stops at the target itself), and a time must lie
- * before the newest file was archived. A file missing or refused before the end of the
- * chain stops the restore, named.
+ * only by reading the WAL; PostgreSQL stops at the target itself), ending with the newest
+ * partial copy of the segment after the last whole one, if there is one; and a time must lie
+ * before the newest file was archived. A file missing or refused before the end of the chain
+ * stops the restore, named.
  */
-function walNeeded(base: Extract<Manifest, { kind: "postgres_cluster" }>, wal: Map<string, WalRecord | { refused: string }>, t: RecoveryTarget): WalRecord[] {
+function walNeeded(base: Extract<Manifest, { kind: "postgres_cluster" }>, wal: StoredWal, t: RecoveryTarget): NeededWal[] {
   const size = base.cluster.wal_segment_size;
   const timeline = base.cluster.timeline;
   const first = segmentOf(timeline, parseLsn(base.cluster.start_lsn), size).number;
   const end = parseLsn(base.cluster.end_lsn);
   const consistentAt = segmentOf(timeline, end === 0n ? 0n : end - 1n, size).number;
   const wanted = t.kind === "lsn" ? segmentOf(timeline, t.lsn, size).number : undefined;
-  const needed: WalRecord[] = [];
+  const needed: NeededWal[] = [];
   for (let n = first; ; n++) {
     if (n > consistentAt && t.kind === "lsn" && n > wanted!) break;
     const name = segmentName({ timeline, number: n }, size);
-    const stored = wal.get(name);
+    const stored = wal.whole.get(name);
     if (stored !== undefined && !("refused" in stored)) {
-      needed.push(stored);
+      needed.push({ record: stored, segment: name });
       continue;
     }
-    const gap = laterExists(wal, name, size);
     const what = n <= consistentAt ? `base backup ${base.id} needs it to be consistent` : `the replay to ${describeTarget(t)} needs it`;
     if (stored !== undefined) throw new IntegrityError(`WAL file ${name} is refused: ${stored.refused}; ${what}`);
-    if (n > consistentAt && !gap) {
-      // The end of the archive: where latest stops, and where a time must already lie (the
-      // newest file was archived after it) or an LSN be reached.
-      const newest = needed.at(-1)!;
-      if (t.kind === "latest" || (t.kind === "time" && Date.parse(newest.stored_at) >= t.at)) break;
-      throw new UsageError(`${describeTarget(t)} is past the end of the archive: its newest WAL file, ${newest.name}, was archived at ${newest.stored_at}`);
-    }
-    throw new IntegrityError(`WAL file ${name} is not in the archive; ${what}`);
+    if (laterExists(wal.whole, name, size)) throw new IntegrityError(`WAL file ${name} is not in the archive; ${what}`);
+    // The end of the archive: where latest stops, and where a time must already lie (the
+    // newest file was archived after it) or an LSN be reached.
+    const copy = wal.partial.get(name)?.reduce((a, b) => (b.covered > a.covered ? b : a));
+    if (copy && "refused" in copy.checked) throw new IntegrityError(`the partial copy of WAL file ${name} is refused: ${copy.checked.refused}; ${what}`);
+    const reaches = BigInt(size) * n + BigInt(copy?.covered ?? 0);
+    if (n <= consistentAt && reaches < end) throw new IntegrityError(`WAL file ${name} is not in the archive; ${what}`);
+    if (copy) needed.push({ record: copy.checked as WalRecord, segment: name });
+    const newest = needed.at(-1)!.record;
+    if (t.kind === "latest" || (t.kind === "time" && Date.parse(newest.stored_at) >= t.at) || (t.kind === "lsn" && t.lsn <= reaches)) break;
+    throw new UsageError(`${describeTarget(t)} is past the end of the archive: its newest WAL file, ${newest.name}, was archived at ${newest.stored_at}`);
   }
   return needed;
 }
@@ -236,13 +256,14 @@ async function extractBase(target: Target, base: Extract<Manifest, { kind: "post
   await Promise.all([pipeline(plain.output, tar.x({ cwd: toDir, strict: true, preserveOwner: process.getuid?.() === 0 })), plain.done, fetched.done]);
 }
 
-async function fetchWal(target: Target, job: string, record: WalRecord, decryptor: Decryptor | undefined, work: string, walDir: string, signal: AbortSignal): Promise<void> {
+async function fetchWal(target: Target, job: string, file: NeededWal, decryptor: Decryptor | undefined, work: string, walDir: string, signal: AbortSignal): Promise<void> {
+  const record = file.record;
   // Checked against the signed record: the stored object's size and sha256.
   const fetched = fetchArtifact(target, `${walPrefix(job)}${record.object.name}`, record.object, work);
   const plain = await plainStream(fetched.open(), record.compression, record.encryption ? decryptor : undefined, signal);
   if (record.encryption && !decryptor) throw new UsageError(`WAL file ${record.name} is encrypted: give --key or --passphrase-file`);
   const digest = new DigestStream();
-  const path = join(walDir, record.name);
+  const path = join(walDir, file.segment);
   await Promise.all([pipeline(plain.output, digest, createWriteStream(path, { mode: 0o600 })), plain.done, fetched.done]);
   await rm(join(work, record.object.name), { force: true });
   if (digest.bytes !== record.content.size || digest.hex() !== record.content.sha256)
