@@ -21,6 +21,7 @@ describe("WAL streaming of a cluster job", () => {
   const ws = new Workspace();
   let server: Cluster;
   let bucket = "";
+  const productionArchive = () => join(server.dataDir, "..", "production-archive");
 
   const localSegments = () =>
     (readdirSync(join(ws.backupDir, "cluster", "wal"), { withFileTypes: true }) as { name: string }[])
@@ -51,6 +52,14 @@ describe("WAL streaming of a cluster job", () => {
   beforeAll(async () => {
     server = await startCluster();
     await psql(server, "postgres", "CREATE TABLE marks (n int, at timestamptz)");
+    // The production cluster archives too (as many do beside streaming): a restored copy must not add to it.
+    const { chownSync, mkdirSync, statSync } = await import("node:fs");
+    mkdirSync(productionArchive());
+    chownSync(productionArchive(), statSync(server.dataDir).uid, statSync(server.dataDir).gid);
+    await psql(server, "postgres", "ALTER SYSTEM SET archive_mode = on");
+    await psql(server, "postgres", `ALTER SYSTEM SET archive_command = 'cp %p ${productionArchive()}/%f'`);
+    await server.pause();
+    await server.resume();
     bucket = await writeLocalAndS3Config(ws, inject("s3Port"), "wal", {
       cluster: { type: "postgres_cluster", connection: server.url("postgres"), schedule: "0 3 * * *", rpo: "1h", targets: ["local", "offsite"] },
     });
@@ -129,8 +138,12 @@ describe("WAL streaming of a cluster job", () => {
     let base: Awaited<ReturnType<Workspace["drctl"]>>;
     try {
       await waitFor("the daemon receiving", () => daemon.log().includes("receiving WAL"));
-      base = await ws.drctl(["backup", "cluster", "--json"]);
-      expect(base.exitCode, base.stderr).toBe(0);
+      // The daemon's first start may be running the backup its schedule missed: this one waits for it.
+      await waitFor("a base backup of our own", async () => {
+        base = await ws.drctl(["backup", "cluster", "--json"]);
+        return base.exitCode === 0 || !`${base.stdout}${base.stderr}`.includes("already running");
+      });
+      expect(base!.exitCode, `${base!.stdout}${base!.stderr}`).toBe(0);
       await psql(server, "postgres", "CREATE TABLE IF NOT EXISTS markers (name text, at timestamptz default clock_timestamp())");
       await psql(server, "postgres", "INSERT INTO markers (name) VALUES ('before')");
       const t = (await psql(server, "postgres", "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")).trim();
@@ -169,12 +182,27 @@ describe("WAL streaming of a cluster job", () => {
       expect(run.stdout).toMatch(/^checked: the restored cluster started and accepted connections in [\d.]+ s; recovery reached /m);
       expect([from, await markers(toTime), run.stdout]).toEqual([from, "before", expect.anything()]);
     }
+    // A bare machine: no catalog, only the config, the trusted key and the target.
+    const { renameSync } = await import("node:fs");
+    renameSync(join(ws.stateDir, "catalog.sqlite"), join(ws.stateDir, "catalog.sqlite.away"));
+    try {
+      const bare = ws.path("pitr-bare");
+      const run = await ws.drctl(["restore", "cluster", "--at", new Date(Date.parse(at) + 500).toISOString(), "--to-dir", bare, "--from", "offsite"]);
+      expect([run.exitCode, run.stderr]).toEqual([0, ""]);
+      expect(await markers(bare)).toBe("before");
+    } finally {
+      for (const f of readdirSync(ws.stateDir).filter((n) => n.startsWith("catalog.sqlite") && !n.endsWith(".away"))) (await import("node:fs")).rmSync(join(ws.stateDir, f));
+      renameSync(join(ws.stateDir, "catalog.sqlite.away"), join(ws.stateDir, "catalog.sqlite"));
+    }
     const toLatest = ws.path("pitr-latest");
     const latest = await ws.drctl(["restore", "cluster", "--at", "latest", "--to-dir", toLatest]);
     expect([latest.exitCode, latest.stderr]).toEqual([0, ""]);
     expect(await markers(toLatest)).toBe("before,after");
-    // A restored cluster archives nothing: archive_mode is off, whatever the production cluster had.
+    // A restored cluster archives nothing: archive_mode is off, though the production cluster
+    // had it on; its new timeline (2, after the promotion) never reaches the production archive.
     expect(readFileSync(join(toLatest, "postgresql.auto.conf"), "utf8")).toMatch(/^archive_mode = 'off'$/m);
+    expect(readdirSync(productionArchive()).some((n) => n.startsWith("00000001"))).toBe(true);
+    expect(readdirSync(productionArchive()).filter((n) => n.startsWith("00000002"))).toEqual([]);
   }, 180_000);
 
   it("status measures a cluster job's RPO as the WAL's lag: a write in the open segment is shipped as a partial copy within seconds, and restores; while a target refuses it, its age grows", async () => {
@@ -304,6 +332,21 @@ describe("WAL streaming of a cluster job", () => {
     expect(planted.stderr).toContain(`WAL file ${victim} is refused: its record is not trusted`);
     writeFileSync(join(dir, `${victim}.json`), record);
     for (const d of ["pitr-missing", "pitr-planted"]) expect(readdirSync(ws.dir)).not.toContain(d);
+  }, 60_000);
+
+  it("a disk too small for the cluster and the WAL its replay needs is told before anything is written (exit 1)", async () => {
+    const mount = ws.path("small-disk");
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(mount);
+    await execa("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mount]);
+    try {
+      const run = await ws.drctl(["restore", "cluster", "--at", "latest", "--to-dir", join(mount, "data")]);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toMatch(new RegExp(`^drctl: ${join(mount, "data")} has 8 MiB free; this restore needs \\d+ MiB \\(the cluster, \\d+ MiB, and \\d+ WAL files, \\d+ MiB\\)$`));
+      expect(readdirSync(mount)).toEqual([]);
+    } finally {
+      await execa("umount", [mount]);
+    }
   }, 60_000);
 });
 

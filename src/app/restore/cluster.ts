@@ -1,6 +1,6 @@
-import { appendFile, chown, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, chown, mkdir, readdir, readFile, rm, stat, statfs, writeFile } from "node:fs/promises";
 import { createWriteStream } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { execa } from "execa";
@@ -88,6 +88,7 @@ export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest
   const wal = await readWal(ctx, target, req.job, from, base.cluster.system_identifier);
   const needed = walNeeded(base, wal, req.target);
 
+  await assertRoom(req.toDir, base, needed);
   const decryptor = base.encryption ? await createDecryptor(base.encryption, { keyFile: req.keyFile, passphraseFile: req.passphraseFile }) : undefined;
   await removeDeadStaging(ctx.config.state_dir);
   const work = await makeStaging(ctx.config.state_dir);
@@ -335,6 +336,26 @@ async function checkRecovery(dir: string): Promise<{ reached: string | null; sec
   } finally {
     await asOwner(join(bin, "pg_ctl"), ["-D", dir, "-m", "fast", "-w", "stop"], 120_000);
   }
+}
+
+/**
+ * Every WAL file goes into pg_wal before PostgreSQL starts: the data directory's disk must
+ * hold the cluster and all of them. Told now, not when the disk fills halfway.
+ */
+async function assertRoom(dir: string, base: Extract<Manifest, { kind: "postgres_cluster" }>, needed: NeededWal[]): Promise<void> {
+  const cluster = base.artifacts.find((a) => a.role === "base");
+  const wal = needed.reduce((sum, f) => sum + f.record.content.size, 0);
+  const need = (cluster?.content_size ?? cluster?.size ?? 0) + wal;
+  let existing = dir;
+  while (!(await stat(existing).catch(() => undefined))) existing = dirname(existing);
+  const fs = await statfs(existing);
+  const free = fs.bavail * fs.bsize;
+  if (free < need)
+    throw new OperationError(`${dir} has ${mib(free)} MiB free; this restore needs ${mib(need)} MiB (the cluster, ${mib(need - wal)} MiB, and ${needed.length} WAL files, ${mib(wal)} MiB)`);
+}
+
+function mib(bytes: number): string {
+  return (bytes / 1048576).toFixed(0);
 }
 
 async function assertNewDir(dir: string): Promise<void> {
