@@ -109,8 +109,10 @@ started() {
   until [ "$(psql -XAtq -h "$WORK/sock" -p "$port" -U postgres -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do sleep 0.1; done
   echo "$port" > "$dir.port"
 }
-# timed NAME COMMAND: prints "name wall_s rss_kib".
+# timed NAME COMMAND: prints "name wall_s rss_kib". Each starts with no dirty pages left by the
+# one before (sync): else whichever runs after a 1 GiB write pays for its writeback.
 timed() {
+  sync
   /usr/bin/time -o "$WORK/time" -f '%e %M' bash -o pipefail -c "$2" >/dev/null 2>"$WORK/err" || { echo "$1 failed:" >&2; cat "$WORK/err" >&2; exit 1; }
   echo "$1 $(tail -1 "$WORK/time")"
 }
@@ -124,7 +126,9 @@ results=$(
     timed b_pgbr "as_pg $PGBR backup --type=full"
   done
 )
-# The point to restore to: a row before it, another after it, both archived by both tools.
+# The point to restore to: a row before it, another after it, both archived by both tools;
+# seconds after the last base backup (pgBackRest picks a backup that stopped a whole second before).
+sleep 2
 psql -XAtq -d "$URL" -c "CREATE TABLE markers (name text, at timestamptz DEFAULT clock_timestamp())" -c "INSERT INTO markers (name) VALUES ('before')"
 T=$(psql -XAtq -d "$URL" -c "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
 sleep 1.1
