@@ -136,6 +136,7 @@ describe("WAL streaming of a cluster job", () => {
   it("restores to a moment: the row committed before it comes back and the one after does not; latest brings both; from either target", async () => {
     const daemon = ws.daemon();
     let base: Awaited<ReturnType<Workspace["drctl"]>>;
+    let last = "";
     try {
       await waitFor("the daemon receiving", () => daemon.log().includes("receiving WAL"));
       // The daemon's first start may be running the backup its schedule missed: this one waits for it.
@@ -149,7 +150,10 @@ describe("WAL streaming of a cluster job", () => {
       const t = (await psql(server, "postgres", "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")).trim();
       await new Promise((r) => setTimeout(r, 1100));
       await psql(server, "postgres", "INSERT INTO markers (name) VALUES ('after')");
-      const last = await fillSegment(10);
+      await fillSegment(10);
+      // More WAL after the moment: a restore to the moment does not fetch it, one to latest does.
+      await fillSegment(10);
+      last = await fillSegment(10);
       await waitFor(`segment ${last} on both targets`, async () => {
         if (!localSegments().includes(last)) return false;
         const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `drd/cluster/wal/${last}.json` }));
@@ -181,6 +185,7 @@ describe("WAL streaming of a cluster job", () => {
       expect(run.exitCode).toBe(0);
       expect(run.stdout).toMatch(/^checked: the restored cluster started and accepted connections in [\d.]+ s; recovery reached /m);
       expect([from, await markers(toTime), run.stdout]).toEqual([from, "before", expect.anything()]);
+      expect(run.stdout).not.toContain(last);
     }
     // A bare machine: no catalog, only the config, the trusted key and the target.
     const { renameSync } = await import("node:fs");
@@ -198,6 +203,7 @@ describe("WAL streaming of a cluster job", () => {
     const latest = await ws.drctl(["restore", "cluster", "--at", "latest", "--to-dir", toLatest]);
     expect([latest.exitCode, latest.stderr]).toEqual([0, ""]);
     expect(await markers(toLatest)).toBe("before,after");
+    expect(latest.stdout).toContain(last);
     // A restored cluster archives nothing: archive_mode is off, though the production cluster
     // had it on; its new timeline (2, after the promotion) never reaches the production archive.
     expect(readFileSync(join(toLatest, "postgresql.auto.conf"), "utf8")).toMatch(/^archive_mode = 'off'$/m);

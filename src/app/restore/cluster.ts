@@ -48,6 +48,8 @@ export interface ClusterRestoreOutcome {
 }
 
 const RECORD_MAX_BYTES = 64 << 10;
+/** WAL files fetched at once: each is small, and its own download, check and zstd. */
+const CONCURRENT_WAL_FETCHES = 4;
 const SIGNATURE_MAX_BYTES = 64 << 10;
 /** How long --check waits for recovery to end and the server to accept connections. */
 const CHECK_DEADLINE_S = 3600;
@@ -88,7 +90,9 @@ export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest
   const wal = await readWal(ctx, target, req.job, from, base.cluster.system_identifier);
   const needed = walNeeded(base, wal, req.target);
 
-  await assertRoom(req.toDir, base, needed);
+  const sure = req.target.kind === "time" ? archivedBefore(needed, req.target.at) : needed;
+  // For a time, what the replay reads past the files archived before it is known only once fetched: room for two more.
+  await assertRoom(req.toDir, base, needed.slice(0, sure.length + (sure.length < needed.length ? 2 : 0)));
   const decryptor = base.encryption ? await createDecryptor(base.encryption, { keyFile: req.keyFile, passphraseFile: req.passphraseFile }) : undefined;
   await removeDeadStaging(ctx.config.state_dir);
   const work = await makeStaging(ctx.config.state_dir);
@@ -98,9 +102,20 @@ export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest
     const verify = await execa(join(serverBin(), "pg_verifybackup"), ["--no-parse-wal", req.toDir], { reject: false });
     if (verify.exitCode !== 0) throw new IntegrityError(`pg_verifybackup refused the restored base backup ${base.id}: ${`${verify.stderr}`.trim().slice(-500)}`);
     const walDir = join(req.toDir, "pg_wal");
-    for (const file of needed) {
-      req.signal.throwIfAborted();
-      await fetchWal(target, req.job, file, decryptor, work, walDir, req.signal);
+    const fetch = (file: NeededWal) => fetchWal(target, req.job, file, decryptor, work, walDir, req.signal);
+    await eachAtMost(CONCURRENT_WAL_FETCHES, sure, fetch, req.signal);
+    const fetched = [...sure];
+    if (req.target.kind === "time") {
+      // One at a time from there: the replay stops at the first transaction that ended after
+      // the target, and may read into the file after the one that holds it.
+      const at = req.target.at;
+      let last = false;
+      for (const file of needed.slice(sure.length)) {
+        await fetch(file);
+        fetched.push(file);
+        if (last) break;
+        last = await endsTransactionAfter(walDir, file.segment, at);
+      }
     }
     await writeRecoverySettings(req.toDir, base, req);
     await giveToOwner(req.toDir);
@@ -110,7 +125,7 @@ export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest
       from,
       to_dir: req.toDir,
       target: describeTarget(req.target),
-      wal: { first: needed[0]!.segment, last: needed.at(-1)!.record.name, count: needed.length },
+      wal: { first: fetched[0]!.segment, last: fetched.at(-1)!.record.name, count: fetched.length },
       checked: null,
     };
     if (req.check) outcome.checked = await checkRecovery(req.toDir);
@@ -192,7 +207,7 @@ async function checkRecord(
 }
 
 /** A WAL file the replay needs: its record, and the segment it goes into pg_wal as. */
-interface NeededWal {
+export interface NeededWal {
   record: WalRecord;
   segment: string;
 }
@@ -269,6 +284,43 @@ async function fetchWal(target: Target, job: string, file: NeededWal, decryptor:
   await rm(join(work, record.object.name), { force: true });
   if (digest.bytes !== record.content.size || digest.hex() !== record.content.sha256)
     throw new IntegrityError(`WAL file ${record.name} restores to ${digest.bytes} bytes with sha256 ${digest.hex()}, not the ${record.content.size} and ${record.content.sha256} its record states`);
+}
+
+/** The leading files of the chain archived before `at`: the replay to `at` reads them all. */
+export function archivedBefore(needed: readonly NeededWal[], at: number): NeededWal[] {
+  const first = needed.findIndex((f) => Date.parse(f.record.stored_at) >= at);
+  return first === -1 ? [...needed] : needed.slice(0, first);
+}
+
+/** Runs `task` over `items`, at most `limit` at a time; after a failure, starts no more and rejects once those running ended. */
+async function eachAtMost<T>(limit: number, items: readonly T[], task: (item: T) => Promise<void>, signal: AbortSignal): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++]!;
+      try {
+        signal.throwIfAborted();
+        await task(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
+}
+
+/**
+ * Whether a WAL file holds the end (commit or abort) of a transaction after `at`, as
+ * pg_waldump reads it: PostgreSQL's replay to `at` stops there. Unreadable: taken as no, so
+ * the next file is fetched too.
+ */
+async function endsTransactionAfter(walDir: string, segment: string, at: number): Promise<boolean> {
+  const dump = await execa(join(serverBin(), "pg_waldump"), ["--rmgr=Transaction", "-p", walDir, segment, segment], { reject: false, env: { TZ: "UTC" }, timeout: 60_000, stdin: "ignore" });
+  for (const m of `${dump.stdout}`.matchAll(/desc: (?:COMMIT|ABORT)(?:_PREPARED)? (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) UTC/g))
+    if (Date.parse(`${m[1]!.replace(" ", "T")}Z`) > at) return true;
+  return false;
 }
 
 async function plainStream(stored: Readable, algorithm: WalRecord["compression"], decryptor: Decryptor | undefined, signal: AbortSignal) {
