@@ -46,13 +46,18 @@ function asPostgres(cmd: string, args: string[]) {
 }
 
 /** Starts a cluster in a new directory below `parent` (default: the temp directory). */
-export async function startCluster(parent = tmpdir()): Promise<Cluster> {
+/**
+ * A throwaway cluster. `configOutside`: its postgresql.conf, pg_hba.conf and pg_ident.conf
+ * live beside the data directory, not in it, as Debian keeps them in /etc/postgresql.
+ */
+export async function startCluster(parent = tmpdir(), options: { configOutside?: boolean } = {}): Promise<Cluster> {
   const bin = serverBin();
   const root = mkdtempSync(join(parent, "drd-pg-"));
   chmodSync(root, 0o755);
   const dataDir = join(root, "data");
   const socketDir = join(root, "sock");
-  for (const dir of [dataDir, socketDir]) {
+  const etc = join(root, "etc");
+  for (const dir of [dataDir, socketDir, ...(options.configOutside ? [etc] : [])]) {
     mkdirSync(dir, { mode: 0o700 });
     if (process.getuid?.() === 0) {
       const uid = Number((await execa("id", ["-u", "postgres"])).stdout);
@@ -73,11 +78,17 @@ export async function startCluster(parent = tmpdir()): Promise<Cluster> {
       "",
     ].join("\n"),
   );
+  let configFile = "";
+  if (options.configOutside) {
+    for (const name of ["postgresql.conf", "pg_hba.conf", "pg_ident.conf"]) await asPostgres("mv", [join(dataDir, name), join(etc, name)]);
+    await asPostgres("sh", ["-c", `printf "%s\\n" "hba_file = '${etc}/pg_hba.conf'" "ident_file = '${etc}/pg_ident.conf'" >> ${etc}/postgresql.conf`]);
+    configFile = ` -c config_file=${join(etc, "postgresql.conf")}`;
+  }
   const port = await freePort();
   const start = () =>
     asPostgres(`${bin}/pg_ctl`, [
       "-D", dataDir, "-w", "-l", join(dataDir, "server.log"),
-      "-o", `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`,
+      "-o", `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off${configFile}`,
       "start",
     ]);
   await start();

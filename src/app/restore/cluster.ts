@@ -117,6 +117,7 @@ export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest
         last = await endsTransactionAfter(walDir, file.segment, at);
       }
     }
+    await writeMissingConfig(req.toDir);
     await writeRecoverySettings(req.toDir, base, req);
     await giveToOwner(req.toDir);
     const outcome: ClusterRestoreOutcome = {
@@ -327,6 +328,30 @@ async function plainStream(stored: Readable, algorithm: WalRecord["compression"]
   return decompress(algorithm, decryptor ? await decryptor.decrypt(stored) : stored, signal);
 }
 
+/** The configuration files a data directory needs to start, which some distributions (Debian's /etc/postgresql) keep outside it. */
+const CONFIG_FILES: Record<string, string[]> = {
+  "postgresql.conf": [
+    "# Written by drctl restore: the backed-up cluster kept its configuration outside its data",
+    "# directory, so the backup has none. The server's defaults, local connections only; copy",
+    "# the settings you need from the original server's configuration.",
+    "listen_addresses = 'localhost'",
+  ],
+  "pg_hba.conf": [
+    "# Written by drctl restore (the backup has no pg_hba.conf): local connections only.",
+    "local all all peer",
+    "host all all 127.0.0.1/32 scram-sha-256",
+    "host all all ::1/128 scram-sha-256",
+  ],
+  "pg_ident.conf": ["# Written by drctl restore (the backup has no pg_ident.conf)."],
+};
+
+async function writeMissingConfig(dir: string): Promise<void> {
+  for (const [name, lines] of Object.entries(CONFIG_FILES))
+    await writeFile(join(dir, name), `${lines.join("\n")}\n`, { flag: "wx", mode: 0o600 }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "EEXIST") throw err;
+    });
+}
+
 /** recovery.signal and the settings that replay to the target, then promote. */
 async function writeRecoverySettings(dir: string, base: Manifest, req: ClusterRestoreRequest): Promise<void> {
   const t = req.target;
@@ -352,7 +377,8 @@ async function writeRecoverySettings(dir: string, base: Manifest, req: ClusterRe
 async function giveToOwner(dir: string): Promise<void> {
   if (process.getuid?.() !== 0) return;
   const { uid, gid } = await stat(join(dir, "PG_VERSION"));
-  for (const path of [dir, join(dir, "postgresql.auto.conf"), join(dir, "recovery.signal"), join(dir, "pg_wal"), ...(await readdir(join(dir, "pg_wal"))).map((n) => join(dir, "pg_wal", n))])
+  const written = [...Object.keys(CONFIG_FILES), "postgresql.auto.conf", "recovery.signal"].map((n) => join(dir, n));
+  for (const path of [dir, ...written, join(dir, "pg_wal"), ...(await readdir(join(dir, "pg_wal"))).map((n) => join(dir, "pg_wal", n))])
     await chown(path, uid, gid);
 }
 
@@ -371,7 +397,7 @@ async function checkRecovery(dir: string): Promise<{ reached: string | null; sec
   const start = await asOwner(join(bin, "pg_ctl"), ["-D", dir, "-w", "-t", String(CHECK_DEADLINE_S), "-l", log, "-o", `-p ${port} -c listen_addresses='' -k ${dir}`, "start"], (CHECK_DEADLINE_S + 30) * 1000);
   const readLog = () => readFile(log, "utf8").catch(() => "");
   try {
-    if (start.exitCode !== 0) throw new OperationError(`the restored cluster did not start: ${(await readLog()).trim().split("\n").slice(-5).join(" | ")}`);
+    if (start.exitCode !== 0) throw new OperationError(`the restored cluster did not start: ${((await readLog()).trim() || `${start.stderr}`.trim()).split("\n").slice(-5).join(" | ")}`);
     // pg_ctl returns once the server takes (read-only) connections, which a hot standby does
     // while it still replays: recovery has ended once it is out of recovery (promoted).
     const deadline = started + CHECK_DEADLINE_S * 1000;
