@@ -6,6 +6,9 @@ import { writeHeads } from "./heads.js";
 import { policyVerdict } from "../policy/three-two-one.js";
 import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME } from "../targets/target.js";
 import { clockOf, jobOf, type AppContext } from "./context.js";
+import { parseManifest } from "../catalog/catalog.js";
+import { parseLsn, prunableWal, segmentName, segmentOf } from "../policy/wal.js";
+import { walPrefix } from "../wal/layout.js";
 
 export interface PruneAction {
   target: string;
@@ -16,9 +19,20 @@ export interface PruneAction {
   reasons: string[];
 }
 
+/** A cluster job's WAL on a target: the files before what its oldest kept base backup needs. */
+export interface WalPruneAction {
+  target: string;
+  job: string;
+  /** The first segment kept: where the oldest base backup kept on the target begins. */
+  kept_from: string;
+  /** Stored objects removed (or, with dry_run, that would be): files, records and signatures. */
+  removed: number;
+}
+
 export interface PruneReport {
   dry_run: boolean;
   actions: PruneAction[];
+  wal: WalPruneAction[];
   kept: number;
   removed: number;
   skipped: number;
@@ -34,7 +48,7 @@ export const PRUNE_CHUNK = 500;
  */
 export async function prune(ctx: AppContext, options: { dryRun?: boolean; job?: string; signal?: AbortSignal } = {}): Promise<PruneReport> {
   if (options.job) jobOf(ctx, options.job);
-  const report: PruneReport = { dry_run: options.dryRun ?? false, actions: [], kept: 0, removed: 0, skipped: 0, errors: [] };
+  const report: PruneReport = { dry_run: options.dryRun ?? false, actions: [], wal: [], kept: 0, removed: 0, skipped: 0, errors: [] };
   const now = ctx.now();
   for (const [targetName, target] of Object.entries(ctx.config.targets)) {
     if (!target.retention) continue;
@@ -73,10 +87,17 @@ export async function prune(ctx: AppContext, options: { dryRun?: boolean; job?: 
         if (!b?.copies.some((c) => c.target === targetName && c.state !== "deleted")) continue;
         report.actions.push({ target: targetName, job: jobName, backup_id: id, snapshot_at: new Date(b.snapshot_at).toISOString(), action: "skip", reasons: [`untrusted (${b.untrusted}): admitted with --allow-unsigned; retention neither counts nor removes it`] });
       }
+      const errorsBefore = report.errors.length;
       if (!options.dryRun) {
         await removeInChunks(ctx, targetName, toRemove, report, options.signal);
         // The head excuses what this prune removed: the chain's gaps there are drd's own.
         if (toRemove.length > 0) await writeHeads(ctx, jobName, [targetName]);
+      }
+      // WAL only after the base backups went as planned: one left behind may still need it.
+      if (job.type === "postgres_cluster" && report.errors.length === errorsBefore && !options.signal?.aborted) {
+        const kept = backups.map((b) => b.id).filter((id) => !toRemove.includes(id));
+        const wal = await pruneWal(ctx, targetName, jobName, kept, options.dryRun ?? false).catch((err: unknown) => void report.errors.push(`WAL of ${jobName} on ${targetName}: ${describeError(err)}`));
+        if (wal) report.wal.push(wal);
       }
     }
   }
@@ -84,6 +105,33 @@ export async function prune(ctx: AppContext, options: { dryRun?: boolean; job?: 
   report.skipped = report.actions.filter((a) => a.action === "skip").length;
   if (options.dryRun) report.removed = report.actions.filter((a) => a.action === "remove").length;
   return report;
+}
+
+/**
+ * Removes a cluster job's WAL on a target from before the oldest base backup the target
+ * keeps: no restore from there can use it. Nothing when the target keeps no base backup.
+ */
+async function pruneWal(ctx: AppContext, targetName: string, jobName: string, keptIds: string[], dryRun: boolean): Promise<WalPruneAction | undefined> {
+  const starts = keptIds.flatMap((id) => {
+    const row = ctx.catalog.getBackup(id);
+    const m = row ? parseManifest(row) : undefined;
+    return m?.kind === "postgres_cluster" ? [{ size: m.cluster.wal_segment_size, timeline: m.cluster.timeline, number: segmentOf(m.cluster.timeline, parseLsn(m.cluster.start_lsn), m.cluster.wal_segment_size).number }] : [];
+  });
+  if (starts.length === 0) return undefined;
+  const oldest = starts.reduce((a, b) => (b.number < a.number ? b : a));
+  const target = ctx.targets.get(targetName);
+  const prefix = walPrefix(jobName);
+  const names = (await target.list(prefix)).map((o) => o.key.slice(prefix.length));
+  const doomed = prunableWal(names, oldest.number, oldest.size);
+  const action: WalPruneAction = { target: targetName, job: jobName, kept_from: segmentName(oldest, oldest.size), removed: doomed.length };
+  if (dryRun || doomed.length === 0) return action;
+  const records = doomed.filter((n) => n.endsWith(".json"));
+  await target.delete(records.map((n) => prefix + n));
+  await target.delete(doomed.filter((n) => !n.endsWith(".json")).map((n) => prefix + n));
+  ctx.catalog.forgetWalSegments(jobName, targetName, [...new Set(doomed.map((n) => n.slice(0, 24)))]);
+  audit(ctx, { event: "prune_delete", outcome: "ok", target: targetName, detail: { job: jobName, wal_objects: doomed.length, kept_from: action.kept_from } });
+  ctx.catalog.addEvent({ at: ctx.now(), kind: "pruned", job: jobName, target: targetName, detail: `${doomed.length} WAL object(s) before ${action.kept_from}` });
+  return action;
 }
 
 function lockedUntilOf(config: Config, target: string, copies: { target: string; written_at: number | null }[] | undefined, now: number): number | undefined {

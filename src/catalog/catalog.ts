@@ -494,6 +494,14 @@ export class Catalog {
       .run(row);
   }
 
+  /** Forgets WAL files pruned from a target. */
+  forgetWalSegments(job: string, target: string, names: string[]): void {
+    const forget = this.db.prepare(`DELETE FROM wal_segments WHERE job = ? AND target = ? AND name = ?`);
+    this.db.transaction(() => {
+      for (const name of names) forget.run(job, target, name);
+    })();
+  }
+
   /** The job's WAL segments stored on `target`, by name. */
   walSegments(job: string, target: string): WalSegmentRow[] {
     return this.db.prepare<[string, string], WalSegmentRow>(`SELECT * FROM wal_segments WHERE job = ? AND target = ? ORDER BY name`).all(job, target);

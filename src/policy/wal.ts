@@ -124,3 +124,20 @@ export function durableEnd(chainLast: bigint, segmentSize: number, partials: rea
   if (next.length === 0) return chainEnds;
   return chainEnds + BigInt(Math.min(...next));
 }
+
+/**
+ * Which of a WAL archive's stored objects a target can drop once no base backup it keeps
+ * begins before segment number `keepFrom`: every object of a segment numbered below it
+ * (whole or a partial copy, its record and signature), records first, so that a deletion
+ * cut short never leaves a record whose file is gone. Timeline history files stay: they are
+ * small, and a restore that follows a timeline needs them. `names` are relative to the
+ * job's WAL prefix.
+ */
+export function prunableWal(names: readonly string[], keepFrom: bigint, segmentSize: number): string[] {
+  const old = names.filter((n) => {
+    const segment = parseSegmentName(n.slice(0, 24), segmentSize);
+    return segment !== undefined && (n.length === 24 || n[24] === ".") && segment.number < keepFrom;
+  });
+  const isRecord = (n: string) => n.endsWith(".json");
+  return [...old.filter(isRecord), ...old.filter((n) => !isRecord(n))];
+}

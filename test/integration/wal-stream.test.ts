@@ -340,6 +340,60 @@ describe("WAL streaming of a cluster job", () => {
     for (const d of ["pitr-missing", "pitr-planted"]) expect(readdirSync(ws.dir)).not.toContain(d);
   }, 60_000);
 
+  it("prune drops a target's WAL from before its oldest kept base backup, and a restore from what is left works", async () => {
+    const config = parse(readFileSync(ws.configPath, "utf8")) as { targets: Record<string, Record<string, unknown>> };
+    ws.writeConfig({ ...config, targets: { ...config.targets, local: { ...config.targets.local, retention: { keep_last: 1 } } } });
+    const daemon = ws.daemon();
+    let kept: { id: string; start: string } | undefined;
+    try {
+      await waitFor("the daemon receiving", () => daemon.log().includes("receiving WAL"));
+      const backup = async () => {
+        let run: Awaited<ReturnType<Workspace["drctl"]>> | undefined;
+        await waitFor("a base backup", async () => {
+          run = await ws.drctl(["backup", "cluster", "--json"]);
+          return run.exitCode === 0 || !`${run.stdout}${run.stderr}`.includes("already running");
+        });
+        expect(run!.exitCode, `${run!.stdout}${run!.stderr}`).toBe(0);
+        return (JSON.parse(run!.stdout) as { id: string }).id;
+      };
+      await backup();
+      await fillSegment(10);
+      await fillSegment(10);
+      const id = await backup();
+      const manifest = JSON.parse(readFileSync(join(ws.backupDir, "cluster", id, "manifest.json"), "utf8")) as { cluster: { start_lsn: string } };
+      kept = { id, start: (await psql(server, "postgres", `SELECT pg_walfile_name('${manifest.cluster.start_lsn}')`)).trim() };
+      await psql(server, "postgres", "INSERT INTO marks VALUES (-3, now())");
+      const last = await fillSegment(10);
+      await waitFor(`segment ${last} on both targets`, async () => {
+        if (!localSegments().includes(last)) return false;
+        const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `drd/cluster/wal/${last}.json` }));
+        return (listed.Contents ?? []).length > 0;
+      });
+    } finally {
+      daemon.process.kill("SIGTERM");
+      await daemon.process;
+    }
+    const offsiteBefore = (await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "drd/cluster/wal/" }))).KeyCount;
+    const dry = await ws.drctl(["prune", "--dry-run", "--json"]);
+    const planned = (JSON.parse(dry.stdout) as { wal: { target: string; kept_from: string; removed: number }[] }).wal;
+    expect(planned).toEqual([{ target: "local", job: "cluster", kept_from: kept!.start, removed: expect.any(Number) }]);
+    expect(planned[0]!.removed).toBeGreaterThan(0);
+    expect(localSegments()[0]! < kept!.start).toBe(true);
+    const run = await ws.drctl(["prune"]);
+    expect([run.exitCode, run.stderr]).toEqual([0, ""]);
+    expect(run.stdout).toContain(`WAL of cluster on local: ${planned[0]!.removed} object(s) before ${kept!.start}, where its oldest kept base backup begins, removed`);
+    // Local keeps exactly the segments from the kept base backup's start on; the offsite copy (no retention) keeps all.
+    expect(localSegments()[0]).toBe(kept!.start);
+    expect(readdirSync(join(ws.backupDir, "cluster", "wal")).filter((n) => n.slice(0, 24) < kept!.start && /^[0-9A-F]{24}\./.test(n))).toEqual([]);
+    expect((await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "drd/cluster/wal/" }))).KeyCount).toBe(offsiteBefore);
+    const restored = ws.path("pitr-after-prune");
+    const latest = await ws.drctl(["restore", "cluster", "--at", "latest", "--to-dir", restored, "--from", "local", "--check"]);
+    expect([latest.exitCode, latest.stderr]).toEqual([0, ""]);
+    expect(latest.stdout).toContain(kept!.id);
+    expect(await query(restored, "SELECT count(*) FROM marks WHERE n = -3")).toBe("1");
+    ws.writeConfig(config);
+  }, 180_000);
+
   it("a disk too small for the cluster and the WAL its replay needs is told before anything is written (exit 1)", async () => {
     const mount = ws.path("small-disk");
     const { mkdirSync } = await import("node:fs");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chainEnd, checkSegmentSize, durableEnd, formatLsn, missingSegments, parseLsn, parseSegmentName, segmentName, segmentOf, segmentsBetween, walLagMs } from "../../src/policy/wal.js";
+import { chainEnd, checkSegmentSize, durableEnd, prunableWal, formatLsn, missingSegments, parseLsn, parseSegmentName, segmentName, segmentOf, segmentsBetween, walLagMs } from "../../src/policy/wal.js";
 
 const MiB16 = 16 << 20;
 
@@ -138,5 +138,25 @@ describe("how far the archive is durable, with partial copies of the open segmen
     ["no targets at all: the chain's end", 0, [], end(1)],
   ] as const)("%s", (_, last, partials, expected) => {
     expect(durableEnd(BigInt(last), MiB16, partials)).toBe(expected);
+  });
+});
+
+describe("which WAL a target drops: everything of the segments before its oldest kept base backup", () => {
+  const seg = (n: number, tl = 1) => segmentName({ timeline: tl, number: BigInt(n) }, MiB16);
+  const stored = (n: number, tl = 1) => [`${seg(n, tl)}.zst`, `${seg(n, tl)}.json`, `${seg(n, tl)}.json.sig`];
+  it("drops the three objects of each older segment, records first, and keeps the rest", () => {
+    const names = [...stored(3), ...stored(4), ...stored(5)];
+    expect(prunableWal(names, 5n, MiB16)).toEqual([`${seg(3)}.json`, `${seg(4)}.json`, `${seg(3)}.zst`, `${seg(3)}.json.sig`, `${seg(4)}.zst`, `${seg(4)}.json.sig`]);
+  });
+  it.each([
+    ["nothing before the first kept", [...stored(5), ...stored(6)], 5n, []],
+    ["an uncompressed segment (no extension)", [seg(2), `${seg(2)}.json`], 3n, [`${seg(2)}.json`, seg(2)]],
+    ["a partial copy of an older segment, with its record", [`${seg(2)}.00001000.partial.zst`, `${seg(2)}.00001000.partial.json`], 3n, [`${seg(2)}.00001000.partial.json`, `${seg(2)}.00001000.partial.zst`]],
+    ["a partial copy of the first kept segment stays", [`${seg(3)}.00001000.partial.zst`], 3n, []],
+    ["timeline history files stay", ["00000002.history.zst", "00000002.history.json"], 9n, []],
+    ["an older segment of an earlier timeline goes, a later-numbered one stays", [`${seg(2, 1)}.zst`, `${seg(7, 1)}.zst`], 5n, [`${seg(2, 1)}.zst`]],
+    ["a name that only begins like a segment stays", [`${seg(2)}x.zst`, `${seg(2).slice(0, 23)}.zst`], 9n, []],
+  ] as const)("%s", (_, names, keepFrom, expected) => {
+    expect(prunableWal(names, keepFrom, MiB16)).toEqual(expected);
   });
 });
