@@ -1,6 +1,7 @@
 import type { Config } from "../config/schema.js";
 import { describeError } from "../errors.js";
-import { planRetention } from "../policy/retention.js";
+import { pitrWindowKeeps, planRetention, type RetentionDecision } from "../policy/retention.js";
+import { configDuration } from "../config/duration.js";
 import { audit } from "./audit.js";
 import { writeHeads } from "./heads.js";
 import { policyVerdict } from "../policy/three-two-one.js";
@@ -62,6 +63,7 @@ export async function prune(ctx: AppContext, options: { dryRun?: boolean; job?: 
         ctx.config.timezone,
         clockOf(ctx),
       );
+      if (job.type === "postgres_cluster" && job.pitr_window !== undefined) keepForWindow(ctx, plan, job.pitr_window, now);
       const copiesById = new Map(backups.map((b) => [b.id, b.copies]));
       const toRemove: string[] = [];
       for (const decision of plan) {
@@ -105,6 +107,22 @@ export async function prune(ctx: AppContext, options: { dryRun?: boolean; job?: 
   report.skipped = report.actions.filter((a) => a.action === "skip").length;
   if (options.dryRun) report.removed = report.actions.filter((a) => a.action === "remove").length;
   return report;
+}
+
+/** A cluster job's PITR window overrides the rules: the base backups it needs stay. */
+function keepForWindow(ctx: AppContext, plan: RetentionDecision[], windowSeconds: number, now: number): void {
+  const bases = plan.flatMap((d) => {
+    const row = ctx.catalog.getBackup(d.id);
+    const m = row ? parseManifest(row) : undefined;
+    return m ? [{ id: d.id, consistentAt: Date.parse(m.finished_at) }] : [];
+  });
+  const keeps = pitrWindowKeeps(bases, windowSeconds * 1000, now, configDuration(windowSeconds));
+  for (const d of plan) {
+    const why = keeps.get(d.id);
+    if (!why || d.keep) continue;
+    d.keep = true;
+    d.reasons = [why];
+  }
 }
 
 /**

@@ -17,3 +17,9 @@ export function formatDuration(seconds: number): string {
   if (s < 172800) return `${(s / 3600).toFixed(1).replace(/\.0$/, "")}h`;
   return `${(s / 86400).toFixed(1).replace(/\.0$/, "")}d`;
 }
+
+/** A duration as a config writes it, exactly: 7d, 36h, 90m, 45s. */
+export function configDuration(seconds: number): string {
+  for (const [unit, size] of [["d", 86_400], ["h", 3600], ["m", 60]] as const) if (seconds > 0 && seconds % size === 0) return `${seconds / size}${unit}`;
+  return `${seconds}s`;
+}

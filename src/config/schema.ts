@@ -213,6 +213,9 @@ const postgresClusterJob = z
       .strictObject({ mode: z.literal("stream").meta({ description: "stream: pg_receivewal and a replication slot drd creates." }) })
       .default({ mode: "stream" })
       .meta({ description: "How the write-ahead log reaches the targets." }),
+    pitr_window: duration
+      .optional()
+      .meta({ description: "How far back any moment must stay restorable (e.g. 7d): on each target, retention keeps every base backup consistent within it and the newest one before it, whatever its rules say, and the WAL from there on." }),
     ...jobCommon,
   })
   .meta({ description: "Physical base backups of a whole PostgreSQL cluster (pg_basebackup -Ft -X none), for point-in-time recovery with its WAL." });

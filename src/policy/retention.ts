@@ -151,3 +151,23 @@ function isoWeek(year: number, month: number, day: number): [number, number] {
   const yearStart = Date.UTC(date.getUTCFullYear(), 0, 1);
   return [date.getUTCFullYear(), Math.ceil(((date.getTime() - yearStart) / 86_400_000 + 1) / 7)];
 }
+
+/** A cluster job's base backup as a point-in-time window sees it: when it became consistent. */
+export interface WindowBase {
+  id: string;
+  consistentAt: number;
+}
+
+/**
+ * The base backups a point-in-time window of `windowMs` needs at `now`, each with why: every
+ * one consistent within the window, and the newest one consistent before it began (a replay
+ * to the window's first moment starts there). Retention keeps them whatever its rules say.
+ */
+export function pitrWindowKeeps(bases: readonly WindowBase[], windowMs: number, now: number, label: string): Map<string, string> {
+  const start = now - windowMs;
+  const keeps = new Map<string, string>();
+  for (const b of bases) if (b.consistentAt >= start) keeps.set(b.id, `within pitr_window ${label}`);
+  const before = bases.filter((b) => b.consistentAt < start).sort((a, b) => b.consistentAt - a.consistentAt)[0];
+  if (before) keeps.set(before.id, `pitr_window ${label} begins after it: the replay to the window's first moment starts here`);
+  return keeps;
+}

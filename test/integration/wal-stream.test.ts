@@ -373,6 +373,16 @@ describe("WAL streaming of a cluster job", () => {
       daemon.process.kill("SIGTERM");
       await daemon.process;
     }
+    // With a PITR window, the window's base backups stay whatever the rules say.
+    const windowed = parse(readFileSync(ws.configPath, "utf8")) as { jobs: Record<string, Record<string, unknown>> };
+    ws.writeConfig({ ...windowed, jobs: { ...windowed.jobs, cluster: { ...windowed.jobs.cluster, pitr_window: "1h" } } });
+    const withWindow = JSON.parse((await ws.drctl(["prune", "--dry-run", "--json"])).stdout) as { actions: { target: string; action: string; reasons: string[] }[] };
+    const onLocal = withWindow.actions.filter((a) => a.target === "local");
+    expect(onLocal.length, JSON.stringify(onLocal)).toBeGreaterThan(1);
+    expect(onLocal.filter((a) => a.reasons.includes("within pitr_window 1h")).length, JSON.stringify(onLocal)).toBe(onLocal.length - 1);
+    expect(onLocal.filter((a) => a.action !== "keep")).toEqual([]);
+    expect(onLocal.filter((a) => a.reasons.includes("within pitr_window 1h")).length).toBe(onLocal.length - 1);
+    ws.writeConfig(windowed);
     const offsiteBefore = (await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "drd/cluster/wal/" }))).KeyCount;
     const dry = await ws.drctl(["prune", "--dry-run", "--json"]);
     const planned = (JSON.parse(dry.stdout) as { wal: { target: string; kept_from: string; removed: number }[] }).wal;
@@ -386,6 +396,7 @@ describe("WAL streaming of a cluster job", () => {
     expect(localSegments()[0]).toBe(kept!.start);
     expect(readdirSync(join(ws.backupDir, "cluster", "wal")).filter((n) => n.slice(0, 24) < kept!.start && /^[0-9A-F]{24}\./.test(n))).toEqual([]);
     expect((await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "drd/cluster/wal/" }))).KeyCount).toBe(offsiteBefore);
+    await execa("chmod", ["755", ws.dir]);
     const restored = ws.path("pitr-after-prune");
     const latest = await ws.drctl(["restore", "cluster", "--at", "latest", "--to-dir", restored, "--from", "local", "--check"]);
     expect([latest.exitCode, latest.stderr]).toEqual([0, ""]);

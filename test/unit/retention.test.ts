@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketOf, EmptyRetentionError, planRetention, type RetentionCandidate, type RetentionRules } from "../../src/policy/retention.js";
+import { bucketOf, EmptyRetentionError, pitrWindowKeeps, planRetention, type RetentionCandidate, type RetentionRules } from "../../src/policy/retention.js";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -104,5 +104,29 @@ describe("calendar buckets in UTC", () => {
         expect(bucketOf(ms, g, "UTC")).toBe(bucketOf(ms, g, "Etc/UTC"));
       }
     }
+  });
+});
+
+describe("a PITR window keeps the base backups it needs", () => {
+  const H = 3600_000;
+  const now = 100 * H;
+  const bases = [
+    { id: "b1", consistentAt: now - 50 * H },
+    { id: "b2", consistentAt: now - 30 * H },
+    { id: "b3", consistentAt: now - 20 * H },
+    { id: "b4", consistentAt: now - 2 * H },
+  ];
+  it.each([
+    ["a window of 24 h: those in it, and the newest before it", 24, { b3: "within", b4: "within", b2: "begins after" }],
+    ["a window of 1 h: none in it, the newest before it", 1, { b4: "begins after" }],
+    ["a window longer than every backup: all in it", 60, { b1: "within", b2: "within", b3: "within", b4: "within" }],
+    ["a window that begins exactly at one: it is in it, and the one before too", 20, { b3: "within", b4: "within", b2: "begins after" }],
+  ] as const)("%s", (_, hours, expected) => {
+    const keeps = pitrWindowKeeps(bases, hours * H, now, `${hours}h`);
+    expect(Object.fromEntries([...keeps].map(([id, why]) => [id, why.startsWith("within") ? "within" : why.includes("begins after") ? "begins after" : why]))).toEqual(expected);
+    for (const why of keeps.values()) expect(why).toContain(`pitr_window ${hours}h`);
+  });
+  it("keeps nothing without base backups", () => {
+    expect(pitrWindowKeeps([], H, now, "1h").size).toBe(0);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { newBackupId } from "../../src/app/backup-id.js";
 import { table, bytes } from "../../src/cli/render.js";
 import { cronProblem } from "../../src/config/cron.js";
-import { formatDuration, parseDuration } from "../../src/config/duration.js";
+import { configDuration, formatDuration, parseDuration } from "../../src/config/duration.js";
 import { safeFileName } from "../../src/sources/postgres.js";
 import { assertSafeKey } from "../../src/targets/target.js";
 
@@ -78,5 +78,20 @@ describe("S3 part sizes", () => {
     expect(partSizeFor(expected)).toBe(partSize);
     // Twice the expected size always fits in S3's 10,000 parts.
     expect(((expected ?? 0) * 2) / partSizeFor(expected)).toBeLessThanOrEqual(10_000);
+  });
+});
+
+describe("a duration as a config writes it", () => {
+  it.each([
+    [7 * 86_400, "7d"],
+    [36 * 3600, "36h"],
+    [90 * 60, "90m"],
+    [3600, "1h"],
+    [45, "45s"],
+    [61, "61s"],
+    [0, "0s"],
+  ])("%i s is %s, and reads back", (s, text) => {
+    expect(configDuration(s)).toBe(text);
+    if (s > 0) expect(parseDuration(text)).toBe(s);
   });
 });
