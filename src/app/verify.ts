@@ -8,6 +8,8 @@ import { alertMessage } from "../alerts/message.js";
 import { notify } from "./notify.js";
 import { audit } from "./audit.js";
 import { assertTarget, jobOf, type AppContext } from "./context.js";
+import { missingSegments, parseLsn, parseSegmentName, segmentOf, segmentsBetween } from "../policy/wal.js";
+import { walPrefix } from "../wal/layout.js";
 
 export interface CopyVerification {
   backup_id: string;
@@ -18,6 +20,7 @@ export interface CopyVerification {
    * (planted, moved or replayed); invalid: one whose manifest cannot be read or used at all;
    * chain_broken: the job's backups there and its signed head disagree (a backup deleted
    * from the middle, the newest gone, an older head replayed); its backup_id is `<job>/head`.
+   * A cluster job's WAL file missing from the chain is `<job>/wal/<segment>`, missing.
    */
   state: "verified" | "corrupt" | "missing" | "unreachable" | "untrusted" | "invalid" | "chain_broken";
   problem: string | null;
@@ -77,7 +80,7 @@ export async function verifyBackups(ctx: AppContext, request: VerifyRequest): Pr
       ctx.catalog.addEvent({ at: ctx.now(), kind: "policy_lost", job: backup.job, backup_id: backup.id, detail: backupView(ctx.config, after).policy.missing.join(", ") });
     }
   }
-  if (!request.backupId) results.push(...(await untrustedOnTargets(ctx, request)));
+  if (!request.backupId) results.push(...(await untrustedOnTargets(ctx, request)), ...(await walGaps(ctx, request)));
   return results;
 }
 
@@ -107,12 +110,51 @@ async function untrustedOnTargets(ctx: AppContext, request: VerifyRequest): Prom
         ...found.hidden.map((h) => ({ job: h.job, id: h.id, state: "missing" as const, problem: h.reason })),
         ...chain.map((problem) => ({ job, id: `${job}/head`, state: "chain_broken" as const, problem })),
       ];
-      for (const r of refused) {
-        out.push({ backup_id: r.id, target, ok: false, state: r.state, problem: r.problem });
-        ctx.catalog.addEvent({ at: ctx.now(), kind: `copy_${r.state}`, job: r.job, backup_id: r.id, target, detail: r.problem });
-        audit(ctx, { event: "verify_failed", outcome: "failed", job: r.job, backup_id: r.id, target, detail: { state: r.state, problem: r.problem } });
-        notify(ctx, alertMessage("verify_failed", r.job, `backup ${r.id} on ${target} is ${r.state}: ${r.problem}`, { backup_id: r.id, target, state: r.state, problem: r.problem }, ctx.now()));
+      for (const r of refused) out.push(refusal(ctx, target, r));
+    }
+  }
+  return out;
+}
+
+function refusal(ctx: AppContext, target: string, r: { job: string; id: string; state: CopyVerification["state"]; problem: string }): CopyVerification {
+  ctx.catalog.addEvent({ at: ctx.now(), kind: `copy_${r.state}`, job: r.job, backup_id: r.id, target, detail: r.problem });
+  audit(ctx, { event: "verify_failed", outcome: "failed", job: r.job, backup_id: r.id, target, detail: { state: r.state, problem: r.problem } });
+  notify(ctx, alertMessage("verify_failed", r.job, `backup ${r.id} on ${target} is ${r.state}: ${r.problem}`, { backup_id: r.id, target, state: r.state, problem: r.problem }, ctx.now()));
+  return { backup_id: r.id, target, ok: false, state: r.state, problem: r.problem };
+}
+
+/**
+ * A cluster job's WAL on each target, from where its oldest base backup there begins to the
+ * newest file: each file missing in between is a gap where every restore from an older base
+ * backup stops (reported as `<job>/wal/<segment>`, missing). Checks that each file's record
+ * is there; the records' own checks run at restore.
+ */
+async function walGaps(ctx: AppContext, request: VerifyRequest): Promise<CopyVerification[]> {
+  const out: CopyVerification[] = [];
+  for (const [job, config] of Object.entries(ctx.config.jobs)) {
+    if (config.type !== "postgres_cluster" || (request.job && request.job !== job)) continue;
+    for (const target of config.targets.filter((t) => !request.target || t === request.target)) {
+      const bases = ctx.catalog.listBackups({ job }).filter((b) => b.copies.some((c) => c.target === target && c.state !== "deleted" && c.state !== "pending"));
+      const starts = bases.flatMap((b) => {
+        const m = parseManifest(b);
+        return m.kind === "postgres_cluster" ? [{ timeline: m.cluster.timeline, size: m.cluster.wal_segment_size, start: parseLsn(m.cluster.start_lsn) }] : [];
+      });
+      if (starts.length === 0) continue;
+      const oldest = starts.reduce((a, b) => (b.start < a.start ? b : a));
+      let names: string[];
+      try {
+        names = (await ctx.targets.get(target).list(walPrefix(job))).map((o) => o.key.slice(walPrefix(job).length));
+      } catch (err) {
+        out.push({ backup_id: `${job}/wal`, target, ok: false, state: "unreachable", problem: describeError(err) });
+        continue;
       }
+      const archived = new Set(names.filter((n) => /^[0-9A-F]{24}\.json$/.test(n)).map((n) => n.slice(0, 24)));
+      const newest = [...archived].map((n) => parseSegmentName(n, oldest.size)).filter((s) => s?.timeline === oldest.timeline).reduce((a, b) => (b!.number > (a?.number ?? -1n) ? b : a), undefined);
+      if (!newest) continue;
+      const from = segmentOf(oldest.timeline, oldest.start, oldest.size).number;
+      const needed = segmentsBetween(oldest.timeline, from * BigInt(oldest.size), (newest.number + 1n) * BigInt(oldest.size), oldest.size);
+      for (const name of missingSegments(needed, archived))
+        out.push(refusal(ctx, target, { job, id: `${job}/wal/${name}`, state: "missing", problem: `WAL file ${name} is not on ${target}: a restore from a base backup that began before it stops there` }));
     }
   }
   return out;

@@ -9,6 +9,7 @@ import { describeError } from "../errors.js";
 import { parseLsn, type Lsn } from "../policy/wal.js";
 import { PgConnection } from "../sources/pg-connection.js";
 import { slotName, spoolDir } from "../wal/layout.js";
+import { ensureSlot } from "../wal/slot.js";
 import type { Logger } from "./logger.js";
 import type { Runtime } from "./runtime.js";
 
@@ -21,8 +22,6 @@ const RESTART_MAX_MS = 60_000;
 const SAMPLE_EVERY_MS = 5_000;
 /** How often, at most, a copy of the segment still being written is shipped while it grows. */
 const OPEN_SEGMENT_EVERY_MS = 10_000;
-/** Creating the slot and asking the server who it is: each has this long. */
-const SETUP_MS = 30_000;
 
 /**
  * The daemon's WAL streams: for each postgres_cluster job, pg_receivewal supervised (with a
@@ -135,8 +134,7 @@ class WalStream {
     await stopOrphans(dir, this.log);
     const slot = slotName(this.job);
     const common = ["--slot", slot, "--no-password", `--dbname=${conn.url.href}`];
-    const create = await execa("pg_receivewal", ["--create-slot", "--if-not-exists", ...common], { env: conn.toolEnv(), reject: false, timeout: SETUP_MS, stdin: "ignore" });
-    if (create.exitCode !== 0) throw new Error(`creating the replication slot ${slot} failed: ${conn.mask(String(create.stderr)).trim()}`);
+    await ensureSlot(conn, slot);
     // --synchronous: each write is flushed and reported as such, so the server keeps nothing
     // for the slot that is not on this disk; -n: a lost connection ends it, and drd restarts it.
     const receiver = execa("pg_receivewal", ["--directory", dir, "--synchronous", "--no-loop", ...common], {

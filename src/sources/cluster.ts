@@ -6,6 +6,7 @@ import type { ClusterJobConfig } from "../config/schema.js";
 import { OperationError } from "../errors.js";
 import type { ClusterDetails } from "../manifest.js";
 import { checkSegmentSize, formatLsn, parseLsn } from "../policy/wal.js";
+import { ensureSlot } from "../wal/slot.js";
 import { PgConnection } from "./pg-connection.js";
 import { settled } from "./postgres.js";
 import type { SourceContext, SourceResult } from "./source.js";
@@ -22,10 +23,12 @@ const MANIFEST_TAIL = 64 << 10;
  * backup's own backup_manifest. A cluster with tablespaces outside the data directory is
  * refused: pg_basebackup writes only one tablespace to a stream.
  */
-export async function backupCluster(job: ClusterJobConfig, ctx: SourceContext): Promise<SourceResult> {
+export async function backupCluster(job: ClusterJobConfig, ctx: SourceContext, slot: string): Promise<SourceResult> {
   const conn = await PgConnection.open(job.connection, job.password_file);
   try {
     const server = await describeServer(conn);
+    // The slot first: the server then keeps this backup's WAL for the stream, however late it starts.
+    await ensureSlot(conn, slot);
     const basebackup = execa(
       "pg_basebackup",
       ["--pgdata=-", "--format=tar", "--wal-method=none", "--checkpoint=fast", "--no-password", "--label=drd", `--dbname=${conn.url.href}`],

@@ -330,6 +330,11 @@ describe("WAL streaming of a cluster job", () => {
     const missing = await ws.drctl(["restore", "cluster", "--at", "latest", "--to-dir", ws.path("pitr-missing")]);
     expect(missing.exitCode).toBe(3);
     expect(missing.stderr).toContain(`WAL file ${victim} is not in the archive`);
+    // verify finds the gap too, on that target only.
+    const verify = await ws.drctl(["verify", "--job", "cluster", "--json"]);
+    expect(verify.exitCode).toBe(3);
+    const gaps = (JSON.parse(verify.stdout) as { backup_id: string; target: string; state: string }[]).filter((r) => r.backup_id.startsWith("cluster/wal/"));
+    expect(gaps, JSON.stringify(gaps)).toEqual([{ backup_id: `cluster/wal/${victim}`, target: "local", ok: false, state: "missing", problem: `WAL file ${victim} is not on local: a restore from a base backup that began before it stops there` }]);
     renameSync(join(dir, `${victim}.json.away`), join(dir, `${victim}.json`));
     const record = readFileSync(join(dir, `${victim}.json`), "utf8");
     writeFileSync(join(dir, `${victim}.json`), record.replace(/"stored_at": "[^"]+"/, '"stored_at": "2020-01-01T00:00:00.000Z"'));
