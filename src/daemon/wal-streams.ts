@@ -7,6 +7,7 @@ import { archiveOpenSegment, archiveSpool, type ArchiveResult, type WalServer } 
 import type { ClusterJobConfig } from "../config/schema.js";
 import { describeError } from "../errors.js";
 import { parseLsn, type Lsn } from "../policy/wal.js";
+import { segmentBytes } from "../sources/cluster.js";
 import { PgConnection } from "../sources/pg-connection.js";
 import { slotName, spoolDir } from "../wal/layout.js";
 import { ensureSlot } from "../wal/slot.js";
@@ -162,7 +163,7 @@ class WalStream {
     const client = await conn.client(conn.defaultDatabase);
     try {
       const { rows } = await client.query<{ id: string; size: string }>("SELECT system_identifier::text AS id, current_setting('wal_segment_size', true) AS size FROM pg_control_system()");
-      return { systemIdentifier: rows[0]!.id, segmentSize: parseSize(rows[0]!.size) };
+      return { systemIdentifier: rows[0]!.id, segmentSize: segmentBytes(rows[0]!.size) };
     } finally {
       await client.end().catch(() => undefined);
     }
@@ -241,13 +242,6 @@ class WalStream {
     ctx.catalog.addEvent({ at: ctx.now(), kind: "wal_recovered", job: this.job });
     notify(ctx, alertMessage("wal_recovered", this.job, `WAL archiving of ${this.job} works again`, {}, ctx.now()));
   }
-}
-
-/** wal_segment_size as SHOW gives it: "16MB", or bytes on old servers. */
-function parseSize(text: string): number {
-  const m = /^(\d+)\s*(kB|MB|GB)?$/.exec(text.trim());
-  if (!m) throw new Error(`the server's wal_segment_size is ${JSON.stringify(text)}`);
-  return Number(m[1]) * ({ kB: 1024, MB: 1 << 20, GB: 1 << 30 }[m[2] as "kB"] ?? 1);
 }
 
 /**
