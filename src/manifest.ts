@@ -105,6 +105,8 @@ const clusterDetails = z.object({
   timeline: z.int().min(1).max(0xffffffff),
   start_lsn: lsn,
   end_lsn: lsn,
+  /** The cluster's bootstrap superuser (role oid 10): a drill connects to the restored cluster as it. */
+  superuser: text(63).optional(),
 });
 
 const encryptionInfo = z.discriminatedUnion("method", [

@@ -1,8 +1,9 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { commandEnv } from "../child-env.js";
-import type { JobConfig } from "../config/schema.js";
+import type { ClusterJobConfig, JobConfig } from "../config/schema.js";
 import { describeError, IntegrityError, OperationError } from "../errors.js";
 import { PgConnection } from "../sources/pg-connection.js";
 import { findCertificates, type CertificateInfo } from "./certificates.js";
@@ -12,6 +13,7 @@ import { listBackups } from "./list.js";
 import { BOOT_ID, isClaimAlive } from "./process.js";
 import { dropDatabase } from "./restore/postgres.js";
 import { restore, type RestoreRequest } from "./restore/restore.js";
+import { restoreCluster, stopCluster } from "./restore/cluster.js";
 import { chooseTrusted } from "./restore/select.js";
 import { copyVersions, parseManifest } from "../catalog/catalog.js";
 import { alertMessage } from "../alerts/message.js";
@@ -78,6 +80,7 @@ export async function runDrill(ctx: AppContext, jobName: string, options: { targ
     const encrypted = latestManifest(ctx, jobName)?.encryption;
     const hasSecret = Boolean(job.drill?.key_file || job.drill?.passphrase_file);
     if (encrypted && !hasSecret) await integrityOnly(ctx, jobName, from, outcome);
+    else if (job.type === "postgres_cluster") await drillCluster(ctx, jobName, job, from, outcome, options.signal);
     else await restoreAndCheck(ctx, { jobName, job, from, outcome, signal: options.signal, onProgress: options.onProgress });
   } catch (err) {
     outcome.ok = false;
@@ -120,6 +123,12 @@ async function removeAbandonedScratch(ctx: AppContext, jobName: string, job: Job
     }
     for (const entry of await readdir(ctx.config.state_dir).catch(() => [] as string[])) {
       if (entry.startsWith(`drill-${jobName}-${drill.id}-`)) await rm(join(ctx.config.state_dir, entry), { recursive: true, force: true });
+    }
+    for (const entry of await readdir(tmpdir()).catch(() => [] as string[])) {
+      if (!entry.startsWith(clusterScratchPrefix(jobName, drill.id))) continue;
+      // A scratch cluster the dead drill started may still run: stopped before it is removed.
+      await stopCluster(join(tmpdir(), entry, "data"));
+      await rm(join(tmpdir(), entry), { recursive: true, force: true });
     }
     ctx.catalog.finishDrill(drill.id, {
       backup_id: drill.backup_id, target: drill.target, finished_at: ctx.now(), ok: 0, phases: null, details: null,
@@ -218,6 +227,64 @@ async function restoreAndCheck(ctx: AppContext, { jobName, job, from, outcome, s
   }
 }
 
+function clusterScratchPrefix(job: string, drillId: number): string {
+  return `drd-drill-${job.replace(/[^A-Za-z0-9_-]/g, "_")}-${drillId}-`;
+}
+
+/**
+ * A drill of a cluster job: its newest base backup and the WAL after it, from the drill's
+ * target, restored to the newest moment into a scratch data directory and started on a
+ * scratch port until recovery ended; the job's checks run against it (SQL in the database the
+ * job connects to, as the cluster's superuser; commands with DRD_DRILL_DATABASE_URL); then
+ * it is stopped and removed. The whole duration is the measured RTO.
+ */
+async function drillCluster(ctx: AppContext, jobName: string, job: ClusterJobConfig, from: string, outcome: DrillOutcome, signal: AbortSignal): Promise<void> {
+  const scratch = await mkdtemp(join(tmpdir(), clusterScratchPrefix(jobName, outcome.id)));
+  // PostgreSQL runs as the data directory's owner (as root: the backup's), who must reach it.
+  if (process.getuid?.() === 0) await chmod(scratch, 0o711);
+  const dataDir = join(scratch, "data");
+  const database = decodeURIComponent(new URL(job.connection).pathname.slice(1)) || "postgres";
+  const began = ctx.now();
+  try {
+    const restored = await restoreCluster(ctx, {
+      job: jobName,
+      target: { kind: "latest" },
+      toDir: dataDir,
+      from,
+      ...(job.drill?.key_file ? { keyFile: job.drill.key_file } : {}),
+      ...((job.drill?.key_passphrase_file ?? job.drill?.passphrase_file) ? { passphraseFile: (job.drill?.key_passphrase_file ?? job.drill?.passphrase_file)! } : {}),
+      signal,
+      whileRunning: async (server) => {
+        outcome.phases.restore = ctx.now() - began;
+        const t = ctx.now();
+        for (const check of job.drill?.checks ?? []) {
+          signal.throwIfAborted();
+          if ("sql" in check) {
+            const r = await server.query(database, check.sql);
+            outcome.checks.push({ check: check.sql, ok: r.ok && r.value === "t", detail: r.ok ? `returned ${JSON.stringify(r.value === "t" ? true : r.value === "f" ? false : r.value)}` : r.error });
+          } else outcome.checks.push(await commandCheck(check.command, undefined, job, undefined, database, signal, { DRD_DRILL_DATABASE_URL: server.url(database), DRD_DRILL_DATA_DIR: dataDir }));
+        }
+        outcome.phases.checks = ctx.now() - t;
+      },
+    });
+    outcome.backup_id = restored.backup_id;
+    outcome.checks.unshift({
+      check: "recovery",
+      ok: true,
+      detail: `base backup ${restored.backup_id} and ${restored.wal.count} WAL file(s) through ${restored.wal.last}, checked against their signed records; the cluster started and ended recovery${restored.checked?.reached ? ` at ${restored.checked.reached}` : ""}`,
+    });
+    const failed = outcome.checks.filter((c) => !c.ok);
+    outcome.rto_proven = failed.length === 0;
+    outcome.ok = failed.length === 0;
+    if (failed.length > 0) {
+      outcome.error = `drill check failed: ${failed.map((c) => `${c.check}: ${c.detail}`).join("; ")}`;
+      outcome.failure = "integrity";
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
 /** A drill check stopped by shutdown: the drill fails as interrupted, not as a failed check. */
 function interrupted(signal: AbortSignal): OperationError {
   return new OperationError(`interrupted: ${describeError(signal.reason)}`);
@@ -246,8 +313,8 @@ async function sqlCheck(job: JobConfig, connection: string, db: string, sql: str
   }
 }
 
-async function commandCheck(command: string[], dir: string | undefined, job: JobConfig, connection: string | undefined, db: string, signal: AbortSignal): Promise<CheckResult> {
-  const env: Record<string, string> = dir ? { DRD_DRILL_DIR: dir } : {};
+async function commandCheck(command: string[], dir: string | undefined, job: JobConfig, connection: string | undefined, db: string, signal: AbortSignal, extraEnv: Record<string, string> = {}): Promise<CheckResult> {
+  const env: Record<string, string> = { ...(dir ? { DRD_DRILL_DIR: dir } : {}), ...extraEnv };
   if (job.type === "postgres" && connection) {
     // The scratch database's URL and, with password_file, its password: what the check needs to connect, nothing of drd's own.
     const conn = await PgConnection.open(connection, job.password_file);

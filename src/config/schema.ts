@@ -386,8 +386,8 @@ export const configSchema = z
         ctx.addIssue({ code: "custom", path: ["jobs", jobName, "targets"], message: "a target is listed twice" });
       if (j.drill?.from && !j.targets.includes(j.drill.from))
         ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill", "from"], message: `"${j.drill.from}" is not one of this job's targets` });
-      if (j.type === "postgres_cluster" && j.drill)
-        ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill"], message: "drills of postgres_cluster jobs are not supported yet: a cluster job's backups are restored to a point in time with its WAL" });
+      if (j.type === "postgres_cluster" && j.drill?.connection !== undefined)
+        ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill", "connection"], message: "is for postgres jobs: a cluster job's drill restores the whole cluster into a scratch data directory and starts it there" });
       if (j.drill?.jobs !== undefined && j.type !== "postgres")
         ctx.addIssue({ code: "custom", path: ["jobs", jobName, "drill", "jobs"], message: "is for postgres jobs: a files drill extracts one stream" });
       if (j.drill?.key_file && j.drill.passphrase_file)

@@ -52,8 +52,9 @@ export async function backupCluster(job: ClusterJobConfig, ctx: SourceContext, s
 async function describeServer(conn: PgConnection): Promise<Omit<ClusterDetails, "timeline" | "start_lsn" | "end_lsn">> {
   const client = await conn.client(conn.defaultDatabase);
   try {
-    const { rows } = await client.query<{ num: string; sysid: string; seg: string; tablespaces: string[] | null }>(
+    const { rows } = await client.query<{ num: string; sysid: string; seg: string; superuser: string; tablespaces: string[] | null }>(
       `SELECT current_setting('server_version_num') AS num,
+              (SELECT rolname::text FROM pg_roles WHERE oid = 10) AS superuser,
               (SELECT system_identifier::text FROM pg_control_system()) AS sysid,
               current_setting('wal_segment_size') AS seg,
               (SELECT array_agg(spcname::text ORDER BY spcname) FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global')) AS tablespaces`,
@@ -62,7 +63,7 @@ async function describeServer(conn: PgConnection): Promise<Omit<ClusterDetails, 
     if (Number(row.num) < 130000) throw new OperationError(`PostgreSQL ${row.num} has no backup manifest: cluster jobs need PostgreSQL 13 or later`);
     if (row.tablespaces?.length)
       throw new OperationError(`the cluster has tablespaces outside its data directory (${row.tablespaces.join(", ")}): cluster jobs back up clusters without them; back these up with a postgres (pg_dump) job`);
-    return { server_version_num: Number(row.num), system_identifier: row.sysid, wal_segment_size: checkSegmentSize(segmentBytes(row.seg)) };
+    return { server_version_num: Number(row.num), system_identifier: row.sysid, wal_segment_size: checkSegmentSize(segmentBytes(row.seg)), superuser: row.superuser };
   } finally {
     await client.end().catch(() => undefined);
   }

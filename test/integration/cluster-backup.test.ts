@@ -57,9 +57,9 @@ describe("cluster jobs: physical base backups", () => {
     expect((await ws.drctl(["status"])).stdout).toContain("no restorable point yet: no base backup that meets");
   });
 
-  it("a config that asks what cluster jobs do not do yet is refused, naming the key", async () => {
+  it("a config that asks what cluster jobs do not do (yet) is refused, naming the key", async () => {
     for (const [extra, problem] of [
-      [{ drill: { schedule: "0 6 * * *" } }, "jobs.cluster.drill: drills of postgres_cluster jobs are not supported yet"],
+      [{ drill: { connection: pgUrl("postgres") } }, "jobs.cluster.drill.connection: is for postgres jobs"],
       [{ wal: { mode: "archive" } }, "jobs.cluster.wal.mode"],
     ] as const) {
       ws.withJobs({ cluster: { type: "postgres_cluster", connection: pgUrl("postgres"), ...BOTH_TARGETS, ...extra } });

@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import * as openpgp from "openpgp";
@@ -319,6 +320,34 @@ describe("WAL streaming of a cluster job", () => {
       ws.writeConfig(config);
     }
   }, 180_000);
+
+  it("a drill restores the newest moment into a scratch cluster, runs the job's checks against it, records its RTO, and removes it; a failing check fails the drill (exit 3)", async () => {
+    const config = parse(readFileSync(ws.configPath, "utf8")) as { jobs: Record<string, Record<string, unknown>> };
+    const withChecks = (checks: unknown[]) => ws.writeConfig({ ...config, jobs: { ...config.jobs, cluster: { ...config.jobs.cluster, drill: { checks } } } });
+    const scratch = () => readdirSync(tmpdir()).filter((n) => n.startsWith("drd-drill-cluster-"));
+    withChecks([{ sql: "SELECT count(*) = 1 FROM marks WHERE n = -1" }, { command: ["sh", "-c", 'test "$(psql -XAtq "$DRD_DRILL_DATABASE_URL" -c "SELECT count(*) FROM marks WHERE n = -1")" = 1'] }]);
+    try {
+      const run = await ws.drctl(["drill", "cluster", "--json"]);
+      expect([run.exitCode, run.stderr]).toEqual([0, ""]);
+      const drill = JSON.parse(run.stdout) as { ok: boolean; from: string; rto_proven: boolean; duration_seconds: number; checks: { check: string; ok: boolean; detail: string }[] };
+      expect(drill).toMatchObject({ ok: true, from: "offsite", rto_proven: true });
+      expect(drill.checks.map((c) => [c.check.split(" ")[0], c.ok])).toEqual([["recovery", true], ["SELECT", true], ["sh", true]]);
+      expect(drill.checks[0]!.detail).toMatch(/^base backup cluster-\S+ and \d+ WAL file\(s\) through [0-9A-F]{24}\S*, checked against their signed records; the cluster started and ended recovery/);
+      expect(drill.duration_seconds).toBeGreaterThan(0);
+      const [status] = JSON.parse((await ws.drctl(["status", "--json"])).stdout) as { last_drill: { ok: boolean; duration_seconds: number } | null }[];
+      expect(status!.last_drill).toMatchObject({ ok: true });
+      expect(scratch()).toEqual([]);
+      withChecks([{ sql: "SELECT count(*) = 0 FROM marks WHERE n = -1" }]);
+      const failing = await ws.drctl(["drill", "cluster"]);
+      expect(failing.exitCode).toBe(3);
+      expect(failing.stderr).toContain("drill check failed: SELECT count(*) = 0 FROM marks WHERE n = -1: returned false");
+      expect((await ws.drctl(["events", "--json"])).stdout).toContain('"drill_failed"');
+      expect(scratch()).toEqual([]);
+      expect((await execa("pgrep", ["-f", "drd-drill-cluster-"], { reject: false })).stdout).toBe("");
+    } finally {
+      ws.writeConfig(config);
+    }
+  }, 120_000);
 
   it("a WAL file missing from the middle, or one whose record no trusted key signed, stops the restore before PostgreSQL starts, named (exit 3)", async () => {
     const dir = join(ws.backupDir, "cluster", "wal");

@@ -33,6 +33,20 @@ export interface ClusterRestoreRequest {
   check?: boolean;
   /** Aborts the restore (Ctrl-C): what it wrote is removed. */
   signal: AbortSignal;
+  /** Runs once the restored cluster (started as with `check`) ended recovery, before it is stopped: a drill's checks. */
+  whileRunning?: (server: RunningCluster) => Promise<void>;
+}
+
+/** A restored cluster started on a scratch port, its socket in its data directory. */
+export interface RunningCluster {
+  dir: string;
+  port: string;
+  /** The role checks connect as: the cluster's bootstrap superuser. */
+  role: string;
+  /** libpq URL of a database on it. */
+  url(database: string): string;
+  /** One query through psql, as the data directory's owner: its output, or why it failed. */
+  query(database: string, sql: string): Promise<{ ok: true; value: string } | { ok: false; error: string }>;
 }
 
 export interface ClusterRestoreOutcome {
@@ -129,7 +143,7 @@ export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest
       wal: { first: fetched[0]!.segment, last: fetched.at(-1)!.record.name, count: fetched.length },
       checked: null,
     };
-    if (req.check) outcome.checked = await checkRecovery(req.toDir);
+    if (req.check || req.whileRunning) outcome.checked = await checkRecovery(req.toDir, base.cluster.superuser, req.whileRunning);
     return outcome;
   } catch (err) {
     if (created) await rm(created, { recursive: true, force: true });
@@ -382,19 +396,40 @@ async function giveToOwner(dir: string): Promise<void> {
     await chown(path, uid, gid);
 }
 
-/** --check: start the restored cluster on a scratch port (no TCP), wait for recovery to end, read where it stopped, stop it. */
-async function checkRecovery(dir: string): Promise<{ reached: string | null; seconds: number }> {
-  const bin = serverBin();
+/** Runs a command as the owner of `dir`: root hands PostgreSQL's programs to that user with setpriv (util-linux). */
+async function ownerRunner(dir: string) {
   const { uid, gid } = await stat(dir);
-  // PostgreSQL runs as its data directory's owner; root hands it over with setpriv (util-linux).
-  const asOwner = (cmd: string, args: string[], timeout: number) =>
-    process.getuid?.() === 0 && uid !== 0
-      ? execa("setpriv", [`--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--", cmd, ...args], { reject: false, timeout })
-      : execa(cmd, args, { reject: false, timeout });
+  return {
+    uid,
+    gid,
+    run: (cmd: string, args: string[], timeout: number) =>
+      process.getuid?.() === 0 && uid !== 0
+        ? execa("setpriv", [`--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--", cmd, ...args], { reject: false, timeout })
+        : execa(cmd, args, { reject: false, timeout }),
+  };
+}
+
+/** Stops a cluster running in `dir` at once, if one does (a scratch cluster an interrupted drill left). */
+export async function stopCluster(dir: string): Promise<void> {
+  const owner = await ownerRunner(dir).catch(() => undefined);
+  await owner?.run(join(serverBin(), "pg_ctl"), ["-D", dir, "-m", "immediate", "-w", "stop"], 120_000);
+}
+
+/** --check: start the restored cluster on a scratch port (no TCP), wait for recovery to end, read where it stopped, stop it. */
+async function checkRecovery(dir: string, superuser: string | undefined, whileRunning?: (server: RunningCluster) => Promise<void>): Promise<{ reached: string | null; seconds: number }> {
+  const bin = serverBin();
+  // PostgreSQL runs as its data directory's owner.
+  const { uid, gid, run: asOwner } = await ownerRunner(dir);
   const log = join(dir, "drd-check.log");
+  // Whatever the cluster's own pg_hba.conf says: its superuser over the socket, which lies in
+  // the data directory (0700), so only the owner (or root) reaches it.
+  const hba = join(dir, "drd-check-hba.conf");
+  await writeFile(hba, "local all all trust\n", { mode: 0o600 });
+  if (process.getuid?.() === 0) await chown(hba, uid, gid);
+  const roleArgs = superuser ? ["-U", superuser] : [];
   const started = Date.now();
   const port = String(50_000 + Math.floor(Math.random() * 10_000));
-  const start = await asOwner(join(bin, "pg_ctl"), ["-D", dir, "-w", "-t", String(CHECK_DEADLINE_S), "-l", log, "-o", `-p ${port} -c listen_addresses='' -k ${dir}`, "start"], (CHECK_DEADLINE_S + 30) * 1000);
+  const start = await asOwner(join(bin, "pg_ctl"), ["-D", dir, "-w", "-t", String(CHECK_DEADLINE_S), "-l", log, "-o", `-p ${port} -c listen_addresses='' -k ${dir} -c hba_file=${hba}`, "start"], (CHECK_DEADLINE_S + 30) * 1000);
   const readLog = () => readFile(log, "utf8").catch(() => "");
   try {
     if (start.exitCode !== 0) throw new OperationError(`the restored cluster did not start: ${((await readLog()).trim() || `${start.stderr}`.trim()).split("\n").slice(-5).join(" | ")}`);
@@ -402,7 +437,7 @@ async function checkRecovery(dir: string): Promise<{ reached: string | null; sec
     // while it still replays: recovery has ended once it is out of recovery (promoted).
     const deadline = started + CHECK_DEADLINE_S * 1000;
     for (;;) {
-      const q = await asOwner("psql", ["-XAtq", "-h", dir, "-p", port, "-d", "postgres", "-c", "SELECT pg_is_in_recovery()"], 30_000);
+      const q = await asOwner("psql", ["-XAtq", "-h", dir, "-p", port, ...roleArgs, "-d", "postgres", "-c", "SELECT pg_is_in_recovery()"], 30_000);
       if (q.exitCode === 0 && `${q.stdout}`.trim() === "f") break;
       if (Date.now() > deadline) throw new OperationError(`the restored cluster was still recovering after ${CHECK_DEADLINE_S} s`);
       if (/FATAL|PANIC/.test(await readLog())) throw new OperationError(`the restored cluster failed in recovery: ${(await readLog()).trim().split("\n").slice(-5).join(" | ")}`);
@@ -410,9 +445,21 @@ async function checkRecovery(dir: string): Promise<{ reached: string | null; sec
     }
     const seconds = (Date.now() - started) / 1000;
     const reached = /(?:recovery stopping (?:before|after) commit of transaction \d+, time|last completed transaction was at log time) (.+)$/m.exec(await readLog())?.[1]?.trim() ?? null;
+    const role = superuser ?? "postgres";
+    await whileRunning?.({
+      dir,
+      port,
+      role,
+      url: (database) => `postgresql://${encodeURIComponent(role)}@/${encodeURIComponent(database)}?host=${encodeURIComponent(dir)}&port=${port}`,
+      query: async (database, sql) => {
+        const q = await asOwner("psql", ["-XAtq", "-v", "ON_ERROR_STOP=1", "-h", dir, "-p", port, "-U", role, "-d", database, "-c", sql], 600_000);
+        return q.exitCode === 0 ? { ok: true, value: `${q.stdout}`.trim() } : { ok: false, error: `${q.stderr}`.trim().slice(-300) || `psql exited ${q.exitCode}` };
+      },
+    });
     return { reached, seconds };
   } finally {
     await asOwner(join(bin, "pg_ctl"), ["-D", dir, "-m", "fast", "-w", "stop"], 120_000);
+    await rm(hba, { force: true });
   }
 }
 
