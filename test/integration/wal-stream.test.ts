@@ -228,11 +228,15 @@ describe("WAL streaming of a cluster job", () => {
       expect(Date.parse(caughtUp.recovery_window!.to)).toBeGreaterThan(Date.parse(caughtUp.recovery_window!.from));
       // One write, far from filling its segment: a copy of the open segment holding it is on
       // both targets within seconds, and the lag is back down.
-      const open = (await psql(server, "postgres", "INSERT INTO marks VALUES (-1, now()); SELECT pg_walfile_name(pg_current_wal_lsn())")).trim();
+      await psql(server, "postgres", "INSERT INTO marks VALUES (-1, now())");
+      // Committed: the insert position is past its commit record (a position right on a segment's start names the one before).
+      const open = (await psql(server, "postgres", "SELECT pg_walfile_name(pg_current_wal_insert_lsn() - 1)")).trim();
       await waitFor("a partial copy of the open segment on both targets", async () => {
         if (!readdirSync(dir).some((n) => n.startsWith(`${open}.`) && n.endsWith(".partial.json"))) return false;
         const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `drd/cluster/wal/${open}.` }));
         return (listed.Contents ?? []).some((o) => o.Key!.endsWith(".partial.json"));
+      }).catch((err: Error) => {
+        throw new Error(`${err.message} (${open}); local: ${readdirSync(dir).filter((n) => n >= open.slice(0, 20)).join(" ")}; daemon log: ${daemon.log().slice(-4000)}`);
       });
       await waitFor("the lag back under 15 s", async () => (await clusterStatus()).wal_lag_seconds! < 15, 30_000);
       expect(localSegments()).not.toContain(open);
