@@ -210,13 +210,7 @@ async function restoreAndCheck(ctx: AppContext, { jobName, job, from, outcome, s
       }
     }
     outcome.phases.checks = restored.phases.check + (ctx.now() - t);
-    const failed = outcome.checks.filter((c) => !c.ok);
-    outcome.rto_proven = failed.length === 0;
-    outcome.ok = failed.length === 0;
-    if (failed.length > 0) {
-      outcome.error = `drill check failed: ${failed.map((c) => `${c.check}: ${c.detail}`).join("; ")}`;
-      outcome.failure = "integrity";
-    }
+    judge(outcome);
   } finally {
     if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
     if (job.type === "postgres") {
@@ -273,15 +267,20 @@ async function drillCluster(ctx: AppContext, jobName: string, job: ClusterJobCon
       ok: true,
       detail: `base backup ${restored.backup_id} and ${restored.wal.count} WAL file(s) through ${restored.wal.last}, checked against their signed records; the cluster started and ended recovery${restored.checked?.reached ? ` at ${restored.checked.reached}` : ""}`,
     });
-    const failed = outcome.checks.filter((c) => !c.ok);
-    outcome.rto_proven = failed.length === 0;
-    outcome.ok = failed.length === 0;
-    if (failed.length > 0) {
-      outcome.error = `drill check failed: ${failed.map((c) => `${c.check}: ${c.detail}`).join("; ")}`;
-      outcome.failure = "integrity";
-    }
+    judge(outcome);
   } finally {
     await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** A drill passes when every check did; then its duration is a measured RTO. */
+function judge(outcome: DrillOutcome): void {
+  const failed = outcome.checks.filter((c) => !c.ok);
+  outcome.rto_proven = failed.length === 0;
+  outcome.ok = failed.length === 0;
+  if (failed.length > 0) {
+    outcome.error = `drill check failed: ${failed.map((c) => `${c.check}: ${c.detail}`).join("; ")}`;
+    outcome.failure = "integrity";
   }
 }
 

@@ -1,21 +1,23 @@
-import { execa } from "execa";
 import { OperationError } from "../errors.js";
+import { describeError } from "../errors.js";
 import type { PgConnection } from "../sources/pg-connection.js";
 
-/** Creating the slot has this long. */
-const SLOT_MS = 30_000;
-
 /**
- * Creates the job's replication slot unless it exists. From then on the server keeps every
- * WAL file until drd received it, so a base backup that begins after this has all its WAL
- * on the way to the archive, even when the stream starts later.
+ * Creates the job's replication slot unless it exists, reserving WAL at once: from then on
+ * the server keeps every WAL file until drd received it, so a base backup that begins after
+ * this has all its WAL on the way to the archive, however late the stream starts (with an
+ * empty spool, pg_receivewal starts from the slot's position). A slot made without reserving
+ * (pg_receivewal --create-slot) would hold nothing until the stream first connects.
  */
 export async function ensureSlot(conn: PgConnection, slot: string): Promise<void> {
-  const create = await execa("pg_receivewal", ["--create-slot", "--if-not-exists", "--slot", slot, "--no-password", `--dbname=${conn.url.href}`], {
-    env: conn.toolEnv(),
-    reject: false,
-    timeout: SLOT_MS,
-    stdin: "ignore",
-  });
-  if (create.exitCode !== 0) throw new OperationError(`creating the replication slot ${slot} failed: ${conn.mask(`${create.stderr}`).trim() || `pg_receivewal exited ${create.exitCode}`}`);
+  const client = await conn.client(conn.defaultDatabase);
+  try {
+    await client.query("SELECT pg_create_physical_replication_slot($1, true) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)", [slot]);
+  } catch (err) {
+    // Made meanwhile by the stream or a backup: that is the slot wanted.
+    if ((err as { code?: string }).code === "42710") return;
+    throw new OperationError(`creating the replication slot ${slot} failed: ${conn.mask(describeError(err))}`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }

@@ -42,6 +42,22 @@ describe("WAL streaming of a cluster job", () => {
       await new Promise((r) => setTimeout(r, 250));
     }
   };
+  const onBothTargets = (segment: string) =>
+    waitFor(`segment ${segment} on both targets`, async () => {
+      if (!localSegments().includes(segment)) return false;
+      const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `drd/cluster/wal/${segment}.json` }));
+      return (listed.Contents ?? []).length > 0;
+    });
+  /** A base backup, once the one the daemon's first start may run (the schedule's missed run) is done. */
+  const baseBackup = async () => {
+    let run: Awaited<ReturnType<Workspace["drctl"]>> | undefined;
+    await waitFor("a base backup", async () => {
+      run = await ws.drctl(["backup", "cluster", "--json"]);
+      return run.exitCode === 0 || !`${run.stdout}${run.stderr}`.includes("already running");
+    });
+    expect(run!.exitCode, `${run!.stdout}${run!.stderr}`).toBe(0);
+    return (JSON.parse(run!.stdout) as { id: string }).id;
+  };
   type Status = { rpo_state: string; wal_lag_seconds: number | null; recovery_window: { from: string; to: string } | null };
   const clusterStatus = async () => (JSON.parse((await ws.drctl(["status", "--json"])).stdout) as Status[])[0]!;
   /** Writes, then closes the current segment: the name of the segment just closed. */
@@ -75,7 +91,10 @@ describe("WAL streaming of a cluster job", () => {
     try {
       await waitFor("the slot", async () => (await psql(server, "postgres", `SELECT count(*) FROM pg_replication_slots WHERE slot_name = '${slotName("cluster")}'`)) === "1");
       const closed = await fillSegment(1000);
-      await waitFor(`segment ${closed} on the local target`, () => localSegments().includes(closed));
+      await waitFor(`segment ${closed} on the local target`, () => localSegments().includes(closed)).catch((err: Error) => {
+        const spool = join(ws.stateDir, "wal", "cluster");
+        throw new Error(`${err.message}; spool: ${readdirSync(spool).join(" ")}; local: ${readdirSync(join(ws.backupDir, "cluster", "wal")).join(" ")}; daemon log: ${daemon.log().slice(-4000)}`);
+      });
       const dir = join(ws.backupDir, "cluster", "wal");
       const recordText = readFileSync(join(dir, `${closed}.json`), "utf8");
       const record = walRecordSchema.parse(JSON.parse(recordText));
@@ -136,16 +155,11 @@ describe("WAL streaming of a cluster job", () => {
 
   it("restores to a moment: the row committed before it comes back and the one after does not; latest brings both; from either target", async () => {
     const daemon = ws.daemon();
-    let base: Awaited<ReturnType<Workspace["drctl"]>>;
+    let baseId = "";
     let last = "";
     try {
       await waitFor("the daemon receiving", () => daemon.log().includes("receiving WAL"));
-      // The daemon's first start may be running the backup its schedule missed: this one waits for it.
-      await waitFor("a base backup of our own", async () => {
-        base = await ws.drctl(["backup", "cluster", "--json"]);
-        return base.exitCode === 0 || !`${base.stdout}${base.stderr}`.includes("already running");
-      });
-      expect(base!.exitCode, `${base!.stdout}${base!.stderr}`).toBe(0);
+      baseId = await baseBackup();
       await psql(server, "postgres", "CREATE TABLE IF NOT EXISTS markers (name text, at timestamptz default clock_timestamp())");
       await psql(server, "postgres", "INSERT INTO markers (name) VALUES ('before')");
       const t = (await psql(server, "postgres", "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")).trim();
@@ -155,20 +169,16 @@ describe("WAL streaming of a cluster job", () => {
       // More WAL after the moment: a restore to the moment does not fetch it, one to latest does.
       await fillSegment(10);
       last = await fillSegment(10);
-      await waitFor(`segment ${last} on both targets`, async () => {
-        if (!localSegments().includes(last)) return false;
-        const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `drd/cluster/wal/${last}.json` }));
-        return (listed.Contents ?? []).length > 0;
-      });
+      await onBothTargets(last);
     } finally {
       daemon.process.kill("SIGTERM");
       await daemon.process;
     }
     // The base backup and the WAL after it on both targets: a restorable moment, within the RPO.
     const [status] = JSON.parse((await ws.drctl(["status", "--json"])).stdout) as { rpo_state: string; last_backup_id: string; age_seconds: number }[];
-    expect(status).toMatchObject({ rpo_state: "ok", last_backup_id: JSON.parse(base!.stdout).id });
+    expect(status).toMatchObject({ rpo_state: "ok", last_backup_id: baseId });
     expect(status!.age_seconds).toBeLessThan(60);
-    expect((await ws.drctl(["status"])).stdout).toContain(`base backup ${JSON.parse(base!.stdout).id} and its archived WAL`);
+    expect((await ws.drctl(["status"])).stdout).toContain(`base backup ${baseId} and its archived WAL`);
     await execa("chmod", ["755", ws.dir]);
     const markers = async (dir: string) => {
       const restored = await startRestored(dir);
@@ -385,28 +395,15 @@ describe("WAL streaming of a cluster job", () => {
     let kept: { id: string; start: string } | undefined;
     try {
       await waitFor("the daemon receiving", () => daemon.log().includes("receiving WAL"));
-      const backup = async () => {
-        let run: Awaited<ReturnType<Workspace["drctl"]>> | undefined;
-        await waitFor("a base backup", async () => {
-          run = await ws.drctl(["backup", "cluster", "--json"]);
-          return run.exitCode === 0 || !`${run.stdout}${run.stderr}`.includes("already running");
-        });
-        expect(run!.exitCode, `${run!.stdout}${run!.stderr}`).toBe(0);
-        return (JSON.parse(run!.stdout) as { id: string }).id;
-      };
-      await backup();
+      await baseBackup();
       await fillSegment(10);
       await fillSegment(10);
-      const id = await backup();
+      const id = await baseBackup();
       const manifest = JSON.parse(readFileSync(join(ws.backupDir, "cluster", id, "manifest.json"), "utf8")) as { cluster: { start_lsn: string } };
       kept = { id, start: (await psql(server, "postgres", `SELECT pg_walfile_name('${manifest.cluster.start_lsn}')`)).trim() };
       await psql(server, "postgres", "INSERT INTO marks VALUES (-3, now())");
       const last = await fillSegment(10);
-      await waitFor(`segment ${last} on both targets`, async () => {
-        if (!localSegments().includes(last)) return false;
-        const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `drd/cluster/wal/${last}.json` }));
-        return (listed.Contents ?? []).length > 0;
-      });
+      await onBothTargets(last);
     } finally {
       daemon.process.kill("SIGTERM");
       await daemon.process;
