@@ -19,6 +19,7 @@ const OUTPUTS = {
   "audit-verify": "AuditVerifyOutput",
   "alerts-test": "AlertsTestOutput",
   init: "InitOutput",
+  "wal-setup": "WalSetupOutput",
   error: "ErrorOutput",
 };
 

@@ -8,6 +8,7 @@ import type { Finding } from "../app/config-check/findings.js";
 import type { DrillOutcome } from "../app/drill.js";
 import type { BackupView } from "../app/list.js";
 import type { PruneReport } from "../app/prune.js";
+import type { WalSetupReport } from "../app/wal-setup.js";
 import type { ReplicationResult } from "../app/replicate.js";
 import type { RestoreOutcome } from "../app/restore/restore.js";
 import type { JobStatus } from "../app/status.js";
@@ -75,3 +76,6 @@ export interface ErrorOutput {
   /** A config that does not validate: every problem as `<path>: <message>`. */
   problems?: string[];
 }
+
+/** `drctl wal setup JOB --json` */
+export type WalSetupOutput = WalSetupReport;

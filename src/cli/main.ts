@@ -269,6 +269,15 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--dir <dir>", "where to write the key files", "/etc/drd/keys")
     .action(async (opts: { dir: string }) => set(await (await import("./commands/keys-init.js")).keysInitCommand(io, opts.dir)));
 
+  program
+    .command("wal")
+    .description("WAL tools of postgres_cluster jobs")
+    .command("setup")
+    .description("check what a cluster job needs of its server (REPLICATION, wal_level, senders, pg_hba.conf, its slot, max_slot_wal_keep_size) and print the fix for each that falls short")
+    .argument("<job>")
+    .option("--json", "print JSON")
+    .action(async (job: string, opts: { json?: boolean }) => set(await (await import("./commands/wal-setup.js")).walSetupCommand(context(program), io, job, opts)));
+
   const config = program.command("config").description("config tools");
   config
     .command("check")

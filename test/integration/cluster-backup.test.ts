@@ -6,7 +6,10 @@ import { serverBin, startCluster, type Cluster } from "../../src/demo/postgres.j
 import { parseLsn } from "../../src/policy/wal.js";
 import { psql } from "../helpers/postgres-cluster.js";
 import { BOTH_TARGETS, writeLocalAndS3Config } from "../helpers/s3.js";
-import { cluster, pgUrl, Workspace } from "../helpers/workspace.js";
+import Ajv from "ajv";
+import { parse } from "yaml";
+import { slotName } from "../../src/wal/layout.js";
+import { cluster, pgUrl, REPO, Workspace } from "../helpers/workspace.js";
 
 /** A postgres_cluster job's base backups: pg_basebackup's tar through the pipeline, to both targets. */
 describe("cluster jobs: physical base backups", () => {
@@ -15,7 +18,11 @@ describe("cluster jobs: physical base backups", () => {
   beforeAll(async () => {
     await writeLocalAndS3Config(ws, inject("s3Port"), "cluster", { cluster: { type: "postgres_cluster", connection: pgUrl("postgres"), ...BOTH_TARGETS } });
   });
-  afterAll(() => ws.remove());
+  afterAll(async () => {
+    // The backups created the job's slot, which keeps WAL until a stream reads it: the shared server must not keep it.
+    await psql(cluster, "postgres", `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '${slotName("cluster")}'`);
+    ws.remove();
+  });
 
   it("streams the cluster's base backup to both targets, recording its WAL range, timeline and system identifier", async () => {
     await psql(cluster, "postgres", "DROP TABLE IF EXISTS base_marker; CREATE TABLE base_marker AS SELECT 42 AS answer");
@@ -55,6 +62,34 @@ describe("cluster jobs: physical base backups", () => {
     expect(status).toMatchObject({ type: "postgres_cluster", last_backup_id: null, policy_ok: true });
     expect(status!.rpo_state).not.toBe("ok");
     expect((await ws.drctl(["status"])).stdout).toContain("no restorable point yet: no base backup that meets");
+  });
+
+  it("wal setup says what the server has and lacks, with the fix for each: a superuser on a stock server needs nothing, and is advised to bound what a slot keeps", async () => {
+    const run = await ws.drctl(["wal", "setup", "cluster"]);
+    expect([run.exitCode, run.stderr]).toEqual([0, ""]);
+    expect(run.stdout).toMatch(/^ {2}ok {6}the role may stream WAL: postgres is a superuser$/m);
+    expect(run.stdout).toMatch(new RegExp(`^ {2}ok {6}the slot ${slotName("cluster")}: holds WAL from [0-9A-F]+/[0-9A-F]+`, "m"));
+    expect(run.stdout).toMatch(/^ {2}advice {2}a slot cannot fill the disk: max_slot_wal_keep_size = -1.*\n {10}ALTER SYSTEM SET max_slot_wal_keep_size = '10GB'; SELECT pg_reload_conf\(\);/m);
+    const json = await ws.drctl(["wal", "setup", "cluster", "--json"]);
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(join(REPO, "docs/json/wal-setup.schema.json"), "utf8")));
+    const report = JSON.parse(json.stdout) as { ok: boolean; restart_needed: boolean };
+    expect(validate(report) ? [] : validate.errors).toEqual([]);
+    expect(report).toMatchObject({ ok: true, restart_needed: false });
+  });
+
+  it("wal setup of a role without REPLICATION: exit 1, the ALTER ROLE to run, and the server's own refusal of its replication connection", async () => {
+    await psql(cluster, "postgres", "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'drd_norepl') THEN CREATE ROLE drd_norepl LOGIN; END IF; END $$");
+    const config = parse(readFileSync(ws.configPath, "utf8")) as { jobs: Record<string, Record<string, unknown>> };
+    ws.writeConfig({ ...config, jobs: { cluster: { ...config.jobs.cluster, connection: pgUrl("postgres", "drd_norepl") } } });
+    try {
+      const run = await ws.drctl(["wal", "setup", "cluster"]);
+      expect(run.exitCode, run.stderr).toBe(1);
+      expect(run.stdout).toMatch(/^ {2}NEEDED {2}the role may stream WAL: drd_norepl lacks REPLICATION\n {10}ALTER ROLE drd_norepl REPLICATION;$/m);
+      expect(run.stdout).toMatch(/^ {2}NEEDED {2}pg_hba.conf allows the replication connection: .*(replication|superuser)/m);
+      expect(run.stderr).toMatch(/^drctl: cluster's server needs \d change\(s\) above$/);
+    } finally {
+      ws.writeConfig(config);
+    }
   });
 
   it("a config that asks what cluster jobs do not do (yet) is refused, naming the key", async () => {
