@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, readdir, rename, rm, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -10,7 +10,7 @@ import { DigestStream } from "../pipeline/digest.js";
 import { createEncryptor, type Encryptor } from "../pipeline/encrypt.js";
 import { parseSegmentName, type Lsn } from "../policy/wal.js";
 import { loadSigner } from "../trust/signing.js";
-import { isCompleteWalFile, OPEN_SEGMENT, parsePartialName, partialName, spoolDir, WAL_RECORD_FORMAT, walPrefix, type WalRecord } from "../wal/layout.js";
+import { isCompleteWalFile, OPEN_SEGMENT, parsePartialName, partialName, spoolDir, WAL_RECORD_FORMAT, walPrefix, walRecordSchema, type WalRecord } from "../wal/layout.js";
 import type { AppContext } from "./context.js";
 
 export interface ArchiveResult {
@@ -42,7 +42,9 @@ export async function archiveSpool(ctx: AppContext, jobName: string, job: Cluste
   const writer = await WalWriter.open(ctx, jobName, job, server);
   for (const name of names) {
     signal.throwIfAborted();
-    const staged = await writer.stage(join(dir, name), name, signal);
+    // Kept staged until every target holds it: a retry puts the very same bytes and record,
+    // never a new encryption of them over a copy a target already holds.
+    const staged = (await writer.staged(name)) ?? (await writer.stage(join(dir, name), name, signal, { keep: true }));
     let everywhere = true;
     for (const targetName of job.targets) {
       if (ctx.catalog.walSegments(jobName, targetName).some((s) => s.name === name && s.sha256 === staged.record.object.sha256)) continue;
@@ -56,9 +58,9 @@ export async function archiveSpool(ctx: AppContext, jobName: string, job: Cluste
         result.failed.push({ name, target: targetName, error: describeError(err) });
       }
     }
-    await rm(staged.path, { force: true });
     if (everywhere) {
       await unlink(join(dir, name));
+      await writer.discard(staged);
       result.stored.push(name);
     }
   }
@@ -105,7 +107,7 @@ export async function archiveOpenSegment(ctx: AppContext, jobName: string, job: 
       }
     }
   } finally {
-    await rm(staged.path, { force: true });
+    await writer.discard(staged);
   }
   if (result.failed.length === 0) result.stored.push(name);
   return result;
@@ -135,11 +137,47 @@ class WalWriter {
     return new WalWriter(ctx, jobName, job, server, signer, encryptor);
   }
 
-  /** Compresses (and encrypts) the file at `source` into the stage, synced, and writes its record. */
-  async stage(source: string, name: string, signal: AbortSignal): Promise<Staged> {
-    const stage = join(spoolDir(this.ctx.config.state_dir, this.jobName), ".stage");
+  private get stageDir(): string {
+    return join(spoolDir(this.ctx.config.state_dir, this.jobName), ".stage");
+  }
+
+  private objectName(name: string): string {
+    return `${name}${compressionExtension(this.job.compression)}${this.encryptor ? ".gpg" : ""}`;
+  }
+
+  /** What an earlier pass staged of `name` and kept, when it is whole and made as the job is configured now. */
+  async staged(name: string): Promise<Staged | undefined> {
+    const recordPath = join(this.stageDir, `${name}.record.json`);
+    const recordText = await readFile(recordPath, "utf8").catch(() => undefined);
+    if (recordText === undefined) return undefined;
+    let record: WalRecord;
+    try {
+      record = walRecordSchema.parse(JSON.parse(recordText));
+    } catch {
+      return undefined;
+    }
+    const path = join(this.stageDir, record.object.name);
+    const size = (await stat(path).catch(() => undefined))?.size;
+    const sameMaking = record.object.name === this.objectName(name) && record.system_identifier === this.server.systemIdentifier;
+    if (record.name !== name || size !== record.object.size || !sameMaking) {
+      // Cut short, or made before the job's compression or encryption changed: made again.
+      await rm(path, { force: true });
+      return undefined;
+    }
+    return { path, record, recordText, signature: this.signer ? await this.signer.sign(recordText) : undefined };
+  }
+
+  /** Removes what `stage` wrote. */
+  async discard(staged: Staged): Promise<void> {
+    await rm(staged.path, { force: true });
+    await rm(join(this.stageDir, `${staged.record.name}.record.json`), { force: true });
+  }
+
+  /** Compresses (and encrypts) the file at `source` into the stage, synced, and writes its record (kept beside it with `keep`). */
+  async stage(source: string, name: string, signal: AbortSignal, options: { keep?: boolean } = {}): Promise<Staged> {
+    const stage = this.stageDir;
     await mkdir(stage, { recursive: true, mode: 0o700 });
-    const objectName = `${name}${compressionExtension(this.job.compression)}${this.encryptor ? ".gpg" : ""}`;
+    const objectName = this.objectName(name);
     const path = join(stage, objectName);
     const made = await stageFile(source, path, this.job, this.encryptor, signal);
     const record: WalRecord = {
@@ -154,6 +192,7 @@ class WalWriter {
       stored_at: new Date(this.ctx.now()).toISOString(),
     };
     const recordText = `${JSON.stringify(record, null, 2)}\n`;
+    if (options.keep) await writeFile(join(stage, `${name}.record.json`), recordText, { mode: 0o600 });
     return { path, record, recordText, signature: this.signer ? await this.signer.sign(recordText) : undefined };
   }
 

@@ -116,21 +116,7 @@ export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest
     const verify = await execa(join(serverBin(), "pg_verifybackup"), ["--no-parse-wal", req.toDir], { reject: false });
     if (verify.exitCode !== 0) throw new IntegrityError(`pg_verifybackup refused the restored base backup ${base.id}: ${`${verify.stderr}`.trim().slice(-500)}`);
     const walDir = join(req.toDir, "pg_wal");
-    const fetch = (file: NeededWal) => fetchWal(target, req.job, file, decryptor, work, walDir, req.signal);
-    await eachAtMost(CONCURRENT_WAL_FETCHES, sure, fetch, req.signal);
-    const fetched = [...sure];
-    if (req.target.kind === "time") {
-      // One at a time from there: the replay stops at the first transaction that ended after
-      // the target, and may read into the file after the one that holds it.
-      const at = req.target.at;
-      let last = false;
-      for (const file of needed.slice(sure.length)) {
-        await fetch(file);
-        fetched.push(file);
-        if (last) break;
-        last = await endsTransactionAfter(walDir, file.segment, at);
-      }
-    }
+    const fetched = await fetchReplayWal(needed, sure, req.target, walDir, (file) => fetchWal(target, req.job, file, decryptor, work, walDir, req.signal), req.signal);
     await writeMissingConfig(req.toDir);
     await writeRecoverySettings(req.toDir, base, req);
     await giveToOwner(req.toDir);
@@ -299,6 +285,26 @@ async function fetchWal(target: Target, job: string, file: NeededWal, decryptor:
   await rm(join(work, record.object.name), { force: true });
   if (digest.bytes !== record.content.size || digest.hex() !== record.content.sha256)
     throw new IntegrityError(`WAL file ${record.name} restores to ${digest.bytes} bytes with sha256 ${digest.hex()}, not the ${record.content.size} and ${record.content.sha256} its record states`);
+}
+
+/**
+ * Puts the WAL the replay reads into pg_wal: the files it surely reads (`sure`), several at
+ * a time; for a time target then one at a time, until the file that holds the first
+ * transaction that ended after the target, and the file after it (a record may continue
+ * there): the replay stops there. The files fetched, in order.
+ */
+async function fetchReplayWal(needed: NeededWal[], sure: NeededWal[], t: RecoveryTarget, walDir: string, fetch: (file: NeededWal) => Promise<void>, signal: AbortSignal): Promise<NeededWal[]> {
+  await eachAtMost(CONCURRENT_WAL_FETCHES, sure, fetch, signal);
+  const fetched = [...sure];
+  if (t.kind !== "time") return fetched;
+  let last = false;
+  for (const file of needed.slice(sure.length)) {
+    await fetch(file);
+    fetched.push(file);
+    if (last) break;
+    last = await endsTransactionAfter(walDir, file.segment, t.at);
+  }
+  return fetched;
 }
 
 /** The leading files of the chain archived before `at`: the replay to `at` reads them all. */
