@@ -8,7 +8,8 @@ import { policyVerdict } from "../policy/three-two-one.js";
 import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME } from "../targets/target.js";
 import { clockOf, jobOf, type AppContext } from "./context.js";
 import { parseManifest } from "../catalog/catalog.js";
-import { parseLsn, prunableWal, segmentName, segmentOf } from "../policy/wal.js";
+import { prunableWal, segmentName } from "../policy/wal.js";
+import { oldestBaseStart } from "./base-start.js";
 import { walPrefix } from "../wal/layout.js";
 
 export interface PruneAction {
@@ -130,18 +131,13 @@ function keepForWindow(ctx: AppContext, plan: RetentionDecision[], windowSeconds
  * keeps: no restore from there can use it. Nothing when the target keeps no base backup.
  */
 async function pruneWal(ctx: AppContext, targetName: string, jobName: string, keptIds: string[], dryRun: boolean): Promise<WalPruneAction | undefined> {
-  const starts = keptIds.flatMap((id) => {
-    const row = ctx.catalog.getBackup(id);
-    const m = row ? parseManifest(row) : undefined;
-    return m?.kind === "postgres_cluster" ? [{ size: m.cluster.wal_segment_size, timeline: m.cluster.timeline, number: segmentOf(m.cluster.timeline, parseLsn(m.cluster.start_lsn), m.cluster.wal_segment_size).number }] : [];
-  });
-  if (starts.length === 0) return undefined;
-  const oldest = starts.reduce((a, b) => (b.number < a.number ? b : a));
+  const oldest = oldestBaseStart(keptIds.flatMap((id) => ctx.catalog.getBackup(id) ?? []));
+  if (!oldest) return undefined;
   const target = ctx.targets.get(targetName);
   const prefix = walPrefix(jobName);
   const names = (await target.list(prefix)).map((o) => o.key.slice(prefix.length));
-  const doomed = prunableWal(names, oldest.number, oldest.size);
-  const action: WalPruneAction = { target: targetName, job: jobName, kept_from: segmentName(oldest, oldest.size), removed: doomed.length };
+  const doomed = prunableWal(names, oldest.segment, oldest.segmentSize);
+  const action: WalPruneAction = { target: targetName, job: jobName, kept_from: segmentName({ timeline: oldest.timeline, number: oldest.segment }, oldest.segmentSize), removed: doomed.length };
   if (dryRun || doomed.length === 0) return action;
   const records = doomed.filter((n) => n.endsWith(".json"));
   await target.delete(records.map((n) => prefix + n));

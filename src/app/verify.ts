@@ -8,7 +8,8 @@ import { alertMessage } from "../alerts/message.js";
 import { notify } from "./notify.js";
 import { audit } from "./audit.js";
 import { assertTarget, jobOf, type AppContext } from "./context.js";
-import { missingSegments, parseLsn, parseSegmentName, segmentOf, segmentsBetween } from "../policy/wal.js";
+import { missingSegments, parseSegmentName, segmentsBetween } from "../policy/wal.js";
+import { oldestBaseStart } from "./base-start.js";
 import { walPrefix } from "../wal/layout.js";
 
 export interface CopyVerification {
@@ -135,12 +136,8 @@ async function walGaps(ctx: AppContext, request: VerifyRequest): Promise<CopyVer
     if (config.type !== "postgres_cluster" || (request.job && request.job !== job)) continue;
     for (const target of config.targets.filter((t) => !request.target || t === request.target)) {
       const bases = ctx.catalog.listBackups({ job }).filter((b) => b.copies.some((c) => c.target === target && c.state !== "deleted" && c.state !== "pending"));
-      const starts = bases.flatMap((b) => {
-        const m = parseManifest(b);
-        return m.kind === "postgres_cluster" ? [{ timeline: m.cluster.timeline, size: m.cluster.wal_segment_size, start: parseLsn(m.cluster.start_lsn) }] : [];
-      });
-      if (starts.length === 0) continue;
-      const oldest = starts.reduce((a, b) => (b.start < a.start ? b : a));
+      const oldest = oldestBaseStart(bases);
+      if (!oldest) continue;
       let names: string[];
       try {
         names = (await ctx.targets.get(target).list(walPrefix(job))).map((o) => o.key.slice(walPrefix(job).length));
@@ -149,10 +146,14 @@ async function walGaps(ctx: AppContext, request: VerifyRequest): Promise<CopyVer
         continue;
       }
       const archived = new Set(names.filter((n) => /^[0-9A-F]{24}\.json$/.test(n)).map((n) => n.slice(0, 24)));
-      const newest = [...archived].map((n) => parseSegmentName(n, oldest.size)).filter((s) => s?.timeline === oldest.timeline).reduce((a, b) => (b!.number > (a?.number ?? -1n) ? b : a), undefined);
-      if (!newest) continue;
-      const from = segmentOf(oldest.timeline, oldest.start, oldest.size).number;
-      const needed = segmentsBetween(oldest.timeline, from * BigInt(oldest.size), (newest.number + 1n) * BigInt(oldest.size), oldest.size);
+      const size = oldest.segmentSize;
+      const numbers = [...archived].flatMap((n) => {
+        const s = parseSegmentName(n, size);
+        return s?.timeline === oldest.timeline ? [s.number] : [];
+      });
+      if (numbers.length === 0) continue;
+      const newest = numbers.reduce((a, b) => (b > a ? b : a));
+      const needed = segmentsBetween(oldest.timeline, oldest.segment * BigInt(size), (newest + 1n) * BigInt(size), size);
       for (const name of missingSegments(needed, archived))
         out.push(refusal(ctx, target, { job, id: `${job}/wal/${name}`, state: "missing", problem: `WAL file ${name} is not on ${target}: a restore from a base backup that began before it stops there` }));
     }
