@@ -30,7 +30,7 @@ const nodeOnlyPg = {
 };
 rmSync(`${root}bundle`, { recursive: true, force: true });
 await build({
-  entryPoints: { main: `${root}dist/cli/main.js` },
+  entryPoints: { main: `${root}dist/cli/main.js`, "wal-push": `${root}dist/cli/wal-push.js` },
   outdir: `${root}bundle`,
   bundle: true,
   splitting: true,

@@ -24,6 +24,10 @@ CONFDIR=/etc/drd
 STATEDIR=/var/lib/drd
 BACKUPDIR=/var/backups/drd
 USER_NAME=drd
+RUNDIR=/run/drd
+# The group of the PostgreSQL server's OS user: archive mode's archive_command (drctl wal push)
+# reaches the daemon through a socket in $RUNDIR/wal, which is that group's (setgid).
+WAL_GROUP="${WAL_GROUP:-postgres}"
 action=install
 
 while [ $# -gt 0 ]; do
@@ -159,6 +163,8 @@ z $CONFDIR/drd.yaml 0640 root $USER_NAME -
 d $CONFDIR/keys 0700 $USER_NAME $USER_NAME -
 d $STATEDIR 0700 $USER_NAME $USER_NAME -
 d $BACKUPDIR 0700 $USER_NAME $USER_NAME -
+d $RUNDIR 0755 $USER_NAME $USER_NAME -
+d $RUNDIR/wal 2750 $USER_NAME $WAL_GROUP -
 EOF
   chmod 0644 "$DESTDIR/usr/lib/sysusers.d/drd.conf" "$DESTDIR/usr/lib/tmpfiles.d/drd.conf"
 }
@@ -178,9 +184,9 @@ make_dirs() {
   local owner="$1"
   dir() { # path mode owner:group
     install -d -m "$2" "$DESTDIR$1"
-    chmod "$2" "$DESTDIR$1"
     [ "$owner" = yes ] && chown "$3" "$DESTDIR$1"
-    return 0
+    # After chown, which may clear a setgid bit.
+    chmod "$2" "$DESTDIR$1"
   }
   dir "$CONFDIR" 0750 "root:$USER_NAME"
   dir "$CONFDIR/keys" 0700 "$USER_NAME:$USER_NAME"
@@ -192,6 +198,14 @@ make_dirs() {
     say "wrote the example config $CONFDIR/drd.yaml: edit it before starting drd"
   else
     say "kept the existing config $CONFDIR/drd.yaml"
+  fi
+  # /run is made at each boot by the tmpfiles.d entry; a package's tree carries none of it.
+  [ "$owner" = yes ] || return 0
+  dir "$RUNDIR" 0755 "$USER_NAME:$USER_NAME"
+  if getent group "$WAL_GROUP" >/dev/null; then
+    dir "$RUNDIR/wal" 2750 "$USER_NAME:$WAL_GROUP"
+  else
+    say "no group $WAL_GROUP: $RUNDIR/wal (archive mode's socket) is not made; set WAL_GROUP to the PostgreSQL server's group and run again"
   fi
 }
 

@@ -220,7 +220,8 @@ function produce(jobName: string, job: JobConfig, sourceCtx: SourceContext): Pro
     case "files":
       return backupFiles(job, sourceCtx);
     case "postgres_cluster":
-      return backupCluster(job, sourceCtx, slotName(jobName));
+      // Archive mode has no slot: a slot no receiver reads would keep every WAL file on the server.
+      return backupCluster(job, sourceCtx, job.wal.mode === "stream" ? slotName(jobName) : undefined);
   }
 }
 

@@ -20,6 +20,12 @@ export interface ArchiveResult {
   failed: { name: string; target: string; error: string }[];
 }
 
+/** Part of the spool: these files only, on these targets only (a file still leaves the spool only once every target of the job holds it). */
+export interface SpoolSelection {
+  names?: string[];
+  targets?: string[];
+}
+
 /** The cluster a job's WAL comes from, as the server said. */
 export interface WalServer {
   systemIdentifier: string;
@@ -34,9 +40,9 @@ export interface WalServer {
  * refused stays, and the files after it are still stored (the order on a target does not
  * matter, only that none is missing, which the catalog and `verify` tell).
  */
-export async function archiveSpool(ctx: AppContext, jobName: string, job: ClusterJobConfig, server: WalServer, signal: AbortSignal): Promise<ArchiveResult> {
+export async function archiveSpool(ctx: AppContext, jobName: string, job: ClusterJobConfig, server: WalServer, signal: AbortSignal, only: SpoolSelection = {}): Promise<ArchiveResult> {
   const dir = spoolDir(ctx.config.state_dir, jobName);
-  const names = (await readdir(dir).catch(() => [] as string[])).filter(isCompleteWalFile).sort();
+  const names = (only.names ?? (await readdir(dir).catch(() => [] as string[]))).filter(isCompleteWalFile).sort();
   const result: ArchiveResult = { stored: [], failed: [] };
   if (names.length === 0) return result;
   const writer = await WalWriter.open(ctx, jobName, job, server);
@@ -45,20 +51,19 @@ export async function archiveSpool(ctx: AppContext, jobName: string, job: Cluste
     // Kept staged until every target holds it: a retry puts the very same bytes and record,
     // never a new encryption of them over a copy a target already holds.
     const staged = (await writer.staged(name)) ?? (await writer.stage(join(dir, name), name, signal, { keep: true }));
-    let everywhere = true;
-    for (const targetName of job.targets) {
-      if (ctx.catalog.walSegments(jobName, targetName).some((s) => s.name === name && s.sha256 === staged.record.object.sha256)) continue;
+    const holds = (targetName: string) => ctx.catalog.walSegment(jobName, targetName, name)?.sha256 === staged.record.object.sha256;
+    for (const targetName of only.targets ?? job.targets) {
+      if (holds(targetName)) continue;
       try {
         await writer.put(targetName, staged, signal);
         ctx.catalog.recordWalSegment({ job: jobName, name, target: targetName, size: staged.record.object.size, sha256: staged.record.object.sha256, stored_at: ctx.now() });
         await removeStalePartial(ctx, jobName, targetName, (p) => p <= name);
       } catch (err) {
         if (signal.aborted) throw err;
-        everywhere = false;
         result.failed.push({ name, target: targetName, error: describeError(err) });
       }
     }
-    if (everywhere) {
+    if (job.targets.every(holds)) {
       await unlink(join(dir, name));
       await writer.discard(staged);
       result.stored.push(name);

@@ -507,6 +507,11 @@ export class Catalog {
     return this.db.prepare<[string, string], WalSegmentRow>(`SELECT * FROM wal_segments WHERE job = ? AND target = ? ORDER BY name`).all(job, target);
   }
 
+  /** One WAL file of the job on `target`, if stored there. */
+  walSegment(job: string, target: string, name: string): WalSegmentRow | undefined {
+    return this.db.prepare<[string, string, string], WalSegmentRow>(`SELECT * FROM wal_segments WHERE job = ? AND target = ? AND name = ?`).get(job, target, name);
+  }
+
   /** Records the newest partial copy of a job's open segment on a target, in place of the one before. */
   recordWalPartial(row: WalPartialRow): void {
     this.db.prepare(`INSERT OR REPLACE INTO wal_partials (job, target, name, object, stored_at) VALUES (@job, @target, @name, @object, @stored_at)`).run(row);

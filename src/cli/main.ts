@@ -269,9 +269,20 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .option("--dir <dir>", "where to write the key files", "/etc/drd/keys")
     .action(async (opts: { dir: string }) => set(await (await import("./commands/keys-init.js")).keysInitCommand(io, opts.dir)));
 
-  program
-    .command("wal")
-    .description("WAL tools of postgres_cluster jobs")
+  const wal = program.command("wal").description("WAL tools of postgres_cluster jobs");
+  wal
+    .command("push")
+    .description("archive mode's archive_command, run by PostgreSQL as its OS user: hands one WAL file to the daemon and exits 0 once it is durable on the job's first target (reads no config)")
+    .argument("<job>")
+    .argument("<path>", "the WAL file (%p)")
+    .option("--socket <path>", "the daemon's socket, as the job's wal.socket says (default /run/drd/wal/JOB.sock)")
+    .option("--timeout <seconds>", "give up after this long (default 300)")
+    .action(async (job: string, path: string, opts: { socket?: string; timeout?: string }) => {
+      const { walPushMain } = await import("./wal-push.js");
+      const args = [job, path, ...(opts.socket ? ["--socket", opts.socket] : []), ...(opts.timeout ? ["--timeout", opts.timeout] : [])];
+      set(await walPushMain(args, io.err));
+    });
+  wal
     .command("setup")
     .description("check what a cluster job needs of its server (REPLICATION, wal_level, senders, pg_hba.conf, its slot, max_slot_wal_keep_size) and print the fix for each that falls short")
     .argument("<job>")

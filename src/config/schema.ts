@@ -1,3 +1,4 @@
+import { DEFAULT_WAL_SOCKET_DIR } from "../wal/push-protocol.js";
 import { z } from "zod";
 import { cronProblem } from "./cron.js";
 import { parseDuration } from "./duration.js";
@@ -19,6 +20,9 @@ const absolutePath = z
   .string()
   .min(1)
   .refine((p) => p.startsWith("/"), { message: "must be an absolute path" });
+
+/** A Unix socket's path must fit sockaddr_un (107 bytes and the terminating NUL). */
+const walSocketPath = absolutePath.refine((p) => Buffer.byteLength(p) <= 107, { message: "is longer than a Unix socket path may be (107 bytes)" });
 
 const duration = z
   .string()
@@ -210,7 +214,15 @@ const postgresClusterJob = z
     connection: connection.meta({ description: "libpq URL of a role with REPLICATION (and pg_monitor), without a password." }),
     password_file: absolutePath.optional().meta({ description: "File holding the password; otherwise .pgpass or peer auth." }),
     wal: z
-      .strictObject({ mode: z.literal("stream").meta({ description: "stream: pg_receivewal and a replication slot drd creates." }) })
+      .discriminatedUnion("mode", [
+        z.strictObject({ mode: z.literal("stream").meta({ description: "stream: pg_receivewal and a replication slot drd creates." }) }),
+        z.strictObject({
+          mode: z.literal("archive").meta({ description: "archive: the server's archive_command (`drctl wal push JOB %p`) hands each WAL file to the daemon over a local socket; no slot." }),
+          socket: walSocketPath
+            .optional()
+            .meta({ description: `The daemon's socket for \`drctl wal push\` (default ${DEFAULT_WAL_SOCKET_DIR}/JOB.sock); give the same path to \`drctl wal push --socket\`.` }),
+        }),
+      ])
       .default({ mode: "stream" })
       .meta({ description: "How the write-ahead log reaches the targets." }),
     pitr_window: duration

@@ -1,37 +1,34 @@
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { execa, type ResultPromise } from "execa";
-import { WAL_POSITIONS_KEPT_MS } from "../app/objectives.js";
-import { alertMessage } from "../alerts/message.js";
-import { notify } from "../app/notify.js";
 import { archiveOpenSegment, archiveSpool, type ArchiveResult, type WalServer } from "../app/wal-archive.js";
 import type { ClusterJobConfig } from "../config/schema.js";
 import { describeError } from "../errors.js";
 import { parseLsn, type Lsn } from "../policy/wal.js";
-import { segmentBytes } from "../sources/cluster.js";
 import { PgConnection } from "../sources/pg-connection.js";
 import { slotName, spoolDir } from "../wal/layout.js";
 import { ensureSlot } from "../wal/slot.js";
 import type { Logger } from "./logger.js";
 import type { Runtime } from "./runtime.js";
+import { WalArchiver } from "./wal-archiver.js";
+import { WalJob, type WalSample } from "./wal-job.js";
 
 /** How often completed segments are moved from the spool to the targets. */
 const ARCHIVE_EVERY_MS = 2_000;
 /** Restarts of pg_receivewal back off from 1 s to a minute; a run that lasted a minute starts over. */
 const RESTART_MIN_MS = 1_000;
 const RESTART_MAX_MS = 60_000;
-/** How often the server's WAL position is sampled (the RPO of a cluster job is read from the samples). */
-const SAMPLE_EVERY_MS = 5_000;
 /** How often, at most, a copy of the segment still being written is shipped while it grows. */
 const OPEN_SEGMENT_EVERY_MS = 10_000;
 
 /**
- * The daemon's WAL streams: for each postgres_cluster job, pg_receivewal supervised (with a
- * replication slot drd creates, so a stop or a restart loses nothing: the server keeps the
- * WAL until it was received) and its completed segments archived to every target. Follows
- * reloads: a job added starts, one removed stops, one whose connection changed restarts.
+ * The daemon's WAL of every postgres_cluster job, as its `wal.mode` says: streamed (pg_receivewal
+ * with a replication slot drd creates, so a stop or a restart loses nothing: the server keeps
+ * the WAL until it was received) or handed over by the server's archive_command; either way
+ * archived to every target. Follows reloads: a job added starts, one removed stops, one whose
+ * connection or mode changed restarts.
  */
 export class WalStreams {
-  private readonly streams = new Map<string, WalStream>();
+  private readonly streams = new Map<string, WalJob>();
 
   constructor(
     private readonly runtime: Runtime,
@@ -45,7 +42,7 @@ export class WalStreams {
 
   private sync(): void {
     const jobs = Object.entries(this.runtime.ctx.config.jobs).filter((e): e is [string, ClusterJobConfig] => e[1].type === "postgres_cluster");
-    const wanted = new Map(jobs.map(([name, job]) => [name, `${job.connection}|${job.password_file ?? ""}`]));
+    const wanted = new Map(jobs.map(([name, job]) => [name, JSON.stringify([job.connection, job.password_file ?? "", job.wal])]));
     for (const [name, stream] of this.streams)
       if (wanted.get(name) !== stream.identity) {
         void stream.stop();
@@ -53,7 +50,8 @@ export class WalStreams {
       }
     for (const [name, identity] of wanted)
       if (!this.streams.has(name)) {
-        const stream = new WalStream(name, identity, this.runtime, this.log);
+        const wal = this.runtime.ctx.config.jobs[name] as ClusterJobConfig;
+        const stream = wal.wal.mode === "archive" ? new WalArchiver(name, identity, this.runtime, this.log) : new WalStream(name, identity, this.runtime, this.log);
         this.streams.set(name, stream);
         stream.start();
       }
@@ -65,41 +63,28 @@ export class WalStreams {
   }
 }
 
-class WalStream {
-  private readonly stopped = new AbortController();
+/** Stream mode: pg_receivewal, supervised, writing into the job's spool. */
+class WalStream extends WalJob {
   private running: Promise<void> | undefined;
   private receiver: ResultPromise | undefined;
   private archiving: Promise<unknown> | undefined;
-  private failing = false;
-  private sampler: NodeJS.Timeout | undefined;
-  private sampling = false;
   /** How far pg_receivewal had flushed, as the server's slot said at the last sample. */
   private flushed: Lsn | undefined;
   private openSegmentShippedAt = 0;
 
-  constructor(
-    private readonly job: string,
-    readonly identity: string,
-    private readonly runtime: Runtime,
-    private readonly log: Logger,
-  ) {}
-
-  start(): void {
+  override start(): void {
     this.running = this.supervise();
-    this.sampler = setInterval(() => void this.sample(), SAMPLE_EVERY_MS);
-    void this.sample();
+    super.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.sampler);
-    this.stopped.abort(new Error("stopping"));
+  override async stop(): Promise<void> {
+    await super.stop();
     this.receiver?.kill("SIGTERM");
     await this.running;
   }
 
-  private config(): ClusterJobConfig | undefined {
-    const job = this.runtime.ctx.config.jobs[this.job];
-    return job?.type === "postgres_cluster" ? job : undefined;
+  protected sampled(sample: WalSample): void {
+    if (sample.slotFlushed) this.flushed = parseLsn(sample.slotFlushed);
   }
 
   private async supervise(): Promise<void> {
@@ -159,55 +144,12 @@ class WalStream {
     }
   }
 
-  private async server(conn: PgConnection): Promise<WalServer> {
-    const client = await conn.client(conn.defaultDatabase);
-    try {
-      const { rows } = await client.query<{ id: string; size: string }>("SELECT system_identifier::text AS id, current_setting('wal_segment_size', true) AS size FROM pg_control_system()");
-      return { systemIdentifier: rows[0]!.id, segmentSize: segmentBytes(rows[0]!.size) };
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  }
-
-  /** Records where the server's WAL is now; a server that cannot be asked leaves a gap in the samples, no more. */
-  private async sample(): Promise<void> {
-    const job = this.config();
-    if (!job || this.sampling || this.stopped.signal.aborted) return;
-    this.sampling = true;
-    try {
-      const conn = await PgConnection.open(job.connection, job.password_file);
-      const client = await conn.client(conn.defaultDatabase);
-      try {
-        const at = Date.now();
-        const { rows } = await client.query<{ lsn: string; flushed: string | null }>(
-          "SELECT pg_current_wal_lsn()::text AS lsn, (SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = $1) AS flushed",
-          [slotName(this.job)],
-        );
-        const ctx = this.runtime.ctx;
-        ctx.catalog.recordWalPosition(this.job, at, rows[0]!.lsn, at - WAL_POSITIONS_KEPT_MS);
-        if (rows[0]!.flushed) this.flushed = parseLsn(rows[0]!.flushed);
-      } finally {
-        await client.end().catch(() => undefined);
-      }
-    } catch (err) {
-      this.log.debug({ job: this.job, error: describeError(err) }, "sampling the WAL position failed");
-    } finally {
-      this.sampling = false;
-    }
-  }
-
   /** Starts one archiving pass unless one runs; its failures are logged, never thrown. */
   private archive(job: ClusterJobConfig, server: WalServer): void {
     if (this.archiving) return;
     this.archiving = this.archivePass(job, server)
-      .then((r) => {
-        if (r.stored.length > 0) this.log.info({ job: this.job, stored: r.stored }, "WAL archived");
-        for (const f of r.failed) this.log.warn({ job: this.job, ...f }, "WAL file not stored on a target; tried again");
-        const first = r.failed[0];
-        if (first) this.failed(`WAL file ${first.name} could not be stored on ${first.target}: ${first.error}`);
-        // Well again once pg_receivewal runs and a pass stored everything it found.
-        else if (this.failing && this.receiver) this.recovered();
-      })
+      // Well again once pg_receivewal runs and a pass stored everything it found.
+      .then((r) => this.report(r, this.receiver !== undefined))
       .catch((err: unknown) => this.log.error({ job: this.job, error: describeError(err) }, "archiving WAL failed"))
       .finally(() => (this.archiving = undefined));
   }
@@ -226,22 +168,6 @@ class WalStream {
     return { stored: [...whole.stored, ...open.stored], failed: [...whole.failed, ...open.failed] };
   }
 
-  /** Told once per outage: the log every time, the catalog's events and the alert channels once. */
-  private failed(error: string): void {
-    this.log.error({ job: this.job, error }, "WAL archiving is failing; trying again");
-    if (this.failing) return;
-    this.failing = true;
-    const ctx = this.runtime.ctx;
-    ctx.catalog.addEvent({ at: ctx.now(), kind: "wal_failed", job: this.job, detail: error });
-    notify(ctx, alertMessage("wal_failed", this.job, `WAL archiving of ${this.job} is failing (its RPO grows until it works again): ${error}`, { error }, ctx.now()));
-  }
-
-  private recovered(): void {
-    this.failing = false;
-    const ctx = this.runtime.ctx;
-    ctx.catalog.addEvent({ at: ctx.now(), kind: "wal_recovered", job: this.job });
-    notify(ctx, alertMessage("wal_recovered", this.job, `WAL archiving of ${this.job} works again`, {}, ctx.now()));
-  }
 }
 
 /**

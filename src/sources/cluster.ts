@@ -23,12 +23,13 @@ const MANIFEST_TAIL = 64 << 10;
  * backup's own backup_manifest. A cluster with tablespaces outside the data directory is
  * refused: pg_basebackup writes only one tablespace to a stream.
  */
-export async function backupCluster(job: ClusterJobConfig, ctx: SourceContext, slot: string): Promise<SourceResult> {
+export async function backupCluster(job: ClusterJobConfig, ctx: SourceContext, slot: string | undefined): Promise<SourceResult> {
   const conn = await PgConnection.open(job.connection, job.password_file);
   try {
     const server = await describeServer(conn);
     // The slot first: the server then keeps this backup's WAL for the stream, however late it starts.
-    await ensureSlot(conn, slot);
+    // (In archive mode the server keeps each WAL file until archive_command took it.)
+    if (slot) await ensureSlot(conn, slot);
     const basebackup = execa(
       "pg_basebackup",
       ["--pgdata=-", "--format=tar", "--wal-method=none", "--checkpoint=fast", "--no-password", "--label=drd", `--dbname=${conn.url.href}`],

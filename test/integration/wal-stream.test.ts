@@ -8,6 +8,7 @@ import { startCluster, type Cluster } from "../../src/demo/postgres.js";
 import { parseSegmentName } from "../../src/policy/wal.js";
 import { slotName, walRecordSchema } from "../../src/wal/layout.js";
 import { psql } from "../helpers/postgres-cluster.js";
+import { query, startRestored } from "../helpers/restored-cluster.js";
 import { testClient, writeLocalAndS3Config } from "../helpers/s3.js";
 import { signingKeyFiles } from "../helpers/signing.js";
 import { WebhookReceiver } from "../helpers/receivers.js";
@@ -455,27 +456,3 @@ describe("WAL streaming of a cluster job", () => {
     }
   }, 60_000);
 });
-
-/** One value from a restored data directory, started for the query and stopped after. */
-async function query(dir: string, sql: string): Promise<string> {
-  const restored = await startRestored(dir);
-  try {
-    return (await execa("psql", ["-XAtq", "-h", dir, "-p", String(restored.port), "-U", "postgres", "-d", "postgres", "-c", sql])).stdout;
-  } finally {
-    await restored.stop();
-  }
-}
-
-/** Starts a restored data directory (already recovered and promoted by --check, or recovering now) as its owner. */
-async function startRestored(dir: string): Promise<{ port: number; stop: () => Promise<void> }> {
-  const { freePort, serverBin } = await import("../../src/demo/postgres.js");
-  const port = await freePort();
-  const asPostgres = (args: string[]) => execa("runuser", ["-u", "postgres", "--", ...args]);
-  await asPostgres([join(serverBin(), "pg_ctl"), "-D", dir, "-w", "-t", "120", "-l", join(dir, "test-start.log"), "-o", `-p ${port} -c listen_addresses='' -k ${dir}`, "start"]);
-  for (let i = 0; i < 100; i++) {
-    const r = await execa("psql", ["-XAtq", "-h", dir, "-p", String(port), "-U", "postgres", "-d", "postgres", "-c", "SELECT pg_is_in_recovery()"], { reject: false });
-    if (r.stdout === "f") break;
-    await new Promise((res) => setTimeout(res, 200));
-  }
-  return { port, stop: async () => void (await asPostgres([join(serverBin(), "pg_ctl"), "-D", dir, "-m", "fast", "-w", "stop"])) };
-}
