@@ -1,6 +1,6 @@
 /**
- * The demo's config: three jobs (a database, a config directory, encrypted certificates) to a
- * local target and an S3 one, drills for each, metrics, and a webhook to the demo's receiver.
+ * The demo's config: four jobs (a database, a config directory, encrypted certificates, and the
+ * whole cluster with its WAL for point-in-time restores) to a local target and an S3 one, drills for each, metrics, and a webhook to the demo's receiver.
  * Pure: the places and the pace in, the YAML text out.
  */
 
@@ -15,6 +15,8 @@ export interface DemoPlaces {
   databaseUrl: string;
   /** Where the database drill creates its scratch databases. */
   drillUrl: string;
+  /** The whole cluster (a role with REPLICATION), for the cluster job's base backups and WAL stream. */
+  clusterUrl: string;
   s3Endpoint: string;
   bucket: string;
   receiverUrl: string;
@@ -26,7 +28,7 @@ export interface DemoPace {
   name: string;
   database: { every: number; rpo: number };
   files: { every: number; rpo: number };
-  /** A drill runs this often per job; the three are spread apart by `drillGap`. */
+  /** A drill runs this often per job; the jobs' drills are spread apart by `drillGap`. */
   drillEvery: number;
   drillGap: number;
   /** The first drill comes this long after the start: the first backups are done by then. */
@@ -129,6 +131,18 @@ jobs:
       schedule: "${drill(2)}"
       from: offsite
       key_file: ${keys}/backup-secret.asc   # on a real server the private half stays off it
+  cluster:
+    type: postgres_cluster        # base backups, and the WAL streamed as it is written
+    connection: ${p.clusterUrl}
+    schedule: "${everySeconds(pace.files.every)}"
+    rpo: ${seconds(pace.files.rpo)}   # the WAL's lag: what a restore to "latest" would lose
+    rto: ${seconds(pace.rto)}
+    targets: [local, offsite]
+    drill:                        # restores the newest moment into a scratch cluster and starts it
+      schedule: "${drill(3)}"
+      from: offsite
+      checks:
+        - sql: "select count(*) = 1 from pg_database where datname = 'shop'"
 
 signing: { key_file: ${keys}/signing-secret.asc }
 

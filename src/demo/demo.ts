@@ -115,6 +115,7 @@ export class Demo {
         certsDir,
         databaseUrl: this.cluster.url("shop"),
         drillUrl: this.cluster.url("postgres"),
+        clusterUrl: this.cluster.url("postgres"),
         s3Endpoint: endpoint(this.s3.port),
         bucket: BUCKET,
         receiverUrl,

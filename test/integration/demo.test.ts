@@ -60,7 +60,7 @@ describe("npm start without a config: the demo", () => {
     const r = await execa(`${root()}/drctl`, ["status", "--json"], { reject: false });
     expect(r.stderr).toBe("");
     const jobs = JSON.parse(r.stdout) as { job: string; rpo_state: string; policy_ok: boolean; copies: { target: string; state: string }[]; last_drill: { ok: boolean } | null; measured_rto_seconds: number | null; rto_state: string }[];
-    expect(jobs.map((j) => j.job)).toEqual(["database", "config", "certificates"]);
+    expect(jobs.map((j) => j.job)).toEqual(["database", "config", "certificates", "cluster"]);
     for (const j of jobs) {
       expect(j, j.job).toMatchObject({ rpo_state: "ok", policy_ok: true, rto_state: "ok", last_drill: { ok: true } });
       expect(j.copies.map((c) => `${c.target} ${c.state}`)).toEqual(["local verified", "offsite verified"]);
@@ -68,7 +68,7 @@ describe("npm start without a config: the demo", () => {
     }
     // The metrics page it printed answers, with every job's policy met.
     const metrics = await (await fetch(/metrics: curl -s (\S+)/.exec(output)![1]!)).text();
-    for (const job of ["database", "config", "certificates"]) expect(metrics).toContain(`drd_job_policy_ok{backup_job="${job}"} 1`);
+    for (const job of ["database", "config", "certificates", "cluster"]) expect(metrics).toContain(`drd_job_policy_ok{backup_job="${job}"} 1`);
     // events --json names what happened `event`, as alerts do; `kind` is its old name, kept for a release.
     const events = JSON.parse((await execa(`${root()}/drctl`, ["events", "--json", "--limit", "1000"])).stdout) as { event: string; kind: string; job: string | null }[];
     expect(events.filter((e) => e.job === "database").map((e) => e.event)).toEqual(expect.arrayContaining(["backup_failed", "alert_rpo_breach", "alert_rpo_recovered"]));

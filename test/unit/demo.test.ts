@@ -11,6 +11,7 @@ const places: DemoPlaces = {
   certsDir: "/tmp/demo/sources/certs",
   databaseUrl: "postgresql://postgres@127.0.0.1:5432/shop",
   drillUrl: "postgresql://postgres@127.0.0.1:5432/postgres",
+  clusterUrl: "postgresql://postgres@127.0.0.1:5432/postgres",
   s3Endpoint: "http://127.0.0.1:9000",
   bucket: "drd-demo",
   receiverUrl: "http://127.0.0.1:9001/alerts",
@@ -54,8 +55,9 @@ describe("the demo's config", () => {
   const raw = parse(demoConfig(places, PACES.normal, started));
   const config = configSchema.parse(raw);
 
-  it("is a valid config: three jobs, each on both targets with a drill, under a 3-2-1 policy", () => {
-    expect(Object.keys(config.jobs)).toEqual(["database", "config", "certificates"]);
+  it("is a valid config: four jobs, each on both targets with a drill, under a 3-2-1 policy", () => {
+    expect(Object.keys(config.jobs)).toEqual(["database", "config", "certificates", "cluster"]);
+    expect(config.jobs.cluster).toMatchObject({ type: "postgres_cluster", wal: { mode: "stream" } });
     for (const job of Object.values(config.jobs)) {
       expect(job.targets).toEqual(["local", "offsite"]);
       expect(job.drill?.schedule).toBeTruthy();
