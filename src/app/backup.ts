@@ -101,7 +101,7 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     const signer = ctx.config.signing ? await loadSigner(ctx.config.signing.key_file) : undefined;
     const previous = ctx.catalog.newestBackup(jobName);
     sink = new TargetSink({ job, encryptor, primary, secondaries, prefix, signal: abort.signal, previousSizes: previousSizes(previous?.manifest), onProgress: options.onProgress });
-    const source = await produce(jobName, job, { sink, signal: abort.signal });
+    const source = await produce(jobName, job, { sink, signal: abort.signal }, backupId);
     abort.signal.throwIfAborted();
 
     const audit = ctx.catalog.auditAnchor();
@@ -213,14 +213,14 @@ function primaryTargetOf(ctx: AppContext, job: JobConfig): string {
   return job.targets.find((t) => ctx.config.targets[t]?.type === "local") ?? job.targets[0]!;
 }
 
-function produce(jobName: string, job: JobConfig, sourceCtx: SourceContext): Promise<SourceResult> {
+function produce(jobName: string, job: JobConfig, sourceCtx: SourceContext, backupId: string): Promise<SourceResult> {
   switch (job.type) {
     case "postgres":
       return backupPostgres(job, sourceCtx);
     case "files":
       return backupFiles(job, sourceCtx);
     case "postgres_cluster":
-      return backupCluster(job, sourceCtx, slotName(jobName));
+      return backupCluster(job, sourceCtx, slotName(jobName), backupId);
   }
 }
 
