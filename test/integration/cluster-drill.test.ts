@@ -183,4 +183,22 @@ describe("cluster drills: latest, a random moment, the restore point and its row
       ws.writeConfig(base);
     }
   }, 240_000);
+
+  it("a writer that holds a table past 5 s: the restore point is made without counts, the backup says why and succeeds", async () => {
+    // Its insert holds ROW EXCLUSIVE on ledger until it commits, 20 s on.
+    const writer = execa("psql", ["-XAtq", "-d", server.url("postgres"), "-c", "BEGIN; INSERT INTO ledger DEFAULT VALUES; SELECT pg_sleep(20); COMMIT;"], { reject: false });
+    try {
+      await waitFor("the writer holding ledger", async () => (await psql(server, "postgres", "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'ledger' AND l.mode = 'RowExclusiveLock'")) === "1");
+      const run = await ws.drctl(["backup", "cluster"]);
+      expect(run.exitCode, run.stderr).toBe(0);
+      const id = /^backup (\S+):/m.exec(run.stdout)![1]!;
+      expect(run.stderr).toBe(`drctl: warning: restore point drd_${id} at ${/at ([0-9A-F]+\/[0-9A-F]+) has/.exec(run.stderr)?.[1]} has no row counts: the tables could not be locked within 5s (a writer held one longer)`);
+      const manifest = JSON.parse(readFileSync(join(ws.backupDir, "cluster", id, "manifest.json"), "utf8")) as { cluster: { restore_point: { state: string; name: string; reason: string } } };
+      expect(manifest.cluster.restore_point).toMatchObject({ state: "uncounted", name: `drd_${id}`, reason: "the tables could not be locked within 5s (a writer held one longer)" });
+      // The writer was never held back or cancelled: it commits as it meant to.
+      expect((await writer).exitCode).toBe(0);
+    } finally {
+      writer.kill();
+    }
+  }, 120_000);
 });
