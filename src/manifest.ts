@@ -96,6 +96,30 @@ const filesDetails = z.object({
 
 const lsn = z.string().regex(/^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/, { message: "must be an LSN (X/Y in upper-case hex)" });
 
+/** Most user tables a base backup's restore point counts; a database with more has the first ones (by schema and name) counted. */
+export const RESTORE_POINT_TABLES = 1000;
+
+/**
+ * The named restore point drd makes right after a base backup (pg_create_restore_point), and
+ * what the job's database held there: its user tables' exact row counts, which a drill
+ * restored to that point compares. `counted`: the counts; `uncounted`: the point without
+ * counts (the tables could not be locked in time, or the role may not), and why; `none`: no
+ * restore point (the role may not make one), and why. A backup never fails for it.
+ */
+const restorePoint = z.discriminatedUnion("state", [
+  z.object({
+    state: z.literal("counted"),
+    name: text(63),
+    lsn,
+    database: text(255),
+    tables: z.array(tableCount).max(RESTORE_POINT_TABLES),
+    /** The database's user tables: more than `tables` lists when the cap left some out. */
+    tables_total: count,
+  }),
+  z.object({ state: z.literal("uncounted"), name: text(63), lsn, database: text(255), reason: text(1000) }),
+  z.object({ state: z.literal("none"), reason: text(1000) }),
+]);
+
 /** A physical base backup: where its WAL starts and ends, which the backup needs to be consistent. */
 const clusterDetails = z.object({
   server_version_num: count,
@@ -107,6 +131,8 @@ const clusterDetails = z.object({
   end_lsn: lsn,
   /** The cluster's bootstrap superuser (role oid 10): a drill connects to the restored cluster as it. */
   superuser: text(63).optional(),
+  /** Base backups made by earlier versions have none. */
+  restore_point: restorePoint.optional(),
 });
 
 const encryptionInfo = z.discriminatedUnion("method", [
@@ -150,6 +176,7 @@ export type PostgresDetails = z.infer<typeof postgresDetails>;
 export type FileEntry = z.infer<typeof fileEntrySchema>;
 export type FilesDetails = z.infer<typeof filesDetails>;
 export type ClusterDetails = z.infer<typeof clusterDetails>;
+export type RestorePoint = z.infer<typeof restorePoint>;
 export type EncryptionInfo = z.infer<typeof encryptionInfo>;
 
 declare const checked: unique symbol;

@@ -101,7 +101,7 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     const signer = ctx.config.signing ? await loadSigner(ctx.config.signing.key_file) : undefined;
     const previous = ctx.catalog.newestBackup(jobName);
     sink = new TargetSink({ job, encryptor, primary, secondaries, prefix, signal: abort.signal, previousSizes: previousSizes(previous?.manifest), onProgress: options.onProgress });
-    const source = await produce(jobName, job, { sink, signal: abort.signal });
+    const source = await produce(jobName, job, { sink, signal: abort.signal }, backupId);
     abort.signal.throwIfAborted();
 
     const audit = ctx.catalog.auditAnchor();
@@ -213,7 +213,7 @@ function primaryTargetOf(ctx: AppContext, job: JobConfig): string {
   return job.targets.find((t) => ctx.config.targets[t]?.type === "local") ?? job.targets[0]!;
 }
 
-function produce(jobName: string, job: JobConfig, sourceCtx: SourceContext): Promise<SourceResult> {
+function produce(jobName: string, job: JobConfig, sourceCtx: SourceContext, backupId: string): Promise<SourceResult> {
   switch (job.type) {
     case "postgres":
       return backupPostgres(job, sourceCtx);
@@ -221,7 +221,7 @@ function produce(jobName: string, job: JobConfig, sourceCtx: SourceContext): Pro
       return backupFiles(job, sourceCtx);
     case "postgres_cluster":
       // Archive mode has no slot: a slot no receiver reads would keep every WAL file on the server.
-      return backupCluster(job, sourceCtx, job.wal.mode === "stream" ? slotName(jobName) : undefined);
+      return backupCluster(job, sourceCtx, job.wal.mode === "stream" ? slotName(jobName) : undefined, backupId);
   }
 }
 

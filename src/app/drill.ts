@@ -13,7 +13,11 @@ import { listBackups } from "./list.js";
 import { BOOT_ID, isClaimAlive } from "./process.js";
 import { dropDatabase } from "./restore/postgres.js";
 import { restore, type RestoreRequest } from "./restore/restore.js";
-import { restoreCluster, stopCluster } from "./restore/cluster.js";
+import { describeTarget, restoreCluster, stopCluster, type RecoveryTarget, type RunningCluster } from "./restore/cluster.js";
+import { readTargetManifests } from "./manifests.js";
+import type { Manifest, TableCount } from "../manifest.js";
+import { chooseMoment, compareCounts, drillRto, drillWindow, pgTime, type FoundCount } from "../policy/drill.js";
+import { formatLsn, parseLsn, type Lsn } from "../policy/wal.js";
 import { chooseTrusted } from "./restore/select.js";
 import { copyVersions, parseManifest } from "../catalog/catalog.js";
 import { alertMessage } from "../alerts/message.js";
@@ -43,6 +47,10 @@ export interface DrillOutcome {
   error: string | null;
   /** integrity: the data did not check out (exit 3); operation: the drill could not run (exit 1). */
   failure: "integrity" | "operation" | null;
+  /** Cluster jobs: each restore the drill made, in order (latest, a random moment of the window, the newest base backup's restore point). */
+  restores?: DrillRestore[];
+  /** Cluster jobs: the measured RTO, the slowest of the restores (each until its checks ended); other jobs: the whole drill, duration_seconds. */
+  rto_seconds?: number;
 }
 
 const CERT_WARNING_DAYS = 30;
@@ -93,8 +101,8 @@ export async function runDrill(ctx: AppContext, jobName: string, options: { targ
       target: from,
       finished_at: ctx.now(),
       ok: outcome.ok ? 1 : 0,
-      phases: JSON.stringify({ ...outcome.phases, rto_proven: outcome.rto_proven }),
-      details: JSON.stringify({ checks: outcome.checks, certificates: outcome.certificates, warnings: outcome.warnings }),
+      phases: JSON.stringify({ ...outcome.phases, rto_proven: outcome.rto_proven, ...(outcome.rto_seconds !== undefined ? { rto_ms: Math.round(outcome.rto_seconds * 1000) } : {}) }),
+      details: JSON.stringify({ checks: outcome.checks, certificates: outcome.certificates, warnings: outcome.warnings, ...(outcome.restores ? { restores: outcome.restores } : {}) }),
       error: outcome.error,
     });
     ctx.catalog.addEvent({ at: ctx.now(), kind: outcome.ok ? "drill_ok" : "drill_failed", job: jobName, ...(outcome.backup_id ? { backup_id: outcome.backup_id } : {}), target: from, detail: outcome.error ?? undefined });
@@ -126,8 +134,8 @@ async function removeAbandonedScratch(ctx: AppContext, jobName: string, job: Job
     }
     for (const entry of await readdir(tmpdir()).catch(() => [] as string[])) {
       if (!entry.startsWith(clusterScratchPrefix(jobName, drill.id))) continue;
-      // A scratch cluster the dead drill started may still run: stopped before it is removed.
-      await stopCluster(join(tmpdir(), entry, "data"));
+      // A scratch cluster the dead drill started may still run (one per restore): stopped before it is removed.
+      for (const dir of await readdir(join(tmpdir(), entry)).catch(() => [] as string[])) await stopCluster(join(tmpdir(), entry, dir));
       await rm(join(tmpdir(), entry), { recursive: true, force: true });
     }
     ctx.catalog.finishDrill(drill.id, {
@@ -226,51 +234,192 @@ function clusterScratchPrefix(job: string, drillId: number): string {
 }
 
 /**
- * A drill of a cluster job: its newest base backup and the WAL after it, from the drill's
- * target, restored to the newest moment into a scratch data directory and started on a
- * scratch port until recovery ended; the job's checks run against it (SQL in the database the
- * job connects to, as the cluster's superuser; commands with DRD_DRILL_DATABASE_URL); then
- * it is stopped and removed. The whole duration is the measured RTO.
+ * A drill of a cluster job: restores from the drill's target, one after another into one
+ * scratch directory, each started on a socket of its own until recovery ended, checked, then
+ * stopped and removed: (1) to the newest moment, where the job's checks run (SQL in the
+ * database the job connects to, as the cluster's superuser; commands with
+ * DRD_DRILL_DATABASE_URL); (2) to a random moment of the window the target holds (drillWindow);
+ * (3) when the newest base backup recorded row counts at its restore point, to that point by
+ * its LSN, where every recorded table must have exactly its rows. Each must reach its target.
+ * The measured RTO is the slowest of them (drillRto): a recovery may be asked for any moment.
  */
 async function drillCluster(ctx: AppContext, jobName: string, job: ClusterJobConfig, from: string, outcome: DrillOutcome, signal: AbortSignal): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), clusterScratchPrefix(jobName, outcome.id)));
   // PostgreSQL runs as the data directory's owner (as root: the backup's), who must reach it.
   if (process.getuid?.() === 0) await chmod(scratch, 0o711);
-  const dataDir = join(scratch, "data");
   const database = decodeURIComponent(new URL(job.connection).pathname.slice(1)) || "postgres";
-  const began = ctx.now();
+  outcome.restores = [];
+  const restoreTo = (kind: DrillRestore["kind"], target: RecoveryTarget, whileRunning: RestoreHooks["whileRunning"], after?: RestoreHooks["after"]) =>
+    clusterRestore(ctx, { jobName, job, from, scratch, kind, target, signal, outcome }, { whileRunning, ...(after ? { after } : {}) });
   try {
-    const restored = await restoreCluster(ctx, {
-      job: jobName,
-      target: { kind: "latest" },
-      toDir: dataDir,
-      from,
-      ...(job.drill?.key_file ? { keyFile: job.drill.key_file } : {}),
-      ...((job.drill?.key_passphrase_file ?? job.drill?.passphrase_file) ? { passphraseFile: (job.drill?.key_passphrase_file ?? job.drill?.passphrase_file)! } : {}),
-      signal,
-      whileRunning: async (server) => {
-        outcome.phases.restore = ctx.now() - began;
-        const t = ctx.now();
-        for (const check of job.drill?.checks ?? []) {
-          signal.throwIfAborted();
-          if ("sql" in check) {
-            const r = await server.query(database, check.sql);
-            outcome.checks.push({ check: check.sql, ok: r.ok && r.value === "t", detail: r.ok ? `returned ${JSON.stringify(r.value === "t" ? true : r.value === "f" ? false : r.value)}` : r.error });
-          } else outcome.checks.push(await commandCheck(check.command, undefined, job, undefined, database, signal, { DRD_DRILL_DATABASE_URL: server.url(database), DRD_DRILL_DATA_DIR: dataDir }));
-        }
-        outcome.phases.checks = ctx.now() - t;
-      },
+    let newest: { lsn: Lsn | null; transactionAt: number | null } = { lsn: null, transactionAt: null };
+    await restoreTo("latest", { kind: "latest" }, async (server, restore) => {
+      newest = await replayed(server, database);
+      restore.reached = describeReplayed(newest);
+      restore.checks.push({ check: "recovery", ok: true, detail: "" });
+      const t = ctx.now();
+      for (const check of job.drill?.checks ?? []) {
+        signal.throwIfAborted();
+        if ("sql" in check) {
+          const r = await server.query(database, check.sql);
+          restore.checks.push({ check: check.sql, ok: r.ok && r.value === "t", detail: r.ok ? `returned ${JSON.stringify(r.value === "t" ? true : r.value === "f" ? false : r.value)}` : r.error });
+        } else restore.checks.push(await commandCheck(check.command, undefined, job, undefined, database, signal, { DRD_DRILL_DATABASE_URL: server.url(database), DRD_DRILL_DATA_DIR: server.dir }));
+      }
+      outcome.phases.checks = ctx.now() - t;
     });
-    outcome.backup_id = restored.backup_id;
-    outcome.checks.unshift({
-      check: "recovery",
-      ok: true,
-      detail: `base backup ${restored.backup_id} and ${restored.wal.count} WAL file(s) through ${restored.wal.last}, checked against their signed records; the cluster started and ended recovery${restored.checked?.reached ? ` at ${restored.checked.reached}` : ""}`,
-    });
+    const latest = outcome.restores[0]!;
+    outcome.backup_id = latest.backup_id;
+    outcome.phases.restore = latest.seconds * 1000 - outcome.phases.checks;
+
+    const { records } = await readTargetManifests(ctx, from, jobName);
+    const bases = records.filter((r) => r.trust.trusted && r.manifest.kind === "postgres_cluster").map((r) => r.manifest as Extract<Manifest, { kind: "postgres_cluster" }>);
+    const window = drillWindow(bases.map((b) => Date.parse(b.finished_at)), newest.transactionAt);
+    if ("none" in window) outcome.warnings.push(`no random moment drilled: ${window.none}`);
+    else {
+      const at = chooseMoment(window, Math.random);
+      let got: Awaited<ReturnType<typeof replayed>> = { lsn: null, transactionAt: null };
+      await restoreTo(
+        "moment",
+        { kind: "time", at },
+        async (server, restore) => {
+          got = await replayed(server, database);
+          restore.reached = describeReplayed(got);
+        },
+        (restore) => {
+          // Stopped at the target: before the first transaction that ended after it (the server's log names it), none of those replayed.
+          const stoppedAt = pgTime(restore.reached_log ?? "");
+          const ok = stoppedAt !== null && stoppedAt >= at && (got.transactionAt === null || got.transactionAt <= at);
+          restore.checks.push({ check: "recovery", ok, detail: `stopped before a transaction that ended at ${restore.reached_log ?? "(not logged)"}; the last one replayed ended ${got.transactionAt === null ? "(none)" : new Date(got.transactionAt).toISOString()}` });
+        },
+      );
+    }
+
+    const newestBase = bases.reduce<(typeof bases)[number] | undefined>((a, b) => (a && Date.parse(a.finished_at) >= Date.parse(b.finished_at) ? a : b), undefined);
+    const point = newestBase?.cluster.restore_point;
+    if (!newestBase) outcome.warnings.push("no restore point drilled: no trusted base backup on the target");
+    else if (point?.state !== "counted") outcome.warnings.push(`no restore point drilled: base backup ${newestBase.id} ${point === undefined ? "has no restore point (made by an earlier drd)" : point.state === "none" ? `has none (${point.reason})` : `recorded no row counts at ${point.name} (${point.reason})`}`);
+    else if (newest.lsn === null || parseLsn(point.lsn) > newest.lsn) outcome.warnings.push(`no restore point drilled: ${point.name} (LSN ${point.lsn}) is past the archived WAL the drill restored`);
+    else {
+      const lsn = parseLsn(point.lsn);
+      await restoreTo("restore_point", { kind: "lsn", lsn }, async (server, restore) => {
+        const got = await replayed(server, point.database);
+        restore.reached = describeReplayed(got);
+        restore.checks.push({ check: "recovery", ok: got.lsn !== null && got.lsn >= lsn, detail: `the server replayed through ${got.lsn === null ? "(nothing)" : formatLsn(got.lsn)}; the restore point ${point.name} is at ${point.lsn}` });
+        restore.checks.push(...(await countRows(server, point.database, `restore point ${point.name}`, point.tables)));
+      });
+    }
+    outcome.rto_seconds = drillRto(outcome.restores.map((r) => r.seconds * 1000))! / 1000;
     judge(outcome);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** One restore of a cluster drill: what it was asked, what it reached, how long it took, what was checked. */
+export interface DrillRestore {
+  /** latest; a random moment of the window; the newest base backup's restore point (by its LSN). */
+  kind: "latest" | "moment" | "restore_point";
+  /** latest, the time, or the LSN. */
+  target: string;
+  backup_id: string | null;
+  /** Where the replay ended: the last WAL position and transaction replayed. */
+  reached: string | null;
+  /** The server's own log line on where it stopped. */
+  reached_log: string | null;
+  ok: boolean;
+  /** From the start of the restore until its checks ended. */
+  seconds: number;
+  checks: CheckResult[];
+  error: string | null;
+}
+
+interface ClusterRestoreRun {
+  jobName: string;
+  job: ClusterJobConfig;
+  from: string;
+  scratch: string;
+  kind: DrillRestore["kind"];
+  target: RecoveryTarget;
+  signal: AbortSignal;
+  outcome: DrillOutcome;
+}
+
+interface RestoreHooks {
+  /** While the restored cluster runs, recovery ended: its checks. */
+  whileRunning: (server: RunningCluster, restore: DrillRestore) => Promise<void>;
+  /** Once it stopped, with the server's log line on where it stopped. */
+  after?: (restore: DrillRestore) => void;
+}
+
+/** One restore into the drill's scratch directory, recorded in outcome.restores, its checks in outcome.checks; removed after. */
+async function clusterRestore(ctx: AppContext, r: ClusterRestoreRun, { whileRunning, after }: RestoreHooks): Promise<void> {
+  const { job } = r;
+  const restore: DrillRestore = { kind: r.kind, target: describeTarget(r.target), backup_id: null, reached: null, reached_log: null, ok: false, seconds: 0, checks: [], error: null };
+  r.outcome.restores!.push(restore);
+  const dataDir = join(r.scratch, r.kind);
+  const began = ctx.now();
+  try {
+    const restored = await restoreCluster(ctx, {
+      job: r.jobName,
+      target: r.target,
+      toDir: dataDir,
+      from: r.from,
+      ...(job.drill?.key_file ? { keyFile: job.drill.key_file } : {}),
+      ...((job.drill?.key_passphrase_file ?? job.drill?.passphrase_file) ? { passphraseFile: (job.drill?.key_passphrase_file ?? job.drill?.passphrase_file)! } : {}),
+      signal: r.signal,
+      whileRunning: (server) => whileRunning(server, restore),
+    });
+    restore.seconds = (ctx.now() - began) / 1000;
+    restore.backup_id = restored.backup_id;
+    restore.reached_log = restored.checked?.reached ?? null;
+    after?.(restore);
+    const recovery = restore.checks.find((c) => c.check === "recovery");
+    const how = `base backup ${restored.backup_id} and ${restored.wal.count} WAL file(s) through ${restored.wal.last}, checked against their signed records; the cluster started and ended recovery${restore.reached_log ? ` at ${restore.reached_log}` : ""}`;
+    if (recovery) recovery.detail = recovery.detail ? `${how}; ${recovery.detail}` : how;
+  } catch (err) {
+    restore.seconds = (ctx.now() - began) / 1000;
+    restore.error = describeError(err);
+    throw err;
+  } finally {
+    restore.ok = restore.error === null && restore.checks.every((c) => c.ok);
+    // The latest restore's checks keep their names; the others' say which restore they belong to.
+    const label = r.kind === "latest" ? "" : `${r.kind === "moment" ? "random moment" : "restore point"} ${restore.target}: `;
+    r.outcome.checks.push(...restore.checks.map((c) => ({ ...c, check: `${label}${c.check}` })));
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Where a restored cluster's replay ended: pg_last_wal_replay_lsn and pg_last_xact_replay_timestamp stay put once recovery ended. */
+async function replayed(server: RunningCluster, database: string): Promise<{ lsn: Lsn | null; transactionAt: number | null }> {
+  const q = await server.query(database, "SELECT coalesce(pg_last_wal_replay_lsn()::text, '-') || ' ' || coalesce(floor(extract(epoch FROM pg_last_xact_replay_timestamp()) * 1000)::bigint::text, '-')");
+  if (!q.ok) throw new OperationError(`the restored cluster did not say where its replay ended: ${q.error}`);
+  const [lsn, at] = q.value.split(" ");
+  return { lsn: lsn && lsn !== "-" ? parseLsn(lsn) : null, transactionAt: at && at !== "-" ? Number(at) : null };
+}
+
+function describeReplayed(r: { lsn: Lsn | null; transactionAt: number | null }): string {
+  return `WAL replayed through ${r.lsn === null ? "(nothing)" : formatLsn(r.lsn)}, last transaction ${r.transactionAt === null ? "(none)" : new Date(r.transactionAt).toISOString()}`;
+}
+
+/** Tables counted per query: each name goes into the one psql command line. */
+const COUNT_BATCH = 100;
+
+/** The recorded tables' rows in the restored cluster, compared with the restore point's counts. */
+async function countRows(server: RunningCluster, database: string, point: string, tables: readonly TableCount[]): Promise<CheckResult[]> {
+  const found: FoundCount[] = [];
+  const literal = (v: string) => `'${v.replace(/'/g, "''")}'`;
+  for (let i = 0; i < tables.length; i += COUNT_BATCH) {
+    const batch = tables.slice(i, i + COUNT_BATCH);
+    const q = await server.query(
+      database,
+      `SELECT coalesce(json_agg(json_build_array(v.s, v.t, CASE WHEN to_regclass(format('%I.%I', v.s, v.t)) IS NULL THEN NULL
+                ELSE (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', v.s, v.t), false, true, '')))[1]::text::bigint END)), '[]')
+         FROM (VALUES ${batch.map((t) => `(${literal(t.schema)}, ${literal(t.table)})`).join(", ")}) v(s, t)`,
+    );
+    if (!q.ok) return [{ check: `row counts at ${point}`, ok: false, detail: `counting failed: ${q.error}` }];
+    for (const [schema, table, rows] of JSON.parse(q.value) as [string, string, number | null][]) found.push({ schema, table, rows });
+  }
+  return compareCounts(point, tables, found);
 }
 
 /** A drill passes when every check did; then its duration is a measured RTO. */

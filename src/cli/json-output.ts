@@ -23,7 +23,14 @@ export type BackupOutput = Pick<BackupView, "id" | "job" | "kind" | "snapshot_at
   duration_seconds: number;
   /** Files backups: the paths left out (unreadable with skip_unreadable, or not a file, directory or symlink), how many, and the first ones. */
   skipped?: { count: number; first: { path: string; reason: string }[] };
+  /** Cluster jobs: the restore point made right after the base backup, with the row counts of the job database's user tables there (state counted), or why not. */
+  restore_point?: RestorePointOutput;
 };
+/** The manifest's restore_point, written out (the schema generator reads no zod types). */
+type RestorePointOutput =
+  | { state: "counted"; name: string; lsn: string; database: string; tables: { schema: string; table: string; rows: number }[]; tables_total: number }
+  | { state: "uncounted"; name: string; lsn: string; database: string; reason: string }
+  | { state: "none"; reason: string };
 /** `drctl list --json` (also with --from) */
 export type ListOutput = BackupView[];
 /** `drctl status --json` */

@@ -3,8 +3,8 @@ import { pipeline, Transform, type TransformCallback } from "node:stream";
 import { execa } from "execa";
 import * as tar from "tar";
 import type { ClusterJobConfig } from "../config/schema.js";
-import { OperationError } from "../errors.js";
-import type { ClusterDetails } from "../manifest.js";
+import { describeError, OperationError } from "../errors.js";
+import { RESTORE_POINT_TABLES, type ClusterDetails, type RestorePoint, type TableCount } from "../manifest.js";
 import { checkSegmentSize, formatLsn, parseLsn } from "../policy/wal.js";
 import { ensureSlot } from "../wal/slot.js";
 import { PgConnection } from "./pg-connection.js";
@@ -23,7 +23,7 @@ const MANIFEST_TAIL = 64 << 10;
  * backup's own backup_manifest. A cluster with tablespaces outside the data directory is
  * refused: pg_basebackup writes only one tablespace to a stream.
  */
-export async function backupCluster(job: ClusterJobConfig, ctx: SourceContext, slot: string | undefined): Promise<SourceResult> {
+export async function backupCluster(job: ClusterJobConfig, ctx: SourceContext, slot: string | undefined, backupId: string): Promise<SourceResult> {
   const conn = await PgConnection.open(job.connection, job.password_file);
   try {
     const server = await describeServer(conn);
@@ -43,11 +43,103 @@ export async function backupCluster(job: ClusterJobConfig, ctx: SourceContext, s
     if (b.status === "rejected") throw b.reason;
     if (a.status === "rejected") throw a.reason;
     const range = reader.range();
-    const cluster: ClusterDetails = { ...server, timeline: range.timeline, start_lsn: formatLsn(range.start), end_lsn: formatLsn(range.end) };
+    const restore_point = await makeRestorePoint(conn, restorePointName(backupId));
+    const cluster: ClusterDetails = { ...server, timeline: range.timeline, start_lsn: formatLsn(range.start), end_lsn: formatLsn(range.end), restore_point };
     return { kind: "postgres_cluster", cluster };
   } finally {
     await conn.close();
   }
+}
+
+/** How long the restore point waits for writers to finish with the tables it counts. */
+const LOCK_TIMEOUT = "5s";
+
+/** `drd_<backup id>`, within PostgreSQL's 63 characters (a long job name loses its start, never the time and suffix that make it unique). */
+export function restorePointName(backupId: string): string {
+  return `drd_${backupId.length <= 59 ? backupId : backupId.slice(-59)}`;
+}
+
+/**
+ * A named restore point right after the base backup, with the exact row counts of the job
+ * database's user tables there, for a drill restored to that point to compare. Exact: one
+ * session locks the tables IN SHARE MODE (it waits for the writers in flight to commit, and
+ * holds new ones back only until it commits), then takes its snapshot and makes the restore
+ * point in one statement, so both see the same committed rows; a second session adopts that
+ * snapshot and counts while the first commits and the writers go on. Locks not had within
+ * 5 s, or a role that may not take them, leave the point without counts; a role that may not
+ * make one, no point. Never fails the backup. Unlogged tables are left out: recovery empties them.
+ */
+export async function makeRestorePoint(conn: PgConnection, name: string): Promise<RestorePoint> {
+  const database = conn.defaultDatabase;
+  const locker = await conn.client(database);
+  let counter: Awaited<ReturnType<PgConnection["client"]>> | undefined;
+  try {
+    // Listed outside the locking transaction: its snapshot must be taken after the locks.
+    const { rows: all } = await locker.query<{ schema: string; table: string }>(
+      `SELECT n.nspname::text AS schema, c.relname::text AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+        ORDER BY 1, 2`,
+    );
+    const tables = all.slice(0, RESTORE_POINT_TABLES);
+    const qualified = (t: { schema: string; table: string }) => `${locker.escapeIdentifier(t.schema)}.${locker.escapeIdentifier(t.table)}`;
+    let point: { snapshot: string; lsn: string } | undefined;
+    let why = "";
+    try {
+      await locker.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
+      await locker.query(`SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`);
+      if (tables.length > 0) await locker.query(`LOCK TABLE ${tables.map(qualified).join(", ")} IN SHARE MODE`);
+      const { rows } = await locker.query<{ snapshot: string; lsn: string }>("SELECT pg_export_snapshot() AS snapshot, pg_create_restore_point($1)::text AS lsn", [name]);
+      point = rows[0]!;
+    } catch (err) {
+      await locker.query("ROLLBACK").catch(() => undefined);
+      const code = (err as { code?: string }).code;
+      why =
+        code === "55P03"
+          ? `the tables could not be locked within ${LOCK_TIMEOUT} (a writer held one longer)`
+          : code === "42501" && /lock|relation|table/i.test(describeError(err))
+            ? `the role may not lock the tables IN SHARE MODE (it needs UPDATE, DELETE or TRUNCATE on them, or to own them): ${conn.mask(describeError(err))}`
+            : conn.mask(describeError(err));
+    }
+    if (!point) {
+      // The point alone, without counts: still a place a drill and a restore can name.
+      try {
+        const { rows } = await locker.query<{ lsn: string }>("SELECT pg_create_restore_point($1)::text AS lsn", [name]);
+        return { state: "uncounted", name, lsn: formatLsn(parseLsn(rows[0]!.lsn)), database, reason: why };
+      } catch (err) {
+        return { state: "none", reason: `no restore point: ${conn.mask(describeError(err))}` };
+      }
+    }
+    const lsn = formatLsn(parseLsn(point.lsn));
+    try {
+      counter = await conn.client(database);
+      await counter.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
+      await counter.query(`SET TRANSACTION SNAPSHOT '${point.snapshot.replace(/'/g, "''")}'`);
+      // The snapshot is the counter's now: the writers may go on.
+      await locker.query("COMMIT");
+      const counted: TableCount[] = [];
+      for (const t of tables) {
+        const { rows } = await counter.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qualified(t)}`);
+        counted.push({ schema: t.schema, table: t.table, rows: Number(rows[0]!.n) });
+      }
+      await counter.query("COMMIT");
+      return { state: "counted", name, lsn, database, tables: counted, tables_total: all.length };
+    } catch (err) {
+      await locker.query("ROLLBACK").catch(() => undefined);
+      return { state: "uncounted", name, lsn, database, reason: `counting the rows failed: ${conn.mask(describeError(err))}` };
+    }
+  } finally {
+    await locker.end().catch(() => undefined);
+    await counter?.end().catch(() => undefined);
+  }
+}
+
+/** What a backup's output says of its restore point, when it falls short; undefined when it is complete. */
+export function restorePointWarning(p: RestorePoint | undefined): string | undefined {
+  if (!p) return undefined;
+  if (p.state === "none") return p.reason;
+  if (p.state === "uncounted") return `restore point ${p.name} at ${p.lsn} has no row counts: ${p.reason}`;
+  if (p.tables_total > p.tables.length) return `restore point ${p.name}: the first ${p.tables.length} of ${p.tables_total} tables of ${p.database} counted (the cap)`;
+  return undefined;
 }
 
 async function describeServer(conn: PgConnection): Promise<Omit<ClusterDetails, "timeline" | "start_lsn" | "end_lsn">> {

@@ -8,6 +8,7 @@ import type { Output } from "../io.js";
 import type { BackupOutput } from "../json-output.js";
 import { backupProgress } from "../progress.js";
 import { bytes, json } from "../render.js";
+import { restorePointWarning } from "../../sources/cluster.js";
 
 /**
  * `drctl backup JOB`: exit 0 once the backup is complete and recorded. A backup that landed
@@ -24,15 +25,19 @@ export async function backupCommand(ctx: AppContext, io: Output, job: string, op
   }
   const row = ctx.catalog.getBackup(outcome.id)!;
   const view = backupView(ctx.config, row);
-  const skipped = skippedOf(parseManifest(row));
+  const manifest = parseManifest(row);
+  const skipped = skippedOf(manifest);
+  const restorePoint = manifest.kind === "postgres_cluster" ? manifest.cluster.restore_point : undefined;
+  const pointWarning = restorePointWarning(restorePoint);
   if (opts.json) {
     const { id, job: name, kind, snapshot_at, finished_at, size, sha256, encrypted, policy_ok, policy, copies } = view;
-    const out: BackupOutput = { id, job: name, kind, snapshot_at, finished_at, size, sha256, encrypted, duration_seconds: outcome.durationMs / 1000, policy_ok, policy, copies, ...(skipped ? { skipped } : {}) };
+    const out: BackupOutput = { id, job: name, kind, snapshot_at, finished_at, size, sha256, encrypted, duration_seconds: outcome.durationMs / 1000, policy_ok, policy, copies, ...(skipped ? { skipped } : {}), ...(restorePoint ? { restore_point: restorePoint } : {}) };
     io.out(json(out));
     return 0;
   }
   if (skipped)
     io.err(`drctl: warning: ${skipped.count} path(s) left out (skip_unreadable, or not a file, directory or symlink): ${skipped.first.slice(0, 5).map((p) => `${p.path} (${p.reason})`).join(", ")}${skipped.count > 5 ? ", ..." : ""}`);
+  if (pointWarning) io.err(`drctl: warning: ${pointWarning}`);
   io.out(`backup ${outcome.id}: ${bytes(outcome.size)} in ${formatDuration(outcome.durationMs / 1000)}, sha256 ${outcome.sha256}`);
   for (const c of view.copies) io.out(`  ${c.target}: ${c.state}${c.error ? ` (${c.error})` : ""}${retry(c)}`);
   if (view.policy_ok) io.out(`policy met: ${policySummary(view)}`);

@@ -17,7 +17,9 @@ export async function drillCommand(ctx: AppContext, io: Output, job: string, opt
   if (opts.json) io.out(json(phasesInSeconds(outcome)));
   else {
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-    io.out(`drill of ${job}: ${outcome.ok ? "ok" : "FAILED"}, backup ${outcome.backup_id ?? "-"} from ${outcome.from} in ${outcome.duration_seconds.toFixed(1)} s${outcome.rto_proven ? " (measured RTO)" : " (RTO not proven)"}`);
+    const rto = outcome.rto_seconds !== undefined ? `; measured RTO ${outcome.rto_seconds.toFixed(1)} s, its slowest restore` : outcome.rto_proven ? " (measured RTO)" : " (RTO not proven)";
+    io.out(`drill of ${job}: ${outcome.ok ? "ok" : "FAILED"}, backup ${outcome.backup_id ?? "-"} from ${outcome.from} in ${outcome.duration_seconds.toFixed(1)} s${rto}`);
+    for (const r of outcome.restores ?? []) io.out(`  restore to ${r.kind === "moment" ? `a random moment, ${r.target}` : r.kind === "restore_point" ? `the restore point, ${r.target}` : r.target}: ${r.ok ? "ok" : "FAILED"} in ${r.seconds.toFixed(1)} s${r.reached ? `, ${r.reached}` : ""}`);
     const decrypt = outcome.phases.decrypt ? `, decrypt ${s(outcome.phases.decrypt)}` : "";
     io.out(`  download ${s(outcome.phases.download)}${decrypt}, restore ${s(outcome.phases.restore)} (overlapping), checks ${s(outcome.phases.checks)}`);
     for (const c of outcome.checks) io.out(`  ${c.ok ? "ok  " : "FAIL"} ${c.check}: ${c.detail}`);
