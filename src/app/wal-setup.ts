@@ -27,6 +27,8 @@ export interface SetupCheck {
 
 export interface WalSetupReport {
   job: string;
+  /** How the job gets its WAL (wal.mode): the checks differ. */
+  mode: "stream" | "archive";
   slot: string;
   checks: SetupCheck[];
   /** Every required check passed. */
@@ -60,10 +62,12 @@ interface ServerFacts {
   slot: { restartLsn: string | null; walStatus: string | null } | undefined;
   /** Restart-only settings whose configured value waits for a restart: name to that value (null when this role may not read the files). */
   pending: Record<string, string | null>;
+  /** The server's own archiving: its settings (archive_command is null when this role may not read it) and whether its last attempt failed. */
+  archive: { mode: string; command: string | null; timeoutS: number; failing: { wal: string; at: string } | null };
 }
 
 /** The settings a cluster job needs that take a restart. */
-const RESTART_SETTINGS = ["wal_level", "max_wal_senders", "max_replication_slots"];
+const RESTART_SETTINGS = ["wal_level", "max_wal_senders", "max_replication_slots", "archive_mode"];
 
 /**
  * What a cluster job needs of its server, read through the job's own connection: the role's
@@ -79,12 +83,13 @@ export async function walSetup(ctx: AppContext, jobName: string, apply?: ApplyOp
   const job = jobOf(ctx, jobName);
   if (job.type !== "postgres_cluster") throw new UsageError(`${jobName} is a ${job.type} job: wal setup is for postgres_cluster jobs`);
   const slot = slotName(jobName);
+  const archiveCommand = job.wal.mode === "archive" ? `drctl wal push ${jobName} %p${job.wal.socket ? ` --socket ${job.wal.socket}` : ""}` : undefined;
   const conn = await PgConnection.open(job.connection, job.password_file);
   const superuser = apply ? await superuserConnection(job.connection, job.password_file, apply) : undefined;
   try {
     const read = async () => {
       const facts = await readFacts(conn, slot, superuser);
-      return { facts, checks: setupChecks(facts, slot, await replicationAllowed(conn), { maxSlotWalKeepSizeMb: apply?.maxSlotWalKeepSizeMb }) };
+      return { facts, checks: setupChecks(facts, slot, await replicationAllowed(conn), { maxSlotWalKeepSizeMb: apply?.maxSlotWalKeepSizeMb, archiveCommand }) };
     };
     let { facts, checks } = await read();
     let applied: string[] | null = null;
@@ -95,6 +100,7 @@ export async function walSetup(ctx: AppContext, jobName: string, apply?: ApplyOp
     const ok = checks.every((c) => c.ok || !c.required);
     return {
       job: jobName,
+      mode: job.wal.mode,
       slot,
       checks,
       ok,
@@ -199,6 +205,14 @@ async function readFacts(conn: PgConnection, slot: string, superuser: PgConnecti
          FROM pg_roles r WHERE r.rolname = current_user`,
     );
     const s = await client.query<{ restart_lsn: string | null; wal_status: string | null }>("SELECT restart_lsn::text, wal_status FROM pg_replication_slots WHERE slot_name = $1", [slot]);
+    // archive_command is readable by superusers and pg_read_all_settings (pg_monitor) only: pg_settings hides it from others.
+    const a = await client.query<{ mode: string; command: string | null; timeout: string; failing: boolean | null; failed_wal: string | null; failed_at: string | null }>(
+      `SELECT current_setting('archive_mode') AS mode, (SELECT setting FROM pg_settings WHERE name = 'archive_command') AS command,
+              (SELECT setting FROM pg_settings WHERE name = 'archive_timeout') AS timeout,
+              x.last_failed_time > coalesce(x.last_archived_time, '-infinity') AS failing, x.last_failed_wal AS failed_wal, x.last_failed_time::text AS failed_at
+         FROM pg_stat_archiver x`,
+    );
+    const arch = a.rows[0]!;
     const r = rows[0]!;
     return {
       role: r.role,
@@ -211,6 +225,12 @@ async function readFacts(conn: PgConnection, slot: string, superuser: PgConnecti
       keepSizeMb: Number(r.keep_mb),
       slot: s.rows[0] ? { restartLsn: s.rows[0].restart_lsn, walStatus: s.rows[0].wal_status } : undefined,
       pending: await pendingRestart(superuser ?? conn),
+      archive: {
+        mode: arch.mode,
+        command: arch.command,
+        timeoutS: Number(arch.timeout),
+        failing: arch.failing && arch.failed_wal && arch.failed_at ? { wal: arch.failed_wal, at: arch.failed_at } : null,
+      },
     };
   } finally {
     await client.end().catch(() => undefined);
@@ -250,6 +270,8 @@ async function replicationAllowed(conn: PgConnection): Promise<{ ok: true } | { 
 /** What the choices of `wal setup` add to the facts: the bound on a slot's WAL, when one is given. */
 export interface SetupWants {
   maxSlotWalKeepSizeMb?: number | undefined;
+  /** Archive mode: the archive_command that hands WAL to drd (default: stream mode's checks). */
+  archiveCommand?: string | undefined;
 }
 
 /**
@@ -270,8 +292,7 @@ export function setupChecks(f: ServerFacts, slot: string, replication: { ok: tru
   const keepWanted = wants.maxSlotWalKeepSizeMb;
   const keepOk = keepWanted === undefined ? f.keepSizeMb !== -1 : f.keepSizeMb === keepWanted;
   const restartNote = "  -- set; takes effect when PostgreSQL restarts";
-  return [
-    {
+  const role_: SetupCheck = {
       check: "the role may stream WAL",
       ok: f.replication || f.superuser,
       detail: f.superuser ? `${f.role} is a superuser` : f.replication ? `${f.role} has REPLICATION` : `${f.role} lacks REPLICATION`,
@@ -279,8 +300,8 @@ export function setupChecks(f: ServerFacts, slot: string, replication: { ok: tru
       restart: false,
       required: true,
       apply: f.replication || f.superuser ? null : { kind: "sql", statements: [`ALTER ROLE ${role} REPLICATION`] },
-    },
-    {
+    };
+  const walLevel: SetupCheck = {
       check: "wal_level is replica or logical",
       ok: walLevelOk,
       detail: walLevelOk ? `wal_level = ${f.walLevel}` : walLevelSet ? `wal_level = ${f.walLevel}; ${f.pending.wal_level} is set and waits for a restart` : `wal_level = ${f.walLevel}`,
@@ -289,17 +310,8 @@ export function setupChecks(f: ServerFacts, slot: string, replication: { ok: tru
       required: true,
       // (minimal goes with max_wal_senders = 0: the next check sets the senders, before the one reload.)
       apply: walLevelOk || walLevelSet ? null : { kind: "sql", statements: setSystem({ wal_level: "replica" }) },
-    },
-    {
-      check: "WAL senders and replication slots are allowed",
-      ok: sendersOk,
-      detail: `max_wal_senders = ${f.maxWalSenders}, max_replication_slots = ${f.maxSlots} (the stream and a base backup each take a sender)${!sendersOk && sendersSet ? "; enough are set and wait for a restart" : ""}`,
-      fix: sendersOk ? null : sendersSet ? `restart PostgreSQL${restartNote}` : "ALTER SYSTEM SET max_wal_senders = 10; ALTER SYSTEM SET max_replication_slots = 10;  -- then restart PostgreSQL",
-      restart: true,
-      required: true,
-      apply: sendersOk || sendersSet ? null : { kind: "sql", statements: setSystem({ ...(f.maxWalSenders < 2 ? { max_wal_senders: "10" } : {}), ...(f.maxSlots < 1 ? { max_replication_slots: "10" } : {}) }) },
-    },
-    {
+    };
+  const hba: SetupCheck = {
       check: "pg_hba.conf allows the replication connection",
       ok: replication.ok,
       detail: replication.ok ? "a replication connection as this role works" : replication.reason,
@@ -309,8 +321,18 @@ export function setupChecks(f: ServerFacts, slot: string, replication: { ok: tru
       restart: false,
       required: true,
       apply: null,
-    },
-    {
+    };
+  if (wants.archiveCommand !== undefined) return [role_, walLevel, ...archiveChecks(f, slot, wants.archiveCommand, { walLevelOk, waiting, setSystem, restartNote }), hba];
+  const senders: SetupCheck = {
+      check: "WAL senders and replication slots are allowed",
+      ok: sendersOk,
+      detail: `max_wal_senders = ${f.maxWalSenders}, max_replication_slots = ${f.maxSlots} (the stream and a base backup each take a sender)${!sendersOk && sendersSet ? "; enough are set and wait for a restart" : ""}`,
+      fix: sendersOk ? null : sendersSet ? `restart PostgreSQL${restartNote}` : "ALTER SYSTEM SET max_wal_senders = 10; ALTER SYSTEM SET max_replication_slots = 10;  -- then restart PostgreSQL",
+      restart: true,
+      required: true,
+      apply: sendersOk || sendersSet ? null : { kind: "sql", statements: setSystem({ ...(f.maxWalSenders < 2 ? { max_wal_senders: "10" } : {}), ...(f.maxSlots < 1 ? { max_replication_slots: "10" } : {}) }) },
+    };
+  const slotCheck: SetupCheck = {
       check: `the slot ${slot}`,
       ok: f.slot !== undefined && f.slot.walStatus !== "lost",
       detail:
@@ -326,8 +348,8 @@ export function setupChecks(f: ServerFacts, slot: string, replication: { ok: tru
       required: f.slot?.walStatus === "lost",
       // A lost slot is dropped by the operator: that throws away what it still holds.
       apply: f.slot === undefined && walLevelOk && f.maxSlots >= 1 ? { kind: "slot" } : null,
-    },
-    {
+    };
+  const keep: SetupCheck = {
       check: "a slot cannot fill the disk",
       ok: keepOk,
       detail:
@@ -342,8 +364,95 @@ export function setupChecks(f: ServerFacts, slot: string, replication: { ok: tru
       restart: false,
       required: false,
       apply: keepOk || keepWanted === undefined ? null : { kind: "sql", statements: setSystem({ max_slot_wal_keep_size: `${keepWanted}MB` }) },
+    };
+  return [role_, walLevel, senders, hba, slotCheck, keep];
+}
+
+/**
+ * Archive mode's checks in place of the stream's senders, slot and slot bound: a sender for
+ * base backups, archive_mode and the archive_command that hands WAL to drd (`expected`), the
+ * server's archiving working now, no slot left from stream mode (nothing reads it: it would
+ * keep every WAL file), and, as advice, an archive_timeout (a quiet server's last writes
+ * otherwise wait for their segment to fill).
+ */
+function archiveChecks(
+  f: ServerFacts,
+  slot: string,
+  expected: string,
+  h: { walLevelOk: boolean; waiting: (name: string, meets: (v: string) => boolean) => boolean; setSystem: (s: Record<string, string>) => string[]; restartNote: string },
+): SetupCheck[] {
+  const a = f.archive;
+  const modeOk = a.mode === "on" || a.mode === "always";
+  const modeSet = h.waiting("archive_mode", (v) => v === "on" || v === "always");
+  const commandOk = a.command !== null && archiveCommandMatches(a.command, expected);
+  const quoted = expected.replace(/'/g, "''");
+  return [
+    {
+      check: "a WAL sender for base backups",
+      ok: f.maxWalSenders >= 1,
+      detail: `max_wal_senders = ${f.maxWalSenders} (pg_basebackup takes one)`,
+      fix: f.maxWalSenders >= 1 ? null : h.waiting("max_wal_senders", (v) => Number(v) >= 1) ? `restart PostgreSQL${h.restartNote}` : "ALTER SYSTEM SET max_wal_senders = 10;  -- then restart PostgreSQL",
+      restart: true,
+      required: true,
+      apply: f.maxWalSenders >= 1 || h.waiting("max_wal_senders", (v) => Number(v) >= 1) ? null : { kind: "sql", statements: h.setSystem({ max_wal_senders: "10" }) },
+    },
+    {
+      check: "archive_mode is on",
+      ok: modeOk,
+      detail: `archive_mode = ${a.mode}${!modeOk && modeSet ? `; ${f.pending.archive_mode} is set and waits for a restart` : ""}`,
+      fix: modeOk ? null : modeSet ? `restart PostgreSQL${h.restartNote}` : "ALTER SYSTEM SET archive_mode = 'on';  -- then restart PostgreSQL",
+      restart: true,
+      required: true,
+      apply: modeOk || modeSet ? null : { kind: "sql", statements: h.setSystem({ archive_mode: "on" }) },
+    },
+    {
+      check: "archive_command hands each WAL file to drd",
+      ok: commandOk,
+      detail: a.command === null ? "this role may not read archive_command (GRANT pg_monitor TO it, or run as a superuser)" : a.command === "" ? "archive_command is empty" : `archive_command = '${a.command}'`,
+      fix: commandOk ? null : `ALTER SYSTEM SET archive_command = '${quoted}'; SELECT pg_reload_conf();`,
+      restart: false,
+      required: true,
+      apply: commandOk || a.command === null ? null : { kind: "sql", statements: [`ALTER SYSTEM SET archive_command = '${quoted}'`] },
+    },
+    {
+      check: "the server's archiving works",
+      ok: a.failing === null,
+      detail: a.failing ? `archive_command failed for ${a.failing.wal} at ${a.failing.at} and has not succeeded since (the server's log says why; is the daemon running?)` : "no failure since the last file archived",
+      fix: null,
+      restart: false,
+      required: true,
+      apply: null,
+    },
+    {
+      check: `no slot ${slot} left from stream mode`,
+      ok: f.slot === undefined,
+      detail: f.slot === undefined ? "none (archive mode needs no slot)" : `it exists and holds WAL from ${f.slot.restartLsn ?? "(not yet)"}: nothing reads it in archive mode (the daemon drops it when it starts)`,
+      fix: f.slot === undefined ? null : `SELECT pg_drop_replication_slot('${slot}');`,
+      restart: false,
+      required: false,
+      apply: f.slot === undefined ? null : { kind: "sql", statements: [`SELECT pg_drop_replication_slot('${slot}')`] },
+    },
+    {
+      check: "a quiet server's writes are archived within a bound",
+      ok: a.timeoutS > 0,
+      detail: a.timeoutS > 0 ? `archive_timeout = ${a.timeoutS} s` : "archive_timeout = 0: a write waits until its 16 MiB segment fills before it is archived",
+      fix: a.timeoutS > 0 ? null : "ALTER SYSTEM SET archive_timeout = '60s'; SELECT pg_reload_conf();  -- at most the job's RPO",
+      restart: false,
+      required: false,
+      apply: null,
     },
   ];
+}
+
+/** Whether the server's archive_command is drd's for this job: `wal push JOB %p` (and the socket the job names, when it names one). */
+export function archiveCommandMatches(actual: string, expected: string): boolean {
+  const words = (t: string) => t.trim().split(/\s+/);
+  const want = words(expected);
+  const have = words(actual);
+  const at = have.findIndex((w, i) => w === "wal" && have[i + 1] === "push");
+  if (at < 1 || !/(^|\/)drctl(\.js)?$/.test(have[at - 1]!)) return false;
+  const rest = (ws: string[]) => ws.slice(ws.indexOf("push") + 1).join(" ");
+  return rest(have) === rest(want);
 }
 
 /** --max-slot-wal-keep-size: a size in MB, GB or TB (as PostgreSQL writes it), in MB. */

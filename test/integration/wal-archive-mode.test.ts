@@ -184,4 +184,26 @@ describe("archive mode of a cluster job", () => {
       await daemon.process;
     }
   }, 120_000);
+
+  it("drctl wal setup checks archive mode's settings, and --apply puts drd's archive_command in place of another", async () => {
+    const good = await ws.drctl(["wal", "setup", "cluster", "--json"]);
+    const report = JSON.parse(good.stdout) as { mode: string; ok: boolean; checks: { check: string; ok: boolean; required: boolean }[] };
+    expect([good.exitCode, report.mode, report.ok]).toEqual([0, "archive", true]);
+    expect(report.checks.filter((c) => !c.ok).map((c) => c.check)).toEqual(["a quiet server's writes are archived within a bound"]);
+    const original = (await psql(server, "postgres", "SHOW archive_command")).trim();
+    await psql(server, "postgres", "ALTER SYSTEM SET archive_command = 'cp %p /nowhere/%f'");
+    await psql(server, "postgres", "SELECT pg_reload_conf()");
+    try {
+      await waitFor("the reload", async () => (await psql(server, "postgres", "SHOW archive_command")).trim() === "cp %p /nowhere/%f", 10_000);
+      const bad = await ws.drctl(["wal", "setup", "cluster"]);
+      expect(bad.exitCode).toBe(1);
+      expect(bad.stdout).toContain(`ALTER SYSTEM SET archive_command = 'drctl wal push cluster %p --socket ${socket()}'`);
+      const applied = await ws.drctl(["wal", "setup", "cluster", "--apply"]);
+      expect([applied.exitCode, applied.stderr]).toEqual([0, ""]);
+      expect((await psql(server, "postgres", "SHOW archive_command")).trim()).toBe(`drctl wal push cluster %p --socket ${socket()}`);
+    } finally {
+      await psql(server, "postgres", `ALTER SYSTEM SET archive_command = '${original}'`);
+      await psql(server, "postgres", "SELECT pg_reload_conf()");
+    }
+  }, 60_000);
 });

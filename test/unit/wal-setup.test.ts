@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseKeepSize, setupChecks } from "../../src/app/wal-setup.js";
+import { archiveCommandMatches, parseKeepSize, setupChecks } from "../../src/app/wal-setup.js";
 
 type Facts = Parameters<typeof setupChecks>[0];
 const stock: Facts = {
@@ -13,6 +13,7 @@ const stock: Facts = {
   keepSizeMb: -1,
   slot: { restartLsn: "0/3000000", walStatus: "reserved" },
   pending: {},
+  archive: { mode: "off", command: "", timeoutS: 0, failing: null },
 };
 const allowed = { ok: true } as const;
 const byCheck = (facts: Facts, wants = {}, replication: Parameters<typeof setupChecks>[2] = allowed) =>
@@ -84,4 +85,46 @@ describe("wal setup: what a cluster job needs, and what --apply does about it", 
     ["1TB", 1048576],
   ])("--max-slot-wal-keep-size %s is %d MB", (text, mb) => expect(parseKeepSize(text)).toBe(mb));
   it.each(["10", "0GB", "ten GB", "10gb", "-1"])("--max-slot-wal-keep-size %s is refused", (text) => expect(() => parseKeepSize(text)).toThrow(/give a size such as 10GB/));
+});
+
+describe("wal setup in archive mode", () => {
+  const command = "drctl wal push main %p --socket /run/drd/wal/main.sock";
+  const archiving: Facts = { ...stock, slot: undefined, archive: { mode: "on", command, timeoutS: 60, failing: null } };
+  const inArchive = (facts: Facts) => Object.fromEntries(setupChecks(facts, "drd_slot", allowed, { archiveCommand: command }).map((c) => [c.check.replace("drd_slot", "SLOT"), c]));
+
+  it("a server archiving to drd needs nothing; the stream's slot checks are not asked", () => {
+    const checks = inArchive(archiving);
+    expect(Object.values(checks).filter((c) => !c.ok)).toEqual([]);
+    expect(Object.keys(checks)).not.toContain("the slot SLOT");
+    expect(Object.keys(checks)).not.toContain("a slot cannot fill the disk");
+  });
+
+  it.each([
+    ["archive_mode off: set, with a restart", { archive: { ...archiving.archive, mode: "off" } }, "archive_mode is on", { kind: "sql", statements: ["ALTER SYSTEM SET archive_mode = 'on'"] }, true, true],
+    ["another archive_command: replaced", { archive: { ...archiving.archive, command: "cp %p /mnt/archive/%f" } }, "archive_command hands each WAL file to drd", { kind: "sql", statements: [`ALTER SYSTEM SET archive_command = '${command}'`] }, false, true],
+    ["drd's, for another job", { archive: { ...archiving.archive, command: "drctl wal push other %p" } }, "archive_command hands each WAL file to drd", { kind: "sql", statements: [`ALTER SYSTEM SET archive_command = '${command}'`] }, false, true],
+    ["unreadable: nothing applied blind", { archive: { ...archiving.archive, command: null } }, "archive_command hands each WAL file to drd", null, false, true],
+    ["archiving failing now: said, nothing to apply", { archive: { ...archiving.archive, failing: { wal: "000000010000000000000007", at: "2026-12-06 10:00:00+00" } } }, "the server's archiving works", null, false, true],
+    ["a slot left from stream mode: dropped", { slot: { restartLsn: "0/3000000", walStatus: "reserved" } }, "no slot SLOT left from stream mode", { kind: "sql", statements: ["SELECT pg_drop_replication_slot('drd_slot')"] }, false, false],
+    ["no archive_timeout: advice only", { archive: { ...archiving.archive, timeoutS: 0 } }, "a quiet server's writes are archived within a bound", null, false, false],
+    ["no WAL sender for base backups", { maxWalSenders: 0 }, "a WAL sender for base backups", { kind: "sql", statements: ["ALTER SYSTEM SET max_wal_senders = '10'"] }, true, true],
+  ] as const)("%s", (_name, change, check, apply, restart, required) => {
+    const c = inArchive({ ...archiving, ...change } as Facts)[check]!;
+    expect([c.ok, c.apply, c.restart, c.required]).toEqual([false, apply, restart, required]);
+  });
+
+  it("archive_mode set and waiting for the restart is not set again", () => {
+    const c = inArchive({ ...archiving, archive: { ...archiving.archive, mode: "off" }, pending: { archive_mode: "on" } })["archive_mode is on"]!;
+    expect([c.ok, c.apply, c.fix]).toEqual([false, null, "restart PostgreSQL  -- set; takes effect when PostgreSQL restarts"]);
+  });
+
+  it.each([
+    ["drctl wal push main %p --socket /run/drd/wal/main.sock", true],
+    ["/usr/bin/drctl wal push main %p --socket /run/drd/wal/main.sock", true],
+    ["/usr/bin/node /opt/drd/current/bin/drctl.js wal push main %p --socket /run/drd/wal/main.sock", true],
+    ["drctl wal push main %p", false],
+    ["drctl wal push main %p --socket /tmp/x.sock", false],
+    ["notdrctl wal push main %p --socket /run/drd/wal/main.sock", false],
+    ["wal push main %p --socket /run/drd/wal/main.sock", false],
+  ])("%s is drd's archive_command for the job: %s", (actual, ok) => expect(archiveCommandMatches(actual, command)).toBe(ok));
 });

@@ -22,7 +22,7 @@ export async function walSetupCommand(ctx: AppContext, io: Output, job: string, 
       io.out(report.applied.length > 0 ? `${report.job}: applied` : `${report.job}: nothing to apply`);
       for (const sql of report.applied) io.out(`  ${sql}`);
     }
-    io.out(`${report.job}: what its server needs for base backups and the WAL stream (slot ${report.slot})`);
+    io.out(`${report.job}: what its server needs for base backups and ${report.mode === "stream" ? `the WAL stream (slot ${report.slot})` : "archive_command (archive mode)"}`);
     for (const c of report.checks) {
       io.out(`  ${c.ok ? "ok    " : c.required ? "NEEDED" : "advice"}  ${c.check}: ${c.detail}`);
       if (!c.ok && c.fix) io.out(`          ${c.fix}`);
