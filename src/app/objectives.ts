@@ -87,21 +87,37 @@ export function assessJob(ctx: AppContext, name: string, job: JobConfig, now: nu
 export const WAL_POSITIONS_KEPT_MS = 24 * 3600_000;
 
 /**
- * A cluster job's newest restorable moment. Its newest base backup that meets the policy,
- * replayed through the WAL archived on every target without a gap: restorable up to that
- * chain's end. With the daemon's samples of the server's WAL position, the moment is now
- * minus the age of the oldest write past that end (0 when caught up, however idle the
- * server); without them, when the chain's last file was archived (conservative: a quiet
- * server's moment then ages although nothing is at risk). Short of the backup's end: none.
+ * A cluster job's newest restorable moment. Its newest base backup that meets the policy and
+ * whose WAL from its start to its end (where it is consistent) is archived on every target,
+ * replayed on through the WAL archived there without a gap: restorable up to that chain's
+ * end. A base backup just taken whose end is not archived yet restores nothing yet: the one
+ * before it still does, through the same WAL. With the daemon's samples of the server's WAL
+ * position, the moment is now minus the age of the oldest write past that end (0 when caught
+ * up, however idle the server); without them, when the chain's last file was archived
+ * (conservative: a quiet server's moment then ages although nothing is at risk).
  */
 function newestRestorablePoint(ctx: AppContext, job: string, config: ClusterJobConfig, notAfter: number, now: number): GoodBackup | undefined {
-  const base = newestGoodBackup(ctx, job, notAfter);
-  if (!base) return undefined;
-  const manifest = parseManifest(ctx.catalog.getBackup(base.id)!);
-  if (manifest.kind !== "postgres_cluster") return undefined;
-  const { timeline, wal_segment_size: size, start_lsn, end_lsn } = manifest.cluster;
-  // Archived on every target: a file counts once the last of them took it.
   const perTarget = config.targets.map((t) => new Map(ctx.catalog.walSegments(job, t).map((r) => [r.name, r.stored_at])));
+  for (const base of goodBackups(ctx, job, notAfter)) {
+    const manifest = parseManifest(ctx.catalog.getBackup(base.id)!);
+    if (manifest.kind !== "postgres_cluster") continue;
+    const point = restorableFrom(ctx, job, config, manifest.cluster, Date.parse(manifest.finished_at), perTarget, now);
+    if (point) return { id: base.id, ...point };
+  }
+  return undefined;
+}
+
+function restorableFrom(
+  ctx: AppContext,
+  job: string,
+  config: ClusterJobConfig,
+  cluster: Extract<ReturnType<typeof parseManifest>, { kind: "postgres_cluster" }>["cluster"],
+  consistentAt: number,
+  perTarget: Map<string, number>[],
+  now: number,
+): Omit<GoodBackup, "id"> | undefined {
+  const { timeline, wal_segment_size: size, start_lsn, end_lsn } = cluster;
+  // Archived on every target: a file counts once the last of them took it.
   const archivedAt = new Map<bigint, number>();
   for (const [name, at] of perTarget[0] ?? []) {
     const segment = parseSegmentName(name, size);
@@ -119,15 +135,19 @@ function newestRestorablePoint(ctx: AppContext, job: string, config: ClusterJobC
     return segment && segment.timeline === timeline ? { number: segment.number, covered: p.covered } : undefined;
   });
   const lag = samples.length > 0 ? walLagMs(samples, durableEnd(chain.last, size, partials), now) : null;
-  const consistentAt = Date.parse(manifest.finished_at);
-  return { id: base.id, snapshot_at: lag === null ? chain.at : Math.max(consistentAt, now - lag), cluster: { consistentAt, walLagMs: lag } };
+  return { snapshot_at: lag === null ? chain.at : Math.max(consistentAt, now - lag), cluster: { consistentAt, walLagMs: lag } };
 }
 
 function newestGoodBackup(ctx: AppContext, job: string, notAfter: number): GoodBackup | undefined {
-  for (const b of ctx.catalog.newestBackupsWithStates(job, notAfter, GOOD_BACKUP_SCAN)) {
-    if (policyVerdict(ctx.config, b.copies).ok) return { id: b.id, snapshot_at: b.snapshot_at };
-  }
+  for (const b of goodBackups(ctx, job, notAfter)) return b;
   return undefined;
+}
+
+/** The job's backups that meet the policy, newest first (of the newest GOOD_BACKUP_SCAN). */
+function* goodBackups(ctx: AppContext, job: string, notAfter: number): Generator<GoodBackup> {
+  for (const b of ctx.catalog.newestBackupsWithStates(job, notAfter, GOOD_BACKUP_SCAN)) {
+    if (policyVerdict(ctx.config, b.copies).ok) yield { id: b.id, snapshot_at: b.snapshot_at };
+  }
 }
 
 /**

@@ -443,6 +443,17 @@ describe("WAL streaming of a cluster job", () => {
     ws.writeConfig(config);
   }, 180_000);
 
+  it("a base backup whose end is not archived yet does not hide the one before it: the RPO stays the older one's, through the same WAL", async () => {
+    const before = await clusterStatus();
+    const was = (JSON.parse((await ws.drctl(["status", "--json"])).stdout) as { last_backup_id: string }[])[0]!.last_backup_id;
+    expect(before.rpo_state).toBe("ok");
+    // No daemon runs: the new base backup is on both targets, the WAL to its end is not.
+    const fresh = await baseBackup();
+    const [after] = JSON.parse((await ws.drctl(["status", "--json"])).stdout) as { rpo_state: string; last_backup_id: string }[];
+    expect([after!.rpo_state, after!.last_backup_id]).toEqual(["ok", was]);
+    expect(fresh).not.toBe(was);
+  }, 60_000);
+
   it("a disk too small for the cluster and the WAL its replay needs is told before anything is written (exit 1)", async () => {
     const mount = ws.path("small-disk");
     const { mkdirSync } = await import("node:fs");
