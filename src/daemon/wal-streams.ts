@@ -1,4 +1,5 @@
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { WAL_POSITIONS_KEPT_MS } from "../app/objectives.js";
 import { alertMessage } from "../alerts/message.js";
@@ -10,7 +11,7 @@ import { parseLsn, type Lsn } from "../policy/wal.js";
 import { segmentBytes } from "../sources/cluster.js";
 import { PgConnection } from "../sources/pg-connection.js";
 import { slotName, spoolDir } from "../wal/layout.js";
-import { ensureSlot } from "../wal/slot.js";
+import { ensureSlot, type SlotFound } from "../wal/slot.js";
 import type { Logger } from "./logger.js";
 import type { Runtime } from "./runtime.js";
 
@@ -25,6 +26,13 @@ const SAMPLE_EVERY_MS = 5_000;
 const OPEN_SEGMENT_EVERY_MS = 10_000;
 
 /**
+ * The cluster a job's WAL chain is of, kept in its spool: the first cluster drd streamed it
+ * from (or that of the job's newest base backup). WAL of another cluster behind the same
+ * connection never goes into the chain: its segment names would collide with the chain's.
+ */
+const CLUSTER_FILE = ".system-identifier";
+
+/**
  * The daemon's WAL streams: for each postgres_cluster job, pg_receivewal supervised (with a
  * replication slot drd creates, so a stop or a restart loses nothing: the server keeps the
  * WAL until it was received) and its completed segments archived to every target. Follows
@@ -36,6 +44,8 @@ export class WalStreams {
   constructor(
     private readonly runtime: Runtime,
     private readonly log: Logger,
+    /** Starts a base backup of the job now: after a slot was lost, the archive's chain may have a gap only a new base backup bridges. */
+    private readonly backupNow: (job: string) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -53,7 +63,7 @@ export class WalStreams {
       }
     for (const [name, identity] of wanted)
       if (!this.streams.has(name)) {
-        const stream = new WalStream(name, identity, this.runtime, this.log);
+        const stream = new WalStream(name, identity, this.runtime, this.log, this.backupNow);
         this.streams.set(name, stream);
         stream.start();
       }
@@ -76,12 +86,15 @@ class WalStream {
   /** How far pg_receivewal had flushed, as the server's slot said at the last sample. */
   private flushed: Lsn | undefined;
   private openSegmentShippedAt = 0;
+  /** Another cluster answers on the job's connection: told once, until the job's own is back. */
+  private otherCluster: string | undefined;
 
   constructor(
     private readonly job: string,
     readonly identity: string,
     private readonly runtime: Runtime,
     private readonly log: Logger,
+    private readonly backupNow: (job: string) => void,
   ) {}
 
   start(): void {
@@ -132,10 +145,12 @@ class WalStream {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const conn = await PgConnection.open(job.connection, job.password_file);
     const server = await this.server(conn);
+    await this.assertSameCluster(dir, server);
     await stopOrphans(dir, this.log);
     const slot = slotName(this.job);
     const common = ["--slot", slot, "--no-password", `--dbname=${conn.url.href}`];
-    await ensureSlot(conn, slot);
+    const found = await ensureSlot(conn, slot);
+    if (found !== "kept" && this.streamedBefore(job)) this.slotLost(slot, found);
     // --synchronous: each write is flushed and reported as such, so the server keeps nothing
     // for the slot that is not on this disk; -n: a lost connection ends it, and drd restarts it.
     const receiver = execa("pg_receivewal", ["--directory", dir, "--synchronous", "--no-loop", ...common], {
@@ -167,6 +182,56 @@ class WalStream {
     } finally {
       await client.end().catch(() => undefined);
     }
+  }
+
+  /**
+   * The server must be the cluster the job's WAL chain is of (its system identifier, as the
+   * spool keeps it): another one (a new cluster behind the same address, a pg_upgrade) is
+   * told once as wal_cluster_changed and nothing of it is received or archived, until the
+   * job's own cluster answers again or the operator removes the spool's record of it.
+   */
+  private async assertSameCluster(dir: string, server: WalServer): Promise<void> {
+    const file = join(dir, CLUSTER_FILE);
+    let known = (await readFile(file, "utf8").catch(() => "")).trim();
+    if (known === "") {
+      const newest = this.runtime.ctx.catalog.newestBackup(this.job);
+      known = newest ? ((JSON.parse(newest.manifest) as { cluster?: { system_identifier?: string } }).cluster?.system_identifier ?? server.systemIdentifier) : server.systemIdentifier;
+      await writeFile(file, `${known}\n`, { mode: 0o600 });
+    }
+    if (known === server.systemIdentifier) {
+      this.otherCluster = undefined;
+      return;
+    }
+    const detail = `the server on ${this.job}'s connection is another cluster (system identifier ${server.systemIdentifier}, not ${known}): its WAL is not archived into the job's chain; point the connection back at the job's cluster, or, to make the job follow the new one, remove ${file}`;
+    if (this.otherCluster !== server.systemIdentifier) {
+      this.otherCluster = server.systemIdentifier;
+      // One alert for it, not a wal_failed as well: the stream stays down until it is settled.
+      this.failing = true;
+      const ctx = this.runtime.ctx;
+      ctx.catalog.addEvent({ at: ctx.now(), kind: "wal_cluster_changed", job: this.job, detail });
+      notify(ctx, alertMessage("wal_cluster_changed", this.job, `WAL of ${this.job} is not archived: ${detail}`, { system_identifier: server.systemIdentifier, expected: known }, ctx.now()));
+    }
+    throw new Error(detail);
+  }
+
+  /** Whether drd archived WAL of this job before: then a slot that is gone was lost, not yet made. */
+  private streamedBefore(job: ClusterJobConfig): boolean {
+    return job.targets.some((t) => this.runtime.ctx.catalog.walSegments(this.job, t).length > 0);
+  }
+
+  /**
+   * The job's slot was gone (a failover, a promoting restore, a drop) or had lost WAL, though
+   * drd streamed through it before: WAL written meanwhile may be missing from the archive, so
+   * restores past that point are not assured. Told (wal_slot_lost), the slot made again (done
+   * by then), and a base backup started at once: from it on the chain is whole again.
+   */
+  private slotLost(slot: string, found: Exclude<SlotFound, "kept">): void {
+    const ctx = this.runtime.ctx;
+    const detail = found === "lost" ? `the replication slot ${slot} had lost WAL (wal_status lost)` : `the replication slot ${slot} was gone from the server (a failover or a restore promoted elsewhere?)`;
+    this.log.warn({ job: this.job, slot, found }, "the replication slot was lost; made again, and a base backup started");
+    ctx.catalog.addEvent({ at: ctx.now(), kind: "wal_slot_lost", job: this.job, detail });
+    notify(ctx, alertMessage("wal_slot_lost", this.job, `${detail}: made again; WAL from before may be missing from the archive, so a base backup of ${this.job} is taken now`, { slot, found }, ctx.now()));
+    this.backupNow(this.job);
   }
 
   /** Records where the server's WAL is now; a server that cannot be asked leaves a gap in the samples, no more. */
