@@ -129,16 +129,19 @@ export function openSegments(names: readonly string[], segmentSize: number): { n
 /**
  * After a timeline switch pg_receivewal leaves the old timeline's last segment as
  * `<segment>.partial` for good; it is removed once a file of a newer timeline (its history
- * file comes first) is in the spool. Nothing is lost: pg_receivewal streams the new
- * timeline's file of that segment from its start, so it holds the old timeline's WAL up to
- * the switch; what the old file holds past the switch is no part of the new timeline, and a
- * restore along it never reads it; pg_receivewal itself resumes from the newest timeline.
- * Kept, it would be shipped as the open segment and offered to restores as such.
+ * file comes first) is in the spool, or the server is on a newer timeline (`serverTimeline`).
+ * Nothing of the new timeline is lost: pg_receivewal streams the new timeline's file of that
+ * segment from its start, so it holds the old timeline's WAL up to the switch; what the old
+ * file holds past the switch is no part of the new timeline, and a restore along it never
+ * reads it. Kept, it would be shipped as the open segment, and pg_receivewal would resume
+ * from it on the old timeline, which it cannot do from the switch point on (the server ends
+ * that timeline without streaming, and pg_receivewal takes that for an error): without it,
+ * pg_receivewal resumes from the newest timeline in the spool, or from the slot.
  */
-async function removeStaleOpenSegments(dir: string, segmentSize: number): Promise<void> {
+export async function removeStaleOpenSegments(dir: string, segmentSize: number, serverTimeline = 0): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const timelines = names.map((n) => parseHistoryName(n) ?? parseSegmentName(n.slice(0, 24), segmentSize)?.timeline ?? 0);
-  const newest = Math.max(0, ...timelines);
+  const newest = Math.max(serverTimeline, ...timelines);
   for (const open of openSegments(names, segmentSize)) if (open.segment.timeline < newest) await rm(join(dir, `${open.name}.partial`), { force: true });
 }
 

@@ -4,7 +4,7 @@ import { execa, type ResultPromise } from "execa";
 import { WAL_POSITIONS_KEPT_MS } from "../app/objectives.js";
 import { alertMessage } from "../alerts/message.js";
 import { notify } from "../app/notify.js";
-import { archiveOpenSegment, archiveSpool, type ArchiveResult, type WalServer } from "../app/wal-archive.js";
+import { archiveOpenSegment, archiveSpool, removeStaleOpenSegments, type ArchiveResult, type WalServer } from "../app/wal-archive.js";
 import type { ClusterJobConfig } from "../config/schema.js";
 import { describeError } from "../errors.js";
 import { parseLsn, type Lsn } from "../policy/wal.js";
@@ -151,6 +151,9 @@ class WalStream {
     const common = ["--slot", slot, "--no-password", `--dbname=${conn.url.href}`];
     const found = await ensureSlot(conn, slot);
     if (found !== "kept" && this.streamedBefore(job)) this.slotLost(slot, found);
+    // After a failover the spool may end in an open segment of the old timeline: it goes (see
+    // removeStaleOpenSegments), so the stream resumes on the server's; completed files stay to be archived.
+    if (server.timeline !== undefined) await removeStaleOpenSegments(dir, server.segmentSize, server.timeline);
     // --synchronous: each write is flushed and reported as such, so the server keeps nothing
     // for the slot that is not on this disk; -n: a lost connection ends it, and drd restarts it.
     const receiver = execa("pg_receivewal", ["--directory", dir, "--synchronous", "--no-loop", ...common], {
@@ -174,11 +177,17 @@ class WalStream {
     }
   }
 
-  private async server(conn: PgConnection): Promise<WalServer> {
+  private async server(conn: PgConnection): Promise<WalServer & { timeline: number | undefined }> {
     const client = await conn.client(conn.defaultDatabase);
     try {
-      const { rows } = await client.query<{ id: string; size: string }>("SELECT system_identifier::text AS id, current_setting('wal_segment_size', true) AS size FROM pg_control_system()");
-      return { systemIdentifier: rows[0]!.id, segmentSize: segmentBytes(rows[0]!.size) };
+      // The timeline WAL is written on now (none on a standby, where pg_current_wal_lsn fails).
+      const { rows } = await client.query<{ id: string; size: string; file: string | null }>(
+        `SELECT system_identifier::text AS id, current_setting('wal_segment_size', true) AS size,
+                CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END AS file
+           FROM pg_control_system()`,
+      );
+      const file = rows[0]!.file;
+      return { systemIdentifier: rows[0]!.id, segmentSize: segmentBytes(rows[0]!.size), timeline: file ? Number.parseInt(file.slice(0, 8), 16) : undefined };
     } finally {
       await client.end().catch(() => undefined);
     }
