@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, renameSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { parse } from "yaml";
@@ -189,4 +189,34 @@ describe("timelines of a cluster job", () => {
     expect(unknown.run.stderr).toMatch(new RegExp(`^drctl: restore point no_such_point is not in the WAL of cluster after base backup ${secondBase} \\(consistent at LSN [0-9A-F]+/[0-9A-F]+, through [0-9A-F]{24}\\S*\\)$`));
     expect(existsSync(unknown.dir)).toBe(false);
   }, 300_000);
+
+  it("another cluster on the job's connection is one wal_cluster_changed alert, and none of its WAL is archived into the job's chain", async () => {
+    await asPostgres([join(serverBin(), "pg_ctl"), "-D", promoted, "-m", "fast", "-w", "stop"]);
+    const other = ws.path("other-cluster");
+    mkdirSync(other, { mode: 0o700 });
+    await execa("chown", ["postgres:postgres", other]);
+    await asPostgres([join(serverBin(), "initdb"), "-D", other, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]);
+    copyFileSync(join(promoted, "pg_hba.conf"), join(other, "pg_hba.conf"));
+    await asPostgres([join(serverBin(), "pg_ctl"), "-D", other, "-w", "-t", "120", "-l", join(other, "server.log"), "-o", `-p ${server.port} -k ${server.socketDir} -c listen_addresses=127.0.0.1 -c fsync=off`, "start"]);
+    try {
+      const otherId = await psql(server, "postgres", "SELECT system_identifier FROM pg_control_system()");
+      await waitFor("the wal_cluster_changed alert", () => hook.events().includes("wal_cluster_changed"));
+      const alert = hook.received.find((r) => r.json.event === "wal_cluster_changed")!.json as unknown as { job: string; message: string };
+      expect(alert.job).toBe("cluster");
+      expect(alert.message).toContain(`another cluster (system identifier ${otherId}, not `);
+      await psql(server, "postgres", "CREATE TABLE other (n int); INSERT INTO other VALUES (1)");
+      await psql(server, "postgres", "SELECT pg_switch_wal()");
+      // Several of the stream's attempts: none receives or archives anything of it, and it is told once.
+      await new Promise((r) => setTimeout(r, 8_000));
+      const ids = readdirSync(walDir())
+        .filter((n) => n.endsWith(".json"))
+        .map((n) => (JSON.parse(readFileSync(join(walDir(), n), "utf8")) as { system_identifier: string }).system_identifier);
+      expect(ids).not.toContain(otherId);
+      expect(hook.events().filter((e) => e === "wal_cluster_changed")).toHaveLength(1);
+      // Nothing of it (timeline 1, a fresh cluster's) reached the spool either: pg_receivewal never ran against it.
+      expect(readdirSync(join(ws.stateDir, "wal", "cluster")).filter((n) => n.startsWith("00000001"))).toEqual([]);
+    } finally {
+      await asPostgres([join(serverBin(), "pg_ctl"), "-D", other, "-m", "immediate", "-w", "stop"]).catch(() => undefined);
+    }
+  }, 180_000);
 });
