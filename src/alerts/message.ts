@@ -25,6 +25,8 @@ const SEVERITY: Record<AlertMessage["event"], Severity> = {
   clock_skew: "warning",
   wal_failed: "critical",
   wal_recovered: "info",
+  wal_slot_lost: "critical",
+  wal_cluster_changed: "critical",
   rpo_recovered: "info",
   rto_recovered: "info",
   backup_recovered: "info",

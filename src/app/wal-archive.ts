@@ -8,7 +8,8 @@ import { describeError, OperationError } from "../errors.js";
 import { compress, compressionExtension } from "../pipeline/compress.js";
 import { DigestStream } from "../pipeline/digest.js";
 import { createEncryptor, type Encryptor } from "../pipeline/encrypt.js";
-import { parseSegmentName, type Lsn } from "../policy/wal.js";
+import { parseHistoryName } from "../policy/timeline.js";
+import { parseSegmentName, type Lsn, type Segment } from "../policy/wal.js";
 import { loadSigner } from "../trust/signing.js";
 import { isCompleteWalFile, OPEN_SEGMENT, parsePartialName, partialName, spoolDir, WAL_RECORD_FORMAT, walPrefix, walRecordSchema, type WalRecord } from "../wal/layout.js";
 import type { AppContext } from "./context.js";
@@ -42,6 +43,7 @@ export interface WalServer {
  */
 export async function archiveSpool(ctx: AppContext, jobName: string, job: ClusterJobConfig, server: WalServer, signal: AbortSignal, only: SpoolSelection = {}): Promise<ArchiveResult> {
   const dir = spoolDir(ctx.config.state_dir, jobName);
+  await removeStaleOpenSegments(dir, server.segmentSize);
   const names = (only.names ?? (await readdir(dir).catch(() => [] as string[]))).filter(isCompleteWalFile).sort();
   const result: ArchiveResult = { stored: [], failed: [] };
   if (names.length === 0) return result;
@@ -57,7 +59,7 @@ export async function archiveSpool(ctx: AppContext, jobName: string, job: Cluste
       try {
         await writer.put(targetName, staged, signal);
         ctx.catalog.recordWalSegment({ job: jobName, name, target: targetName, size: staged.record.object.size, sha256: staged.record.object.sha256, stored_at: ctx.now() });
-        await removeStalePartial(ctx, jobName, targetName, (p) => p <= name);
+        await removeStalePartial(ctx, jobName, targetName, (p) => supersedes(name, p, server.segmentSize));
       } catch (err) {
         if (signal.aborted) throw err;
         result.failed.push({ name, target: targetName, error: describeError(err) });
@@ -82,9 +84,9 @@ export async function archiveSpool(ctx: AppContext, jobName: string, job: Cluste
 export async function archiveOpenSegment(ctx: AppContext, jobName: string, job: ClusterJobConfig, server: WalServer, flushed: Lsn, signal: AbortSignal): Promise<ArchiveResult> {
   const result: ArchiveResult = { stored: [], failed: [] };
   const dir = spoolDir(ctx.config.state_dir, jobName);
-  const open = (await readdir(dir).catch(() => [] as string[])).map((n) => OPEN_SEGMENT.exec(n)?.[1]).find((n) => n !== undefined);
-  const segment = open && parseSegmentName(open, server.segmentSize);
-  if (!open || !segment) return result;
+  const newest = openSegments(await readdir(dir).catch(() => [] as string[]), server.segmentSize).at(-1);
+  if (!newest) return result;
+  const { name: open, segment } = newest;
   const covered = Number(flushed - segment.number * BigInt(server.segmentSize));
   if (covered <= 0) return result;
   const name = partialName(open, Math.min(covered, server.segmentSize));
@@ -116,6 +118,42 @@ export async function archiveOpenSegment(ctx: AppContext, jobName: string, job: 
   }
   if (result.failed.length === 0) result.stored.push(name);
   return result;
+}
+
+/** The open segments (`<segment>.partial`) among `names`, oldest first: by timeline, then by number. */
+export function openSegments(names: readonly string[], segmentSize: number): { name: string; segment: Segment }[] {
+  const open: { name: string; segment: Segment }[] = [];
+  for (const n of names) {
+    const name = OPEN_SEGMENT.exec(n)?.[1];
+    const segment = name === undefined ? undefined : parseSegmentName(name, segmentSize);
+    if (name !== undefined && segment) open.push({ name, segment });
+  }
+  return open.sort((a, b) => a.segment.timeline - b.segment.timeline || (a.segment.number < b.segment.number ? -1 : a.segment.number > b.segment.number ? 1 : 0));
+}
+
+/**
+ * After a timeline switch pg_receivewal leaves the old timeline's last segment as
+ * `<segment>.partial` for good; it is removed once a file of a newer timeline (its history
+ * file comes first) is in the spool, or the server is on a newer timeline (`serverTimeline`).
+ * Nothing of the new timeline is lost: pg_receivewal streams the new timeline's file of that
+ * segment from its start, so it holds the old timeline's WAL up to the switch; what the old
+ * file holds past the switch is no part of the new timeline, and a restore along it never
+ * reads it. Kept, it would be shipped as the open segment, and pg_receivewal would resume
+ * from it on the old timeline, which it cannot do from the switch point on (the server ends
+ * that timeline without streaming, and pg_receivewal takes that for an error): without it,
+ * pg_receivewal resumes from the newest timeline in the spool, or from the slot.
+ */
+export async function removeStaleOpenSegments(dir: string, segmentSize: number, serverTimeline = 0): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const timelines = names.map((n) => parseHistoryName(n) ?? parseSegmentName(n.slice(0, 24), segmentSize)?.timeline ?? 0);
+  const newest = Math.max(serverTimeline, ...timelines);
+  for (const open of openSegments(names, segmentSize)) if (open.segment.timeline < newest) await rm(join(dir, `${open.name}.partial`), { force: true });
+}
+
+/** Whether a stored whole WAL file makes a partial copy of `partialSegment` needless: the same segment or a later one, on its timeline or a newer one. */
+function supersedes(stored: string, partialSegment: string, segmentSize: number): boolean {
+  const [s, p] = [parseSegmentName(stored, segmentSize), parseSegmentName(partialSegment, segmentSize)];
+  return s !== undefined && p !== undefined && s.timeline >= p.timeline && s.number >= p.number;
 }
 
 interface Staged {

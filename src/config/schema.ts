@@ -248,6 +248,8 @@ export const ALERT_EVENTS = [
   "clock_skew",
   "wal_failed",
   "wal_recovered",
+  "wal_slot_lost",
+  "wal_cluster_changed",
 ] as const;
 
 const alertCommon = {

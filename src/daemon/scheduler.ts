@@ -167,7 +167,12 @@ export class Scheduler {
     ));
   }
 
-  private run(job: string, reason: "schedule" | "catch-up"): Promise<unknown> {
+  /** A backup of `job` now, outside its schedule (unless one runs): the WAL stream asks for one after its slot was lost. */
+  backupNow(job: string, reason: "wal_slot_lost"): void {
+    if (this.runtime.ctx.config.jobs[job]) void this.run(job, reason);
+  }
+
+  private run(job: string, reason: "schedule" | "catch-up" | "wal_slot_lost"): Promise<unknown> {
     const started = Date.now();
     // The config this run started with, whatever a reload does meanwhile.
     const ctx = this.runtime.ctx;

@@ -245,9 +245,16 @@ export class WalArchiver extends WalJob {
     if (this.walServer) return this.walServer;
     const conn = await PgConnection.open(job.connection, job.password_file);
     try {
-      return (this.walServer = await this.server(conn));
-    } catch (err) {
-      throw new Error(`cannot ask the server for its system identifier: ${conn.mask(describeError(err))}`);
+      let server: WalServer;
+      try {
+        server = await this.server(conn);
+      } catch (err) {
+        throw new Error(`cannot ask the server for its system identifier: ${conn.mask(describeError(err))}`);
+      }
+      const spool = spoolDir(this.runtime.ctx.config.state_dir, this.job);
+      await mkdir(spool, { recursive: true, mode: 0o700 });
+      await this.assertSameCluster(spool, server);
+      return (this.walServer = server);
     } finally {
       await conn.close();
     }

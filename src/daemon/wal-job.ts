@@ -1,3 +1,5 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { alertMessage } from "../alerts/message.js";
 import { notify } from "../app/notify.js";
 import { WAL_POSITIONS_KEPT_MS } from "../app/objectives.js";
@@ -12,6 +14,13 @@ import type { Runtime } from "./runtime.js";
 
 /** How often the server's WAL position is sampled (the RPO of a cluster job is read from the samples). */
 const SAMPLE_EVERY_MS = 5_000;
+
+/**
+ * The cluster a job's WAL chain is of, kept in its spool: the first cluster drd took its WAL
+ * from (or that of the job's newest base backup). WAL of another cluster behind the same
+ * connection never goes into the chain: its segment names would collide with the chain's.
+ */
+const CLUSTER_FILE = ".system-identifier";
 
 /** What one sample read of the server. */
 export interface WalSample {
@@ -33,6 +42,8 @@ export abstract class WalJob {
   private sampler: NodeJS.Timeout | undefined;
   private sampling = false;
   protected failing = false;
+  /** Another cluster answers on the job's connection: told once, until the job's own is back. */
+  private otherCluster: string | undefined;
 
   constructor(
     protected readonly job: string,
@@ -56,14 +67,50 @@ export abstract class WalJob {
     return job?.type === "postgres_cluster" ? job : undefined;
   }
 
-  protected async server(conn: PgConnection): Promise<WalServer> {
+  protected async server(conn: PgConnection): Promise<WalServer & { timeline: number | undefined }> {
     const client = await conn.client(conn.defaultDatabase);
     try {
-      const { rows } = await client.query<{ id: string; size: string }>("SELECT system_identifier::text AS id, current_setting('wal_segment_size', true) AS size FROM pg_control_system()");
-      return { systemIdentifier: rows[0]!.id, segmentSize: segmentBytes(rows[0]!.size) };
+      // The timeline WAL is written on now (none on a standby, where pg_current_wal_lsn fails).
+      const { rows } = await client.query<{ id: string; size: string; file: string | null }>(
+        `SELECT system_identifier::text AS id, current_setting('wal_segment_size', true) AS size,
+                CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END AS file
+           FROM pg_control_system()`,
+      );
+      const file = rows[0]!.file;
+      return { systemIdentifier: rows[0]!.id, segmentSize: segmentBytes(rows[0]!.size), timeline: file ? Number.parseInt(file.slice(0, 8), 16) : undefined };
     } finally {
       await client.end().catch(() => undefined);
     }
+  }
+
+  /**
+   * The server must be the cluster the job's WAL chain is of (its system identifier, as the
+   * spool keeps it): another one (a new cluster behind the same address, a pg_upgrade) is
+   * told once as wal_cluster_changed and nothing of it is received or archived, until the
+   * job's own cluster answers again or the operator removes the spool's record of it.
+   */
+  protected async assertSameCluster(dir: string, server: WalServer): Promise<void> {
+    const file = join(dir, CLUSTER_FILE);
+    let known = (await readFile(file, "utf8").catch(() => "")).trim();
+    if (known === "") {
+      const newest = this.runtime.ctx.catalog.newestBackup(this.job);
+      known = newest ? ((JSON.parse(newest.manifest) as { cluster?: { system_identifier?: string } }).cluster?.system_identifier ?? server.systemIdentifier) : server.systemIdentifier;
+      await writeFile(file, `${known}\n`, { mode: 0o600 });
+    }
+    if (known === server.systemIdentifier) {
+      this.otherCluster = undefined;
+      return;
+    }
+    const detail = `the server on ${this.job}'s connection is another cluster (system identifier ${server.systemIdentifier}, not ${known}): its WAL is not archived into the job's chain; point the connection back at the job's cluster, or, to make the job follow the new one, remove ${file}`;
+    if (this.otherCluster !== server.systemIdentifier) {
+      this.otherCluster = server.systemIdentifier;
+      // One alert for it, not a wal_failed as well: nothing of it is archived until it is settled.
+      this.failing = true;
+      const ctx = this.runtime.ctx;
+      ctx.catalog.addEvent({ at: ctx.now(), kind: "wal_cluster_changed", job: this.job, detail });
+      notify(ctx, alertMessage("wal_cluster_changed", this.job, `WAL of ${this.job} is not archived: ${detail}`, { system_identifier: server.systemIdentifier, expected: known }, ctx.now()));
+    }
+    throw new Error(detail);
   }
 
   /** What a sample found, for the mode to act on. */

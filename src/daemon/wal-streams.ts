@@ -1,12 +1,14 @@
 import { mkdir, readdir, readFile } from "node:fs/promises";
 import { execa, type ResultPromise } from "execa";
-import { archiveOpenSegment, archiveSpool, type ArchiveResult, type WalServer } from "../app/wal-archive.js";
+import { archiveOpenSegment, archiveSpool, removeStaleOpenSegments, type ArchiveResult, type WalServer } from "../app/wal-archive.js";
 import type { ClusterJobConfig } from "../config/schema.js";
 import { describeError } from "../errors.js";
 import { parseLsn, type Lsn } from "../policy/wal.js";
 import { PgConnection } from "../sources/pg-connection.js";
 import { slotName, spoolDir } from "../wal/layout.js";
-import { ensureSlot } from "../wal/slot.js";
+import { ensureSlot, type SlotFound } from "../wal/slot.js";
+import { alertMessage } from "../alerts/message.js";
+import { notify } from "../app/notify.js";
 import type { Logger } from "./logger.js";
 import type { Runtime } from "./runtime.js";
 import { WalArchiver } from "./wal-archiver.js";
@@ -33,6 +35,8 @@ export class WalStreams {
   constructor(
     private readonly runtime: Runtime,
     private readonly log: Logger,
+    /** Starts a base backup of the job now: after a slot was lost, the archive's chain may have a gap only a new base backup bridges. */
+    private readonly backupNow: (job: string) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -51,7 +55,7 @@ export class WalStreams {
     for (const [name, identity] of wanted)
       if (!this.streams.has(name)) {
         const wal = this.runtime.ctx.config.jobs[name] as ClusterJobConfig;
-        const stream = wal.wal.mode === "archive" ? new WalArchiver(name, identity, this.runtime, this.log) : new WalStream(name, identity, this.runtime, this.log);
+        const stream = wal.wal.mode === "archive" ? new WalArchiver(name, identity, this.runtime, this.log) : new WalStream(name, identity, this.runtime, this.log, this.backupNow);
         this.streams.set(name, stream);
         stream.start();
       }
@@ -71,6 +75,10 @@ class WalStream extends WalJob {
   /** How far pg_receivewal had flushed, as the server's slot said at the last sample. */
   private flushed: Lsn | undefined;
   private openSegmentShippedAt = 0;
+
+  constructor(job: string, identity: string, runtime: Runtime, log: Logger, private readonly backupNow: (job: string) => void) {
+    super(job, identity, runtime, log);
+  }
 
   override start(): void {
     this.running = this.supervise();
@@ -117,10 +125,15 @@ class WalStream extends WalJob {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const conn = await PgConnection.open(job.connection, job.password_file);
     const server = await this.server(conn);
+    await this.assertSameCluster(dir, server);
     await stopOrphans(dir, this.log);
     const slot = slotName(this.job);
     const common = ["--slot", slot, "--no-password", `--dbname=${conn.url.href}`];
-    await ensureSlot(conn, slot);
+    const found = await ensureSlot(conn, slot);
+    if (found !== "kept" && this.streamedBefore(job)) this.slotLost(slot, found);
+    // After a failover the spool may end in an open segment of the old timeline: it goes (see
+    // removeStaleOpenSegments), so the stream resumes on the server's; completed files stay to be archived.
+    if (server.timeline !== undefined) await removeStaleOpenSegments(dir, server.segmentSize, server.timeline);
     // --synchronous: each write is flushed and reported as such, so the server keeps nothing
     // for the slot that is not on this disk; -n: a lost connection ends it, and drd restarts it.
     const receiver = execa("pg_receivewal", ["--directory", dir, "--synchronous", "--no-loop", ...common], {
@@ -142,6 +155,26 @@ class WalStream extends WalJob {
       this.receiver = undefined;
       this.archive(job, server);
     }
+  }
+
+  /** Whether drd archived WAL of this job before: then a slot that is gone was lost, not yet made. */
+  private streamedBefore(job: ClusterJobConfig): boolean {
+    return job.targets.some((t) => this.runtime.ctx.catalog.walSegments(this.job, t).length > 0);
+  }
+
+  /**
+   * The job's slot was gone (a failover, a promoting restore, a drop) or had lost WAL, though
+   * drd streamed through it before: WAL written meanwhile may be missing from the archive, so
+   * restores past that point are not assured. Told (wal_slot_lost), the slot made again (done
+   * by then), and a base backup started at once: from it on the chain is whole again.
+   */
+  private slotLost(slot: string, found: Exclude<SlotFound, "kept">): void {
+    const ctx = this.runtime.ctx;
+    const detail = found === "lost" ? `the replication slot ${slot} had lost WAL (wal_status lost)` : `the replication slot ${slot} was gone from the server (a failover or a restore promoted elsewhere?)`;
+    this.log.warn({ job: this.job, slot, found }, "the replication slot was lost; made again, and a base backup started");
+    ctx.catalog.addEvent({ at: ctx.now(), kind: "wal_slot_lost", job: this.job, detail });
+    notify(ctx, alertMessage("wal_slot_lost", this.job, `${detail}: made again; WAL from before may be missing from the archive, so a base backup of ${this.job} is taken now`, { slot, found }, ctx.now()));
+    this.backupNow(this.job);
   }
 
   /** Starts one archiving pass unless one runs; its failures are logged, never thrown. */

@@ -1,15 +1,16 @@
-import { appendFile, chown, mkdir, readdir, readFile, rm, stat, statfs, writeFile } from "node:fs/promises";
+import { appendFile, chown, copyFile, mkdir, readdir, readFile, rm, stat, statfs, writeFile } from "node:fs/promises";
 import { createWriteStream } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { execa } from "execa";
 import * as tar from "tar";
-import { IntegrityError, OperationError, UsageError } from "../../errors.js";
+import { describeError, IntegrityError, OperationError, UsageError } from "../../errors.js";
 import type { Manifest } from "../../manifest.js";
 import { decompress } from "../../pipeline/compress.js";
 import { DigestStream } from "../../pipeline/digest.js";
 import { createDecryptor, type Decryptor } from "../../pipeline/decrypt.js";
+import { historyName, parseHistory, parseHistoryName, timelineOfSegment, timelinePath, type HistoryEntry, type TimelineSpan } from "../../policy/timeline.js";
 import { formatLsn, parseLsn, parseSegmentName, segmentName, segmentOf, type Lsn } from "../../policy/wal.js";
 import { serverBin } from "../../sources/pg-bin.js";
 import type { Target } from "../../targets/target.js";
@@ -19,12 +20,14 @@ import { readBounded, readTargetManifests } from "../manifests.js";
 import { fetchArtifact } from "./fetch.js";
 import { makeStaging, removeDeadStaging } from "./staging.js";
 
-/** Where a point-in-time restore replays to. */
-export type RecoveryTarget = { kind: "latest" } | { kind: "time"; at: number } | { kind: "lsn"; lsn: Lsn };
+/** Where a point-in-time restore replays to: a restore point is one `pg_create_restore_point` made. */
+export type RecoveryTarget = { kind: "latest" } | { kind: "time"; at: number } | { kind: "lsn"; lsn: Lsn } | { kind: "name"; name: string };
 
 export interface ClusterRestoreRequest {
   job: string;
   target: RecoveryTarget;
+  /** The timeline to replay along (recovery_target_timeline); absent: the latest that descends from the base backup's. */
+  timeline?: number;
   toDir: string;
   from?: string;
   keyFile?: string;
@@ -55,6 +58,8 @@ export interface ClusterRestoreOutcome {
   from: string;
   to_dir: string;
   target: string;
+  /** The timelines the replay follows, from the base backup's to the one it ends on (recovery_target_timeline). */
+  timelines: number[];
   /** The WAL files put in pg_wal for the replay, first and last (the last may be a partial copy of the open segment). */
   wal: { first: string; last: string; count: number };
   /** With --check: the server's own word on where recovery stopped, and how long until it accepted connections. */
@@ -70,16 +75,42 @@ const CHECK_DEADLINE_S = 3600;
 
 /** The text a target's kind takes in the outcome and in recovery settings. */
 export function describeTarget(t: RecoveryTarget): string {
-  return t.kind === "latest" ? "latest" : t.kind === "time" ? new Date(t.at).toISOString() : `LSN ${formatLsn(t.lsn)}`;
+  switch (t.kind) {
+    case "latest":
+      return "latest";
+    case "time":
+      return new Date(t.at).toISOString();
+    case "lsn":
+      return `LSN ${formatLsn(t.lsn)}`;
+    case "name":
+      return `restore point ${t.name}`;
+  }
 }
 
-/** `--at` for a cluster job: latest, an ISO 8601 time, or an LSN (X/Y). */
+/**
+ * A restore point's name as --at takes it: a letter or _ first (a time or an LSN begins with
+ * a digit), then letters, digits, _ . -; at most 63 bytes, as PostgreSQL keeps. Nothing that
+ * needs quoting in postgresql.auto.conf.
+ */
+const RESTORE_POINT_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;
+
+/** `--at` for a cluster job: latest, an ISO 8601 time, an LSN (X/Y), or a restore point's name. */
 export function parseRecoveryTarget(text: string | undefined): RecoveryTarget {
   if (text === undefined || text === "latest") return { kind: "latest" };
   if (/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(text)) return { kind: "lsn", lsn: parseLsn(text) };
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) throw new UsageError(`--at: give latest, a time (2026-12-06T10:00:00Z) or an LSN (0/3000028), not ${JSON.stringify(text)}`);
+  if (RESTORE_POINT_NAME.test(text)) return { kind: "name", name: text };
+  const at = /^\d/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(at))
+    throw new UsageError(`--at: give latest, a time (2026-12-06T10:00:00Z), an LSN (0/3000028) or a restore point's name (letters, digits, _ . -), not ${JSON.stringify(text)}`);
   return { kind: "time", at };
+}
+
+/** `--timeline` for a cluster job: a timeline id in decimal, as PostgreSQL's recovery_target_timeline takes it. */
+export function parseTimeline(text: string | undefined): number | undefined {
+  if (text === undefined || text === "latest") return undefined;
+  const n = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 0xffffffff)) throw new UsageError(`--timeline: give a timeline id in decimal (1, 2, ...) or latest, not ${JSON.stringify(text)}`);
+  return n;
 }
 
 /**
@@ -99,26 +130,41 @@ export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest
   await assertNewDir(req.toDir);
   const target = ctx.targets.get(from);
   const { records } = await readTargetManifests(ctx, from, req.job);
-  const bases = records.filter((r) => r.trust.trusted && r.manifest.kind === "postgres_cluster").map((r) => r.manifest as Extract<Manifest, { kind: "postgres_cluster" }>);
-  const base = chooseBase(bases, req.target, req.job, from);
-  const wal = await readWal(ctx, target, req.job, from, base.cluster.system_identifier);
-  const needed = walNeeded(base, wal, req.target);
-
-  const sure = req.target.kind === "time" ? archivedBefore(needed, req.target.at) : needed;
-  // For a time, what the replay reads past the files archived before it is known only once fetched: room for two more.
-  await assertRoom(req.toDir, base, needed.slice(0, sure.length + (sure.length < needed.length ? 2 : 0)));
-  const decryptor = base.encryption ? await createDecryptor(base.encryption, { keyFile: req.keyFile, passphraseFile: req.passphraseFile }) : undefined;
+  const bases = records.filter((r) => r.trust.trusted && r.manifest.kind === "postgres_cluster").map((r) => r.manifest as ClusterManifest);
+  if (bases.length === 0) throw new OperationError(`no trusted base backup of ${req.job} on ${from}`);
+  // Each decryptor is made once, when a file needs it: an unencrypted restore asks for no key.
+  const decryptors = new Map<string, Promise<Decryptor>>();
+  const decryptorFor = (info: NonNullable<ClusterManifest["encryption"]>) => {
+    if (!decryptors.has(info.method)) decryptors.set(info.method, createDecryptor(info, { keyFile: req.keyFile, passphraseFile: req.passphraseFile }));
+    return decryptors.get(info.method)!;
+  };
   await removeDeadStaging(ctx.config.state_dir);
   const work = await makeStaging(ctx.config.state_dir);
-  const created = await mkdir(req.toDir, { recursive: true, mode: 0o700 });
+  // What mkdir made (its first new directory; none when toDir existed), once it ran.
+  let made: { first: string | undefined } | undefined;
   try {
+    // Timelines first: which base backups can reach the wanted one, and the path from each.
+    const wal = await readWal(ctx, target, req.job, from);
+    const histories = await fetchHistories(target, req.job, wal.history, bases, decryptorFor, work, req.signal);
+    const { base, path } = chooseBase(bases, req.target, req.timeline, histories, req.job, from);
+    const needed = walNeeded(base, wal, req.target, path);
+
+    const sure = req.target.kind === "time" ? archivedBefore(needed, req.target.at) : needed;
+    // For a time, what the replay reads past the files archived before it is known only once fetched: room for two more.
+    await assertRoom(req.toDir, base, needed.slice(0, sure.length + (sure.length < needed.length ? 2 : 0)));
+    const decryptor = base.encryption ? await decryptorFor(base.encryption) : undefined;
+    made = { first: await mkdir(req.toDir, { recursive: true, mode: 0o700 }) };
     await extractBase(target, base, decryptor, work, req.toDir, req.signal);
     const verify = await execa(join(serverBin(), "pg_verifybackup"), ["--no-parse-wal", req.toDir], { reject: false });
     if (verify.exitCode !== 0) throw new IntegrityError(`pg_verifybackup refused the restored base backup ${base.id}: ${`${verify.stderr}`.trim().slice(-500)}`);
     const walDir = join(req.toDir, "pg_wal");
     const fetched = await fetchReplayWal(needed, sure, req.target, walDir, (file) => fetchWal(target, req.job, file, decryptor, work, walDir, req.signal), req.signal);
+    if (req.target.kind === "name") await assertRestorePoint(walDir, fetched, base, req.target.name, req.job);
+    // Every history file, not only the path's: at the promotion PostgreSQL takes the timeline
+    // after the highest one it finds, so the restored cluster never reuses an archived one.
+    await histories.copyTo(walDir, base.cluster.system_identifier);
     await writeMissingConfig(req.toDir);
-    await writeRecoverySettings(req.toDir, base, req);
+    await writeRecoverySettings(req.toDir, base, req, path.at(-1)!.timeline);
     await giveToOwner(req.toDir);
     const outcome: ClusterRestoreOutcome = {
       job: req.job,
@@ -126,55 +172,77 @@ export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest
       from,
       to_dir: req.toDir,
       target: describeTarget(req.target),
+      timelines: path.map((s) => s.timeline),
       wal: { first: fetched[0]!.segment, last: fetched.at(-1)!.record.name, count: fetched.length },
       checked: null,
     };
     if (req.check || req.whileRunning) outcome.checked = await checkRecovery(req.toDir, base.cluster.superuser, req.whileRunning);
     return outcome;
   } catch (err) {
-    if (created) await rm(created, { recursive: true, force: true });
-    else await emptyDir(req.toDir);
+    if (made?.first) await rm(made.first, { recursive: true, force: true });
+    else if (made) await emptyDir(req.toDir);
     throw err;
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
 
-/** The newest base backup that finished before the target: only from then on is the cluster consistent. */
-function chooseBase(bases: Extract<Manifest, { kind: "postgres_cluster" }>[], t: RecoveryTarget, job: string, from: string) {
-  if (bases.length === 0) throw new OperationError(`no trusted base backup of ${job} on ${from}`);
-  const finished = (b: (typeof bases)[number]) => Date.parse(b.finished_at);
-  const fits = bases.filter((b) => (t.kind === "time" ? finished(b) <= t.at : t.kind === "lsn" ? parseLsn(b.cluster.end_lsn) <= t.lsn : true));
+type ClusterManifest = Extract<Manifest, { kind: "postgres_cluster" }>;
+
+/**
+ * The newest base backup that finished before the target (only from then on is the cluster
+ * consistent) from which the wanted timeline (absent: the latest) is reached, and the path to it.
+ */
+function chooseBase(bases: ClusterManifest[], t: RecoveryTarget, timeline: number | undefined, histories: Histories, job: string, from: string): { base: ClusterManifest; path: TimelineSpan[] } {
+  const reachable: { base: ClusterManifest; path: TimelineSpan[] }[] = [];
+  const why: string[] = [];
+  for (const base of bases) {
+    const r = timelinePath({ timeline: base.cluster.timeline, end: parseLsn(base.cluster.end_lsn) }, timeline ?? "latest", histories.of(base.cluster.system_identifier));
+    if (r.ok) reachable.push({ base, path: r.path });
+    else why.push(r.reason);
+  }
+  if (reachable.length === 0) {
+    const known = [...new Set(bases.flatMap((b) => [b.cluster.timeline, ...histories.of(b.cluster.system_identifier).keys()]))].sort((a, b) => a - b).join(", ");
+    throw new UsageError(`--timeline ${timeline}: no base backup of ${job} on ${from} replays along it (${why[0]}); its timelines: ${known}`);
+  }
+  const finished = (b: ClusterManifest) => Date.parse(b.finished_at);
+  const fits = reachable.filter(({ base: b }) => (t.kind === "time" ? finished(b) <= t.at : t.kind === "lsn" ? parseLsn(b.cluster.end_lsn) <= t.lsn : true));
   if (fits.length === 0) {
-    const oldest = bases.reduce((a, b) => (finished(a) < finished(b) ? a : b));
+    const oldest = reachable.reduce((a, b) => (finished(a.base) < finished(b.base) ? a : b)).base;
     throw new UsageError(`${describeTarget(t)} is before the window of ${job} on ${from}: its oldest base backup, ${oldest.id}, was consistent at ${oldest.finished_at} (LSN ${oldest.cluster.end_lsn})`);
   }
-  return fits.reduce((a, b) => (finished(a) >= finished(b) ? a : b));
+  return fits.reduce((a, b) => (finished(a.base) >= finished(b.base) ? a : b));
 }
 
 type Checked = WalRecord | { refused: string };
 
-/** The job's WAL on a target: whole files by name, and the partial copies of each open segment. */
+/** The job's WAL on a target: whole files by name, the partial copies of each open segment, and the history files by timeline. */
 interface StoredWal {
   whole: Map<string, Checked>;
   partial: Map<string, { covered: number; checked: Checked }[]>;
+  history: Map<number, Checked>;
 }
 
-/** The job's WAL records on the target, each checked: bounded, well-formed, signed by a trusted key, of this cluster. */
-async function readWal(ctx: AppContext, target: Target, job: string, from: string, systemIdentifier: string): Promise<StoredWal> {
+/**
+ * The job's WAL records on the target, each checked: bounded, well-formed, signed by a
+ * trusted key. Whether one is of the base backup's cluster is checked where it is used.
+ */
+async function readWal(ctx: AppContext, target: Target, job: string, from: string): Promise<StoredWal> {
   const { TrustStore } = await import("../../trust/signing.js");
   const trust = await TrustStore.load(ctx.config);
   const objects = await target.list(walPrefix(job));
   const sizes = new Map(objects.map((o) => [o.key, o.size]));
-  const wal: StoredWal = { whole: new Map(), partial: new Map() };
+  const wal: StoredWal = { whole: new Map(), partial: new Map(), history: new Map() };
   for (const o of objects) {
     const name = o.key.slice(walPrefix(job).length);
     if (!name.endsWith(".json")) continue;
     const fileName = name.slice(0, -".json".length);
     const partial = parsePartialName(fileName);
-    if (!partial && !/^[0-9A-F]{24}$/.test(fileName)) continue;
-    const checked = await checkRecord(trust, target, o.key, o.size, sizes, { job, from, fileName, systemIdentifier });
-    if (!partial) wal.whole.set(fileName, checked);
+    const timeline = parseHistoryName(fileName);
+    if (!partial && timeline === undefined && !/^[0-9A-F]{24}$/.test(fileName)) continue;
+    const checked = await checkRecord(trust, target, o.key, o.size, sizes, { job, from, fileName });
+    if (timeline !== undefined) wal.history.set(timeline, checked);
+    else if (!partial) wal.whole.set(fileName, checked);
     else wal.partial.set(partial.segment, [...(wal.partial.get(partial.segment) ?? []), { covered: partial.covered, checked }]);
   }
   return wal;
@@ -186,7 +254,7 @@ async function checkRecord(
   key: string,
   size: number,
   sizes: Map<string, number>,
-  expect: { job: string; from: string; fileName: string; systemIdentifier: string },
+  expect: { job: string; from: string; fileName: string },
 ): Promise<Checked> {
   const text = await readBounded(target, key, size, RECORD_MAX_BYTES);
   if (typeof text !== "string") return { refused: text.reason };
@@ -202,9 +270,59 @@ async function checkRecord(
   }
   const parsed = walRecordSchema.safeParse(data);
   if (!parsed.success || parsed.data.name !== expect.fileName || parsed.data.job !== expect.job) return { refused: "its record is not a WAL record of this job and file" };
-  if (parsed.data.system_identifier !== expect.systemIdentifier)
-    return { refused: `it is from another cluster (system identifier ${parsed.data.system_identifier}, not ${expect.systemIdentifier})` };
   return parsed.data;
+}
+
+/** A checked record, refused unless it is of the cluster with `systemIdentifier`. */
+function ofCluster(checked: Checked | undefined, systemIdentifier: string): Checked | undefined {
+  if (checked === undefined || "refused" in checked || checked.system_identifier === systemIdentifier) return checked;
+  return { refused: `it is from another cluster (system identifier ${checked.system_identifier}, not ${systemIdentifier})` };
+}
+
+/** The archived history files, read and checked, by the cluster they belong to. */
+interface Histories {
+  /** Timeline -> its ancestors, of the cluster with that system identifier. */
+  of(systemIdentifier: string): ReadonlyMap<number, readonly HistoryEntry[]>;
+  /** Puts the history files of that cluster into pg_wal. */
+  copyTo(walDir: string, systemIdentifier: string): Promise<void>;
+}
+
+/**
+ * Fetches every archived history file (each a few lines) into the work directory, each
+ * checked against its signed record (size and sha256 of the content), and reads it. A refused
+ * or unreadable one stops the restore, named: which timeline is the latest, and the path to
+ * it, cannot be told without it.
+ */
+async function fetchHistories(
+  target: Target,
+  job: string,
+  stored: Map<number, Checked>,
+  bases: ClusterManifest[],
+  decryptorFor: (info: NonNullable<ClusterManifest["encryption"]>) => Promise<Decryptor>,
+  work: string,
+  signal: AbortSignal,
+): Promise<Histories> {
+  const dir = join(work, "history");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const read = new Map<number, { record: WalRecord; entries: HistoryEntry[] }>();
+  for (const [timeline, checked] of [...stored].sort((a, b) => a[0] - b[0])) {
+    const name = historyName(timeline);
+    if ("refused" in checked) throw new IntegrityError(`WAL file ${name} is refused: ${checked.refused}; the timelines a restore follows are read from it`);
+    const encrypted = checked.encryption ? bases.find((b) => b.encryption?.method === checked.encryption)?.encryption : undefined;
+    await fetchWal(target, job, { record: checked, segment: name }, encrypted ? await decryptorFor(encrypted) : undefined, work, dir, signal);
+    try {
+      read.set(timeline, { record: checked, entries: parseHistory(await readFile(join(dir, name), "utf8"), timeline) });
+    } catch (err) {
+      throw new IntegrityError(`WAL file ${name} is not a timeline history: ${describeError(err)}`);
+    }
+  }
+  const ofCluster = (id: string) => [...read].filter(([, h]) => h.record.system_identifier === id);
+  return {
+    of: (id) => new Map(ofCluster(id).map(([tl, h]) => [tl, h.entries])),
+    copyTo: async (walDir, id) => {
+      for (const [tl] of ofCluster(id)) await copyFile(join(dir, historyName(tl)), join(walDir, historyName(tl)));
+    },
+  };
 }
 
 /** A WAL file the replay needs: its record, and the segment it goes into pg_wal as. */
@@ -216,52 +334,50 @@ export interface NeededWal {
 /**
  * The WAL files the replay needs, in order: from the base backup's start through its end
  * (it is consistent only there), then on: for an LSN, through the file that holds it; for a
- * time or latest, the whole chain (which file holds the first commit after a time is known
+ * time, latest or a restore point, the whole chain (which file holds the first commit after a time is known
  * only by reading the WAL; PostgreSQL stops at the target itself), ending with the newest
  * partial copy of the segment after the last whole one, if there is one; and a time must lie
  * before the newest file was archived. A file missing or refused before the end of the chain
- * stops the restore, named.
+ * stops the restore, named. Each segment is read from the newest timeline of `path` that
+ * began in or before it, as PostgreSQL reads it.
  */
-function walNeeded(base: Extract<Manifest, { kind: "postgres_cluster" }>, wal: StoredWal, t: RecoveryTarget): NeededWal[] {
+function walNeeded(base: ClusterManifest, wal: StoredWal, t: RecoveryTarget, path: readonly TimelineSpan[]): NeededWal[] {
   const size = base.cluster.wal_segment_size;
   const timeline = base.cluster.timeline;
+  const cluster = base.cluster.system_identifier;
   const first = segmentOf(timeline, parseLsn(base.cluster.start_lsn), size).number;
   const end = parseLsn(base.cluster.end_lsn);
   const consistentAt = segmentOf(timeline, end === 0n ? 0n : end - 1n, size).number;
   const wanted = t.kind === "lsn" ? segmentOf(timeline, t.lsn, size).number : undefined;
+  const onPath = (name: string) => {
+    const s = parseSegmentName(name, size);
+    return s !== undefined && s.timeline === timelineOfSegment(path, s.number, size) ? s.number : undefined;
+  };
   const needed: NeededWal[] = [];
   for (let n = first; ; n++) {
     if (n > consistentAt && t.kind === "lsn" && n > wanted!) break;
-    const name = segmentName({ timeline, number: n }, size);
-    const stored = wal.whole.get(name);
+    const name = segmentName({ timeline: timelineOfSegment(path, n, size), number: n }, size);
+    const stored = ofCluster(wal.whole.get(name), cluster);
     if (stored !== undefined && !("refused" in stored)) {
       needed.push({ record: stored, segment: name });
       continue;
     }
     const what = n <= consistentAt ? `base backup ${base.id} needs it to be consistent` : `the replay to ${describeTarget(t)} needs it`;
     if (stored !== undefined) throw new IntegrityError(`WAL file ${name} is refused: ${stored.refused}; ${what}`);
-    if (laterExists(wal.whole, name, size)) throw new IntegrityError(`WAL file ${name} is not in the archive; ${what}`);
+    if ([...wal.whole.keys()].some((k) => (onPath(k) ?? -1n) > n)) throw new IntegrityError(`WAL file ${name} is not in the archive; ${what}`);
     // The end of the archive: where latest stops, and where a time must already lie (the
     // newest file was archived after it) or an LSN be reached.
-    const copy = wal.partial.get(name)?.reduce((a, b) => (b.covered > a.covered ? b : a));
+    const newestCopy = wal.partial.get(name)?.reduce((a, b) => (b.covered > a.covered ? b : a));
+    const copy = newestCopy && { covered: newestCopy.covered, checked: ofCluster(newestCopy.checked, cluster)! };
     if (copy && "refused" in copy.checked) throw new IntegrityError(`the partial copy of WAL file ${name} is refused: ${copy.checked.refused}; ${what}`);
     const reaches = BigInt(size) * n + BigInt(copy?.covered ?? 0);
     if (n <= consistentAt && reaches < end) throw new IntegrityError(`WAL file ${name} is not in the archive; ${what}`);
     if (copy) needed.push({ record: copy.checked as WalRecord, segment: name });
     const newest = needed.at(-1)!.record;
-    if (t.kind === "latest" || (t.kind === "time" && Date.parse(newest.stored_at) >= t.at) || (t.kind === "lsn" && t.lsn <= reaches)) break;
+    if (t.kind === "latest" || t.kind === "name" || (t.kind === "time" && Date.parse(newest.stored_at) >= t.at) || (t.kind === "lsn" && t.lsn <= reaches)) break;
     throw new UsageError(`${describeTarget(t)} is past the end of the archive: its newest WAL file, ${newest.name}, was archived at ${newest.stored_at}`);
   }
   return needed;
-}
-
-/** Whether the archive holds a WAL file after `name`: then a missing one is a gap, not the end. */
-function laterExists(wal: Map<string, unknown>, name: string, size: number): boolean {
-  const n = parseSegmentName(name, size)!;
-  return [...wal.keys()].some((k) => {
-    const s = parseSegmentName(k, size);
-    return s !== undefined && s.timeline === n.timeline && s.number > n.number;
-  });
 }
 
 async function extractBase(target: Target, base: Extract<Manifest, { kind: "postgres_cluster" }>, decryptor: Decryptor | undefined, work: string, toDir: string, signal: AbortSignal): Promise<void> {
@@ -305,6 +421,30 @@ async function fetchReplayWal(needed: NeededWal[], sure: NeededWal[], t: Recover
     last = await endsTransactionAfter(walDir, file.segment, t.at);
   }
   return fetched;
+}
+
+/**
+ * A restore point is found only by reading the WAL: pg_waldump's XLOG records of the fetched
+ * files (each run of one timeline read together, so a record across two files is read whole)
+ * must hold a RESTORE_POINT of that name after the base backup's end, else PostgreSQL would
+ * replay to the end and promote there without saying it never saw the point.
+ */
+async function assertRestorePoint(walDir: string, fetched: readonly NeededWal[], base: ClusterManifest, name: string, job: string): Promise<void> {
+  const size = base.cluster.wal_segment_size;
+  const runs: NeededWal[][] = [];
+  for (const file of fetched) {
+    const last = runs.at(-1)?.at(-1);
+    const [a, b] = [last && parseSegmentName(last.segment, size), parseSegmentName(file.segment, size)!];
+    if (a && a.timeline === b.timeline && a.number + 1n === b.number) runs.at(-1)!.push(file);
+    else runs.push([file]);
+  }
+  const end = parseLsn(base.cluster.end_lsn);
+  for (const run of runs) {
+    const dump = await execa(join(serverBin(), "pg_waldump"), ["--rmgr=XLOG", "-p", walDir, run[0]!.segment, run.at(-1)!.segment], { reject: false, timeout: 600_000, stdin: "ignore" });
+    // The last file may be a partial copy: pg_waldump says where its WAL ends, after the records before it.
+    for (const m of `${dump.stdout}`.matchAll(/lsn: ([0-9A-F]+\/[0-9A-F]+), prev [^,]*, desc: RESTORE_POINT (.*)$/gm)) if (m[2] === name && parseLsn(m[1]!) >= end) return;
+  }
+  throw new UsageError(`restore point ${name} is not in the WAL of ${job} after base backup ${base.id} (consistent at LSN ${base.cluster.end_lsn}, through ${fetched.at(-1)!.record.name})`);
 }
 
 /** The leading files of the chain archived before `at`: the replay to `at` reads them all. */
@@ -372,10 +512,23 @@ async function writeMissingConfig(dir: string): Promise<void> {
     });
 }
 
-/** recovery.signal and the settings that replay to the target, then promote. */
-async function writeRecoverySettings(dir: string, base: Manifest, req: ClusterRestoreRequest): Promise<void> {
+/** The recovery_target_* setting of a target: none for latest. A name never needs quoting (RESTORE_POINT_NAME). */
+function recoveryTargetSetting(t: RecoveryTarget): string[] {
+  switch (t.kind) {
+    case "latest":
+      return [];
+    case "time":
+      return [`recovery_target_time = '${new Date(t.at).toISOString().replace("T", " ").replace("Z", "+00")}'`];
+    case "lsn":
+      return [`recovery_target_lsn = '${formatLsn(t.lsn)}'`];
+    case "name":
+      return [`recovery_target_name = '${t.name}'`];
+  }
+}
+
+/** recovery.signal and the settings that replay to the target along `timeline`, then promote. */
+async function writeRecoverySettings(dir: string, base: Manifest, req: ClusterRestoreRequest, timeline: number): Promise<void> {
   const t = req.target;
-  const target = t.kind === "time" ? [`recovery_target_time = '${new Date(t.at).toISOString().replace("T", " ").replace("Z", "+00")}'`] : t.kind === "lsn" ? [`recovery_target_lsn = '${formatLsn(t.lsn)}'`] : [];
   await appendFile(
     join(dir, "postgresql.auto.conf"),
     [
@@ -385,7 +538,9 @@ async function writeRecoverySettings(dir: string, base: Manifest, req: ClusterRe
       "restore_command = 'false'",
       "# A restored cluster never archives into the production archive.",
       "archive_mode = 'off'",
-      ...target,
+      // The timeline the WAL in pg_wal was chosen for, by number: never PostgreSQL's own idea of the latest.
+      `recovery_target_timeline = '${timeline}'`,
+      ...recoveryTargetSetting(t),
       "recovery_target_action = 'promote'",
       "",
     ].join("\n"),

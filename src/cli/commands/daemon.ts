@@ -44,7 +44,7 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
   const alerts = new AlertWorker(runtime, log);
   const watch = new ObjectiveWatch(runtime, log, alerts);
   const scheduler = new Scheduler(runtime, log, () => watch.kick());
-  const wal = new WalStreams(runtime, log);
+  const wal = new WalStreams(runtime, log, (job) => scheduler.backupNow(job, "wal_slot_lost"));
   const systemd = SystemdNotifier.fromEnv(process.env, log);
   // SIGHUP (systemctl reload drd) re-reads the config; one that does not validate changes nothing.
   const onHangup = () => reload({ configPath, runtime, log, systemd, summary: () => scheduler.summary() });

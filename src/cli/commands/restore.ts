@@ -9,6 +9,7 @@ import { json, phasesInSeconds } from "../render.js";
 export interface RestoreFlags {
   backup?: string;
   at?: string;
+  timeline?: string;
   from?: string;
   toDb?: string;
   toDir?: string;
@@ -34,6 +35,7 @@ export interface RestoreFlags {
 export async function restoreCommand(ctx: AppContext, io: Output, job: string, flags: RestoreFlags, signal: AbortSignal): Promise<number> {
   if (ctx.config.jobs[job]?.type === "postgres_cluster") return restoreClusterCommand(ctx, io, job, flags, signal);
   if (flags.check) throw new UsageError("--check is for postgres_cluster jobs (a drill checks the others)");
+  if (flags.timeline !== undefined) throw new UsageError("--timeline is for postgres_cluster jobs");
   if (flags.backup && flags.at) throw new UsageError("give --backup or --at, not both");
   const instant = flags.at === undefined ? undefined : parseInstant(flags.at, ctx.config.timezone);
   if (flags.at !== undefined && !instant) throw new UsageError(`--at: cannot read the time ${JSON.stringify(flags.at)} (e.g. 2026-11-23T10:00:00Z, or 2026-11-23 10:00 in the config's timezone)`);
@@ -94,15 +96,17 @@ export async function restoreCommand(ctx: AppContext, io: Output, job: string, f
   return 0;
 }
 
-/** A cluster job: a new data directory replayed to --at (a time, an LSN, or latest). */
+/** A cluster job: a new data directory replayed to --at (a time, an LSN, a restore point, or latest) along --timeline (default: the latest). */
 async function restoreClusterCommand(ctx: AppContext, io: Output, job: string, flags: RestoreFlags, signal: AbortSignal): Promise<number> {
-  const { parseRecoveryTarget, restoreCluster } = await import("../../app/restore/cluster.js");
+  const { parseRecoveryTarget, parseTimeline, restoreCluster } = await import("../../app/restore/cluster.js");
   for (const [flag, given] of [["--to-db", flags.toDb], ["--backup", flags.backup], ["--path", flags.path], ["--jobs", flags.jobs], ["--dry-run", flags.dryRun]] as const)
     if (given !== undefined && given !== false) throw new UsageError(`${flag} is not for postgres_cluster jobs: a cluster is restored whole, to a point in time (--at, --to-dir)`);
   if (!flags.toDir) throw new UsageError("give --to-dir DIR: a new or empty directory for the restored cluster's data");
+  const timeline = parseTimeline(flags.timeline);
   const outcome = await restoreCluster(ctx, {
     job,
     target: parseRecoveryTarget(flags.at),
+    ...(timeline !== undefined ? { timeline } : {}),
     toDir: flags.toDir,
     ...(flags.from ? { from: flags.from } : {}),
     ...(flags.key ? { keyFile: flags.key } : {}),
@@ -112,7 +116,8 @@ async function restoreClusterCommand(ctx: AppContext, io: Output, job: string, f
   });
   if (flags.json) io.out(json(outcome));
   else {
-    io.out(`restored ${job} into ${outcome.to_dir}: base backup ${outcome.backup_id} from ${outcome.from}, ${outcome.wal.count} WAL file(s) ${outcome.wal.first}..${outcome.wal.last}, replaying to ${outcome.target}`);
+    const along = outcome.timelines.length > 1 ? `timelines ${outcome.timelines.join(" > ")}` : `timeline ${outcome.timelines[0]}`;
+    io.out(`restored ${job} into ${outcome.to_dir}: base backup ${outcome.backup_id} from ${outcome.from}, ${outcome.wal.count} WAL file(s) ${outcome.wal.first}..${outcome.wal.last}, replaying along ${along} to ${outcome.target}`);
     if (outcome.checked) io.out(`checked: the restored cluster started and accepted connections in ${outcome.checked.seconds.toFixed(1)} s; recovery reached ${outcome.checked.reached ?? "(the server did not say)"}`);
     else io.out(`start it as the data directory's owner (pg_ctl -D ${outcome.to_dir} start): it replays, then promotes`);
   }
