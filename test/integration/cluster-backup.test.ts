@@ -57,7 +57,7 @@ describe("cluster jobs: physical base backups", () => {
     expect((await ws.drctl(["verify", "--job", "cluster"])).exitCode).toBe(0);
     const restore = await ws.drctl(["restore", "cluster", "--to-dir", ws.path("restored")]);
     expect(restore.exitCode).toBe(3);
-    expect(restore.stderr).toMatch(/^drctl: WAL file [0-9A-F]{24} is not in the archive; base backup cluster-\S+ needs it to be consistent$/);
+    expect(restore.stderr).toMatch(/^drctl: WAL file [0-9A-F]{24} is not in the archive yet; base backup cluster-\S+ needs it to be consistent$/);
     const [status] = JSON.parse((await ws.drctl(["status", "--json"])).stdout) as { type: string; rpo_state: string; last_backup_id: string | null; policy_ok: boolean }[];
     expect(status).toMatchObject({ type: "postgres_cluster", last_backup_id: null, policy_ok: true });
     expect(status!.rpo_state).not.toBe("ok");
@@ -92,10 +92,11 @@ describe("cluster jobs: physical base backups", () => {
     }
   });
 
-  it("a config that asks what cluster jobs do not do (yet) is refused, naming the key", async () => {
+  it("a config that asks what cluster jobs do not do is refused, naming the key", async () => {
     for (const [extra, problem] of [
       [{ drill: { connection: pgUrl("postgres") } }, "jobs.cluster.drill.connection: is for postgres jobs"],
-      [{ wal: { mode: "archive" } }, "jobs.cluster.wal.mode"],
+      [{ wal: { mode: "copy" } }, "jobs.cluster.wal.mode"],
+      [{ wal: { mode: "stream", socket: "/run/drd/wal/x.sock" } }, "jobs.cluster.wal"],
     ] as const) {
       ws.withJobs({ cluster: { type: "postgres_cluster", connection: pgUrl("postgres"), ...BOTH_TARGETS, ...extra } });
       const check = await ws.drctl(["config", "check"]);

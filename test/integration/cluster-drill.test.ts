@@ -45,13 +45,13 @@ describe("cluster drills: latest, a random moment, the restore point and its row
   const archiveAll = async () => {
     const closed = (await psql(server, "postgres", "SELECT pg_walfile_name(pg_switch_wal())")).trim();
     await waitFor(`segment ${closed} on both targets`, async () => {
-      if (!existsSync(join(ws.backupDir, "cluster", "wal", `${closed}.json`))) return false;
-      const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `drd/cluster/wal/${closed}.json` }));
+      if (!existsSync(join(ws.backupDir, "ledger", "wal", `${closed}.json`))) return false;
+      const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `drd/ledger/wal/${closed}.json` }));
       return (listed.Contents ?? []).length > 0;
     });
   };
   const config = () => parse(readFileSync(ws.configPath, "utf8")) as { jobs: Record<string, Record<string, unknown>> };
-  const withChecks = (base: ReturnType<typeof config>, checks: unknown[]) => ws.writeConfig({ ...base, jobs: { cluster: { ...base.jobs.cluster, drill: { checks } } } });
+  const withChecks = (base: ReturnType<typeof config>, checks: unknown[]) => ws.writeConfig({ ...base, jobs: { ledger: { ...base.jobs.ledger, drill: { checks } } } });
 
   beforeAll(async () => {
     server = await startCluster();
@@ -60,7 +60,7 @@ describe("cluster drills: latest, a random moment, the restore point and its row
     // Recovery empties an unlogged table: it is never counted.
     await psql(server, "postgres", "CREATE UNLOGGED TABLE scratchpad AS SELECT g AS n FROM generate_series(1, 10) g");
     bucket = await writeLocalAndS3Config(ws, inject("s3Port"), "cdrill", {
-      cluster: { type: "postgres_cluster", connection: server.url("postgres"), schedule: "0 3 * * *", rpo: "1h", rto: "1h", targets: ["local", "offsite"] },
+      ledger: { type: "postgres_cluster", connection: server.url("postgres"), schedule: "0 3 * * *", rpo: "1h", rto: "1h", targets: ["local", "offsite"] },
     });
   });
   afterAll(async () => {
@@ -79,7 +79,7 @@ describe("cluster drills: latest, a random moment, the restore point and its row
       let run: Awaited<ReturnType<Workspace["drctl"]>> | undefined;
       // The daemon's first start may be running the schedule's missed backup.
       await waitFor("a base backup", async () => {
-        run = await ws.drctl(["backup", "cluster", "--json"]);
+        run = await ws.drctl(["backup", "ledger", "--json"]);
         return run.exitCode === 0 || !`${run.stdout}${run.stderr}`.includes("already running");
       });
       expect([run!.exitCode, run!.stderr]).toEqual([0, ""]);
@@ -96,9 +96,9 @@ describe("cluster drills: latest, a random moment, the restore point and its row
       // Still being written after the point: the count is of that moment, not of the end.
       expect(Number(await psql(server, "postgres", "SELECT count(*) FROM ledger"))).toBeGreaterThan(ledger);
       // The manifest, signed, holds it too, and the JSON output follows its schema.
-      const manifest = JSON.parse(readFileSync(join(ws.backupDir, "cluster", baseId, "manifest.json"), "utf8")) as { cluster: { restore_point: RestorePoint; end_lsn: string } };
+      const manifest = JSON.parse(readFileSync(join(ws.backupDir, "ledger", baseId, "manifest.json"), "utf8")) as { cluster: { restore_point: RestorePoint; end_lsn: string } };
       expect(manifest.cluster.restore_point).toEqual(point);
-      expect(existsSync(join(ws.backupDir, "cluster", baseId, "manifest.json.sig"))).toBe(true);
+      expect(existsSync(join(ws.backupDir, "ledger", baseId, "manifest.json.sig"))).toBe(true);
       const validate = new Ajv({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(join(REPO, "docs/json/backup.schema.json"), "utf8")));
       expect(validate(out) ? [] : validate.errors).toEqual([]);
       await archiveAll();
@@ -109,7 +109,7 @@ describe("cluster drills: latest, a random moment, the restore point and its row
     // A restore to the point's LSN has exactly the rows counted there.
     await execa("chmod", ["755", ws.dir]);
     const dir = ws.path("at-point");
-    const restore = await ws.drctl(["restore", "cluster", "--at", point.lsn, "--to-dir", dir, "--check"]);
+    const restore = await ws.drctl(["restore", "ledger", "--at", point.lsn, "--to-dir", dir, "--check"]);
     expect([restore.exitCode, restore.stderr]).toEqual([0, ""]);
     const port = 40_000 + Math.floor(Math.random() * 9000);
     const asPostgres = (args: string[]) => execa("runuser", ["-u", "postgres", "--", ...args]);
@@ -125,15 +125,16 @@ describe("cluster drills: latest, a random moment, the restore point and its row
   it("a drill restores to latest, to a random moment of the window and to the restore point, checks each, lists them in --json and records the slowest as its RTO", async () => {
     const base = config();
     withChecks(base, [{ sql: "SELECT count(*) > 0 FROM ledger" }]);
-    const scratch = () => readdirSync(tmpdir()).filter((n) => n.startsWith("drd-drill-cluster-"));
+    const scratch = () => readdirSync(tmpdir()).filter((n) => n.startsWith("drd-drill-ledger-"));
     try {
-      const run = await ws.drctl(["drill", "cluster", "--json"]);
+      const run = await ws.drctl(["drill", "ledger", "--json"]);
       expect([run.exitCode, run.stderr]).toEqual([0, ""]);
       const drill = JSON.parse(run.stdout) as Drill;
       expect(drill).toMatchObject({ ok: true, rto_proven: true, warnings: [] });
-      expect(drill.restores.map((r) => [r.kind, r.ok, r.backup_id])).toEqual([
+      // The moment is random within the window, so it may lie before the newest base backup and restore from an older one.
+      expect(drill.restores.map((r) => [r.kind, r.ok, r.kind === "moment" ? r.backup_id.startsWith("ledger-") : r.backup_id])).toEqual([
         ["latest", true, baseId],
-        ["moment", true, baseId],
+        ["moment", true, true],
         ["restore_point", true, baseId],
       ]);
       const [latest, moment, atPoint] = drill.restores as [Drill["restores"][number], Drill["restores"][number], Drill["restores"][number]];
@@ -144,8 +145,8 @@ describe("cluster drills: latest, a random moment, the restore point and its row
       expect(atPoint.target).toBe(`LSN ${point.lsn}`);
       expect(atPoint.checks.map((c) => [c.check, c.ok])).toEqual([["recovery", true], [`row counts at restore point ${point.name}`, true]]);
       for (const r of drill.restores) expect(r.reached).toMatch(/^WAL replayed through [0-9A-F]+\/[0-9A-F]+, last transaction \d{4}-/);
-      // The moment lies in the window: after the base backup was consistent, before the last write.
-      const manifest = JSON.parse(readFileSync(join(ws.backupDir, "cluster", baseId, "manifest.json"), "utf8")) as { finished_at: string };
+      // The moment lies in the window: after the base backup it restored from was consistent.
+      const manifest = JSON.parse(readFileSync(join(ws.backupDir, "ledger", moment.backup_id, "manifest.json"), "utf8")) as { finished_at: string };
       expect(Date.parse(moment.target)).toBeGreaterThanOrEqual(Date.parse(manifest.finished_at));
       expect(drill.checks.every((c) => c.ok)).toBe(true);
       expect(drill.rto_seconds).toBe(Math.max(...drill.restores.map((r) => r.seconds)));
@@ -158,7 +159,7 @@ describe("cluster drills: latest, a random moment, the restore point and its row
       expect(Math.abs(status!.last_drill.duration_seconds - drill.rto_seconds)).toBeLessThan(0.01);
       expect(status!.measured_rto_seconds).toBe(status!.last_drill.duration_seconds);
       expect(status!.rto_state).toBe("ok");
-      const human = await ws.drctl(["drill", "cluster"]);
+      const human = await ws.drctl(["drill", "ledger"]);
       expect([human.exitCode, human.stderr]).toEqual([0, ""]);
       expect(human.stdout).toMatch(/^ {2}restore to a random moment, \S+: ok in [\d.]+ s, WAL replayed through /m);
       expect(human.stdout).toMatch(/measured RTO [\d.]+ s, its slowest restore/);
@@ -172,13 +173,13 @@ describe("cluster drills: latest, a random moment, the restore point and its row
     const base = config();
     withChecks(base, [{ sql: "SELECT count(*) = 0 FROM ledger" }]);
     try {
-      const run = await ws.drctl(["drill", "cluster"]);
+      const run = await ws.drctl(["drill", "ledger"]);
       expect(run.exitCode).toBe(3);
-      expect(run.stderr).toMatch(/^drctl: drill of cluster failed: drill check failed: SELECT count\(\*\) = 0 FROM ledger: returned false$/m);
+      expect(run.stderr).toMatch(/^drctl: drill of ledger failed: drill check failed: SELECT count\(\*\) = 0 FROM ledger: returned false$/m);
       const events = JSON.parse((await ws.drctl(["events", "--json"])).stdout) as { event: string }[];
       expect(events.map((e) => e.event)).toContain("drill_failed");
-      expect(readdirSync(tmpdir()).filter((n) => n.startsWith("drd-drill-cluster-"))).toEqual([]);
-      expect((await execa("pgrep", ["-f", "drd-drill-cluster-"], { reject: false })).stdout).toBe("");
+      expect(readdirSync(tmpdir()).filter((n) => n.startsWith("drd-drill-ledger-"))).toEqual([]);
+      expect((await execa("pgrep", ["-f", "drd-drill-ledger-"], { reject: false })).stdout).toBe("");
     } finally {
       ws.writeConfig(base);
     }
@@ -189,11 +190,11 @@ describe("cluster drills: latest, a random moment, the restore point and its row
     const writer = execa("psql", ["-XAtq", "-d", server.url("postgres"), "-c", "BEGIN; INSERT INTO ledger DEFAULT VALUES; SELECT pg_sleep(20); COMMIT;"], { reject: false });
     try {
       await waitFor("the writer holding ledger", async () => (await psql(server, "postgres", "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'ledger' AND l.mode = 'RowExclusiveLock'")) === "1");
-      const run = await ws.drctl(["backup", "cluster"]);
+      const run = await ws.drctl(["backup", "ledger"]);
       expect(run.exitCode, run.stderr).toBe(0);
       const id = /^backup (\S+):/m.exec(run.stdout)![1]!;
       expect(run.stderr).toBe(`drctl: warning: restore point drd_${id} at ${/at ([0-9A-F]+\/[0-9A-F]+) has/.exec(run.stderr)?.[1]} has no row counts: the tables could not be locked within 5s (a writer held one longer)`);
-      const manifest = JSON.parse(readFileSync(join(ws.backupDir, "cluster", id, "manifest.json"), "utf8")) as { cluster: { restore_point: { state: string; name: string; reason: string } } };
+      const manifest = JSON.parse(readFileSync(join(ws.backupDir, "ledger", id, "manifest.json"), "utf8")) as { cluster: { restore_point: { state: string; name: string; reason: string } } };
       expect(manifest.cluster.restore_point).toMatchObject({ state: "uncounted", name: `drd_${id}`, reason: "the tables could not be locked within 5s (a writer held one longer)" });
       // The writer was never held back or cancelled: it commits as it meant to.
       expect((await writer).exitCode).toBe(0);

@@ -146,8 +146,7 @@ export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest
     // Timelines first: which base backups can reach the wanted one, and the path from each.
     const wal = await readWal(ctx, target, req.job, from);
     const histories = await fetchHistories(target, req.job, wal.history, bases, decryptorFor, work, req.signal);
-    const { base, path } = chooseBase(bases, req.target, req.timeline, histories, req.job, from);
-    const needed = walNeeded(base, wal, req.target, path);
+    const { base, path, needed } = replayable(chooseBases(bases, req.target, req.timeline, histories, req.job, from), wal, req.target);
 
     const sure = req.target.kind === "time" ? archivedBefore(needed, req.target.at) : needed;
     // For a time, what the replay reads past the files archived before it is known only once fetched: room for two more.
@@ -190,10 +189,11 @@ export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest
 type ClusterManifest = Extract<Manifest, { kind: "postgres_cluster" }>;
 
 /**
- * The newest base backup that finished before the target (only from then on is the cluster
- * consistent) from which the wanted timeline (absent: the latest) is reached, and the path to it.
+ * The base backups that finished before the target (only from then on is the cluster
+ * consistent) from which the wanted timeline (absent: the latest) is reached, newest first,
+ * each with the path to it.
  */
-function chooseBase(bases: ClusterManifest[], t: RecoveryTarget, timeline: number | undefined, histories: Histories, job: string, from: string): { base: ClusterManifest; path: TimelineSpan[] } {
+function chooseBases(bases: ClusterManifest[], t: RecoveryTarget, timeline: number | undefined, histories: Histories, job: string, from: string): { base: ClusterManifest; path: TimelineSpan[] }[] {
   const reachable: { base: ClusterManifest; path: TimelineSpan[] }[] = [];
   const why: string[] = [];
   for (const base of bases) {
@@ -211,8 +211,27 @@ function chooseBase(bases: ClusterManifest[], t: RecoveryTarget, timeline: numbe
     const oldest = reachable.reduce((a, b) => (finished(a.base) < finished(b.base) ? a : b)).base;
     throw new UsageError(`${describeTarget(t)} is before the window of ${job} on ${from}: its oldest base backup, ${oldest.id}, was consistent at ${oldest.finished_at} (LSN ${oldest.cluster.end_lsn})`);
   }
-  return fits.reduce((a, b) => (finished(a.base) >= finished(b.base) ? a : b));
+  return fits.sort((a, b) => finished(b.base) - finished(a.base));
 }
+
+/**
+ * The newest of `candidates` whose WAL to its consistency is archived, with the WAL its
+ * replay needs: a base backup just taken, whose end has not reached the archive yet,
+ * restores nothing yet, and the one before it reaches the same moment through the same WAL.
+ */
+function replayable(candidates: { base: ClusterManifest; path: TimelineSpan[] }[], wal: StoredWal, t: RecoveryTarget): { base: ClusterManifest; path: TimelineSpan[]; needed: NeededWal[] } {
+  for (const [i, c] of candidates.entries()) {
+    try {
+      return { ...c, needed: walNeeded(c.base, wal, t, c.path) };
+    } catch (err) {
+      if (!(err instanceof NotYetConsistent) || i === candidates.length - 1) throw err;
+    }
+  }
+  throw new Error("no candidate base backup");
+}
+
+/** The archive ends before the base backup's own end: not a gap, the WAL has not arrived yet. */
+class NotYetConsistent extends IntegrityError {}
 
 type Checked = WalRecord | { refused: string };
 
@@ -371,7 +390,7 @@ function walNeeded(base: ClusterManifest, wal: StoredWal, t: RecoveryTarget, pat
     const copy = newestCopy && { covered: newestCopy.covered, checked: ofCluster(newestCopy.checked, cluster)! };
     if (copy && "refused" in copy.checked) throw new IntegrityError(`the partial copy of WAL file ${name} is refused: ${copy.checked.refused}; ${what}`);
     const reaches = BigInt(size) * n + BigInt(copy?.covered ?? 0);
-    if (n <= consistentAt && reaches < end) throw new IntegrityError(`WAL file ${name} is not in the archive; ${what}`);
+    if (n <= consistentAt && reaches < end) throw new NotYetConsistent(`WAL file ${name} is not in the archive yet; ${what}`);
     if (copy) needed.push({ record: copy.checked as WalRecord, segment: name });
     const newest = needed.at(-1)!.record;
     if (t.kind === "latest" || t.kind === "name" || (t.kind === "time" && Date.parse(newest.stored_at) >= t.at) || (t.kind === "lsn" && t.lsn <= reaches)) break;
