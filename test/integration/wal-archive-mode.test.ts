@@ -1,4 +1,4 @@
-import { chmodSync, chownSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -76,6 +76,8 @@ describe("archive mode of a cluster job", () => {
     bucket = await writeLocalAndS3Config(ws, inject("s3Port"), "walarchive", {
       cluster: { type: "postgres_cluster", connection: server.url("postgres"), wal: { mode: "archive", socket: socket() }, schedule: "0 3 * * *", rpo: "1h", targets: ["local", "offsite"] },
     });
+    // No autovacuum: a test below needs a server where no transaction ends after a moment.
+    await psql(server, "postgres", "ALTER SYSTEM SET autovacuum = off");
     await psql(server, "postgres", "ALTER SYSTEM SET archive_mode = on");
     await psql(server, "postgres", `ALTER SYSTEM SET archive_command = '${process.execPath} ${REPO}/bin/drctl.js wal push cluster %p --socket ${socket()}'`);
     await server.pause();
@@ -206,4 +208,25 @@ describe("archive mode of a cluster job", () => {
       await psql(server, "postgres", "SELECT pg_reload_conf()");
     }
   }, 60_000);
+
+  it("a moment after the server's last transaction restores to the archive's end, which is the state then (PostgreSQL refuses a time it never sees passed)", async () => {
+    const daemon = ws.daemon();
+    try {
+      await waitFor("the daemon's socket", () => daemon.log().includes("receiving WAL from archive_command"), 30_000);
+      await psql(server, "postgres", "INSERT INTO markers (name) VALUES ('quiet')");
+      await new Promise((r) => setTimeout(r, 1100));
+      const t = new Date().toISOString();
+      await new Promise((r) => setTimeout(r, 1100));
+      const closed = (await psql(server, "postgres", "SELECT pg_walfile_name(pg_switch_wal())")).trim();
+      await waitFor(`${closed} archived`, () => localSegments().includes(closed), 60_000);
+      const dir = ws.path("quiet");
+      const run = await ws.drctl(["restore", "cluster", "--at", t, "--to-dir", dir, "--check"]);
+      expect([run.exitCode, run.stderr]).toEqual([0, ""]);
+      expect(readFileSync(join(dir, "postgresql.auto.conf"), "utf8")).toContain(`# No transaction in the archive ended after ${t}: its end is the state then.`);
+      expect(await query(dir, "SELECT count(*) FROM markers WHERE name = 'quiet'")).toBe("1");
+    } finally {
+      daemon.process.kill("SIGTERM");
+      await daemon.process;
+    }
+  }, 120_000);
 });

@@ -157,13 +157,13 @@ export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest
     const verify = await execa(join(serverBin(), "pg_verifybackup"), ["--no-parse-wal", req.toDir], { reject: false });
     if (verify.exitCode !== 0) throw new IntegrityError(`pg_verifybackup refused the restored base backup ${base.id}: ${`${verify.stderr}`.trim().slice(-500)}`);
     const walDir = join(req.toDir, "pg_wal");
-    const fetched = await fetchReplayWal(needed, sure, req.target, walDir, (file) => fetchWal(target, req.job, file, decryptor, work, walDir, req.signal), req.signal);
+    const { fetched, replayTo } = await fetchReplayWal(needed, sure, req.target, walDir, (file) => fetchWal(target, req.job, file, decryptor, work, walDir, req.signal), req.signal);
     if (req.target.kind === "name") await assertRestorePoint(walDir, fetched, base, req.target.name, req.job);
     // Every history file, not only the path's: at the promotion PostgreSQL takes the timeline
     // after the highest one it finds, so the restored cluster never reuses an archived one.
     await histories.copyTo(walDir, base.cluster.system_identifier);
     await writeMissingConfig(req.toDir);
-    await writeRecoverySettings(req.toDir, base, req, path.at(-1)!.timeline);
+    await writeRecoverySettings(req.toDir, base, req.job, req.target, replayTo, path.at(-1)!.timeline);
     await giveToOwner(req.toDir);
     const outcome: ClusterRestoreOutcome = {
       job: req.job,
@@ -428,10 +428,17 @@ async function fetchWal(target: Target, job: string, file: NeededWal, decryptor:
  * transaction that ended after the target, and the file after it (a record may continue
  * there): the replay stops there. The files fetched, in order.
  */
-async function fetchReplayWal(needed: NeededWal[], sure: NeededWal[], t: RecoveryTarget, walDir: string, fetch: (file: NeededWal) => Promise<void>, signal: AbortSignal): Promise<NeededWal[]> {
+async function fetchReplayWal(
+  needed: NeededWal[],
+  sure: NeededWal[],
+  t: RecoveryTarget,
+  walDir: string,
+  fetch: (file: NeededWal) => Promise<void>,
+  signal: AbortSignal,
+): Promise<{ fetched: NeededWal[]; replayTo: RecoveryTarget }> {
   await eachAtMost(CONCURRENT_WAL_FETCHES, sure, fetch, signal);
   const fetched = [...sure];
-  if (t.kind !== "time") return fetched;
+  if (t.kind !== "time") return { fetched, replayTo: t };
   let last = false;
   for (const file of needed.slice(sure.length)) {
     await fetch(file);
@@ -439,7 +446,9 @@ async function fetchReplayWal(needed: NeededWal[], sure: NeededWal[], t: Recover
     if (last) break;
     last = await endsTransactionAfter(walDir, file.segment, t.at);
   }
-  return fetched;
+  // No transaction in the archive ended after the time (a quiet server): the state at the time
+  // is the archive's end, and PostgreSQL refuses a time target it never sees passed.
+  return { fetched, replayTo: last ? t : { kind: "latest" } };
 }
 
 /**
@@ -546,20 +555,20 @@ function recoveryTargetSetting(t: RecoveryTarget): string[] {
 }
 
 /** recovery.signal and the settings that replay to the target along `timeline`, then promote. */
-async function writeRecoverySettings(dir: string, base: Manifest, req: ClusterRestoreRequest, timeline: number): Promise<void> {
-  const t = req.target;
+async function writeRecoverySettings(dir: string, base: Manifest, job: string, asked: RecoveryTarget, replayTo: RecoveryTarget, timeline: number): Promise<void> {
   await appendFile(
     join(dir, "postgresql.auto.conf"),
     [
       "",
-      `# drctl restore ${req.job}: base backup ${base.id}, replayed to ${describeTarget(t)}.`,
+      `# drctl restore ${job}: base backup ${base.id}, replayed to ${describeTarget(asked)}.`,
+      ...(replayTo !== asked ? [`# No transaction in the archive ended after ${describeTarget(asked)}: its end is the state then.`] : []),
       "# Every WAL file the replay needs is in pg_wal already, checked against its signed record.",
       "restore_command = 'false'",
       "# A restored cluster never archives into the production archive.",
       "archive_mode = 'off'",
       // The timeline the WAL in pg_wal was chosen for, by number: never PostgreSQL's own idea of the latest.
       `recovery_target_timeline = '${timeline}'`,
-      ...recoveryTargetSetting(t),
+      ...recoveryTargetSetting(replayTo),
       "recovery_target_action = 'promote'",
       "",
     ].join("\n"),
