@@ -72,6 +72,7 @@ const tools = Object.entries(cfg.tools).map(([name, t]) => ({
   name,
   ...t,
   cpu0: t.pids.reduce((s, p) => s + cpu(p), 0) + (t.archiver ? cpu(archiver, false, true) : 0),
+  pidCpu0: t.pids.map((p) => cpu(p)),
   seen: new Map([...stored(t)].map((n) => [n, 0])),
 }));
 const complete = new Map();
@@ -129,6 +130,8 @@ const summary = {
           max_lag_s: lags.length ? Math.max(...lags) : null,
           median_lag_s: lags.length ? lags.sort((a, b) => a - b)[Math.floor((lags.length - 1) / 2)] : null,
           cpu_s: cpuS,
+          // Each process's share (with the children it waited for), then the archiver's children.
+          cpu_s_by_process: [...t.pids.map((p, i) => cpu(p) - t.pidCpu0[i]), ...(t.archiver ? [cpuS - t.pids.reduce((s, p, i) => s + cpu(p) - t.pidCpu0[i], 0)] : [])],
           cpu_s_per_gib: cpuS / (wal / 2 ** 30),
         },
       ];

@@ -129,5 +129,6 @@ for (const [n, p] of phases)
 const s = phases[0][1].tools["drd stream"], b = phases[0][1].tools["pgBackRest archive-push"], a = phases[1][1].tools["drd archive"];
 console.log(`\nCPU per GiB, drd / pgBackRest: stream mode ${(s.cpu_s_per_gib / b.cpu_s_per_gib).toFixed(2)}x, archive mode ${(a.cpu_s_per_gib / b.cpu_s_per_gib).toFixed(2)}x (archive mode measured in its own phase)`);
 console.log(`largest lag (target under 10 s in stream mode): stream ${f(s.max_lag_s)} s, archive ${f(a.max_lag_s)} s, pgBackRest ${f(b.max_lag_s)} s`);
+console.log(`drd's CPU s by process: stream mode daemon (with its zstd children) ${s.cpu_s_by_process.map((x) => x.toFixed(1)).join(", pg_receivewal ")}; archive mode daemon ${a.cpu_s_by_process.map((x) => x.toFixed(1)).join(", drctl wal push processes ")}`);
 console.log(`archive_command failures in the server's pg_stat_archiver: ${failed}; drctl wal push peak RSS ${(Number(pushRss) / 1024).toFixed(0)} MiB`);
 JS

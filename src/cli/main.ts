@@ -289,8 +289,8 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .argument("<job>")
     .option("--apply", "as a superuser: ALTER ROLE ... REPLICATION, the slot, ALTER SYSTEM SET, pg_reload_conf(); then say what still waits (a restart, pg_hba.conf)")
     .option("--superuser-connection <url>", "with --apply: a superuser's libpq URL, without a password (default: the job's connection)")
-    .option("--superuser-password-file <file>", "with --apply: the file holding that superuser's password (else .pgpass or PGPASSWORD)")
-    .option("--max-slot-wal-keep-size <size>", "with --apply: set max_slot_wal_keep_size to this (e.g. 10GB); without it, it is only advised")
+    .option("--superuser-password-file <file>", "with --apply: the file holding that superuser's password (default: .pgpass or PGPASSWORD)")
+    .option("--max-slot-wal-keep-size <size>", "with --apply: set max_slot_wal_keep_size to this (e.g. 10GB); default: left as it is, only advised")
     .option("--json", "print JSON")
     .action(async (job: string, opts: { json?: boolean; apply?: boolean; superuserConnection?: string; superuserPasswordFile?: string; maxSlotWalKeepSize?: string }) =>
       set(await (await import("./commands/wal-setup.js")).walSetupCommand(context(program), io, job, opts)),
