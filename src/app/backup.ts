@@ -10,6 +10,7 @@ import { sha256Hex } from "../pipeline/digest.js";
 import { PieceDigestStream, pieceSizeFor } from "../pipeline/pieces.js";
 import { createEncryptor, type Encryptor } from "../pipeline/encrypt.js";
 import { slotName } from "../wal/layout.js";
+import { slotWasLost, tellSlotLost } from "./slot-lost.js";
 import { backupCluster } from "../sources/cluster.js";
 import { backupFiles } from "../sources/files.js";
 import { backupPostgres } from "../sources/postgres.js";
@@ -103,6 +104,9 @@ export async function runBackup(ctx: AppContext, jobName: string, options: Backu
     sink = new TargetSink({ job, encryptor, primary, secondaries, prefix, signal: abort.signal, previousSizes: previousSizes(previous?.manifest), onProgress: options.onProgress });
     const source = await produce(jobName, job, { sink, signal: abort.signal }, backupId);
     abort.signal.throwIfAborted();
+    // A base backup that reached a server without the job's slot (after a failover) before the stream did: told here, as the stream would.
+    if (source.kind === "postgres_cluster" && job.type === "postgres_cluster" && source.slot && slotWasLost(ctx, jobName, job, source.slot))
+      tellSlotLost(ctx, jobName, slotName(jobName), source.slot, `this base backup, ${backupId}, is where the chain is whole again`);
 
     const audit = ctx.catalog.auditAnchor();
     const manifestText = `${JSON.stringify(buildManifest({ id: backupId, job: jobName, config: job, encryptor, artifacts: sink.artifacts, source, previousId: previous?.id ?? null, startedAt, finishedAt: ctx.now(), audit }), null, 2)}\n`;

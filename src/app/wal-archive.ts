@@ -76,18 +76,18 @@ export async function archiveSpool(ctx: AppContext, jobName: string, job: Cluste
 
 /**
  * Ships a copy of the segment pg_receivewal is still writing, so a quiet server's last
- * writes do not wait for 16 MiB to fill before they are off the machine. `flushed` is how
- * far pg_receivewal had told the server it flushed, read before the file is: the copy holds
+ * writes do not wait for 16 MiB to fill before they are off the machine. `written` is how
+ * far pg_receivewal had told the server it wrote, read before the file is: the copy holds
  * at least that much, and its name says so. Nothing is shipped when that did not move since
  * the copy on every target. The previous copy on a target goes once the new one is there.
  */
-export async function archiveOpenSegment(ctx: AppContext, jobName: string, job: ClusterJobConfig, server: WalServer, flushed: Lsn, signal: AbortSignal): Promise<ArchiveResult> {
+export async function archiveOpenSegment(ctx: AppContext, jobName: string, job: ClusterJobConfig, server: WalServer, written: Lsn, signal: AbortSignal): Promise<ArchiveResult> {
   const result: ArchiveResult = { stored: [], failed: [] };
   const dir = spoolDir(ctx.config.state_dir, jobName);
   const newest = openSegments(await readdir(dir).catch(() => [] as string[]), server.segmentSize).at(-1);
   if (!newest) return result;
   const { name: open, segment } = newest;
-  const covered = Number(flushed - segment.number * BigInt(server.segmentSize));
+  const covered = Number(written - segment.number * BigInt(server.segmentSize));
   if (covered <= 0) return result;
   const name = partialName(open, Math.min(covered, server.segmentSize));
   const missing = job.targets.filter((t) => ctx.catalog.walPartial(jobName, t)?.name !== name);

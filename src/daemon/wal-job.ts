@@ -26,8 +26,8 @@ const CLUSTER_FILE = ".system-identifier";
 export interface WalSample {
   /** Where the server's WAL is now. */
   lsn: string;
-  /** The job's slot's restart_lsn: how far a receiver flushed (stream mode). */
-  slotFlushed: string | null;
+  /** How far the receiver on the job's slot wrote, as it last told the server (stream mode). */
+  receiverWrote: string | null;
   /** The server's archiver, when its archive_command failed since it last succeeded (archive mode). */
   archiverFailing: { wal: string; at: string } | null;
 }
@@ -127,9 +127,9 @@ export abstract class WalJob {
       try {
         const at = Date.now();
         // pg_stat_archiver keeps the last failure after later successes: it counts only while newer than the last success.
-        const { rows } = await client.query<{ lsn: string; flushed: string | null; failed_wal: string | null; failed_at: string | null; failing: boolean | null }>(
+        const { rows } = await client.query<{ lsn: string; written: string | null; failed_wal: string | null; failed_at: string | null; failing: boolean | null }>(
           `SELECT pg_current_wal_lsn()::text AS lsn,
-                  (SELECT restart_lsn::text FROM pg_replication_slots WHERE slot_name = $1) AS flushed,
+                  (SELECT r.write_lsn::text FROM pg_stat_replication r JOIN pg_replication_slots s ON s.active_pid = r.pid WHERE s.slot_name = $1) AS written,
                   a.last_failed_wal AS failed_wal, a.last_failed_time::text AS failed_at,
                   a.last_failed_time > coalesce(a.last_archived_time, '-infinity') AS failing
              FROM pg_stat_archiver a`,
@@ -139,7 +139,7 @@ export abstract class WalJob {
         this.runtime.ctx.catalog.recordWalPosition(this.job, at, row.lsn, at - WAL_POSITIONS_KEPT_MS);
         this.sampled({
           lsn: row.lsn,
-          slotFlushed: row.flushed,
+          receiverWrote: row.written,
           archiverFailing: row.failing && row.failed_wal && row.failed_at ? { wal: row.failed_wal, at: row.failed_at } : null,
         });
       } finally {

@@ -7,8 +7,7 @@ import { parseLsn, type Lsn } from "../policy/wal.js";
 import { PgConnection } from "../sources/pg-connection.js";
 import { slotName, spoolDir } from "../wal/layout.js";
 import { ensureSlot, type SlotFound } from "../wal/slot.js";
-import { alertMessage } from "../alerts/message.js";
-import { notify } from "../app/notify.js";
+import { slotWasLost, tellSlotLost } from "../app/slot-lost.js";
 import type { Logger } from "./logger.js";
 import type { Runtime } from "./runtime.js";
 import { WalArchiver } from "./wal-archiver.js";
@@ -72,8 +71,8 @@ class WalStream extends WalJob {
   private running: Promise<void> | undefined;
   private receiver: ResultPromise | undefined;
   private archiving: Promise<unknown> | undefined;
-  /** How far pg_receivewal had flushed, as the server's slot said at the last sample. */
-  private flushed: Lsn | undefined;
+  /** How far pg_receivewal had written, as it told the server by the last sample. */
+  private written: Lsn | undefined;
   private openSegmentShippedAt = 0;
 
   constructor(job: string, identity: string, runtime: Runtime, log: Logger, private readonly backupNow: (job: string) => void) {
@@ -92,7 +91,7 @@ class WalStream extends WalJob {
   }
 
   protected sampled(sample: WalSample): void {
-    if (sample.slotFlushed) this.flushed = parseLsn(sample.slotFlushed);
+    if (sample.receiverWrote) this.written = parseLsn(sample.receiverWrote);
   }
 
   private async supervise(): Promise<void> {
@@ -130,13 +129,16 @@ class WalStream extends WalJob {
     const slot = slotName(this.job);
     const common = ["--slot", slot, "--no-password", `--dbname=${conn.url.href}`];
     const found = await ensureSlot(conn, slot);
-    if (found !== "kept" && this.streamedBefore(job)) this.slotLost(slot, found);
+    if (slotWasLost(ctx, this.job, job, found)) this.slotLost(slot, found);
     // After a failover the spool may end in an open segment of the old timeline: it goes (see
     // removeStaleOpenSegments), so the stream resumes on the server's; completed files stay to be archived.
     if (server.timeline !== undefined) await removeStaleOpenSegments(dir, server.segmentSize, server.timeline);
-    // --synchronous: each write is flushed and reported as such, so the server keeps nothing
-    // for the slot that is not on this disk; -n: a lost connection ends it, and drd restarts it.
-    const receiver = execa("pg_receivewal", ["--directory", dir, "--synchronous", "--no-loop", ...common], {
+    // Not --synchronous (an fsync per message cost 3x its CPU): each segment is synced when it
+    // completes, and the slot keeps the server's WAL from the last synced one, so a crash of
+    // this machine loses nothing the server cannot send again. Its write position, reported
+    // every second (-s 1), says how much of the open segment a partial copy holds.
+    // -n: a lost connection ends it, and drd restarts it.
+    const receiver = execa("pg_receivewal", ["--directory", dir, "--status-interval=1", "--no-loop", ...common], {
       env: conn.toolEnv(),
       reject: false,
       stdin: "ignore",
@@ -157,23 +159,10 @@ class WalStream extends WalJob {
     }
   }
 
-  /** Whether drd archived WAL of this job before: then a slot that is gone was lost, not yet made. */
-  private streamedBefore(job: ClusterJobConfig): boolean {
-    return job.targets.some((t) => this.runtime.ctx.catalog.walSegments(this.job, t).length > 0);
-  }
-
-  /**
-   * The job's slot was gone (a failover, a promoting restore, a drop) or had lost WAL, though
-   * drd streamed through it before: WAL written meanwhile may be missing from the archive, so
-   * restores past that point are not assured. Told (wal_slot_lost), the slot made again (done
-   * by then), and a base backup started at once: from it on the chain is whole again.
-   */
+  /** The slot was lost though drd streamed through it before: told, and a base backup started at once (from it on the chain is whole again). */
   private slotLost(slot: string, found: Exclude<SlotFound, "kept">): void {
-    const ctx = this.runtime.ctx;
-    const detail = found === "lost" ? `the replication slot ${slot} had lost WAL (wal_status lost)` : `the replication slot ${slot} was gone from the server (a failover or a restore promoted elsewhere?)`;
     this.log.warn({ job: this.job, slot, found }, "the replication slot was lost; made again, and a base backup started");
-    ctx.catalog.addEvent({ at: ctx.now(), kind: "wal_slot_lost", job: this.job, detail });
-    notify(ctx, alertMessage("wal_slot_lost", this.job, `${detail}: made again; WAL from before may be missing from the archive, so a base backup of ${this.job} is taken now`, { slot, found }, ctx.now()));
+    tellSlotLost(this.runtime.ctx, this.job, slot, found, `a base backup of ${this.job} is taken now`);
     this.backupNow(this.job);
   }
 
@@ -189,15 +178,15 @@ class WalStream extends WalJob {
 
   /**
    * Completed segments, then (every few seconds, while it grows) a copy of the open one up to
-   * where the slot says pg_receivewal flushed: read before the copy is made, so it holds that much.
+   * where pg_receivewal said it wrote: read before the copy is made, so it holds that much.
    */
   private async archivePass(job: ClusterJobConfig, server: WalServer): Promise<ArchiveResult> {
     const ctx = this.runtime.ctx;
     const whole = await archiveSpool(ctx, this.job, job, server, this.runtime.stopping);
-    const flushed = this.flushed;
-    if (flushed === undefined || Date.now() - this.openSegmentShippedAt < OPEN_SEGMENT_EVERY_MS) return whole;
+    const written = this.written;
+    if (written === undefined || Date.now() - this.openSegmentShippedAt < OPEN_SEGMENT_EVERY_MS) return whole;
     this.openSegmentShippedAt = Date.now();
-    const open = await archiveOpenSegment(ctx, this.job, job, server, flushed, this.runtime.stopping);
+    const open = await archiveOpenSegment(ctx, this.job, job, server, written, this.runtime.stopping);
     return { stored: [...whole.stored, ...open.stored], failed: [...whole.failed, ...open.failed] };
   }
 

@@ -29,7 +29,7 @@ export async function backupCluster(job: ClusterJobConfig, ctx: SourceContext, s
     const server = await describeServer(conn);
     // The slot first: the server then keeps this backup's WAL for the stream, however late it starts.
     // (In archive mode the server keeps each WAL file until archive_command took it.)
-    if (slot) await ensureSlot(conn, slot);
+    const slotFound = slot ? await ensureSlot(conn, slot) : undefined;
     const basebackup = execa(
       "pg_basebackup",
       ["--pgdata=-", "--format=tar", "--wal-method=none", "--checkpoint=fast", "--no-password", "--label=drd", `--dbname=${conn.url.href}`],
@@ -45,7 +45,7 @@ export async function backupCluster(job: ClusterJobConfig, ctx: SourceContext, s
     const range = reader.range();
     const restore_point = await makeRestorePoint(conn, restorePointName(backupId));
     const cluster: ClusterDetails = { ...server, timeline: range.timeline, start_lsn: formatLsn(range.start), end_lsn: formatLsn(range.end), restore_point };
-    return { kind: "postgres_cluster", cluster };
+    return { kind: "postgres_cluster", cluster, ...(slotFound ? { slot: slotFound } : {}) };
   } finally {
     await conn.close();
   }

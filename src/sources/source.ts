@@ -1,3 +1,4 @@
+import type { SlotFound } from "../wal/slot.js";
 import type { Readable } from "node:stream";
 import type { ArtifactEntry, ClusterDetails, FilesDetails, PostgresDetails } from "../manifest.js";
 
@@ -27,4 +28,4 @@ export interface SourceContext {
 export type SourceResult =
   | { kind: "postgres"; postgres: PostgresDetails }
   | { kind: "files"; files: FilesDetails }
-  | { kind: "postgres_cluster"; cluster: ClusterDetails };
+  | { kind: "postgres_cluster"; cluster: ClusterDetails; /** What the backup found of the job's slot (stream mode), before it made one. */ slot?: SlotFound };

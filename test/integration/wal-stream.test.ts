@@ -242,10 +242,16 @@ describe("WAL streaming of a cluster job", () => {
       await psql(server, "postgres", "INSERT INTO marks VALUES (-1, now())");
       // Committed: the insert position is past its commit record (a position right on a segment's start names the one before).
       const open = (await psql(server, "postgres", "SELECT pg_walfile_name(pg_current_wal_insert_lsn() - 1)")).trim();
-      await waitFor("a partial copy of the open segment on both targets", async () => {
-        if (!readdirSync(dir).some((n) => n.startsWith(`${open}.`) && n.endsWith(".partial.json"))) return false;
+      // A copy holding the commit: its name says how many bytes of the segment it holds.
+      const needed = Number(await psql(server, "postgres", "SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn")) - Number(parseSegmentName(open, SEGMENT)!.number) * SEGMENT;
+      const holdsCommit = (name: string) => {
+        const m = new RegExp(`^${open}\\.([0-9A-F]{8})\\.partial\\.json$`).exec(name);
+        return m !== null && Number.parseInt(m[1]!, 16) >= needed;
+      };
+      await waitFor("a partial copy of the open segment holding the commit on both targets", async () => {
+        if (!readdirSync(dir).some(holdsCommit)) return false;
         const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `drd/cluster/wal/${open}.` }));
-        return (listed.Contents ?? []).some((o) => o.Key!.endsWith(".partial.json"));
+        return (listed.Contents ?? []).some((o) => holdsCommit(o.Key!.slice("drd/cluster/wal/".length)));
       }).catch((err: Error) => {
         throw new Error(`${err.message} (${open}); local: ${readdirSync(dir).filter((n) => n >= open.slice(0, 20)).join(" ")}; daemon log: ${daemon.log().slice(-4000)}`);
       });
@@ -452,6 +458,18 @@ describe("WAL streaming of a cluster job", () => {
     const [after] = JSON.parse((await ws.drctl(["status", "--json"])).stdout) as { rpo_state: string; last_backup_id: string }[];
     expect([after!.rpo_state, after!.last_backup_id]).toEqual(["ok", was]);
     expect(fresh).not.toBe(was);
+  }, 60_000);
+
+  it("a base backup that finds the job's slot gone (a failover, before the stream reconnected) tells wal_slot_lost itself, and makes the slot", async () => {
+    await psql(server, "postgres", `SELECT pg_drop_replication_slot('${slotName("cluster")}')`);
+    const id = await baseBackup();
+    const events = JSON.parse((await ws.drctl(["events", "--json", "--job", "cluster"])).stdout) as { event: string; detail: string | null }[];
+    expect(events.filter((e) => e.event === "wal_slot_lost").map((e) => e.detail)).toEqual([`the replication slot ${slotName("cluster")} was gone from the server (a failover or a restore promoted elsewhere?)`]);
+    expect(await psql(server, "postgres", `SELECT count(*) FROM pg_replication_slots WHERE slot_name = '${slotName("cluster")}'`)).toBe("1");
+    // Found kept by the next backup: nothing more is told.
+    expect(await baseBackup()).not.toBe(id);
+    const again = JSON.parse((await ws.drctl(["events", "--json", "--job", "cluster"])).stdout) as { event: string }[];
+    expect(again.filter((e) => e.event === "wal_slot_lost")).toHaveLength(1);
   }, 60_000);
 
   it("a disk too small for the cluster and the WAL its replay needs is told before anything is written (exit 1)", async () => {
