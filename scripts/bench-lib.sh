@@ -67,6 +67,63 @@ bench_s3rver() {
 s3_cpu() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$S3PID/stat"; }
 s3_complete() { awk '{ s += $1 } END { printf "%.2f", s / 1000 }' "$WORK/s3-complete.log" 2>/dev/null || echo 0; }
 
+# bench_pgbackrest [GLOBAL-OPTION...]: pgBackRest's repository in $WORK/pgbr, zstd level 1,
+# stanza `bench` on the cluster of bench_postgres, which now archives with archive-push
+# (a restart). Sets PGBR (the command, as its user runs it).
+bench_pgbackrest() {
+  mkdir -m 700 "$WORK/pgbr" "$WORK/pgbr-log" "$WORK/pgbr-lock" "$WORK/pgbr-spool"
+  {
+    echo "[global]"
+    echo "repo1-path=$WORK/pgbr"
+    for option in "$@"; do echo "$option"; done
+    cat <<CONF
+compress-type=zst
+compress-level=1
+log-path=$WORK/pgbr-log
+lock-path=$WORK/pgbr-lock
+spool-path=$WORK/pgbr-spool
+log-level-console=warn
+log-level-file=off
+
+[bench]
+pg1-path=$WORK/pg
+pg1-port=$PORT
+pg1-socket-path=$WORK/sock
+CONF
+  } > "$WORK/pgbackrest.conf"
+  [ "$(id -u)" -eq 0 ] && chown -R postgres "$WORK/pgbr" "$WORK/pgbr-log" "$WORK/pgbr-lock" "$WORK/pgbr-spool" "$WORK/pgbackrest.conf"
+  PGBR="pgbackrest --config=$WORK/pgbackrest.conf --stanza=bench"
+  psql -XAtq -d "$URL" -c "ALTER SYSTEM SET archive_mode = on" -c "ALTER SYSTEM SET archive_command = '$PGBR archive-push %p'"
+  as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -w -m fast restart -l "$WORK/pg/log" >/dev/null
+  as_pg $PGBR stanza-create >/dev/null
+  as_pg $PGBR check >/dev/null
+}
+
+# bench_cluster_config FILE WAL [MORE-JOBS]: drd's config for the cluster of bench_postgres:
+# a signing key pair in $WORK/keys (made once), the local target, the job `cluster` with
+# `wal: WAL`, zstd level 1, and MORE-JOBS (YAML lines under jobs:).
+bench_cluster_config() {
+  [ -f "$WORK/keys/signing-secret.asc" ] || bin/drctl.js keys init --dir "$WORK/keys" >/dev/null
+  cat > "$1" <<YAML
+state_dir: $WORK/state
+signing: { key_file: $WORK/keys/signing-secret.asc }
+trust: [$WORK/keys/signing-public.asc]
+targets:
+  local: { type: local, path: $WORK/backups }
+policy: { copies: 1, media: 1, offsite: 0 }
+jobs:
+  cluster:
+    type: postgres_cluster
+    connection: postgresql://postgres@127.0.0.1:$PORT/postgres
+    schedule: "0 3 * * *"
+    rpo: 1h
+    targets: [local]
+    compression: { algorithm: zstd, level: 1 }
+    wal: $2
+${3:-}
+YAML
+}
+
 bench_cleanup() {
   [ -n "${S3PID:-}" ] && kill "$S3PID" 2>/dev/null || true
   [ -n "${PGBIN:-}" ] && as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1 || true

@@ -39,59 +39,17 @@ bench_postgres "$ROWS"
 CLUSTER_SIZE=$(psql -XAtq -d "$URL" -c "SELECT sum(pg_database_size(oid)) FROM pg_database")
 
 # pgBackRest: its repository, archive_command, stanza.
-mkdir -m 700 "$WORK/pgbr" "$WORK/pgbr-log" "$WORK/pgbr-lock" "$WORK/pgbr-spool"
-cat > "$WORK/pgbackrest.conf" <<CONF
-[global]
-repo1-path=$WORK/pgbr
-process-max=2
-compress-type=zst
-compress-level=1
-start-fast=y
-log-path=$WORK/pgbr-log
-lock-path=$WORK/pgbr-lock
-spool-path=$WORK/pgbr-spool
-log-level-console=warn
-log-level-file=off
-
-[bench]
-pg1-path=$WORK/pg
-pg1-port=$PORT
-pg1-socket-path=$WORK/sock
-CONF
-[ "$(id -u)" -eq 0 ] && chown -R postgres "$WORK/pgbr" "$WORK/pgbr-log" "$WORK/pgbr-lock" "$WORK/pgbr-spool" "$WORK/pgbackrest.conf"
-PGBR="pgbackrest --config=$WORK/pgbackrest.conf --stanza=bench"
-psql -XAtq -d "$URL" -c "ALTER SYSTEM SET archive_mode = on" -c "ALTER SYSTEM SET archive_command = '$PGBR archive-push %p'"
-as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -w -m fast restart -l "$WORK/pg/log" >/dev/null
-as_pg $PGBR stanza-create >/dev/null
-as_pg $PGBR check >/dev/null
+bench_pgbackrest process-max=2 start-fast=y
 
 # drd: a signing key, a cluster job streaming the WAL, and a logical job of the same database.
-bin/drctl.js keys init --dir "$WORK/keys" >/dev/null
-cat > "$WORK/drd.yaml" <<YAML
-state_dir: $WORK/state
-signing: { key_file: $WORK/keys/signing-secret.asc }
-trust: [$WORK/keys/signing-public.asc]
-targets:
-  local: { type: local, path: $WORK/backups }
-policy: { copies: 1, media: 1, offsite: 0 }
-jobs:
-  cluster:
-    type: postgres_cluster
-    connection: postgresql://postgres@127.0.0.1:$PORT/postgres
-    schedule: "0 3 * * *"
-    rpo: 1h
-    targets: [local]
-    compression: { algorithm: zstd, level: 1 }
-    wal: { mode: stream }
-  bench:
+bench_cluster_config "$WORK/drd.yaml" "{ mode: stream }" "  bench:
     type: postgres
     connection: $URL
     globals: false
-    schedule: "0 3 * * *"
+    schedule: '0 3 * * *'
     rpo: 1d
     targets: [local]
-    compression: { algorithm: zstd, level: 1 }
-YAML
+    compression: { algorithm: zstd, level: 1 }"
 DRCTL="bin/drctl.js --config $WORK/drd.yaml"
 $DRCTL daemon --allow-root > "$WORK/daemon.log" 2>&1 &
 DAEMON=$!

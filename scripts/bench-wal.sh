@@ -37,54 +37,13 @@ bench_postgres 1000
 echo "pgbench -i -s 20..." >&2
 pgbench -i -q -s 20 "$URL" >/dev/null 2>&1
 
-mkdir -m 700 "$WORK/pgbr" "$WORK/pgbr-log" "$WORK/pgbr-lock" "$WORK/pgbr-spool"
-cat > "$WORK/pgbackrest.conf" <<CONF
-[global]
-repo1-path=$WORK/pgbr
-compress-type=zst
-compress-level=1
-log-path=$WORK/pgbr-log
-lock-path=$WORK/pgbr-lock
-spool-path=$WORK/pgbr-spool
-log-level-console=warn
-log-level-file=off
-
-[bench]
-pg1-path=$WORK/pg
-pg1-port=$PORT
-pg1-socket-path=$WORK/sock
-CONF
-[ "$(id -u)" -eq 0 ] && chown -R postgres "$WORK/pgbr" "$WORK/pgbr-log" "$WORK/pgbr-lock" "$WORK/pgbr-spool" "$WORK/pgbackrest.conf"
-PGBR="pgbackrest --config=$WORK/pgbackrest.conf --stanza=bench"
-psql -XAtq -d "$URL" -c "ALTER SYSTEM SET archive_mode = on" -c "ALTER SYSTEM SET archive_command = '$PGBR archive-push %p'"
-as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -w -m fast restart -l "$WORK/pg/log" >/dev/null
-as_pg $PGBR stanza-create >/dev/null
-as_pg $PGBR check >/dev/null
+bench_pgbackrest
 
 # drd: the socket's directory is the server's group's, setgid (as install.sh makes /run/drd/wal).
 mkdir -p "$WORK/run/wal"
 [ "$(id -u)" -eq 0 ] && chgrp postgres "$WORK/run/wal"
 chmod 2750 "$WORK/run/wal"
-bin/drctl.js keys init --dir "$WORK/keys" >/dev/null
-config() {
-  cat > "$WORK/drd.yaml" <<YAML
-state_dir: $WORK/state
-signing: { key_file: $WORK/keys/signing-secret.asc }
-trust: [$WORK/keys/signing-public.asc]
-targets:
-  local: { type: local, path: $WORK/backups }
-policy: { copies: 1, media: 1, offsite: 0 }
-jobs:
-  cluster:
-    type: postgres_cluster
-    connection: postgresql://postgres@127.0.0.1:$PORT/postgres
-    schedule: "0 3 * * *"
-    rpo: 1h
-    targets: [local]
-    compression: { algorithm: zstd, level: 1 }
-    wal: $1
-YAML
-}
+config() { bench_cluster_config "$WORK/drd.yaml" "$1"; }
 config "{ mode: stream }"
 bin/drctl.js --config "$WORK/drd.yaml" daemon --allow-root > "$WORK/daemon.log" 2>&1 &
 DAEMON=$!

@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { archiveSpool, type WalServer } from "../app/wal-archive.js";
+import { fsyncDir } from "../targets/local.js";
 import { readBounded } from "../app/manifests.js";
 import type { ClusterJobConfig } from "../config/schema.js";
 import { describeError } from "../errors.js";
@@ -189,7 +190,7 @@ export class WalArchiver extends WalJob {
       if (same === "different") throw new Error(`${header.name} is archived already with other content: refused, so the archive keeps what it has (check the server: two clusters archiving to one job?)`);
       if (same === "stored") return `${header.name} is archived already, with the same content`;
       await rename(temp, join(spool, header.name));
-      await syncDir(spool);
+      await fsyncDir(spool);
     } finally {
       await rm(temp, { force: true });
     }
@@ -298,14 +299,6 @@ function withDeadline<T>(p: Promise<T>, ms: number, onTimeout: () => void): Prom
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 async function fileSha256(path: string): Promise<string> {
   const digest = new DigestStream();

@@ -156,7 +156,8 @@ export class LocalTarget implements Target {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** Makes a rename or a new entry in `dir` durable. */
+export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, "r");
   try {
     await handle.sync();

@@ -10,6 +10,7 @@ import { serverBin, startCluster, type Cluster } from "../../src/demo/postgres.j
 import { psql } from "../helpers/postgres-cluster.js";
 import { testClient, writeLocalAndS3Config } from "../helpers/s3.js";
 import { REPO, Workspace } from "../helpers/workspace.js";
+import { waitFor } from "../helpers/cluster-job.js";
 
 type RestorePoint = { state: "counted"; name: string; lsn: string; database: string; tables: { schema: string; table: string; rows: number }[]; tables_total: number };
 type Drill = {
@@ -33,14 +34,6 @@ describe("cluster drills: latest, a random moment, the restore point and its row
   let point: RestorePoint;
   let baseId = "";
 
-  const waitFor = async (what: string, test: () => boolean | Promise<boolean>, ms = 60_000) => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      if (await Promise.resolve(test()).catch(() => false)) return;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  };
   /** Closes the current segment and waits until both targets hold it. */
   const archiveAll = async () => {
     const closed = (await psql(server, "postgres", "SELECT pg_walfile_name(pg_switch_wal())")).trim();

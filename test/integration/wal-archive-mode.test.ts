@@ -9,6 +9,7 @@ import { query } from "../helpers/restored-cluster.js";
 import { testClient, writeLocalAndS3Config } from "../helpers/s3.js";
 import { Workspace } from "../helpers/workspace.js";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { baseBackup as baseBackupOf, waitFor } from "../helpers/cluster-job.js";
 
 const REPO = resolve(import.meta.dirname, "../..");
 
@@ -28,18 +29,6 @@ describe("archive mode of a cluster job", () => {
       .filter((n) => /^[0-9A-F]{24}\.zst$/.test(n))
       .map((n) => n.slice(0, 24))
       .sort();
-  const waitFor = async (what: string, test: () => boolean | Promise<boolean>, ms = 60_000, diagnose = () => "") => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      try {
-        if (await test()) return;
-      } catch {
-        // not there yet
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${diagnose() ? `: ${diagnose()}` : ""}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  };
   const onS3 = async (segment: string) => {
     const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `drd/cluster/wal/${segment}.json` }));
     return (listed.Contents ?? []).length > 0;
@@ -52,15 +41,7 @@ describe("archive mode of a cluster job", () => {
     const [archived, failed, lastFailed] = (await psql(server, "postgres", "SELECT archived_count, failed_count, coalesce(last_failed_wal, '') FROM pg_stat_archiver")).split("|");
     return { archived: Number(archived), failed: Number(failed), lastFailed };
   };
-  const baseBackup = async () => {
-    let run: Awaited<ReturnType<Workspace["drctl"]>> | undefined;
-    await waitFor("a base backup", async () => {
-      run = await ws.drctl(["backup", "cluster", "--json"]);
-      return run.exitCode === 0 || !`${run.stdout}${run.stderr}`.includes("already running");
-    }, 120_000);
-    expect(run!.exitCode, `${run!.stdout}${run!.stderr}`).toBe(0);
-    return (JSON.parse(run!.stdout) as { id: string }).id;
-  };
+  const baseBackup = () => baseBackupOf(ws, "cluster");
 
   beforeAll(async () => {
     server = await startCluster();

@@ -15,6 +15,7 @@ import { WebhookReceiver } from "../helpers/receivers.js";
 import { Workspace } from "../helpers/workspace.js";
 import { parse } from "yaml";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { baseBackup as baseBackupOf, waitFor } from "../helpers/cluster-job.js";
 
 const SEGMENT = 16 << 20;
 
@@ -31,34 +32,13 @@ describe("WAL streaming of a cluster job", () => {
       .filter((n) => /^[0-9A-F]{24}\.zst$/.test(n))
       .map((n) => n.slice(0, 24))
       .sort();
-  const waitFor = async (what: string, test: () => boolean | Promise<boolean>, ms = 60_000) => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      try {
-        if (await test()) return;
-      } catch {
-        // not there yet
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  };
   const onBothTargets = (segment: string) =>
     waitFor(`segment ${segment} on both targets`, async () => {
       if (!localSegments().includes(segment)) return false;
       const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `drd/cluster/wal/${segment}.json` }));
       return (listed.Contents ?? []).length > 0;
     });
-  /** A base backup, once the one the daemon's first start may run (the schedule's missed run) is done. */
-  const baseBackup = async () => {
-    let run: Awaited<ReturnType<Workspace["drctl"]>> | undefined;
-    await waitFor("a base backup", async () => {
-      run = await ws.drctl(["backup", "cluster", "--json"]);
-      return run.exitCode === 0 || !`${run.stdout}${run.stderr}`.includes("already running");
-    });
-    expect(run!.exitCode, `${run!.stdout}${run!.stderr}`).toBe(0);
-    return (JSON.parse(run!.stdout) as { id: string }).id;
-  };
+  const baseBackup = () => baseBackupOf(ws, "cluster");
   type Status = { rpo_state: string; wal_lag_seconds: number | null; recovery_window: { from: string; to: string } | null };
   const clusterStatus = async () => (JSON.parse((await ws.drctl(["status", "--json"])).stdout) as Status[])[0]!;
   /** Writes, then closes the current segment: the name of the segment just closed. */
@@ -401,15 +381,15 @@ describe("WAL streaming of a cluster job", () => {
     const config = parse(readFileSync(ws.configPath, "utf8")) as { targets: Record<string, Record<string, unknown>> };
     ws.writeConfig({ ...config, targets: { ...config.targets, local: { ...config.targets.local, retention: { keep_last: 1 } } } });
     const daemon = ws.daemon();
-    let kept: { id: string; start: string } | undefined;
+    let kept: { id: string; start: string; finishedAt: string } | undefined;
     try {
       await waitFor("the daemon receiving", () => daemon.log().includes("receiving WAL"));
       await baseBackup();
       await fillSegment(10);
       await fillSegment(10);
       const id = await baseBackup();
-      const manifest = JSON.parse(readFileSync(join(ws.backupDir, "cluster", id, "manifest.json"), "utf8")) as { cluster: { start_lsn: string } };
-      kept = { id, start: (await psql(server, "postgres", `SELECT pg_walfile_name('${manifest.cluster.start_lsn}')`)).trim() };
+      const manifest = JSON.parse(readFileSync(join(ws.backupDir, "cluster", id, "manifest.json"), "utf8")) as { finished_at: string; cluster: { start_lsn: string } };
+      kept = { id, start: (await psql(server, "postgres", `SELECT pg_walfile_name('${manifest.cluster.start_lsn}')`)).trim(), finishedAt: manifest.finished_at };
       await psql(server, "postgres", "INSERT INTO marks VALUES (-3, now())");
       const last = await fillSegment(10);
       await onBothTargets(last);
@@ -446,6 +426,12 @@ describe("WAL streaming of a cluster job", () => {
     expect([latest.exitCode, latest.stderr]).toEqual([0, ""]);
     expect(latest.stdout).toContain(kept!.id);
     expect(await query(restored, "SELECT count(*) FROM marks WHERE n = -3")).toBe("1");
+    // And the oldest moment left on local: just after the kept base backup, before the row written after it.
+    const oldest = ws.path("pitr-oldest-kept");
+    const early = await ws.drctl(["restore", "cluster", "--at", new Date(Date.parse(kept!.finishedAt) + 1).toISOString(), "--to-dir", oldest, "--from", "local", "--check"]);
+    expect([early.exitCode, early.stderr]).toEqual([0, ""]);
+    expect(early.stdout).toContain(kept!.id);
+    expect(await query(oldest, "SELECT count(*) FROM marks WHERE n = -3")).toBe("0");
     ws.writeConfig(config);
   }, 180_000);
 

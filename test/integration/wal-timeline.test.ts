@@ -8,6 +8,7 @@ import { psql } from "../helpers/postgres-cluster.js";
 import { WebhookReceiver } from "../helpers/receivers.js";
 import { writeLocalAndS3Config } from "../helpers/s3.js";
 import { Workspace } from "../helpers/workspace.js";
+import { baseBackup as baseBackupOf, waitFor as waitForOf } from "../helpers/cluster-job.js";
 
 /**
  * A failover of a cluster job's server: production on timeline 1 is lost, the newest moment
@@ -26,21 +27,6 @@ describe("timelines of a cluster job", () => {
   let secondBase = "";
 
   const asPostgres = (args: string[]) => execa("runuser", ["-u", "postgres", "--", ...args]);
-  const waitFor = async (what: string, test: () => boolean | Promise<boolean>, ms = 120_000) => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      try {
-        if (await test()) return;
-      } catch {
-        // not there yet
-      }
-      if (Date.now() > deadline) {
-        const serverLog = promoted ? readFileSync(join(promoted, "server.log"), "utf8").slice(-3000) : "";
-        throw new Error(`timed out waiting for ${what}; daemon log: ${daemon?.log().slice(-3000) ?? ""}; new production's log: ${serverLog}`);
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  };
   const walDir = () => join(ws.backupDir, "cluster", "wal");
   const archived = (name: string) => existsSync(join(walDir(), `${name}.json`));
   /** Closes the current segment once the write is in it, and waits until the local target holds it. */
@@ -49,15 +35,9 @@ describe("timelines of a cluster job", () => {
     await waitFor(`segment ${closed} archived`, () => archived(closed));
     return closed;
   };
-  const baseBackup = async () => {
-    let run: Awaited<ReturnType<Workspace["drctl"]>> | undefined;
-    await waitFor("a base backup", async () => {
-      run = await ws.drctl(["backup", "cluster", "--json"]);
-      return run.exitCode === 0 || !`${run.stdout}${run.stderr}`.includes("already running");
-    });
-    expect(run!.exitCode, `${run!.stdout}${run!.stderr}`).toBe(0);
-    return (JSON.parse(run!.stdout) as { id: string }).id;
-  };
+  /** Failovers and restarts take longer than most waits: two minutes by default. */
+  const waitFor = (what: string, test: () => boolean | Promise<boolean>, ms = 120_000) => waitForOf(what, test, ms);
+  const baseBackup = () => baseBackupOf(ws, "cluster");
   /** The rows of a restored data directory that --check left recovered and promoted. */
   const rowsOf = async (dir: string) => {
     const port = await freePort();
