@@ -86,29 +86,32 @@ const s3Target = z
     type: z.literal("s3"),
     bucket: z.string().min(3).meta({ description: "Bucket name." }),
     prefix: z.string().default("").meta({ description: "Key prefix inside the bucket, e.g. `drd/`." }),
-    region: z.string().min(1).default("us-east-1"),
+    region: z.string().min(1).default("us-east-1").meta({ description: "The bucket's region." }),
     endpoint: httpUrl.optional().meta({ description: "Endpoint of an S3-compatible store; omit for AWS." }),
     force_path_style: z.boolean().optional().meta({ description: "Address buckets as endpoint/bucket rather than bucket.endpoint; default true when `endpoint` is set." }),
     storage_class: z.string().optional().meta({ description: "Storage class for new objects, e.g. STANDARD_IA." }),
     server_side_encryption: z
       .strictObject({
-        algorithm: z.enum(["AES256", "aws:kms"]),
-        kms_key_id: z.string().optional(),
+        algorithm: z.enum(["AES256", "aws:kms"]).meta({ description: "AES256 (keys the store manages) or aws:kms (a KMS key)." }),
+        kms_key_id: z.string().optional().meta({ description: "aws:kms: the KMS key (id, ARN or alias); default the store's default key." }),
       })
       .optional()
       .meta({ description: "Server-side encryption requested on upload." }),
     object_lock: z
-      .strictObject({ mode: z.enum(["GOVERNANCE", "COMPLIANCE"]), days: z.int().min(1) })
+      .strictObject({
+        mode: z.enum(["GOVERNANCE", "COMPLIANCE"]).meta({ description: "Object Lock mode: GOVERNANCE (privileged users may lift it) or COMPLIANCE (nobody may)." }),
+        days: z.int().min(1).meta({ description: "Each object is locked for this many days from its upload." }),
+      })
       .optional()
       .meta({ description: "S3 Object Lock retention applied to every uploaded object." }),
     access_key_id_file: absolutePath.optional().meta({ description: "File holding the access key id; omit to use the standard AWS credential chain." }),
     secret_access_key_file: absolutePath.optional().meta({ description: "File holding the secret access key." }),
-    connect_timeout: duration.default(10).meta({ description: "How long connecting to the store may take before the request counts as failed." }),
+    connect_timeout: duration.prefault("10s").meta({ description: "How long connecting to the store may take before the request counts as failed." }),
     stall_timeout: duration
-      .default(60)
+      .prefault("60s")
       .meta({ description: "A request on which no byte moved for this long counts as failed (the copy is retried later, like any outage)." }),
     min_rate: rate
-      .default(64 * 1024)
+      .prefault("64KiB/s")
       .meta({ description: "Slowest transfer that counts as alive, e.g. `64KiB/s`: a request of N bytes that has not finished after connect_timeout + stall_timeout + N / min_rate counts as hung." }),
     checksums: z
       .enum(["when_required", "when_supported"])
@@ -126,7 +129,10 @@ const compressionAlgorithm = z.enum(["zstd", "gzip", "none"]);
 const compression = z
   .union([
     compressionAlgorithm.transform((algorithm) => ({ algorithm, level: undefined })),
-    z.strictObject({ algorithm: compressionAlgorithm, level: z.int().min(1).max(19).optional() }),
+    z.strictObject({
+      algorithm: compressionAlgorithm.meta({ description: "zstd, gzip or none." }),
+      level: z.int().min(1).max(19).optional().meta({ description: "Compression level: zstd 1-19 (default 1), gzip 1-9 (default 6)." }),
+    }),
   ])
   .superRefine((c, ctx) => {
     if (c.algorithm === "gzip" && c.level !== undefined && c.level > 9)
@@ -156,7 +162,7 @@ const drill = z
     from: name("target").optional().meta({ description: "Target the drill restores from; default the job's first offsite target." }),
     connection: z.string().optional().meta({ description: "postgres jobs: server where scratch databases are created; default the job's server." }),
     jobs: z.int().min(1).max(64).optional().meta({ description: "postgres jobs: sessions the drill loads with, as `drctl restore --jobs`; default 1." }),
-    checks: z.array(drillCheck).default([]),
+    checks: z.array(drillCheck).default([]).meta({ description: "Checks the restored copy must pass for the drill to succeed: each a `sql` query or a `command`." }),
     max_age: duration.optional().meta({ description: "RTO is in breach without a good drill this recent." }),
     key_file: absolutePath.optional().meta({ description: "Private key that decrypts this job's backups (only on a drill host, or by explicit choice)." }),
     key_passphrase_file: absolutePath
@@ -171,7 +177,7 @@ const jobCommon = {
   rpo: duration.meta({ description: "Recovery point objective: the newest backup that meets the policy must be younger." }),
   rto: duration.optional().meta({ description: "Recovery time objective, compared with the duration of the newest good drill." }),
   targets: z.array(name("target")).min(1).meta({ description: "Targets every backup of this job is written to." }),
-  compression: compression.default({ algorithm: "zstd", level: undefined }),
+  compression: compression.prefault("zstd"),
   encrypt: encrypt.optional(),
   drill: drill.optional(),
 };
@@ -220,7 +226,10 @@ const postgresClusterJob = z
           mode: z.literal("archive").meta({ description: "archive: the server's archive_command (`drctl wal push JOB %p`) hands each WAL file to the daemon over a local socket; no slot." }),
           socket: walSocketPath
             .optional()
-            .meta({ description: `The daemon's socket for \`drctl wal push\` (default ${DEFAULT_WAL_SOCKET_DIR}/JOB.sock); give the same path to \`drctl wal push --socket\`.` }),
+            .meta({
+              description: `The daemon's socket for \`drctl wal push\` (default ${DEFAULT_WAL_SOCKET_DIR}/JOB.sock); give the same path to \`drctl wal push --socket\`.`,
+              examples: [`${DEFAULT_WAL_SOCKET_DIR}/cluster.sock`],
+            }),
         }),
       ])
       .default({ mode: "stream" })
@@ -256,13 +265,15 @@ const alertCommon = {
   name: name("alert").optional().meta({ description: "The channel's identity (`drctl alerts test --channel`, its waiting alerts); default its type and a hash of its destination, e.g. `webhook-3f2a9c1e`." }),
   events: z.array(z.enum(ALERT_EVENTS)).min(1).optional().meta({ description: "Only these events; default all." }),
   jobs: z.array(name("job")).min(1).optional().meta({ description: "Only events of these jobs; default all." }),
-  timeout: duration.default(10).meta({ description: "How long one delivery may take before it counts as failed (retried with backoff)." }),
+  timeout: duration.prefault("10s").meta({ description: "How long one delivery may take before it counts as failed (retried with backoff)." }),
 };
 
-const trustKey = z.union([
-  absolutePath,
-  z.string().regex(/^[0-9A-Fa-f ]{40,}$/, { message: "must be a public key file (absolute path) or a key fingerprint (40 hex digits)" }),
-]);
+const trustKey = z
+  .union([
+    absolutePath,
+    z.string().regex(/^[0-9A-Fa-f ]{40,}$/, { message: "must be a public key file (absolute path) or a key fingerprint (40 hex digits)" }),
+  ])
+  .meta({ description: "A public key file (absolute path), or the fingerprint (40 hex digits) of `signing`'s key." });
 
 /** A point in time: ISO 8601 (2026-12-01 or 2026-12-01T00:00:00Z); kept as ms since the epoch. */
 const instant = z
@@ -288,21 +299,27 @@ const alert = z.discriminatedUnion("type", [
     })
     .meta({ description: "A JSON POST: event, job, severity, message, details, timestamp, host." }),
   z
-    .strictObject({ type: z.literal("command"), command: z.array(z.string()).min(1), ...alertCommon })
+    .strictObject({
+      type: z.literal("command"),
+      command: z.array(z.string()).min(1).meta({ description: "The program and its arguments (no shell)." }),
+      ...alertCommon,
+    })
     .meta({ description: "A command run with the event as JSON on stdin and DRD_EVENT, DRD_JOB, DRD_SEVERITY, DRD_MESSAGE set; it must exit 0." }),
   z
     .strictObject({
       type: z.literal("email"),
-      smtp: z.strictObject({
-        host: z.string().min(1),
-        port: z.int().min(1).max(65535).default(587),
-        secure: z.boolean().optional().meta({ description: "TLS from the start (port 465); default: true on 465, else STARTTLS when offered." }),
-        user: z.string().optional(),
-        password_file: absolutePath.optional(),
-        require_tls: z.boolean().default(true).meta({ description: "Refuse to send without TLS (STARTTLS). Set false only for a relay on the same host." }),
-      }),
-      from: z.string().min(3).default("drd@localhost"),
-      to: z.array(z.string().min(3)).min(1),
+      smtp: z
+        .strictObject({
+          host: z.string().min(1).meta({ description: "The SMTP server." }),
+          port: z.int().min(1).max(65535).default(587).meta({ description: "Its port: 587 (submission, STARTTLS) or 465 (TLS)." }),
+          secure: z.boolean().optional().meta({ description: "TLS from the start (port 465); default: true on 465, else STARTTLS when offered." }),
+          user: z.string().optional().meta({ description: "User to log in as; without it, mail is sent without logging in." }),
+          password_file: absolutePath.optional().meta({ description: "File holding the user's password." }),
+          require_tls: z.boolean().default(true).meta({ description: "Refuse to send without TLS (STARTTLS). Set false only for a relay on the same host." }),
+        })
+        .meta({ description: "The SMTP server mail goes through." }),
+      from: z.string().min(3).default("drd@localhost").meta({ description: "The sender address." }),
+      to: z.array(z.string().min(3)).min(1).meta({ description: "Recipient addresses." }),
       ...alertCommon,
     })
     .meta({ description: "Mail through an SMTP server." }),
@@ -316,7 +333,10 @@ export const configSchema = z
       .default("UTC")
       .refine((tz) => isTimeZone(tz), { message: "unknown time zone" })
       .meta({ description: "Time zone of schedules and of retention's calendar buckets." }),
-    targets: z.record(name("target"), target).refine((t) => Object.keys(t).length > 0, { message: "at least one target is required" }),
+    targets: z
+      .record(name("target"), target)
+      .refine((t) => Object.keys(t).length > 0, { message: "at least one target is required" })
+      .meta({ description: "Where backups go, by name: each backup is written to every target its job lists." }),
     policy: z
       .strictObject({
         copies: z.int().min(1).max(100).default(2).meta({ description: "Verified backup copies required (production is not counted); at most as many as there are targets." }),
@@ -325,7 +345,7 @@ export const configSchema = z
       })
       .default({ copies: 2, media: 2, offsite: 1 })
       .meta({ description: "The 2-1 of 3-2-1." }),
-    jobs: z.record(name("job"), job),
+    jobs: z.record(name("job"), job).meta({ description: "What is backed up, by name: each job has a type, a schedule, an RPO and its targets." }),
     signing: z
       .strictObject({
         key_file: absolutePath.meta({ description: "Private OpenPGP key (0600) that signs every manifest; `drctl keys init` makes one. It only vouches for what this server wrote: it decrypts nothing." }),
@@ -359,17 +379,17 @@ export const configSchema = z
       .optional()
       .meta({ description: "Where the audit trail goes: every restore, drill, prune deletion, verify failure, catalog rebuild and key use, hash-chained." }),
     alerts: z.array(alert).default([]).meta({ description: "Where events go. Every delivery passes through an outbox in the catalog and is retried with backoff." }),
-    renotify: duration.default(4 * 3600).meta({ description: "While a breach or a run of failures stays open, notify again this often." }),
+    renotify: duration.prefault("4h").meta({ description: "While a breach or a run of failures stays open, notify again this often." }),
     alert_expiry: duration
-      .default(7 * 86400)
+      .prefault("7d")
       .meta({ description: "An alert a channel could not take within this long is dropped, with an alert_dropped event (counted on the metrics page)." }),
     clock_skew_allowance: duration
-      .default(300)
+      .prefault("5m")
       .meta({ description: "A backup dated more than this ahead of the clock is flagged (clock_skew) and kept, and never defines the RPO nor anchors retention until the clock passes it." }),
     heartbeat: z
       .strictObject({
         url: httpUrl.meta({ description: "Called every minute while every job meets its objectives; its `/fail` form when one does not." }),
-        timeout: duration.default(10).meta({ description: "How long one call may take before it counts as failed." }),
+        timeout: duration.prefault("10s").meta({ description: "How long one call may take before it counts as failed." }),
       })
       .optional()
       .meta({ description: "A dead man's switch (healthchecks.io, Uptime Kuma push): silence means drd is down." }),
