@@ -18,7 +18,7 @@ import type { ArtifactSink, ArtifactSpec, SourceContext, SourceResult } from "..
 import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME, type Target } from "../targets/target.js";
 import { newBackupId } from "./backup-id.js";
 import { checkCopy } from "./check-copy.js";
-import { jobOf, type AppContext } from "./context.js";
+import { assertRoleAllows, jobOf, type AppContext } from "./context.js";
 import { BOOT_ID, isClaimAlive } from "./process.js";
 import { recoverInterruptedRuns } from "./recover.js";
 import { commitCopy, holdCopy, releaseCopy, replicatePending, type WrittenArtifacts } from "./replicate.js";
@@ -69,6 +69,7 @@ const SECONDARY_UPLOAD_GRACE_MS = 10 * 60_000;
  */
 export async function runBackup(ctx: AppContext, jobName: string, options: BackupOptions = {}): Promise<BackupOutcome> {
   const job = jobOf(ctx, jobName);
+  assertRoleAllows(ctx, "backup");
   await recoverInterruptedRuns(ctx);
   const startedAt = ctx.now();
   const backupId = newBackupId(jobName, startedAt);

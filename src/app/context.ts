@@ -3,6 +3,7 @@ import type { Config, JobConfig } from "../config/schema.js";
 import { parseDuration } from "../config/duration.js";
 import type { ClockView } from "../policy/clock.js";
 import { UsageError } from "../errors.js";
+import { refusal } from "../policy/role.js";
 import { TargetRegistry } from "../targets/factory.js";
 
 /** What every use case works with. The CLI and the daemon build one and pass it in. */
@@ -44,6 +45,12 @@ export function jobOf(ctx: AppContext, name: string): JobConfig {
 }
 
 /** A target named on the command line (--from, --target): exit 2 listing the known ones. */
+/** Refuses (exit 2) what this host's role does not do: a drill host never writes or deletes backups. */
+export function assertRoleAllows(ctx: AppContext, command: "backup" | "prune" | "replicate"): void {
+  const why = refusal(ctx.config.role, command);
+  if (why) throw new UsageError(why);
+}
+
 export function assertTarget(ctx: AppContext, name: string): void {
   if (!(name in ctx.config.targets)) throw new UsageError(`unknown target "${name}" (targets: ${Object.keys(ctx.config.targets).join(", ")})`);
 }

@@ -14,7 +14,8 @@ import { BOOT_ID, isClaimAlive } from "./process.js";
 import { dropDatabase } from "./restore/postgres.js";
 import { restore, type RestoreRequest } from "./restore/restore.js";
 import { describeTarget, restoreCluster, stopCluster, type RecoveryTarget, type RunningCluster } from "./restore/cluster.js";
-import { readTargetManifests } from "./manifests.js";
+import { readTargetManifests, rebuildCatalog } from "./manifests.js";
+import { dutiesOf } from "../policy/role.js";
 import type { Manifest, TableCount } from "../manifest.js";
 import { chooseMoment, compareCounts, drillRto, drillWindow, pgTime, type FoundCount } from "../policy/drill.js";
 import { formatLsn, parseLsn, type Lsn } from "../policy/wal.js";
@@ -64,7 +65,7 @@ const CERT_WARNING_DAYS = 30;
 export async function runDrill(ctx: AppContext, jobName: string, options: { target?: string; signal: AbortSignal; onProgress?: RestoreRequest["onProgress"] }): Promise<DrillOutcome> {
   const job = jobOf(ctx, jobName);
   if (options.target !== undefined) assertTarget(ctx, options.target);
-  const from = options.target ?? job.drill?.from ?? job.targets.find((t) => ctx.config.targets[t]?.offsite) ?? job.targets[0]!;
+  const from = drillFrom(ctx, job, options.target);
   await removeAbandonedScratch(ctx, jobName, job);
   const startedAt = ctx.now();
   const id = ctx.catalog.startDrill(jobName, startedAt, process.pid, BOOT_ID);
@@ -85,6 +86,9 @@ export async function runDrill(ctx: AppContext, jobName: string, options: { targ
     failure: null,
   };
   try {
+    // A drill host took none of the backups: it learns them from the target it drills from,
+    // as a restore on a bare machine would (so the RTO it measures includes finding them there).
+    if (dutiesOf(ctx.config.role).learnBackupsFromTarget) await rebuildCatalog(ctx, from, { job: jobName });
     const encrypted = latestManifest(ctx, jobName)?.encryption;
     const hasSecret = Boolean(job.drill?.key_file || job.drill?.passphrase_file);
     if (encrypted && !hasSecret) await integrityOnly(ctx, jobName, from, outcome);
@@ -111,6 +115,11 @@ export async function runDrill(ctx: AppContext, jobName: string, options: { targ
       notify(ctx, alertMessage("drill_failed", jobName, `drill of ${jobName} (${outcome.backup_id ? `backup ${outcome.backup_id}` : "no backup chosen"}, from ${from}) failed: ${outcome.error}`, { drill_id: id, backup_id: outcome.backup_id, from, failure: outcome.failure, error: outcome.error }, ctx.now()));
   }
   return outcome;
+}
+
+/** The target a drill reads: the one asked for, else drill.from, else the job's first offsite target, else its first. */
+function drillFrom(ctx: AppContext, job: JobConfig, asked?: string): string {
+  return asked ?? job.drill?.from ?? job.targets.find((t) => ctx.config.targets[t]?.offsite) ?? job.targets[0]!;
 }
 
 function scratchDatabaseName(job: string, drillId: number): string {

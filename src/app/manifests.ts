@@ -151,9 +151,12 @@ export function rowFromManifest(ctx: AppContext, targetName: string, record: Man
   };
 }
 
-/** Adds to the catalog every backup on the target it does not know, and the copy on that target of those it does. */
-export async function rebuildCatalog(ctx: AppContext, targetName: string, options: { allowUnsigned?: boolean } = {}): Promise<{ added: number; copies: number; known: number; untrusted: { id: string; reason: string }[]; invalid: { id: string; reason: string }[] }> {
-  const { records, invalid, hidden } = await readTargetManifests(ctx, targetName);
+/**
+ * Adds to the catalog every backup on the target it does not know, and the copy on that target
+ * of those it does; with `job`, only that job's (what a drill host reads before each drill).
+ */
+export async function rebuildCatalog(ctx: AppContext, targetName: string, options: { allowUnsigned?: boolean; job?: string } = {}): Promise<{ added: number; copies: number; known: number; untrusted: { id: string; reason: string }[]; invalid: { id: string; reason: string }[] }> {
+  const { records, invalid, hidden } = await readTargetManifests(ctx, targetName, options.job);
   const result = { added: 0, copies: 0, known: 0, untrusted: [] as { id: string; reason: string }[], invalid: [...invalid, ...hidden].map((i) => ({ id: `${i.job}/${i.id}`, reason: i.reason })) };
   for (const record of records) {
     if (!record.trust.trusted) {
@@ -177,7 +180,7 @@ export async function rebuildCatalog(ctx: AppContext, targetName: string, option
       result.known++;
     }
   }
-  ctx.catalog.addEvent({ at: ctx.now(), kind: "catalog_rebuilt", target: targetName, detail: JSON.stringify(result) });
+  ctx.catalog.addEvent({ at: ctx.now(), kind: "catalog_rebuilt", ...(options.job ? { job: options.job } : {}), target: targetName, detail: JSON.stringify(result) });
   audit(ctx, { event: "catalog_rebuild", outcome: "ok", target: targetName, detail: { added: result.added, copies: result.copies, known: result.known, untrusted: result.untrusted.length, invalid: result.invalid.length, allow_unsigned: options.allowUnsigned ?? false } });
   return result;
 }

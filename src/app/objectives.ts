@@ -10,6 +10,7 @@ import { parseManifest } from "../catalog/catalog.js";
 import { chainEnd, durableEnd, parseLsn, parseSegmentName, segmentOf, walLagMs } from "../policy/wal.js";
 import { parsePartialName } from "../wal/layout.js";
 import { policyVerdict } from "../policy/three-two-one.js";
+import { dutiesOf } from "../policy/role.js";
 import { deliverDue, notify, type DeliveryResult } from "./notify.js";
 
 /** Without `drill.max_age`, RTO is in breach when no drill proved a restore in 8 days. */
@@ -50,7 +51,8 @@ const DRILL_SCAN = 100;
 export function assessJob(ctx: AppContext, name: string, job: JobConfig, now: number): JobAssessment {
   // A backup dated ahead of the clock never defines the RPO (policy/clock.ts).
   const trusted = latestTrustedTime({ now, allowanceMs: ctx.config.clock_skew_allowance * 1000 });
-  const lastGood = job.type === "postgres_cluster" ? newestRestorablePoint(ctx, name, job, trusted, now) : newestGoodBackup(ctx, name, trusted);
+  const measureRpo = dutiesOf(ctx.config.role).measureRpo;
+  const lastGood = !measureRpo ? undefined : job.type === "postgres_cluster" ? newestRestorablePoint(ctx, name, job, trusted, now) : newestGoodBackup(ctx, name, trusted);
   const firstRun = ctx.catalog.firstRunAt(name);
   const drills = ctx.catalog.finishedDrills(name, DRILL_SCAN);
   const facts: DrillFact[] = drills.map((d) => {
@@ -69,7 +71,7 @@ export function assessJob(ctx: AppContext, name: string, job: JobConfig, now: nu
     rpoMs: job.rpo * 1000,
     rtoMs: job.rto === undefined ? null : job.rto * 1000,
     lastGood,
-    rpo: rpoVerdict({ now, rpoMs: job.rpo * 1000, lastGoodSnapshotAt: lastGood?.snapshot_at, firstRunAt: firstRun }),
+    rpo: measureRpo ? rpoVerdict({ now, rpoMs: job.rpo * 1000, lastGoodSnapshotAt: lastGood?.snapshot_at, firstRunAt: firstRun }) : { state: "not_measured", ageMs: null },
     rto: rtoVerdict({ now, rtoMs: job.rto === undefined ? null : job.rto * 1000, maxAgeMs: job.drill?.max_age === undefined ? DEFAULT_DRILL_MAX_AGE_MS : job.drill.max_age * 1000, drills: facts }),
     lastDrill: newest && {
       id: newest.id,
@@ -165,7 +167,8 @@ export function evaluateObjectives(ctx: AppContext): JobAssessment[] {
         const now = ctx.now();
         const a = assessJob(ctx, name, job, now);
         out.push(a);
-        record(ctx, store, { job: name, objective: "rpo", state: a.rpo.state, valueMs: a.rpo.ageMs, words: rpoWords(a) }, now);
+        // Not measured is not a state to record: it would open and close nothing, and alert nobody.
+        if (a.rpo.state !== "not_measured") record(ctx, store, { job: name, objective: "rpo", state: a.rpo.state, valueMs: a.rpo.ageMs, words: rpoWords(a) }, now);
         record(ctx, store, { job: name, objective: "rto", state: a.rto.state, valueMs: a.rto.proven?.durationMs ?? null, words: rtoWords(a) }, now);
         flagFutureDated(ctx, name, now);
       })

@@ -6,7 +6,7 @@ import { audit } from "./audit.js";
 import { writeHeads } from "./heads.js";
 import { policyVerdict } from "../policy/three-two-one.js";
 import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME } from "../targets/target.js";
-import { clockOf, jobOf, type AppContext } from "./context.js";
+import { assertRoleAllows, clockOf, jobOf, type AppContext } from "./context.js";
 import { parseManifest } from "../catalog/catalog.js";
 import { prunableWal, segmentName } from "../policy/wal.js";
 import { oldestBaseStart } from "./base-start.js";
@@ -50,6 +50,7 @@ export const PRUNE_CHUNK = 500;
  */
 export async function prune(ctx: AppContext, options: { dryRun?: boolean; job?: string; signal?: AbortSignal } = {}): Promise<PruneReport> {
   if (options.job) jobOf(ctx, options.job);
+  assertRoleAllows(ctx, "prune");
   const report: PruneReport = { dry_run: options.dryRun ?? false, actions: [], wal: [], kept: 0, removed: 0, skipped: 0, errors: [] };
   const now = ctx.now();
   for (const [targetName, target] of Object.entries(ctx.config.targets)) {

@@ -8,7 +8,7 @@ import { notify } from "./notify.js";
 import { Readable } from "node:stream";
 import { backupPrefix, MANIFEST_NAME, SIGNATURE_NAME, type Target } from "../targets/target.js";
 import { checkCopy } from "./check-copy.js";
-import type { AppContext } from "./context.js";
+import { assertRoleAllows, type AppContext } from "./context.js";
 
 export interface ReplicationResult {
   backup_id: string;
@@ -44,6 +44,7 @@ export async function replicatePending(
   ctx: AppContext,
   filter: { job?: string; backupId?: string; force?: boolean; signal?: AbortSignal } = {},
 ): Promise<ReplicationResult[]> {
+  assertRoleAllows(ctx, "replicate");
   const due = ctx.catalog.pendingCopies({
     ...(filter.job ? { job: filter.job } : {}),
     ...(filter.backupId ? { backupId: filter.backupId } : {}),

@@ -7,6 +7,7 @@ import { nextSlot } from "../policy/schedule.js";
 import { latestTrustedTime } from "../policy/clock.js";
 import { clockOf, type AppContext } from "./context.js";
 import { policyVerdict } from "../policy/three-two-one.js";
+import { dutiesOf } from "../policy/role.js";
 import { assessJob, type JobAssessment } from "./objectives.js";
 
 export interface JobStatus {
@@ -28,7 +29,8 @@ export interface JobStatus {
   newest_backup_id: string | null;
   policy_ok: boolean | null;
   copies: { target: string; state: string; verified_at: string | null; error: string | null }[];
-  next_backup_at: string;
+  /** null on a drill host (role: drills): it takes no backups. */
+  next_backup_at: string | null;
   next_drill_at: string | null;
   last_drill: { at: string; ok: boolean; duration_seconds: number; from: string | null; rto_proven: boolean; error: string | null } | null;
   rto_seconds: number | null;
@@ -83,7 +85,8 @@ export function jobStatuses(ctx: AppContext, options: { job?: string; windowMs: 
       const drills = ctx.catalog.drillsFinishedAfter(name, from);
       const passed = drills.filter((d) => d.ok === 1);
       const ahead = ctx.catalog.backupsDatedAfter(name, latestTrustedTime(clockOf(ctx)));
-      const policy = newestView ? policyVerdict(ctx.config, newestView.copies).ok : null;
+      // A drill host learnt each backup from one target: it cannot judge the policy on all of them.
+      const policy = newestView && dutiesOf(ctx.config.role).measureRpo ? policyVerdict(ctx.config, newestView.copies).ok : null;
       return {
         job: name,
         type: job.type,
@@ -99,7 +102,7 @@ export function jobStatuses(ctx: AppContext, options: { job?: string; windowMs: 
         untrusted_backups: ctx.catalog.untrustedBackups(name),
         policy_ok: policy,
         copies: (newestView?.copies ?? []).map((c) => ({ target: c.target, state: c.state, verified_at: iso(c.verified_at), error: c.error })),
-        next_backup_at: iso(nextSlot(job.schedule, ctx.config.timezone, now))!,
+        next_backup_at: dutiesOf(ctx.config.role).backups ? iso(nextSlot(job.schedule, ctx.config.timezone, now)) : null,
         next_drill_at: job.drill?.schedule ? iso(nextSlot(job.drill.schedule, ctx.config.timezone, now)) : null,
         last_drill: a.lastDrill
           ? { at: iso(a.lastDrill.at)!, ok: a.lastDrill.ok, duration_seconds: secs(a.lastDrill.duration_ms)!, from: a.lastDrill.from, rto_proven: a.lastDrill.rto_proven, error: a.lastDrill.error }

@@ -87,8 +87,15 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
   program
     .command("daemon")
     .description("the long-running scheduler (what systemd starts); --allow-root to run as root")
-    .action(async () =>
-      set(await (await import("./commands/daemon.js")).daemonCommand(resolveConfigPath(program.opts().config), { allowRoot: program.opts().allowRoot === true, shutdown: shutdown.signal })),
+    .option("--drills-only", "run as a drill host (as role: drills in the config): only each job's drill on its drill.schedule; no backups, WAL, prune or copies")
+    .action(async (opts: { drillsOnly?: boolean }) =>
+      set(
+        await (await import("./commands/daemon.js")).daemonCommand(resolveConfigPath(program.opts().config), {
+          allowRoot: program.opts().allowRoot === true,
+          drillsOnly: opts.drillsOnly === true,
+          shutdown: shutdown.signal,
+        }),
+      ),
     );
 
   program

@@ -333,6 +333,13 @@ export const configSchema = z
       .default("UTC")
       .refine((tz) => isTimeZone(tz), { message: "unknown time zone" })
       .meta({ description: "Time zone of schedules and of retention's calendar buckets." }),
+    role: z
+      .enum(["server", "drills"])
+      .default("server")
+      .meta({
+        description:
+          "What this host does with the config. server: everything (backups, WAL, prune, copies, drills). drills: a drill host with the same config and its own state_dir: it only runs each job's drill on its drill.schedule from the targets, records and alerts on them; it never takes backups, touches replication slots or WAL, prunes or copies, and does not measure RPO (status says not_measured). `drctl daemon --drills-only` sets it for the daemon.",
+      }),
     targets: z
       .record(name("target"), target)
       .refine((t) => Object.keys(t).length > 0, { message: "at least one target is required" })

@@ -66,9 +66,11 @@ export class Runtime {
   }
 }
 
-/** Jobs added, removed or rescheduled (backup or drill schedule) from `old` to `next`; the state dir cannot change. */
+/** Jobs added, removed or rescheduled (backup or drill schedule) from `old` to `next`; the state dir and the role cannot change. */
 export function configChange(old: Config, next: Config): ConfigChange {
   if (next.state_dir !== old.state_dir) throw new UsageError(`state_dir changed (${old.state_dir} -> ${next.state_dir}): restart drd to use another state dir`);
+  // A host turning into a drill host (or back) would leave WAL streams and slots half kept: a restart decides it whole.
+  if (next.role !== old.role) throw new UsageError(`role changed (${old.role} -> ${next.role}): restart drd to run in another role`);
   const before = new Set(Object.keys(old.jobs));
   return {
     added: Object.keys(next.jobs).filter((j) => !before.has(j)),

@@ -9,6 +9,7 @@ import { clockInDoubt, clockStep, latestTrustedTime, type ClockReading } from ".
 import { clockStepped } from "../app/problems.js";
 import type { AppContext } from "../app/context.js";
 import { missedSlot } from "../policy/schedule.js";
+import { dutiesOf } from "../policy/role.js";
 import { CronTimer } from "./cron-timer.js";
 import type { Logger } from "./logger.js";
 import type { ConfigChange, Runtime } from "./runtime.js";
@@ -37,9 +38,10 @@ const USE_CASES: ScheduledWork = {
 /**
  * The long-running scheduler: one cron task per job, each calling the same backup use
  * case as `drctl backup`. Neither a job's backups nor its drills overlap themselves. Runs
- * missed while the daemon was down are run once at start. It reads the config in force
- * from the runtime, re-arms its timers on each reload, and on stop aborts running
- * backups, drills and copies (they clean up after themselves and are recorded
+ * missed while the daemon was down are run once at start. On a drill host (role: drills)
+ * only the drill timers are set: no backup, catch-up, prune or copy retry. It reads the
+ * config in force from the runtime, re-arms its timers on each reload, and on stop aborts
+ * running backups, drills and copies (they clean up after themselves and are recorded
  * interrupted) and waits for them.
  */
 export class Scheduler {
@@ -99,19 +101,22 @@ export class Scheduler {
   private schedule(catchUp: (job: string) => boolean): void {
     const ctx = this.runtime.ctx;
     const { config } = ctx;
+    const duties = dutiesOf(config.role);
     const missedJobs: string[] = [];
     for (const [name, job] of Object.entries(config.jobs)) {
-      const task = new CronTimer(job.schedule, config.timezone, () => this.run(name, "schedule"));
-      this.tasks.push({ what: `backup ${name}`, timer: task });
-      // A backup dated ahead of the clock does not make a missed slot look done.
-      const last = ctx.catalog.lastSnapshotAt(name, latestTrustedTime(clockOf(ctx)));
-      const missed = catchUp(name) ? missedSlot(job.schedule, config.timezone, last, ctx.now()) : undefined;
-      if (missed !== undefined) {
-        this.log.info({ job: name, missed: new Date(missed).toISOString() }, "running a backup missed while drd was down");
-        missedJobs.push(name);
+      if (duties.backups) {
+        const task = new CronTimer(job.schedule, config.timezone, () => this.run(name, "schedule"));
+        this.tasks.push({ what: `backup ${name}`, timer: task });
+        // A backup dated ahead of the clock does not make a missed slot look done.
+        const last = ctx.catalog.lastSnapshotAt(name, latestTrustedTime(clockOf(ctx)));
+        const missed = catchUp(name) ? missedSlot(job.schedule, config.timezone, last, ctx.now()) : undefined;
+        if (missed !== undefined) {
+          this.log.info({ job: name, missed: new Date(missed).toISOString() }, "running a backup missed while drd was down");
+          missedJobs.push(name);
+        }
+        this.log.info({ job: name, schedule: job.schedule, next: task.next.toISOString() }, "scheduled");
       }
-      this.log.info({ job: name, schedule: job.schedule, next: task.next.toISOString() }, "scheduled");
-      if (job.drill?.schedule) {
+      if (duties.drills && job.drill?.schedule) {
         const drill = new CronTimer(job.drill.schedule, config.timezone, () => this.drill(name));
         this.tasks.push({ what: `drill ${name}`, timer: drill });
         this.log.info({ job: name, drill: job.drill.schedule, next: drill.next.toISOString() }, "drill scheduled");
@@ -159,6 +164,7 @@ export class Scheduler {
 
   private retryPending(): Promise<unknown> {
     const ctx = this.runtime.ctx;
+    if (!dutiesOf(ctx.config.role).replicate) return Promise.resolve();
     return this.track("replicate", () => this.work.replicate(ctx, { signal: this.signal }).then(
       (results) => {
         for (const r of results) (r.state === "verified" ? this.log.info.bind(this.log) : this.log.warn.bind(this.log))(r, "copy retried");
@@ -169,7 +175,8 @@ export class Scheduler {
 
   /** A backup of `job` now, outside its schedule (unless one runs): the WAL stream asks for one after its slot was lost. */
   backupNow(job: string, reason: "wal_slot_lost"): void {
-    if (this.runtime.ctx.config.jobs[job]) void this.run(job, reason);
+    const { config } = this.runtime.ctx;
+    if (config.jobs[job] && dutiesOf(config.role).backups) void this.run(job, reason);
   }
 
   private run(job: string, reason: "schedule" | "catch-up" | "wal_slot_lost"): Promise<unknown> {
@@ -216,7 +223,7 @@ export class Scheduler {
   summary(): string {
     const next = this.tasks.reduce<{ what: string; timer: CronTimer } | undefined>((a, t) => (a && a.timer.next <= t.timer.next ? a : t), undefined);
     const jobs = Object.keys(this.runtime.ctx.config.jobs).length;
-    const parts = [`${jobs} job${jobs === 1 ? "" : "s"}`];
+    const parts = [`${jobs} job${jobs === 1 ? "" : "s"}${dutiesOf(this.runtime.ctx.config.role).backups ? "" : " (drills only)"}`];
     if (this.active.size > 0) parts.push(`running: ${[...this.active.keys()].join(", ")}`);
     if (next) parts.push(`next: ${next.what} at ${next.timer.next.toISOString().replace(/\.\d{3}Z$/, "Z")}`);
     return parts.join("; ");

@@ -6,6 +6,7 @@ import { describeError } from "../errors.js";
 import { parseLsn, type Lsn } from "../policy/wal.js";
 import { PgConnection } from "../sources/pg-connection.js";
 import { slotName, spoolDir } from "../wal/layout.js";
+import { dutiesOf } from "../policy/role.js";
 import { ensureSlot, type SlotFound } from "../wal/slot.js";
 import { slotWasLost, tellSlotLost } from "../app/slot-lost.js";
 import type { Logger } from "./logger.js";
@@ -44,7 +45,9 @@ export class WalStreams {
   }
 
   private sync(): void {
-    const jobs = Object.entries(this.runtime.ctx.config.jobs).filter((e): e is [string, ClusterJobConfig] => e[1].type === "postgres_cluster");
+    const { config } = this.runtime.ctx;
+    // A drill host never touches the server's WAL or slots: it streams nothing.
+    const jobs = dutiesOf(config.role).wal ? Object.entries(config.jobs).filter((e): e is [string, ClusterJobConfig] => e[1].type === "postgres_cluster") : [];
     const wanted = new Map(jobs.map(([name, job]) => [name, JSON.stringify([job.connection, job.password_file ?? "", job.wal])]));
     for (const [name, stream] of this.streams)
       if (wanted.get(name) !== stream.identity) {

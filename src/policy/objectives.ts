@@ -3,7 +3,8 @@
  * with tables and every caller (status, the daemon's evaluation, alerts, metrics) agrees.
  */
 
-export type RpoState = "ok" | "breach" | "never";
+/** not_measured: a drill host (role: drills) takes no backups, so its catalog cannot say how old the newest good one is. */
+export type RpoState = "ok" | "breach" | "never" | "not_measured";
 export type RtoState = "ok" | "breach" | "untested";
 
 export interface RpoInput {

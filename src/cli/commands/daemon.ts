@@ -2,6 +2,8 @@ import { audit } from "../../app/audit.js";
 import { contextFor } from "../../app/context.js";
 import { assertStateDirOwner } from "../../app/state-owner.js";
 import { loadConfig } from "../../config/load.js";
+import type { Config } from "../../config/schema.js";
+import { dutiesOf } from "../../policy/role.js";
 import { actingAsDaemon } from "../../audit/trail.js";
 import { DaemonLock } from "../../daemon/lock.js";
 import { createLogger, type Logger } from "../../daemon/logger.js";
@@ -23,12 +25,22 @@ const STATUS_POLL_MS = 5_000;
  */
 const STOP_DEADLINE_MS = 25_000;
 
+/**
+ * The config as this daemon runs it: `--drills-only` makes it a drill host whatever the file
+ * says, so the server's config file can be copied to the drill host unchanged.
+ */
+function daemonConfig(configPath: string, drillsOnly: boolean): Config {
+  const config = loadConfig(configPath);
+  return drillsOnly ? { ...config, role: "drills" } : config;
+}
+
 /** `drctl daemon`: runs until SIGTERM/SIGINT (the first stops gracefully, a second at once). */
-export async function daemonCommand(configPath: string, opts: { allowRoot?: boolean; shutdown: AbortSignal }): Promise<number> {
+export async function daemonCommand(configPath: string, opts: { allowRoot?: boolean; drillsOnly?: boolean; shutdown: AbortSignal }): Promise<number> {
   if (process.getuid?.() === 0 && !opts.allowRoot)
     throw new UsageError("refusing to run as root: run drd as its own unprivileged user (see systemd/drd.service), or pass --allow-root");
   const log = createLogger();
-  const config = loadConfig(configPath);
+  const load = () => daemonConfig(configPath, opts.drillsOnly === true);
+  const config = load();
   assertStateDirOwner(config.state_dir, opts.allowRoot === true);
   const ctx = contextFor(config);
   let lock: DaemonLock;
@@ -44,20 +56,23 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
   const alerts = new AlertWorker(runtime, log);
   const watch = new ObjectiveWatch(runtime, log, alerts);
   const scheduler = new Scheduler(runtime, log, () => watch.kick());
-  const wal = new WalStreams(runtime, log, (job) => scheduler.backupNow(job, "wal_slot_lost"));
+  const duties = dutiesOf(ctx.config.role);
+  // Not even built on a drill host: it must never create a slot or open the archive socket (the role cannot change on reload).
+  const wal = duties.wal ? new WalStreams(runtime, log, (job) => scheduler.backupNow(job, "wal_slot_lost")) : undefined;
   const systemd = SystemdNotifier.fromEnv(process.env, log);
   // SIGHUP (systemctl reload drd) re-reads the config; one that does not validate changes nothing.
-  const onHangup = () => reload({ configPath, runtime, log, systemd, summary: () => scheduler.summary() });
+  const onHangup = () => reload({ configPath, load, runtime, log, systemd, summary: () => scheduler.summary() });
   process.on("unhandledRejection", onRejection);
   process.on("SIGHUP", onHangup);
   actingAsDaemon();
   const metrics = ctx.config.metrics ? new MetricsServer(() => runtime.ctx) : undefined;
   let abandoned: string[] = [];
   try {
-    log.info({ config: configPath, jobs: Object.keys(ctx.config.jobs), pid: process.pid, version: VERSION, build: BUILD }, "drd starting");
+    log.info({ config: configPath, role: ctx.config.role, jobs: Object.keys(ctx.config.jobs), pid: process.pid, version: VERSION, build: BUILD }, "drd starting");
+    if (!duties.backups) log.info({ role: ctx.config.role }, "drill host: drills only; no backups, WAL streams, prunes or copies");
     if (metrics) log.info({ listen: await metrics.start(ctx.config.metrics!.listen) }, "metrics served at /metrics");
     await scheduler.start();
-    wal.start();
+    wal?.start();
     alerts.start();
     watch.start();
     // Ready once the metrics page answers and every job is scheduled (catch-up runs may still go on).
@@ -74,7 +89,7 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
     // Aborts every backup, drill, copy and delivery in progress; no reload is applied from here on.
     runtime.stop(new Error(reason));
     watch.stop();
-    const stopped = Promise.all([scheduler.stop(), alerts.stop(), wal.stop()]).then(() => true);
+    const stopped = Promise.all([scheduler.stop(), alerts.stop(), wal?.stop()]).then(() => true);
     let deadline: NodeJS.Timeout | undefined;
     const late = new Promise<false>((resolve) => (deadline = setTimeout(() => resolve(false), STOP_DEADLINE_MS)));
     if (!(await Promise.race([stopped, late]))) abandoned = scheduler.runningNow();
@@ -96,14 +111,14 @@ export async function daemonCommand(configPath: string, opts: { allowRoot?: bool
   return 0;
 }
 
-function reload({ configPath, runtime, log, systemd, summary }: { configPath: string; runtime: Runtime; log: Logger; systemd?: SystemdNotifier; summary: () => string }): void {
+function reload({ configPath, load, runtime, log, systemd, summary }: { configPath: string; load: () => Config; runtime: Runtime; log: Logger; systemd?: SystemdNotifier; summary: () => string }): void {
   if (runtime.stopping.aborted) {
     log.warn({ config: configPath }, "config reload ignored: drd is stopping");
     return;
   }
   void systemd?.reloading();
   try {
-    const changes = runtime.reload(loadConfig(configPath));
+    const changes = runtime.reload(load());
     log.info({ config: configPath, ...changes }, "config reloaded");
     audit(runtime.ctx, { event: "config_reload", outcome: "ok", detail: { config: configPath, ...changes } });
   } catch (err) {

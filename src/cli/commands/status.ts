@@ -36,7 +36,11 @@ function render(s: JobStatus, windowText: string, tty: boolean): string {
   const w = s.window;
   const pad = " ".repeat(18);
   const cluster = s.type === "postgres_cluster";
-  const rpoLines = s.last_backup_id
+  // A drill host knows the copies only on the targets it drilled from: it judges no policy.
+  const drillHost = s.rpo_state === "not_measured";
+  const rpoLines = s.rpo_state === "not_measured"
+    ? [`not measured on a drill host; RPO ${d(s.rpo_seconds)}`]
+    : s.last_backup_id
     ? cluster
       ? [`newest restorable moment ${d(s.age_seconds ?? 0)} old; RPO ${d(s.rpo_seconds)}`, `${pad}base backup ${s.last_backup_id} and its archived WAL`]
       : [`newest good backup ${d(s.age_seconds ?? 0)} old; RPO ${d(s.rpo_seconds)}`, `${pad}${s.last_backup_id}`]
@@ -54,12 +58,12 @@ function render(s: JobStatus, windowText: string, tty: boolean): string {
     `${s.job}`,
     `  RPO    ${state(s.rpo_state)} ${rpoLines.join("\n")}`,
     ...(s.failing ? [`  FAILING since ${at(s.failing.since)}, ${s.failing.runs} run${s.failing.runs === 1 ? "" : "s"}: ${s.failing.error}`.slice(0, 78), `${pad}(drctl events --job ${s.job} has every failure)`] : []),
-    ...rpoWindow(w.rpo, windowText).map((l) => `         ${l}`),
-    `  copies ${s.policy_ok === null ? "-" : s.policy_ok ? "policy ok" : "policy NOT met"}: ${s.copies.length ? s.copies.map((c) => `${c.target} ${c.state}`).join(", ") : "none"}`,
+    ...(s.rpo_state === "not_measured" ? [] : rpoWindow(w.rpo, windowText).map((l) => `         ${l}`)),
+    `  copies ${drillHost ? "as drilled" : s.policy_ok === null ? "-" : s.policy_ok ? "policy ok" : "policy NOT met"}: ${s.copies.length ? s.copies.map((c) => `${c.target} ${c.state}`).join(", ") : "none"}`,
     ...(s.newest_backup_id && s.newest_backup_id !== s.last_backup_id ? [`${pad}(these are the newest backup's, ${s.newest_backup_id})`] : []),
     `  RTO    ${state(s.rto_state)} ${drill}; ${rto}${reason}`,
     `         last ${windowText}: ${count(w.rto.drills_passed, "drill")} passed, ${w.rto.drills_failed} failed${slowest}`,
-    `  next   backup ${at(s.next_backup_at)}${s.next_drill_at ? `, drill ${at(s.next_drill_at)}` : ""}`,
+    `  next   ${[...(s.next_backup_at ? [`backup ${at(s.next_backup_at)}`] : []), ...(s.next_drill_at ? [`drill ${at(s.next_drill_at)}`] : [])].join(", ") || "-"}`,
     ...(s.untrusted_backups.length > 0
       ? [`  trust  ${count(s.untrusted_backups.length, "backup")} no trusted key signed (--allow-unsigned):`, `${pad}restorable by name; never counted for RPO or retention`]
       : []),
