@@ -34,7 +34,7 @@ describe("set-up as a user who is not root, without the system packages", () => 
     const test = await execa("runuser", ["-u", "nobody", "--", "env", `PATH=${bin}`, "bash", join(ws.dir, "scripts", "setup.sh"), "test"], { reject: false });
     expect(test.exitCode).toBe(1);
     // The tests' tools are asked for by npm test only, never by npm start.
-    expect(test.stderr).toContain("apt-get install postgresql-client zstd tar util-linux gnupg openssl prometheus systemd python3");
+    expect(test.stderr).toContain("apt-get install postgresql-client zstd tar util-linux gnupg openssl prometheus systemd python3 awscli jq");
     expect(start.stderr).not.toContain("prometheus");
     expect(start.stdout).toBe("");
   });
