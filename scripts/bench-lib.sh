@@ -67,6 +67,14 @@ bench_s3rver() {
 s3_cpu() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$S3PID/stat"; }
 s3_complete() { awk '{ s += $1 } END { printf "%.2f", s / 1000 }' "$WORK/s3-complete.log" 2>/dev/null || echo 0; }
 
+# bench_need_pgbackrest: installs Debian's pgbackrest when it is absent (as root), else stops.
+bench_need_pgbackrest() {
+  command -v pgbackrest >/dev/null && return 0
+  [ "$(id -u)" -eq 0 ] || { echo "pgbackrest is not installed: apt-get install pgbackrest" >&2; exit 1; }
+  echo "installing pgbackrest from Debian..." >&2
+  timeout 600 apt-get install -y -qq pgbackrest >/dev/null 2>&1 || { timeout 300 apt-get update -qq && timeout 600 apt-get install -y -qq pgbackrest >/dev/null; }
+}
+
 # bench_pgbackrest [GLOBAL-OPTION...]: pgBackRest's repository in $WORK/pgbr, zstd level 1,
 # stanza `bench` on the cluster of bench_postgres, which now archives with archive-push
 # (a restart). Sets PGBR (the command, as its user runs it).

@@ -16,15 +16,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_PHASE="${1:-120}"
 bash scripts/setup.sh >/dev/null
-if ! command -v pgbackrest >/dev/null; then
-  [ "$(id -u)" -eq 0 ] || { echo "pgbackrest is not installed: apt-get install pgbackrest" >&2; exit 1; }
-  echo "installing pgbackrest from Debian..." >&2
-  timeout 600 apt-get install -y -qq pgbackrest >/dev/null 2>&1 || { timeout 300 apt-get update -qq && timeout 600 apt-get install -y -qq pgbackrest >/dev/null; }
-fi
 
 WORK=$(mktemp -d /tmp/drd-bench-wal-XXXXXX)
 chmod 755 "$WORK"
 . scripts/bench-lib.sh
+bench_need_pgbackrest
 DAEMON=""
 cleanup() {
   [ -n "$DAEMON" ] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null || true
