@@ -137,7 +137,8 @@ describe("cluster drills: latest, a random moment, the restore point and its row
       expect(moment.checks.map((c) => [c.check, c.ok])).toEqual([["recovery", true]]);
       expect(atPoint.target).toBe(`LSN ${point.lsn}`);
       expect(atPoint.checks.map((c) => [c.check, c.ok])).toEqual([["recovery", true], [`row counts at restore point ${point.name}`, true]]);
-      for (const r of drill.restores) expect(r.reached).toMatch(/^WAL replayed through [0-9A-F]+\/[0-9A-F]+, last transaction \d{4}-/);
+      // A random moment just after an older base backup's consistency may have no transaction replayed after it.
+      for (const r of drill.restores) expect(r.reached).toMatch(r.kind === "moment" ? /^WAL replayed through [0-9A-F]+\/[0-9A-F]+, last transaction (\d{4}-|\(none\))/ : /^WAL replayed through [0-9A-F]+\/[0-9A-F]+, last transaction \d{4}-/);
       // The moment lies in the window: after the base backup it restored from was consistent.
       const manifest = JSON.parse(readFileSync(join(ws.backupDir, "ledger", moment.backup_id, "manifest.json"), "utf8")) as { finished_at: string };
       expect(Date.parse(moment.target)).toBeGreaterThanOrEqual(Date.parse(manifest.finished_at));
