@@ -13,6 +13,7 @@ import { PgConnection } from "../sources/pg-connection.js";
 import { isCompleteWalFile, slotName, spoolDir, walPrefix, walRecordSchema } from "../wal/layout.js";
 import { defaultWalSocket, parsePushHeader, PUSH_HEADER_MAX, pushedKind, type PushHeader } from "../wal/push-protocol.js";
 import { SEGMENT_HEADER_BYTES, segmentHeaderProblem } from "../wal/segment-header.js";
+import { dropIdleSlot } from "../wal/slot.js";
 import { WalJob, type WalSample } from "./wal-job.js";
 
 /** How often files in the spool are taken to the targets the hand-off did not wait for. */
@@ -94,14 +95,13 @@ export class WalArchiver extends WalJob {
   private async dropStreamSlot(): Promise<void> {
     const job = this.config();
     if (!job) return;
+    const slot = slotName(this.job);
     try {
       const conn = await PgConnection.open(job.connection, job.password_file);
-      const client = await conn.client(conn.defaultDatabase);
       try {
-        const { rows } = await client.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active", [slotName(this.job)]);
-        if (rows.length > 0) this.log.warn({ job: this.job, slot: slotName(this.job) }, "dropped the job's replication slot: in archive mode nothing reads it, and it would keep the server's WAL");
+        if (await dropIdleSlot(conn, slot)) this.log.warn({ job: this.job, slot }, "dropped the job's replication slot: in archive mode nothing reads it, and it would keep the server's WAL");
       } finally {
-        await client.end().catch(() => undefined);
+        await conn.close();
       }
     } catch (err) {
       this.log.warn({ job: this.job, error: describeError(err) }, "could not check for a replication slot left from stream mode; drctl wal setup lists it");

@@ -32,3 +32,14 @@ export async function ensureSlot(conn: PgConnection, slot: string): Promise<Slot
     await client.end().catch(() => undefined);
   }
 }
+
+/** Drops the slot unless a receiver holds it: whether one was dropped (a slot nobody reads keeps every WAL file on the server). */
+export async function dropIdleSlot(conn: PgConnection, slot: string): Promise<boolean> {
+  const client = await conn.client(conn.defaultDatabase);
+  try {
+    const { rows } = await client.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active", [slot]);
+    return rows.length > 0;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
