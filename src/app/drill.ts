@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { chmod, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -142,7 +143,7 @@ async function removeAbandonedScratch(ctx: AppContext, jobName: string, job: Job
       if (entry.startsWith(`drill-${jobName}-${drill.id}-`)) await rm(join(ctx.config.state_dir, entry), { recursive: true, force: true });
     }
     for (const entry of await readdir(tmpdir()).catch(() => [] as string[])) {
-      if (!entry.startsWith(clusterScratchPrefix(jobName, drill.id))) continue;
+      if (!entry.startsWith(clusterScratchPrefix(ctx.config.state_dir, jobName, drill.id))) continue;
       // A scratch cluster the dead drill started may still run (one per restore): stopped before it is removed.
       for (const dir of await readdir(join(tmpdir(), entry)).catch(() => [] as string[])) await stopCluster(join(tmpdir(), entry, dir));
       await rm(join(tmpdir(), entry), { recursive: true, force: true });
@@ -238,8 +239,14 @@ async function restoreAndCheck(ctx: AppContext, { jobName, job, from, outcome, s
   }
 }
 
-function clusterScratchPrefix(job: string, drillId: number): string {
-  return `drd-drill-${job.replace(/[^A-Za-z0-9_-]/g, "_")}-${drillId}-`;
+/**
+ * Where a cluster drill's scratch lives in the shared temporary directory. The state dir's
+ * hash keeps two drd instances on one machine (a drill host beside production, say) from
+ * taking each other's live scratch for an abandoned one of the same job and drill number.
+ */
+export function clusterScratchPrefix(stateDir: string, job: string, drillId?: number): string {
+  const instance = createHash("sha256").update(stateDir).digest("hex").slice(0, 8);
+  return `drd-drill-${instance}-${job.replace(/[^A-Za-z0-9_-]/g, "_")}-${drillId === undefined ? "" : `${drillId}-`}`;
 }
 
 /**
@@ -253,7 +260,7 @@ function clusterScratchPrefix(job: string, drillId: number): string {
  * The measured RTO is the slowest of them (drillRto): a recovery may be asked for any moment.
  */
 async function drillCluster(ctx: AppContext, jobName: string, job: ClusterJobConfig, from: string, outcome: DrillOutcome, signal: AbortSignal): Promise<void> {
-  const scratch = await mkdtemp(join(tmpdir(), clusterScratchPrefix(jobName, outcome.id)));
+  const scratch = await mkdtemp(join(tmpdir(), clusterScratchPrefix(ctx.config.state_dir, jobName, outcome.id)));
   // PostgreSQL runs as the data directory's owner (as root: the backup's), who must reach it.
   if (process.getuid?.() === 0) await chmod(scratch, 0o711);
   const database = decodeURIComponent(new URL(job.connection).pathname.slice(1)) || "postgres";

@@ -144,8 +144,9 @@ export class Demo {
       if (told) this.say(told);
     });
     void this.daemonExit.then(([code, signal]) => {
-      log.end();
-      if (!this.stopping) this.say(`the daemon stopped (${signal ?? `exit ${code}`}); its log: ${this.log}`);
+      log.end(() => {
+        if (!this.stopping) this.say(`the daemon stopped (${signal ?? `exit ${code}`}): ${lastLine(this.log)}; its log: ${this.log}`);
+      });
     });
   }
 
@@ -320,3 +321,9 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /** Sub-second drills of small demo data keep two decimals: "0.0 s" would look like nothing ran. */
 const seconds = (s: number) => s.toFixed(s < 1 ? 2 : 1);
+
+/** The last line a stopped daemon wrote: its reason, when it gave one. */
+function lastLine(file: string): string {
+  const lines = readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "");
+  return lines.at(-1)?.slice(0, 500) ?? "(it wrote nothing)";
+}

@@ -11,6 +11,7 @@ import { psql } from "../helpers/postgres-cluster.js";
 import { testClient, writeLocalAndS3Config } from "../helpers/s3.js";
 import { REPO, Workspace } from "../helpers/workspace.js";
 import { waitFor } from "../helpers/cluster-job.js";
+import { clusterScratchPrefix } from "../../src/app/drill.js";
 
 type RestorePoint = { state: "counted"; name: string; lsn: string; database: string; tables: { schema: string; table: string; rows: number }[]; tables_total: number };
 type Drill = {
@@ -118,7 +119,7 @@ describe("cluster drills: latest, a random moment, the restore point and its row
   it("a drill restores to latest, to a random moment of the window and to the restore point, checks each, lists them in --json and records the slowest as its RTO", async () => {
     const base = config();
     withChecks(base, [{ sql: "SELECT count(*) > 0 FROM ledger" }]);
-    const scratch = () => readdirSync(tmpdir()).filter((n) => n.startsWith("drd-drill-ledger-"));
+    const scratch = () => readdirSync(tmpdir()).filter((n) => n.startsWith(clusterScratchPrefix(ws.stateDir, "ledger")));
     try {
       const run = await ws.drctl(["drill", "ledger", "--json"]);
       expect([run.exitCode, run.stderr]).toEqual([0, ""]);
@@ -172,8 +173,8 @@ describe("cluster drills: latest, a random moment, the restore point and its row
       expect(run.stderr).toMatch(/^drctl: drill of ledger failed: drill check failed: SELECT count\(\*\) = 0 FROM ledger: returned false$/m);
       const events = JSON.parse((await ws.drctl(["events", "--json"])).stdout) as { event: string }[];
       expect(events.map((e) => e.event)).toContain("drill_failed");
-      expect(readdirSync(tmpdir()).filter((n) => n.startsWith("drd-drill-ledger-"))).toEqual([]);
-      expect((await execa("pgrep", ["-f", "drd-drill-ledger-"], { reject: false })).stdout).toBe("");
+      expect(readdirSync(tmpdir()).filter((n) => n.startsWith(clusterScratchPrefix(ws.stateDir, "ledger")))).toEqual([]);
+      expect((await execa("pgrep", ["-f", clusterScratchPrefix(ws.stateDir, "ledger")], { reject: false })).stdout).toBe("");
     } finally {
       ws.writeConfig(base);
     }

@@ -16,6 +16,7 @@ import { Workspace } from "../helpers/workspace.js";
 import { parse } from "yaml";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { baseBackup as baseBackupOf, waitFor } from "../helpers/cluster-job.js";
+import { clusterScratchPrefix } from "../../src/app/drill.js";
 
 const SEGMENT = 16 << 20;
 
@@ -325,7 +326,7 @@ describe("WAL streaming of a cluster job", () => {
   it("a drill restores the newest moment into a scratch cluster, runs the job's checks against it, records its RTO, and removes it; a failing check fails the drill (exit 3)", async () => {
     const config = parse(readFileSync(ws.configPath, "utf8")) as { jobs: Record<string, Record<string, unknown>> };
     const withChecks = (checks: unknown[]) => ws.writeConfig({ ...config, jobs: { ...config.jobs, cluster: { ...config.jobs.cluster, drill: { checks } } } });
-    const scratch = () => readdirSync(tmpdir()).filter((n) => n.startsWith("drd-drill-cluster-"));
+    const scratch = () => readdirSync(tmpdir()).filter((n) => n.startsWith(clusterScratchPrefix(ws.stateDir, "cluster")));
     withChecks([{ sql: "SELECT count(*) = 1 FROM marks WHERE n = -1" }, { command: ["sh", "-c", 'test "$(psql -XAtq "$DRD_DRILL_DATABASE_URL" -c "SELECT count(*) FROM marks WHERE n = -1")" = 1'] }]);
     try {
       const run = await ws.drctl(["drill", "cluster", "--json"]);
@@ -346,7 +347,7 @@ describe("WAL streaming of a cluster job", () => {
       expect(failing.stderr).toContain("drill check failed: SELECT count(*) = 0 FROM marks WHERE n = -1: returned false");
       expect((await ws.drctl(["events", "--json"])).stdout).toContain('"drill_failed"');
       expect(scratch()).toEqual([]);
-      expect((await execa("pgrep", ["-f", "drd-drill-cluster-"], { reject: false })).stdout).toBe("");
+      expect((await execa("pgrep", ["-f", clusterScratchPrefix(ws.stateDir, "cluster")], { reject: false })).stdout).toBe("");
     } finally {
       ws.writeConfig(config);
     }
