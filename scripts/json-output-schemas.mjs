@@ -20,6 +20,7 @@ const OUTPUTS = {
   "alerts-test": "AlertsTestOutput",
   init: "InitOutput",
   "wal-setup": "WalSetupOutput",
+  report: "ReportOutput",
   error: "ErrorOutput",
 };
 

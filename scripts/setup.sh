@@ -5,7 +5,7 @@
 #   scripts/setup.sh start   what the daemon on your config needs (npm start with a config)
 #   scripts/setup.sh demo    start, plus a PostgreSQL server for the demo (npm start without one)
 #   scripts/setup.sh test    demo, plus what only the tests use: GnuPG, OpenSSL, Prometheus,
-#                            systemd's tools, python3, the aws CLI and jq (npm test)
+#                            systemd's tools, python3, the aws CLI, jq and Chromium (npm test)
 #
 # As a user other than root it installs no system package: it names the missing ones and exits 1.
 set -euo pipefail
@@ -58,6 +58,8 @@ if [ "$profile" = test ]; then
   # The aws CLI and jq run docs/disaster-recovery.md's stock-tools recovery in the runbook test.
   command -v aws >/dev/null || need_pkgs+=(awscli)
   command -v jq >/dev/null || need_pkgs+=(jq)
+  # Headless Chromium renders drctl report's HTML in the report test.
+  command -v chromium >/dev/null || need_pkgs+=(chromium)
 fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

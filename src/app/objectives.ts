@@ -3,10 +3,11 @@ import { ObjectiveStore, type Objective } from "../catalog/objectives.js";
 import type { ClusterJobConfig, JobConfig } from "../config/schema.js";
 import { latestTrustedTime } from "../policy/clock.js";
 import { nextTransition } from "../policy/transitions.js";
+import { recordsPoint } from "../policy/rpo-history.js";
 import { rpoVerdict, rtoVerdict, type DrillFact, type RpoVerdict, type RtoVerdict } from "../policy/objectives.js";
 import type { AppContext } from "./context.js";
 import { human } from "./human.js";
-import { parseManifest } from "../catalog/catalog.js";
+import { parseManifest, type FinishedDrill } from "../catalog/catalog.js";
 import { chainEnd, durableEnd, parseLsn, parseSegmentName, segmentOf, walLagMs } from "../policy/wal.js";
 import { parsePartialName } from "../wal/layout.js";
 import { policyVerdict } from "../policy/three-two-one.js";
@@ -43,6 +44,9 @@ export interface JobAssessment {
   lastDrill: LastDrill | undefined;
 }
 
+/** How far back the RPO age history (the report's chart) reaches. */
+export const RPO_HISTORY_MS = 100 * 86_400_000;
+
 /** How many newest backups are looked at for one that meets the policy; the catalog may hold 100,000. */
 const GOOD_BACKUP_SCAN = 500;
 const DRILL_SCAN = 100;
@@ -55,16 +59,7 @@ export function assessJob(ctx: AppContext, name: string, job: JobConfig, now: nu
   const lastGood = !measureRpo ? undefined : job.type === "postgres_cluster" ? newestRestorablePoint(ctx, name, job, trusted, now) : newestGoodBackup(ctx, name, trusted);
   const firstRun = ctx.catalog.firstRunAt(name);
   const drills = ctx.catalog.finishedDrills(name, DRILL_SCAN);
-  const facts: DrillFact[] = drills.map((d) => {
-    const phases = d.phases ? (JSON.parse(d.phases) as { rto_proven?: boolean; rto_ms?: number }) : {};
-    return {
-      at: d.finished_at,
-      ok: d.ok === 1,
-      rtoProven: d.ok === 1 && phases.rto_proven === true,
-      // A cluster drill makes several restores: its RTO is the slowest of them (rto_ms), not their sum.
-      durationMs: typeof phases.rto_ms === "number" ? phases.rto_ms : d.finished_at - d.started_at,
-    };
-  });
+  const facts = drills.map(drillFact);
   const newest = drills[0];
   return {
     job: name,
@@ -82,6 +77,18 @@ export function assessJob(ctx: AppContext, name: string, job: JobConfig, now: nu
       from: newest.target,
       error: newest.error,
     },
+  };
+}
+
+/** What a finished drill proves, as the RTO judges it. */
+export function drillFact(d: FinishedDrill): DrillFact {
+  const phases = d.phases ? (JSON.parse(d.phases) as { rto_proven?: boolean; rto_ms?: number }) : {};
+  return {
+    at: d.finished_at,
+    ok: d.ok === 1,
+    rtoProven: d.ok === 1 && phases.rto_proven === true,
+    // A cluster drill makes several restores: its RTO is the slowest of them (rto_ms), not their sum.
+    durationMs: typeof phases.rto_ms === "number" ? phases.rto_ms : d.finished_at - d.started_at,
   };
 }
 
@@ -168,12 +175,17 @@ export function evaluateObjectives(ctx: AppContext): JobAssessment[] {
         const a = assessJob(ctx, name, job, now);
         out.push(a);
         // Not measured is not a state to record: it would open and close nothing, and alert nobody.
-        if (a.rpo.state !== "not_measured") record(ctx, store, { job: name, objective: "rpo", state: a.rpo.state, valueMs: a.rpo.ageMs, words: rpoWords(a) }, now);
+        if (a.rpo.state !== "not_measured") {
+          record(ctx, store, { job: name, objective: "rpo", state: a.rpo.state, valueMs: a.rpo.ageMs, words: rpoWords(a) }, now);
+          const snapshotAt = a.lastGood?.snapshot_at ?? null;
+          if (recordsPoint(store.lastPoint(name), snapshotAt, now, a.rpoMs)) store.addPoint(name, { at: now, snapshotAt });
+        }
         record(ctx, store, { job: name, objective: "rto", state: a.rto.state, valueMs: a.rto.proven?.durationMs ?? null, words: rtoWords(a) }, now);
         flagFutureDated(ctx, name, now);
       })
       .immediate();
   }
+  store.forgetPointsBefore(ctx.now() - RPO_HISTORY_MS);
   return out;
 }
 

@@ -93,7 +93,8 @@ export async function prune(ctx: AppContext, options: { dryRun?: boolean; job?: 
       }
       const errorsBefore = report.errors.length;
       if (!options.dryRun) {
-        await removeInChunks(ctx, targetName, toRemove, report, options.signal);
+        const why = new Map(report.actions.filter((a) => a.target === targetName && a.action === "remove").map((a) => [a.backup_id, a.reasons.join("; ")]));
+        await removeInChunks(ctx, targetName, jobName, toRemove, why, report, options.signal);
         // The head excuses what this prune removed: the chain's gaps there are drd's own.
         if (toRemove.length > 0) await writeHeads(ctx, jobName, [targetName]);
       }
@@ -158,7 +159,8 @@ function lockedUntilOf(config: Config, target: string, copies: { target: string;
   return until > now ? until : undefined;
 }
 
-async function removeInChunks(ctx: AppContext, targetName: string, ids: string[], report: PruneReport, signal: AbortSignal | undefined): Promise<void> {
+/** Removes `ids`, backups of `jobName`, from the target; each removal is an event with its reasons (`why`), what the report's retention section lists. */
+async function removeInChunks(ctx: AppContext, targetName: string, jobName: string, ids: string[], why: Map<string, string>, report: PruneReport, signal: AbortSignal | undefined): Promise<void> {
   const target = ctx.targets.get(targetName);
   // Stopped (shutdown): between chunks, so each chunk's deletes and its catalog update go together.
   for (let i = 0; i < ids.length && !signal?.aborted; i += PRUNE_CHUNK) {
@@ -175,7 +177,7 @@ async function removeInChunks(ctx: AppContext, targetName: string, ids: string[]
     }
     ctx.catalog.markCopiesDeleted(targetName, chunk);
     audit(ctx, { event: "prune_delete", outcome: "ok", target: targetName, detail: { backup_ids: chunk } });
+    for (const id of chunk) ctx.catalog.addEvent({ at: ctx.now(), kind: "pruned", job: jobName, backup_id: id, target: targetName, detail: why.get(id) ?? "" });
     report.removed += chunk.length;
   }
-  if (ids.length > 0) ctx.catalog.addEvent({ at: ctx.now(), kind: "pruned", target: targetName, detail: `${ids.length} backup(s)` });
 }

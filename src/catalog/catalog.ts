@@ -441,6 +441,13 @@ export class Catalog {
       .all(job, limit);
   }
 
+  /** Drills of the job that finished at or after `since`, oldest first. */
+  drillsFinishedSince(job: string, since: number): FinishedDrill[] {
+    return this.db
+      .prepare<[string, number], FinishedDrill>(`SELECT id, started_at, finished_at, ok, phases, target, error FROM drills WHERE job = ? AND finished_at >= ? ORDER BY finished_at, id`)
+      .all(job, since);
+  }
+
   /** Drills of the job that finished after `after`: whether each passed and how long it took. */
   drillsFinishedAfter(job: string, after: number): { ok: number; ms: number }[] {
     return this.db.prepare<[string, number], { ok: number; ms: number }>(`SELECT ok, finished_at - started_at AS ms FROM drills WHERE job = ? AND finished_at IS NOT NULL AND finished_at > ?`).all(job, after);

@@ -302,4 +302,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (job, target)
   ) WITHOUT ROWID;
   `,
+  `
+  -- Where each job's newest good backup (a cluster job's newest restorable moment) changed:
+  -- the RPO age at any past moment, after the backups themselves were pruned (the report's chart).
+  CREATE TABLE rpo_points (
+    job         TEXT    NOT NULL,
+    at          INTEGER NOT NULL,
+    snapshot_at INTEGER,
+    PRIMARY KEY (job, at)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import type { RpoPoint } from "../policy/rpo-history.js";
 
 export type Objective = "rpo" | "rto";
 
@@ -70,5 +71,29 @@ export class ObjectiveStore {
       .prepare<[string, string, number], TransitionRow>(`SELECT * FROM objective_transitions WHERE job = ? AND objective = ? AND at > ? ORDER BY at, id`)
       .all(job, objective, since);
     return before ? [before, ...after] : after;
+  }
+
+  /** The newest recorded change of the job's newest good backup. */
+  lastPoint(job: string): RpoPoint | undefined {
+    return this.db.prepare<[string], RpoPoint>(`SELECT at, snapshot_at AS snapshotAt FROM rpo_points WHERE job = ? ORDER BY at DESC LIMIT 1`).get(job);
+  }
+
+  /** Records a change; a second one in the same millisecond is the same change. */
+  addPoint(job: string, point: RpoPoint): void {
+    this.db.prepare(`INSERT OR IGNORE INTO rpo_points (job, at, snapshot_at) VALUES (?, ?, ?)`).run(job, point.at, point.snapshotAt);
+  }
+
+  /** The points from `since` on, and the last one before it (the age the window starts with). */
+  points(job: string, since: number): RpoPoint[] {
+    const before = this.db.prepare<[string, number], RpoPoint>(`SELECT at, snapshot_at AS snapshotAt FROM rpo_points WHERE job = ? AND at <= ? ORDER BY at DESC LIMIT 1`).get(job, since);
+    const after = this.db.prepare<[string, number], RpoPoint>(`SELECT at, snapshot_at AS snapshotAt FROM rpo_points WHERE job = ? AND at > ? ORDER BY at`).all(job, since);
+    return before ? [before, ...after] : after;
+  }
+
+  /** Forgets points older than `at`, keeping each job's last one before it (it still gives the age from `at` on). */
+  forgetPointsBefore(at: number): void {
+    this.db
+      .prepare(`DELETE FROM rpo_points WHERE at < ? AND at < (SELECT max(p.at) FROM rpo_points p WHERE p.job = rpo_points.job AND p.at <= ?)`)
+      .run(at, at);
   }
 }

@@ -14,6 +14,7 @@ import type { RestoreOutcome } from "../app/restore/restore.js";
 import type { JobStatus } from "../app/status.js";
 import type { CopyVerification } from "../app/verify.js";
 import type { EventRow } from "../catalog/catalog.js";
+import type { EvidenceReport } from "../app/report.js";
 import type { ClusterRestoreOutcome } from "../app/restore/cluster.js";
 
 type Seconds<P> = { [K in keyof P]: number };
@@ -86,3 +87,5 @@ export interface ErrorOutput {
 
 /** `drctl wal setup JOB --json` */
 export type WalSetupOutput = WalSetupReport;
+/** `drctl report --json` */
+export type ReportOutput = EvidenceReport;

@@ -132,6 +132,15 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     );
 
   program
+    .command("report")
+    .description("the evidence report: per job over a window, backup age against the RPO, breaches, drills against the RTO, 3-2-1 state, signatures, retention, the audit trail")
+    .option("--window <duration>", "the window (default 30d, at most 100d)")
+    .option("--job <job>", "only this job (default: every job)")
+    .option("--html <file>", "write the report as one self-contained HTML file")
+    .option("--json", "print the report as JSON")
+    .action(async (opts: { window?: string; job?: string; html?: string; json?: boolean }) => set(await (await import("./commands/report.js")).reportCommand(context(program), io, opts)));
+
+  program
     .command("events")
     .description("what the catalog recorded: failures, breaches and recoveries, alerts, restores, drills, prunes")
     .option("--job <job>", "only this job's (default: every job's)")

@@ -146,3 +146,32 @@ function lastAtOrBefore(sorted: readonly Transition[], at: number): Transition |
   }
   return found;
 }
+
+/** A stretch of one state within a window; `open` when it still held at the window's end. */
+export interface StateInterval {
+  state: string;
+  from: number;
+  to: number;
+  open: boolean;
+}
+
+/**
+ * The states of one objective over [from, to], from its transitions (any order), clipped to
+ * the window: a breach that began before `from` starts at `from`. Consecutive transitions to
+ * the same state make one interval. Time before the first transition is left out.
+ */
+export function stateIntervals(transitions: readonly Transition[], from: number, to: number): StateInterval[] {
+  const sorted = [...transitions].filter((t) => t.at <= to).sort((a, b) => a.at - b.at);
+  const out: StateInterval[] = [];
+  for (const [i, t] of sorted.entries()) {
+    const start = Math.max(t.at, from);
+    const end = i + 1 < sorted.length ? Math.min(sorted[i + 1]!.at, to) : to;
+    if (end <= start) continue;
+    const last = out.at(-1);
+    if (last && last.state === t.to && last.to === start) last.to = end;
+    else out.push({ state: t.to, from: start, to: end, open: false });
+  }
+  const last = out.at(-1);
+  if (last && last.to === to && sorted.at(-1)?.to === last.state) last.open = true;
+  return out;
+}

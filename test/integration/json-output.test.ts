@@ -43,6 +43,7 @@ describe("every --json output matches its schema in docs/json", () => {
     ["config-check", ["config", "check"]],
     ["audit-verify", ["audit", "verify"]],
     ["alerts-test", ["alerts", "test"]],
+    ["report", ["report", "--window", "1d"]],
     ["error", ["backup", "nope"]],
     ["error", ["list", "--frobnicate"]],
   ])("%s: drctl %j", async (command, args) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { rpoVerdict, rtoVerdict, windowFigures, type DrillFact } from "../../src/policy/objectives.js";
+import { rpoVerdict, rtoVerdict, stateIntervals, windowFigures, type DrillFact } from "../../src/policy/objectives.js";
 
 const M = 60_000;
 const H = 60 * M;
@@ -56,5 +56,38 @@ describe("window figures of an objective", () => {
     ["never counts as not ok", [{ at: from, to: "never" }, { at: from + 5 * H, to: "ok" }], { share_ok: 0.5, breaches: 0, longest_breach_ms: 0, measured_ms: 10 * H, never_ms: 5 * H }],
   ])("%s", (_name, transitions, expected) => {
     expect(windowFigures(transitions, from, NOW)).toEqual(expected);
+  });
+});
+
+describe("state intervals over a window (the report's breaches)", () => {
+  const from = NOW - D;
+  const t = (agoMs: number, to: string) => ({ at: NOW - agoMs, to });
+  it.each<[string, { at: number; to: string }[], { state: string; from: number; to: number; open: boolean }[]]>([
+    ["no transition: nothing known", [], []],
+    ["ok all along, from before the window", [t(2 * D, "ok")], [{ state: "ok", from, to: NOW, open: true }]],
+    [
+      "a breach inside the window, then recovery",
+      [t(2 * D, "ok"), t(10 * H, "breach"), t(9 * H, "ok")],
+      [
+        { state: "ok", from, to: NOW - 10 * H, open: false },
+        { state: "breach", from: NOW - 10 * H, to: NOW - 9 * H, open: false },
+        { state: "ok", from: NOW - 9 * H, to: NOW, open: true },
+      ],
+    ],
+    [
+      "a breach open since before the window starts at the window",
+      [t(2 * D, "breach"), t(H, "ok")],
+      [
+        { state: "breach", from, to: NOW - H, open: false },
+        { state: "ok", from: NOW - H, to: NOW, open: true },
+      ],
+    ],
+    ["a breach still open at the end", [t(3 * H, "ok"), t(H, "breach")], [{ state: "ok", from: NOW - 3 * H, to: NOW - H, open: false }, { state: "breach", from: NOW - H, to: NOW, open: true }]],
+    ["two transitions to the same state are one interval", [t(3 * H, "breach"), t(2 * H, "breach")], [{ state: "breach", from: NOW - 3 * H, to: NOW, open: true }]],
+    ["a transition after the window's end is left out", [t(3 * H, "ok"), { at: NOW + H, to: "breach" }], [{ state: "ok", from: NOW - 3 * H, to: NOW, open: true }]],
+    ["a change exactly at the end closes what was open", [t(3 * H, "ok"), t(0, "breach")], [{ state: "ok", from: NOW - 3 * H, to: NOW, open: false }]],
+    ["any order", [t(H, "ok"), t(3 * H, "breach")], [{ state: "breach", from: NOW - 3 * H, to: NOW - H, open: false }, { state: "ok", from: NOW - H, to: NOW, open: true }]],
+  ])("%s", (_name, transitions, expected) => {
+    expect(stateIntervals(transitions, from, NOW)).toEqual(expected);
   });
 });

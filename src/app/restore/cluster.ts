@@ -13,7 +13,7 @@ import { createDecryptor, type Decryptor } from "../../pipeline/decrypt.js";
 import { historyName, parseHistory, parseHistoryName, timelineOfSegment, timelinePath, type HistoryEntry, type TimelineSpan } from "../../policy/timeline.js";
 import { formatLsn, parseLsn, parseSegmentName, segmentName, segmentOf, type Lsn } from "../../policy/wal.js";
 import { serverBin } from "../../sources/pg-bin.js";
-import type { Target } from "../../targets/target.js";
+import { ObjectNotFoundError, type Target } from "../../targets/target.js";
 import { parsePartialName, walPrefix, walRecordSchema, type WalRecord } from "../../wal/layout.js";
 import { jobOf, type AppContext } from "../context.js";
 import { readBounded, readTargetManifests } from "../manifests.js";
@@ -157,7 +157,14 @@ export async function restoreCluster(ctx: AppContext, req: ClusterRestoreRequest
     const verify = await execa(join(serverBin(), "pg_verifybackup"), ["--no-parse-wal", req.toDir], { reject: false });
     if (verify.exitCode !== 0) throw new IntegrityError(`pg_verifybackup refused the restored base backup ${base.id}: ${`${verify.stderr}`.trim().slice(-500)}`);
     const walDir = join(req.toDir, "pg_wal");
-    const { fetched, replayTo } = await fetchReplayWal(needed, sure, req.target, walDir, (file) => fetchWal(target, req.job, file, decryptor, work, walDir, req.signal), req.signal);
+    const fetchOne = (file: NeededWal) => fetchWal(target, req.job, file, decryptor, work, walDir, req.signal);
+    const { fetched, replayTo } = await fetchReplayWal(needed, sure, req.target, walDir, fetchOne, req.signal).catch(async (err: unknown) => {
+      if (!(err instanceof PartialReplaced)) throw err;
+      // The archiver stored a newer copy of the open segment (or the whole segment) and removed
+      // the one planned: read the archive again; what replaced it reaches at least as far.
+      const again = walNeeded(base, await readWal(ctx, target, req.job, from), req.target, path);
+      return fetchReplayWal(again, req.target.kind === "time" ? archivedBefore(again, req.target.at) : again, req.target, walDir, fetchOne, req.signal);
+    });
     if (req.target.kind === "name") await assertRestorePoint(walDir, fetched, base, req.target.name, req.job);
     // Every history file, not only the path's: at the promotion PostgreSQL takes the timeline
     // after the highest one it finds, so the restored cluster never reuses an archived one.
@@ -408,7 +415,19 @@ async function extractBase(target: Target, base: Extract<Manifest, { kind: "post
   await Promise.all([pipeline(plain.output, tar.x({ cwd: toDir, strict: true, preserveOwner: process.getuid?.() === 0 })), plain.done, fetched.done]);
 }
 
+/** A partial copy of the open segment that was removed after the restore listed it: a newer copy replaced it. */
+class PartialReplaced extends OperationError {}
+
 async function fetchWal(target: Target, job: string, file: NeededWal, decryptor: Decryptor | undefined, work: string, walDir: string, signal: AbortSignal): Promise<void> {
+  try {
+    await fetchWalFile(target, job, file, decryptor, work, walDir, signal);
+  } catch (err) {
+    if (parsePartialName(file.record.name) && err instanceof Error && err.cause instanceof ObjectNotFoundError) throw new PartialReplaced(err.message, { cause: err });
+    throw err;
+  }
+}
+
+async function fetchWalFile(target: Target, job: string, file: NeededWal, decryptor: Decryptor | undefined, work: string, walDir: string, signal: AbortSignal): Promise<void> {
   const record = file.record;
   // Checked against the signed record: the stored object's size and sha256.
   const fetched = fetchArtifact(target, `${walPrefix(job)}${record.object.name}`, record.object, work);
