@@ -118,4 +118,23 @@ describe("a drill host (drctl daemon --drills-only)", () => {
       expect(run.stderr).toBe(`drctl: this host is a drill host (role: drills): it never runs drctl ${args[0]}; run it on the server that takes the backups`);
     }
   }, 60_000);
+
+  it("config check on a drill host judges what its drills use, not the server's sources: a files path and a database only the server reaches are no problem there", async () => {
+    const jobs = serverConfig.jobs as Record<string, Record<string, unknown>>;
+    const elsewhere = {
+      ...serverConfig,
+      state_dir: drillHost.stateDir,
+      jobs: { ...jobs, conf: { ...jobs.conf, paths: ["/nonexistent/drd-drill-host-src"] }, database: { ...jobs.database, connection: "postgresql://postgres@127.0.0.1:1/drillhostsrc" } },
+    };
+    writeFileSync(drillHost.configPath, stringify({ ...elsewhere, role: "drills" }));
+    const onDrillHost = await drillHost.drctl(["config", "check", "--online"]);
+    expect([onDrillHost.exitCode, onDrillHost.stderr]).toEqual([0, expect.not.stringContaining("problem")]);
+    expect(onDrillHost.stdout).toContain("can create scratch databases");
+    // The same config on a server: both are problems.
+    writeFileSync(drillHost.configPath, stringify(elsewhere));
+    const onServer = await drillHost.drctl(["config", "check", "--online"]);
+    expect(onServer.exitCode).toBe(2);
+    expect(onServer.stdout + onServer.stderr).toContain("jobs.conf.paths[0]: cannot read /nonexistent/drd-drill-host-src");
+    expect(onServer.stdout + onServer.stderr).toContain("jobs.database.");
+  }, 60_000);
 });

@@ -6,6 +6,7 @@ import type { Config } from "../../config/schema.js";
 import { accessProblem, permits, type Principal } from "../../config/access.js";
 import type { FilesJobConfig } from "../../config/schema.js";
 import { walk } from "../../sources/walk.js";
+import { dutiesOf } from "../../policy/role.js";
 import type { Findings } from "./findings.js";
 import { unlockDecryptionKeys } from "../../pipeline/decrypt.js";
 import { auditPath } from "../audit.js";
@@ -91,7 +92,8 @@ export async function checkLocal(config: Config, who: Principal, findings: Findi
   for (const [name, job] of Object.entries(config.jobs)) {
     const at = `jobs.${name}`;
     if (job.type === "postgres") secret(job.password_file, `${at}.password_file`);
-    if (job.type === "files") {
+    // A drill host reads the backups, never the sources: their paths are the server's, not its own.
+    if (job.type === "files" && dutiesOf(config.role).backups) {
       let tops = true;
       job.paths.forEach((path, i) => {
         const denied = accessProblem(path, "read", who);

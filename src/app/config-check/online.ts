@@ -7,6 +7,7 @@ import type { Config, PostgresJobConfig, S3TargetConfig } from "../../config/sch
 import { describeError } from "../../errors.js";
 import { PgConnection } from "../../sources/pg-connection.js";
 import { databaseNames } from "../../sources/postgres.js";
+import { dutiesOf } from "../../policy/role.js";
 import type { Findings } from "./findings.js";
 
 /**
@@ -17,7 +18,13 @@ import type { Findings } from "./findings.js";
  */
 export async function checkOnline(config: Config, findings: Findings): Promise<void> {
   const pgDump = await pgDumpMajor();
-  for (const [name, job] of Object.entries(config.jobs)) if (job.type === "postgres") await checkPostgres(name, job, pgDump, findings);
+  const backups = dutiesOf(config.role).backups;
+  for (const [name, job] of Object.entries(config.jobs)) {
+    if (job.type !== "postgres") continue;
+    // A drill host never dumps the production server: only the server its drills restore into counts.
+    if (backups) await checkPostgres(name, job, pgDump, findings);
+    else if (job.drill) await checkDrillServer(name, job, findings);
+  }
   for (const [name, t] of Object.entries(config.targets)) if (t.type === "s3") await checkBucket(name, t, findings);
 }
 
