@@ -1,4 +1,5 @@
 import { human } from "../app/human.js";
+import { bytes } from "../cli/render.js";
 import type { EvidenceReport, JobEvidence } from "../app/report.js";
 import { ageChart, rtoChart } from "./charts.js";
 import { esc, when } from "./text.js";
@@ -133,17 +134,6 @@ ${more > 0 ? `<p class="note">The newest ${shown.length} of ${rows.length} ${wha
 
 function share(v: number | null): string {
   return v === null ? "-" : `${(v * 100).toFixed(v === 1 ? 0 : 2)}%`;
-}
-
-function bytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }
 
 function day(isoText: string): string {
