@@ -1,14 +1,18 @@
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { serverBin, startCluster, type Cluster } from "../../src/demo/postgres.js";
+import { parseSegmentName } from "../../src/policy/wal.js";
+import { baseBackup, waitFor } from "../helpers/cluster-job.js";
 import { flipByte } from "../helpers/files.js";
 import { GpgHome } from "../helpers/gpg.js";
-import { freshDatabase, psql } from "../helpers/postgres-cluster.js";
+import { freePort, freshDatabase, psql } from "../helpers/postgres-cluster.js";
 import { signingKeyFiles } from "../helpers/signing.js";
-import { BOTH_TARGETS, endpoint, writeLocalAndS3Config } from "../helpers/s3.js";
+import { BOTH_TARGETS, endpoint, testClient, writeLocalAndS3Config } from "../helpers/s3.js";
 import { cluster, pgUrl, REPO, Workspace } from "../helpers/workspace.js";
 
 /**
@@ -28,6 +32,7 @@ export function runbookBlocks(text: string): Map<string, string> {
   return blocks;
 }
 
+const SEGMENT = 16 << 20;
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 /** Every regular file below `dir`, relative path to sha256. */
@@ -217,5 +222,186 @@ describe("docs/disaster-recovery.md: the stock-tools recovery, run as written", 
     } finally {
       writeFileSync(path, genuine);
     }
+  });
+
+  /**
+   * A postgres_cluster job, encrypted, its WAL streamed by the daemon to both targets: a row
+   * committed before the moment T and one after, then restored on this machine with the
+   * cluster blocks to T and to the latest, and started with pg_ctl.
+   */
+  describe("a postgres_cluster job to a point in time", () => {
+    const cws = new Workspace();
+    let server: Cluster;
+    let clusterBucket = "";
+    let at = "";
+    let last = "";
+    let open = "";
+    let newest = "";
+    // Restored data directories: PostgreSQL's user must reach them, so not below the machine's 0700 directory.
+    const restoredRoot = mkdtempSync(join(tmpdir(), "drd-rb-pgdata-"));
+    const started: string[] = [];
+    const asPostgres = (args: string[]) => (process.getuid?.() === 0 ? execa("runuser", ["-u", "postgres", "--", ...args], { reject: false }) : execa(args[0]!, args.slice(1), { reject: false }));
+    const stop = (dir: string) => asPostgres([join(serverBin(), "pg_ctl"), "-D", dir, "-m", "fast", "-w", "stop"]);
+    const storedOnBoth = async (name: string) => {
+      if (!existsSync(join(cws.backupDir, "cluster", "wal", `${name}.json`))) return false;
+      const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: clusterBucket, Prefix: `drd/cluster/wal/${name}.json` }));
+      return (listed.Contents ?? []).length > 0;
+    };
+    const cs3 = () => ({ BUCKET: clusterBucket, PREFIX: "drd/", S3_ENDPOINT: endpoint(inject("s3Port")) });
+    const clocal = () => ({ TARGET_DIR: cws.backupDir });
+
+    beforeAll(async () => {
+      chmodSync(restoredRoot, 0o755);
+      server = await startCluster();
+      clusterBucket = await writeLocalAndS3Config(cws, inject("s3Port"), "runbook-cluster", {
+        cluster: { type: "postgres_cluster", connection: server.url("postgres"), schedule: "0 3 * * *", rpo: "1h", targets: ["local", "offsite"], encrypt: { recipients: [ws.path("backup-public.asc")] } },
+      });
+      const daemon = cws.daemon();
+      try {
+        await waitFor("the daemon receiving WAL", () => daemon.log().includes("receiving WAL"), 60_000, () => daemon.log().slice(-2000));
+        // Two base backups, WAL between them: the fetch takes the newer and the WAL from its start on.
+        await baseBackup(cws, "cluster");
+        await psql(server, "postgres", "CREATE TABLE early AS SELECT generate_series(1, 1000) g");
+        const early = (await psql(server, "postgres", "SELECT pg_walfile_name(pg_switch_wal())")).trim();
+        await waitFor(`WAL file ${early} on both targets`, () => storedOnBoth(early), 60_000, () => daemon.log().slice(-2000));
+        newest = await baseBackup(cws, "cluster");
+        await psql(server, "postgres", "CREATE TABLE markers (name text, at timestamptz DEFAULT clock_timestamp())");
+        await psql(server, "postgres", "INSERT INTO markers (name) VALUES ('before')");
+        const before = await psql(server, "postgres", "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM markers WHERE name = 'before'");
+        at = new Date(Date.parse(before) + 500).toISOString();
+        await new Promise((r) => setTimeout(r, 1100));
+        await psql(server, "postgres", "INSERT INTO markers (name) VALUES ('after')");
+        // The segment holding 'after' closed, and one more after it: the WAL past T is archived.
+        await psql(server, "postgres", "SELECT pg_switch_wal()");
+        await psql(server, "postgres", "CREATE TABLE filler AS SELECT generate_series(1, 1000) g");
+        last = (await psql(server, "postgres", "SELECT pg_walfile_name(pg_switch_wal())")).trim();
+        await waitFor(`WAL file ${last} on both targets`, () => storedOnBoth(last), 60_000, () => daemon.log().slice(-2000));
+        // A row in the segment still open: only a partial copy of it holds the row, which the latest restore replays.
+        await psql(server, "postgres", "INSERT INTO markers (name) VALUES ('open')");
+        open = (await psql(server, "postgres", "SELECT pg_walfile_name(pg_current_wal_insert_lsn() - 1)")).trim();
+        const needed = Number(await psql(server, "postgres", "SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn")) - Number(parseSegmentName(open, SEGMENT)!.number) * SEGMENT;
+        const holdsRow = (name: string) => {
+          const m = new RegExp(`^${open}\\.([0-9A-F]{8})\\.partial\\.json$`).exec(name);
+          return m !== null && Number.parseInt(m[1]!, 16) >= needed;
+        };
+        await waitFor(`a partial copy of ${open} holding the row on both targets`, async () => {
+          if (!readdirSync(join(cws.backupDir, "cluster", "wal")).some(holdsRow)) return false;
+          const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: clusterBucket, Prefix: `drd/cluster/wal/${open}.` }));
+          return (listed.Contents ?? []).some((o) => holdsRow(o.Key!.slice("drd/cluster/wal/".length)));
+        }, 60_000, () => daemon.log().slice(-2000));
+      } finally {
+        daemon.process.kill("SIGTERM");
+        await daemon.process;
+      }
+      // The server and drd's state are gone; the targets hold the backup and the WAL.
+      await server.stop();
+      rmSync(cws.stateDir, { recursive: true, force: true });
+    }, 180_000);
+    afterAll(async () => {
+      for (const dir of started) await asPostgres([join(serverBin(), "pg_ctl"), "-D", dir, "-m", "immediate", "-w", "stop"]);
+      rmSync(restoredRoot, { recursive: true, force: true });
+      cws.remove();
+    });
+
+    /** The marker rows of the restored server the load block left running, then stops it. */
+    async function markers(dir: string, port: number): Promise<string> {
+      try {
+        const q = await asPostgres(["psql", "-XAtq", "-h", dir, "-p", String(port), "-U", "postgres", "-d", "postgres", "-c", "SELECT string_agg(name, ',' ORDER BY at) FROM markers"]);
+        expect(q.exitCode, `${q.stderr}`).toBe(0);
+        return `${q.stdout}`.trim();
+      } finally {
+        await stop(dir);
+      }
+    }
+
+    it.each([
+      ["s3", "T", "fetch-s3", "fetch-wal-s3"],
+      ["local", "T", "fetch-local", "fetch-wal-local"],
+      ["s3", "latest", "fetch-s3", "fetch-wal-s3"],
+      ["local", "latest", "fetch-local", "fetch-wal-local"],
+    ] as const)("from %s to %s: base backup and WAL verified, decrypted, replayed by PostgreSQL, started with pg_ctl", async (from, to, fetch, fetchWal) => {
+      const dir = join(restoredRoot, `cluster-${from}-${to}`);
+      const port = await freePort();
+      started.push(dir);
+      const run = await runbook(`cluster-${from}-${to}`, [fetch, "verify", "decrypt", fetchWal, "verify-wal", "decrypt-wal", "load-cluster"], {
+        JOB: "cluster",
+        AT: to === "T" ? at : "",
+        PGDATA_NEW: dir,
+        PORT: String(port),
+        PG_BIN: serverBin(),
+        PG_OS_USER: "postgres",
+        ...(from === "s3" ? cs3() : clocal()),
+      });
+      expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(0);
+      expect(run.stderr).toContain("Good signature");
+      expect(run.stdout).toMatch(/^base\.tar\.zst\.gpg: OK$/m);
+      expect(run.stdout).toMatch(/WAL records signed, every object's sha256 as recorded; [0-9A-F]{24} to [0-9A-F]{24} without a gap$/m);
+      expect(run.stdout).toMatch(/^ f +\| /m);
+      expect(run.stdout).toContain(`backup: ${newest}\n`);
+      // Only the WAL from the newest base backup's start on was fetched, though older WAL is on the target.
+      const first = /^first WAL file: ([0-9A-F]{24})$/m.exec(run.stdout)![1]!;
+      const stored = (target: string[]) => target.filter((n) => /^[0-9A-F]{24}\.json$/.test(n)).map((n) => n.slice(0, 24));
+      expect(stored(readdirSync(join(cws.backupDir, "cluster", "wal"))).some((n) => n < first)).toBe(true);
+      expect(stored(readdirSync(join(run.work, "wal-stored"))).every((n) => n >= first)).toBe(true);
+      expect(stored(readdirSync(join(run.work, "wal-stored")))).toContain(first);
+      const settings = readFileSync(join(dir, "postgresql.auto.conf"), "utf8");
+      expect(settings).toMatch(/^archive_mode = 'off'$/m);
+      expect(settings).toContain(`restore_command = 'cp "${dir}.wal/%f" "%p"'`);
+      expect(existsSync(join(dir, "recovery.signal"))).toBe(false); // removed by PostgreSQL at the promotion
+      if (to === "T") {
+        expect(settings).toContain(`recovery_target_time = '${at.replace("T", " ").replace("Z", "000+00")}'`);
+        expect(run.stdout).toMatch(/recovery stopping before commit of transaction \d+, time /);
+        expect(await markers(dir, port)).toBe("before");
+      } else {
+        expect(settings).not.toContain("recovery_target_time");
+        expect(readdirSync(`${dir}.wal`)).toEqual(expect.arrayContaining([last, open]));
+        expect(existsSync(join(cws.backupDir, "cluster", "wal", `${open}.json`))).toBe(false);
+        expect(await markers(dir, port)).toBe("before,after,open");
+      }
+    });
+
+    it("a WAL file changed on the target, or its record, stops the recovery at the verify-wal block", async () => {
+      const wal = join(cws.backupDir, "cluster", "wal");
+      const object = join(wal, `${last}.zst.gpg`);
+      flipByte(object, 100);
+      try {
+        const run = await runbook("cluster-local-wal-tampered", ["fetch-local", "verify", "fetch-wal-local", "verify-wal"], { JOB: "cluster", ...clocal() });
+        expect(run.exitCode).not.toBe(0);
+        expect(run.stdout).toContain(`${last}.zst.gpg: FAILED`);
+        expect(run.stdout).not.toContain("without a gap");
+      } finally {
+        flipByte(object, 100);
+      }
+      const record = join(wal, `${last}.json`);
+      const genuine = readFileSync(record);
+      writeFileSync(record, genuine.toString("utf8").replace('"compression":', '"compression": '));
+      try {
+        const run = await runbook("cluster-local-record-changed", ["fetch-local", "verify", "fetch-wal-local", "verify-wal"], { JOB: "cluster", ...clocal() });
+        expect(run.exitCode).not.toBe(0);
+        expect(run.stderr).toContain("BAD signature");
+        expect(run.stderr).toContain(`${last}: its record's signature is BAD or missing`);
+      } finally {
+        writeFileSync(record, genuine);
+      }
+    });
+
+    it("a missing WAL file in the middle of the chain is named by the verify-wal block", async () => {
+      const wal = join(cws.backupDir, "cluster", "wal");
+      const segments = readdirSync(wal).filter((n) => /^[0-9A-F]{24}\.json$/.test(n)).sort();
+      expect(segments.length).toBeGreaterThanOrEqual(3);
+      const gone = segments.at(-2)!.slice(0, 24);
+      const away = join(machine, "away");
+      mkdirSync(away, { recursive: true });
+      const names = readdirSync(wal).filter((n) => n.startsWith(`${gone}.`));
+      for (const n of names) copyFileSync(join(wal, n), join(away, n));
+      for (const n of names) rmSync(join(wal, n));
+      try {
+        const run = await runbook("cluster-local-gap", ["fetch-local", "verify", "fetch-wal-local", "verify-wal"], { JOB: "cluster", ...clocal() });
+        expect(run.exitCode).not.toBe(0);
+        expect(run.stderr).toMatch(new RegExp(`the archive has no WAL file between [0-9A-F]{24} and ${segments.at(-1)!.slice(0, 24)}`));
+      } finally {
+        for (const n of names) copyFileSync(join(away, n), join(wal, n));
+      }
+    });
   });
 });
