@@ -136,7 +136,7 @@ export async function main(argv: string[], io: Output = processOutput): Promise<
     .description("the evidence report: per job over a window, backup age against the RPO, breaches, drills against the RTO, 3-2-1 state, signatures, retention, the audit trail")
     .option("--window <duration>", "the window (default 30d, at most 100d)")
     .option("--job <job>", "only this job (default: every job)")
-    .option("--html <file>", "write the report as one self-contained HTML file")
+    .option("--html <file>", "write the report as one self-contained HTML file (default: none; --html, --json or both is required)")
     .option("--json", "print the report as JSON")
     .action(async (opts: { window?: string; job?: string; html?: string; json?: boolean }) => set(await (await import("./commands/report.js")).reportCommand(context(program), io, opts)));
 
