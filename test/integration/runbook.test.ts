@@ -114,8 +114,9 @@ describe("docs/disaster-recovery.md: the stock-tools recovery, run as written", 
     expect(missing, "runbook blocks missing from docs/disaster-recovery.md").toEqual([]);
     const work = join(machine, `work-${label}`);
     mkdirSync(work);
+    // What the runbook tells its reader to start the shell with.
+    const script = ["set -euo pipefail", "umask 077", ...names.map((n) => `# --- ${n}\n${blocks.get(n)!}`)].join("\n");
     // The blocks make their own GnuPG homes with mktemp -d: keep them inside the machine.
-    const script = ["set -euo pipefail", ...names.map((n) => `# --- ${n}\n${blocks.get(n)!}`)].join("\n");
     const env: Record<string, string> = {
       PATH: stockPath(),
       HOME: process.env.HOME ?? machine,
