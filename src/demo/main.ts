@@ -45,7 +45,7 @@ async function main(): Promise<number> {
     say(`setting up in ${demo.root}: PostgreSQL with sample data, an S3 server, an alert receiver, keys, a config`);
     await demo.start(pace, (a) => say(`ALERT received by the demo's webhook: ${a.event}${a.job ? ` (${a.job})` : ""}: ${a.message}`));
     say(`the daemon runs${user ? ` as ${user.name}` : ""} on ${demo.config}; its log: ${demo.log}`);
-    say(`PostgreSQL: ${demo.cluster!.url("shop")}; jobs: database (every ${pace.database.every} s, RPO ${pace.database.rpo} s), config and certificates (every ${pace.files.every} s, encrypted certificates); drills every ${pace.drillEvery} s`);
+    say(`PostgreSQL: ${demo.cluster!.url("shop")}; jobs: database (every ${pace.database.every} s, RPO ${pace.database.rpo} s), config and certificates (every ${pace.files.every} s, encrypted certificates), cluster (base backups every ${pace.files.every} s, WAL streamed); drills every ${pace.drillEvery} s`);
     say(`metrics: curl -s http://127.0.0.1:${demo.metricsPort}/metrics | grep ^drd_`);
     const greenWithin = pace.drillEvery * 1000 + 120_000;
     const behind = await demo.waitUntilGreen(greenWithin);
