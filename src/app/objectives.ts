@@ -179,13 +179,13 @@ export function evaluateObjectives(ctx: AppContext): JobAssessment[] {
           record(ctx, store, { job: name, objective: "rpo", state: a.rpo.state, valueMs: a.rpo.ageMs, words: rpoWords(a) }, now);
           const snapshotAt = a.lastGood?.snapshot_at ?? null;
           if (recordsPoint(store.lastPoint(name), snapshotAt, now, a.rpoMs)) store.addPoint(name, { at: now, snapshotAt });
+          store.forgetPointsBefore(name, now - RPO_HISTORY_MS);
         }
         record(ctx, store, { job: name, objective: "rto", state: a.rto.state, valueMs: a.rto.proven?.durationMs ?? null, words: rtoWords(a) }, now);
         flagFutureDated(ctx, name, now);
       })
       .immediate();
   }
-  store.forgetPointsBefore(ctx.now() - RPO_HISTORY_MS);
   return out;
 }
 

@@ -90,10 +90,10 @@ export class ObjectiveStore {
     return before ? [before, ...after] : after;
   }
 
-  /** Forgets points older than `at`, keeping each job's last one before it (it still gives the age from `at` on). */
-  forgetPointsBefore(at: number): void {
+  /** Forgets the job's points older than `at`, but the last one before it (it still gives the age from `at` on); by the key, so each call costs what it removes. */
+  forgetPointsBefore(job: string, at: number): void {
     this.db
-      .prepare(`DELETE FROM rpo_points WHERE at < ? AND at < (SELECT max(p.at) FROM rpo_points p WHERE p.job = rpo_points.job AND p.at <= ?)`)
-      .run(at, at);
+      .prepare(`DELETE FROM rpo_points WHERE job = ? AND at < (SELECT max(at) FROM rpo_points WHERE job = ? AND at <= ?)`)
+      .run(job, job, at);
   }
 }
