@@ -7,7 +7,7 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const repo = new URL("..", import.meta.url).pathname;
 const out = process.argv[2] ?? join(repo, "docs", "report.png");
@@ -39,10 +39,7 @@ try {
   chmodSync(dir, 0o777);
   const html = join(dir, "report.html");
   execFileSync(join(root, "drctl"), ["report", "--window", "10m", "--html", html], { stdio: "inherit" });
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  const browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   await page.goto(`file://${html}`);
   // The top of the page: the summary, the audit trail and the first job's age chart with its breach.

@@ -1,19 +1,12 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { launchChromium } from "../../scripts/chromium.mjs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { when } from "../../src/report/text.js";
 import type { ReportOutput } from "../../src/cli/json-output.js";
 import { writeLocalAndS3Config } from "../helpers/s3.js";
 import { Workspace } from "../helpers/workspace.js";
-
-/** Debian's Chromium, as the machine's closed network needs it started. */
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
