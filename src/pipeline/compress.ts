@@ -85,6 +85,7 @@ function spawnZstd(args: string[], input: Readable, signal: AbortSignal, limit?:
   const child = spawn("zstd", args, { stdio: [direct ? input : "pipe", "pipe", "pipe"], signal });
   // Listened to before anything else: a spawn that fails (no descriptors left: EMFILE) emits
   // its error on the next tick, and an unheard error event would end the whole daemon.
+  let fed: ByteCounter | undefined;
   const exited = new Promise<void>((resolve, reject) => {
     child.once("error", (err: NodeJS.ErrnoException) =>
       reject(
@@ -97,7 +98,8 @@ function spawnZstd(args: string[], input: Readable, signal: AbortSignal, limit?:
     );
     child.once("close", (code, sig) => {
       if (code === 0) resolve();
-      else reject(new OperationError(`zstd ${sig ? `was killed by ${sig}` : `exited ${code}`}${stderr.trim() ? `: ${stderr.trim()}` : ""}`));
+      // How much it was given says whether its input or the data was short.
+      else reject(new OperationError(`zstd ${sig ? `was killed by ${sig}` : `exited ${code}`}${stderr.trim() ? `: ${stderr.trim()}` : ""}${fed ? ` (given ${fed.bytes} bytes${fed.writableEnded ? ", all its input" : ", its input not ended"})` : ""}`));
     });
   });
   let stderr = "";
@@ -114,7 +116,8 @@ function spawnZstd(args: string[], input: Readable, signal: AbortSignal, limit?:
   // never see the pipe break when zstd dies.
   if (direct) input.destroy();
   child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr = (stderr + s).slice(-2000)));
-  const feeding = direct ? Promise.resolve() : pipeline(input, child.stdin!);
+  fed = direct ? undefined : new ByteCounter();
+  const feeding = direct ? Promise.resolve() : pipeline(input, fed!, child.stdin!);
   let overrun: Error | undefined;
   const held =
     limit && child.pid !== undefined
