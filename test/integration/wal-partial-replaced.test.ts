@@ -54,7 +54,7 @@ describe("a restore whose planned partial WAL copy was replaced meanwhile", () =
     ws.remove();
   });
 
-  it("reads the archive again and restores with what replaced it; a copy still gone on the second reading fails, named (exit 1)", async () => {
+  it("reads the archive again and restores with what replaced it; a record gone after the listing is left out; a copy still gone on the second reading fails, named (exit 1)", async () => {
     let refused = 0;
     proxy.refuse = (method, url) => (method === "GET" && /\.partial\.zst(\?|$)/.test(url) && refused++ === 0 ? 404 : undefined);
     const before = partialGets().length;
@@ -66,6 +66,12 @@ describe("a restore whose planned partial WAL copy was replaced meanwhile", () =
     expect(await query(to, "SELECT count(*) FROM marks")).toBe("1");
     // Asked twice: refused once (gone), then read again after the archive was.
     expect(partialGets().length - before).toBe(2);
+
+    // Listed, then gone before its record is read: left out, not a failure.
+    proxy.refuse = (method, url) => (method === "GET" && /\.partial\.json(\?|$)/.test(url) ? 404 : undefined);
+    const recordGone = await ws.drctl(["restore", "cluster", "--from", "offsite", "--at", "latest", "--to-dir", ws.path("restored-record"), "--allow-root", "--json"]);
+    expect([recordGone.exitCode, recordGone.stderr]).toEqual([0, expect.any(String)]);
+    expect(JSON.parse(recordGone.stdout)).toMatchObject({ wal: { last: expect.stringMatching(/^[0-9A-F]{24}$/) } });
 
     proxy.refuse = (method, url) => (method === "GET" && /\.partial\.zst(\?|$)/.test(url) ? 404 : undefined);
     const gone = await ws.drctl(["restore", "cluster", "--from", "offsite", "--at", "latest", "--to-dir", ws.path("restored-2"), "--allow-root"]);

@@ -266,7 +266,15 @@ async function readWal(ctx: AppContext, target: Target, job: string, from: strin
     const partial = parsePartialName(fileName);
     const timeline = parseHistoryName(fileName);
     if (!partial && timeline === undefined && !/^[0-9A-F]{24}$/.test(fileName)) continue;
-    const checked = await checkRecord(trust, target, o.key, o.size, sizes, { job, from, fileName });
+    let checked: Checked;
+    try {
+      checked = await checkRecord(trust, target, o.key, o.size, sizes, { job, from, fileName });
+    } catch (err) {
+      // The archiver replaces the open segment's partial copy every few seconds: one listed a
+      // moment ago may be gone by now, replaced by one that reaches further. Skipped, not fatal.
+      if (partial && err instanceof ObjectNotFoundError) continue;
+      throw err;
+    }
     if (timeline !== undefined) wal.history.set(timeline, checked);
     else if (!partial) wal.whole.set(fileName, checked);
     else wal.partial.set(partial.segment, [...(wal.partial.get(partial.segment) ?? []), { covered: partial.covered, checked }]);
