@@ -443,7 +443,14 @@ async function fetchWalFile(target: Target, job: string, file: NeededWal, decryp
   if (record.encryption && !decryptor) throw new UsageError(`WAL file ${record.name} is encrypted: give --key or --passphrase-file`);
   const digest = new DigestStream();
   const path = join(walDir, file.segment);
-  await Promise.all([pipeline(plain.output, digest, createWriteStream(path, { mode: 0o600 })), plain.done, fetched.done]);
+  try {
+    await Promise.all([pipeline(plain.output, digest, createWriteStream(path, { mode: 0o600 })), plain.done, fetched.done]);
+  } catch (err) {
+    // A cut-short file in pg_wal would be read by the replay (a restore that goes on with
+    // another copy of this segment, or without it): nothing of a failed fetch stays.
+    await rm(path, { force: true });
+    throw err;
+  }
   await rm(join(work, record.object.name), { force: true });
   if (digest.bytes !== record.content.size || digest.hex() !== record.content.sha256)
     throw new IntegrityError(`WAL file ${record.name} restores to ${digest.bytes} bytes with sha256 ${digest.hex()}, not the ${record.content.size} and ${record.content.sha256} its record states`);
@@ -632,6 +639,13 @@ export async function stopCluster(dir: string): Promise<void> {
 }
 
 /** --check: start the restored cluster on a scratch port (no TCP), wait for recovery to end, read where it stopped, stop it. */
+/** The server log's reason: its FATAL and PANIC lines (the shutdown lines after them say nothing), else its last lines. */
+function whyNotStarted(log: string): string {
+  const lines = log.split("\n");
+  const fatal = lines.filter((l) => /\b(FATAL|PANIC):/.test(l));
+  return (fatal.length > 0 ? fatal.slice(-3) : lines.slice(-5)).join(" | ");
+}
+
 async function checkRecovery(dir: string, superuser: string | undefined, whileRunning?: (server: RunningCluster) => Promise<void>): Promise<{ reached: string | null; seconds: number }> {
   const bin = serverBin();
   // PostgreSQL runs as its data directory's owner.
@@ -648,7 +662,7 @@ async function checkRecovery(dir: string, superuser: string | undefined, whileRu
   const start = await asOwner(join(bin, "pg_ctl"), ["-D", dir, "-w", "-t", String(CHECK_DEADLINE_S), "-l", log, "-o", `-p ${port} -c listen_addresses='' -k ${dir} -c hba_file=${hba}`, "start"], (CHECK_DEADLINE_S + 30) * 1000);
   const readLog = () => readFile(log, "utf8").catch(() => "");
   try {
-    if (start.exitCode !== 0) throw new OperationError(`the restored cluster did not start: ${((await readLog()).trim() || `${start.stderr}`.trim()).split("\n").slice(-5).join(" | ")}`);
+    if (start.exitCode !== 0) throw new OperationError(`the restored cluster did not start: ${whyNotStarted((await readLog()).trim() || `${start.stderr}`.trim())}`);
     // pg_ctl returns once the server takes (read-only) connections, which a hot standby does
     // while it still replays: recovery has ended once it is out of recovery (promoted).
     const deadline = started + CHECK_DEADLINE_S * 1000;
