@@ -10,7 +10,7 @@ import { serverBin, startCluster, type Cluster } from "../../src/demo/postgres.j
 import { psql } from "../helpers/postgres-cluster.js";
 import { testClient, writeLocalAndS3Config } from "../helpers/s3.js";
 import { REPO, Workspace } from "../helpers/workspace.js";
-import { waitFor } from "../helpers/cluster-job.js";
+import { s3RecordWhole, waitFor } from "../helpers/cluster-job.js";
 import { clusterScratchPrefix } from "../../src/app/drill.js";
 
 type RestorePoint = { state: "counted"; name: string; lsn: string; database: string; tables: { schema: string; table: string; rows: number }[]; tables_total: number };
@@ -40,8 +40,7 @@ describe("cluster drills: latest, a random moment, the restore point and its row
     const closed = (await psql(server, "postgres", "SELECT pg_walfile_name(pg_switch_wal())")).trim();
     await waitFor(`segment ${closed} on both targets`, async () => {
       if (!existsSync(join(ws.backupDir, "ledger", "wal", `${closed}.json`))) return false;
-      const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `drd/ledger/wal/${closed}.json` }));
-      return (listed.Contents ?? []).length > 0;
+      return s3RecordWhole(inject("s3Port"), bucket, "ledger", closed);
     });
   };
   const config = () => parse(readFileSync(ws.configPath, "utf8")) as { jobs: Record<string, Record<string, unknown>> };

@@ -9,7 +9,7 @@ import { query } from "../helpers/restored-cluster.js";
 import { testClient, writeLocalAndS3Config } from "../helpers/s3.js";
 import { Workspace } from "../helpers/workspace.js";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { baseBackup as baseBackupOf, waitFor } from "../helpers/cluster-job.js";
+import { baseBackup as baseBackupOf, s3RecordWhole, waitFor } from "../helpers/cluster-job.js";
 
 const REPO = resolve(import.meta.dirname, "../..");
 
@@ -29,10 +29,7 @@ describe("archive mode of a cluster job", () => {
       .filter((n) => /^[0-9A-F]{24}\.zst$/.test(n))
       .map((n) => n.slice(0, 24))
       .sort();
-  const onS3 = async (segment: string) => {
-    const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `drd/cluster/wal/${segment}.json` }));
-    return (listed.Contents ?? []).length > 0;
-  };
+  const onS3 = (segment: string) => s3RecordWhole(inject("s3Port"), bucket, "cluster", segment);
   const switchWal = async (rows: number) => {
     await psql(server, "postgres", `INSERT INTO marks SELECT g, now() FROM generate_series(1, ${rows}) g`);
     return (await psql(server, "postgres", "SELECT pg_walfile_name(pg_switch_wal())")).trim();

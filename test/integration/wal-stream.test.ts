@@ -15,7 +15,7 @@ import { WebhookReceiver } from "../helpers/receivers.js";
 import { Workspace } from "../helpers/workspace.js";
 import { parse } from "yaml";
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
-import { baseBackup as baseBackupOf, waitFor } from "../helpers/cluster-job.js";
+import { baseBackup as baseBackupOf, s3RecordWhole, waitFor } from "../helpers/cluster-job.js";
 import { clusterScratchPrefix } from "../../src/app/drill.js";
 
 const SEGMENT = 16 << 20;
@@ -36,8 +36,7 @@ describe("WAL streaming of a cluster job", () => {
   const onBothTargets = (segment: string) =>
     waitFor(`segment ${segment} on both targets`, async () => {
       if (!localSegments().includes(segment)) return false;
-      const listed = await testClient(inject("s3Port")).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `drd/cluster/wal/${segment}.json` }));
-      return (listed.Contents ?? []).length > 0;
+      return s3RecordWhole(inject("s3Port"), bucket, "cluster", segment);
     });
   const baseBackup = () => baseBackupOf(ws, "cluster");
   type Status = { rpo_state: string; wal_lag_seconds: number | null; recovery_window: { from: string; to: string } | null };
