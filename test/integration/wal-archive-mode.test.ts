@@ -26,7 +26,8 @@ describe("archive mode of a cluster job", () => {
 
   const localSegments = () =>
     readdirSync(join(ws.backupDir, "cluster", "wal"))
-      .filter((n) => /^[0-9A-F]{24}\.zst$/.test(n))
+      // Stored once its record is there: the record is written last.
+      .filter((n) => /^[0-9A-F]{24}\.json$/.test(n))
       .map((n) => n.slice(0, 24))
       .sort();
   const onS3 = (segment: string) => s3RecordWhole(inject("s3Port"), bucket, "cluster", segment);

@@ -30,7 +30,8 @@ describe("WAL streaming of a cluster job", () => {
   const localSegments = () =>
     (readdirSync(join(ws.backupDir, "cluster", "wal"), { withFileTypes: true }) as { name: string }[])
       .map((e) => e.name)
-      .filter((n) => /^[0-9A-F]{24}\.zst$/.test(n))
+      // Stored once its record is there: the record is written last.
+      .filter((n) => /^[0-9A-F]{24}\.json$/.test(n))
       .map((n) => n.slice(0, 24))
       .sort();
   const onBothTargets = (segment: string) =>
